@@ -1,0 +1,302 @@
+//! The report model: what every renderer reads, and the JSON contract (`docs/report-schema.md`).
+//!
+//! Field names follow kakao/detek where it had them (`started_at`, `finished_at`,
+//! `reports[].id/description/labels/created_at/level/problem/attachment`); the rest is ours.
+
+use crate::level::Level;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a field changes meaning or disappears; adding a field does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where an object came from, for snapshot inputs (and SARIF).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceLocation {
+    pub file: String,
+    /// 1-based line of the document (or of the error).
+    pub line: u32,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The object a finding is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+}
+
+impl ObjectRef {
+    pub fn new(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
+        ObjectRef {
+            kind: kind.into(),
+            namespace: namespace.filter(|ns| !ns.is_empty()).map(str::to_string),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_container(mut self, container: impl Into<String>) -> Self {
+        self.container = Some(container.into());
+        self
+    }
+
+    /// `Kind/namespace/name[container]`, the compact form tables use.
+    pub fn display_name(&self) -> String {
+        let mut s = self.kind.clone();
+        s.push('/');
+        if let Some(ns) = &self.namespace {
+            s.push_str(ns);
+            s.push('/');
+        }
+        s.push_str(&self.name);
+        if let Some(c) = &self.container {
+            s.push_str(" [");
+            s.push_str(c);
+            s.push(']');
+        }
+        s
+    }
+}
+
+/// One thing wrong with one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// What is wrong, in one line.
+    pub message: String,
+    /// Level of this finding; usually the detector's, some detectors grade (e.g. Fatal when a
+    /// webhook's failurePolicy is Fail).
+    pub level: Level,
+    /// Supporting facts: exit codes, event reasons, dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// Set when a suppression rule or annotation matched: the reason. Suppressed findings are
+    /// kept and counted, never dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+impl Finding {
+    pub fn new(level: Level, object: Option<ObjectRef>, message: impl Into<String>) -> Self {
+        Finding {
+            object,
+            message: message.into(),
+            level,
+            evidence: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence.push(evidence.into());
+        self
+    }
+}
+
+/// kakao/detek's `JSONableData`: a description and any JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub description: String,
+    pub data: serde_json::Value,
+}
+
+/// One detector's result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub id: String,
+    /// kakao/detek's field: the one-line title.
+    pub description: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub created_at: Timestamp,
+    pub level: Level,
+    /// The detector's default level (what `level` becomes when it has findings).
+    pub default_level: Level,
+    pub passed: bool,
+    /// kakao/detek's summary of the problem, present when not passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Attachment>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment: Vec<Attachment>,
+    pub explanation: String,
+    pub solution: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Findings matched by a suppression (they stay in `findings`, marked).
+    #[serde(default)]
+    pub suppressed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated: Option<u64>,
+    /// Why the detector could not be evaluated (level `Unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: f64,
+}
+
+impl Report {
+    pub fn active_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
+}
+
+/// A note from a collector: a malformed document, a skipped kind, a retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub level: Level,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(level: Level, source: Option<SourceLocation>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level,
+            source,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Some(src) => write!(f, "{src}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CollectorStatus {
+    pub id: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Keys it could not produce, with the reason (e.g. one forbidden kind).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_keys: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats: BTreeMap<String, u64>,
+    pub duration_ms: f64,
+}
+
+/// What was scanned.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Target {
+    /// `snapshot`, `cluster`, `demo`, ...
+    pub kind: String,
+    /// Context name, input paths, ...
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanStatus {
+    /// Everything planned was collected.
+    Complete,
+    /// Some collectors or keys failed; dependent detectors are `Unknown`.
+    Partial,
+    /// Nothing could be collected: the report says nothing about the target's health.
+    NothingCollected,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub fatal: u64,
+    pub error: u64,
+    pub warn: u64,
+    pub normal: u64,
+    pub unknown: u64,
+    /// Unsuppressed findings across all reports.
+    pub findings: u64,
+    pub suppressed: u64,
+}
+
+impl Summary {
+    pub fn of(reports: &[Report]) -> Summary {
+        let mut s = Summary::default();
+        for r in reports {
+            match r.level {
+                Level::Fatal => s.fatal += 1,
+                Level::Error => s.error += 1,
+                Level::Warn => s.warn += 1,
+                Level::Normal => s.normal += 1,
+                Level::Unknown => s.unknown += 1,
+            }
+            s.findings += r.active_findings().count() as u64;
+            s.suppressed += r.suppressed;
+        }
+        s
+    }
+
+    pub fn count(&self, level: Level) -> u64 {
+        match level {
+            Level::Fatal => self.fatal,
+            Level::Error => self.error,
+            Level::Warn => self.warn,
+            Level::Normal => self.normal,
+            Level::Unknown => self.unknown,
+        }
+    }
+}
+
+/// One scan of one target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportList {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    pub tool: String,
+    pub version: String,
+    pub target: Target,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub duration_ms: f64,
+    pub status: ScanStatus,
+    pub summary: Summary,
+    pub collectors: Vec<CollectorStatus>,
+    pub reports: Vec<Report>,
+    /// Detectors left out because this target cannot feed them (e.g. live-only checks on a
+    /// snapshot), with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, String>,
+}
+
+impl ReportList {
+    /// The worst level among reports (`Normal` when empty).
+    pub fn worst_level(&self) -> Level {
+        self.reports
+            .iter()
+            .map(|r| r.level)
+            .max()
+            .unwrap_or(Level::Normal)
+    }
+
+    /// Unsuppressed findings at or above `threshold`.
+    pub fn has_findings_at(&self, threshold: Level) -> bool {
+        self.reports
+            .iter()
+            .flat_map(|r| r.active_findings())
+            .any(|f| f.level >= threshold && f.level != Level::Unknown)
+    }
+}

@@ -1,0 +1,353 @@
+use crate::level::Level;
+use crate::plan::Plan;
+use crate::report::{
+    Attachment, CollectorStatus, Finding, Report, ReportList, SCHEMA_VERSION, ScanStatus, Summary,
+    Target,
+};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::traits::{CollectContext, CollectError, Detector, DetectContext, DetectorMeta, Produced};
+use futures::FutureExt;
+use jiff::Timestamp;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+/// Receives progress events; the CLI draws them on stderr when it is a terminal.
+pub trait Progress: Send + Sync {
+    fn collector_started(&self, _id: &str) {}
+    fn collector_finished(&self, _id: &str, _ok: bool, _ms: f64) {}
+    fn detectors_started(&self, _count: usize) {}
+    fn detector_finished(&self, _id: &str) {}
+    /// Free text from a collector, e.g. "listed 4,000 pods".
+    fn message(&self, _text: &str) {}
+}
+
+/// Progress that goes nowhere.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Decides whether a finding is suppressed (annotation, config rule); returns the reason.
+pub trait Suppressor: Send + Sync {
+    fn suppress(&self, store: &Store, detector: &DetectorMeta, finding: &Finding) -> Option<String>;
+}
+
+pub struct RunOptions {
+    pub target: Target,
+    pub settings: Settings,
+    /// The clock detectors see.
+    pub now: SystemTime,
+    pub tool_version: String,
+    pub progress: Arc<dyn Progress>,
+    pub suppressors: Vec<Arc<dyn Suppressor>>,
+    /// Detectors planned out (unrunnable) that should still appear as `Unknown` reports
+    /// because the user asked for them by id.
+    pub report_unrunnable: BTreeSet<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            target: Target::default(),
+            settings: Settings::default(),
+            now: SystemTime::now(),
+            tool_version: String::new(),
+            progress: Arc::new(Silent),
+            suppressors: Vec::new(),
+            report_unrunnable: BTreeSet::new(),
+        }
+    }
+}
+
+/// Run a plan: collectors stage by stage (each stage concurrently), then every detector in
+/// parallel. Never fails: whatever goes wrong ends up in the report.
+pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
+    let started_at = Timestamp::now();
+    let clock = Instant::now();
+    let (store, collectors) = collect(plan, options).await;
+    let mut reports = detect(plan, &store, options);
+    for u in &plan.unrunnable {
+        if options.report_unrunnable.contains(u.detector.meta().id) {
+            reports.push(unknown_report(u.detector.meta(), format!("not run: {}", u.reason), 0.0));
+        }
+    }
+    reports.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.id.cmp(&b.id)));
+
+    let status = scan_status(&collectors);
+    ReportList {
+        schema_version: SCHEMA_VERSION,
+        tool: "detek".to_string(),
+        version: options.tool_version.clone(),
+        target: options.target.clone(),
+        started_at,
+        finished_at: Timestamp::now(),
+        duration_ms: ms(clock),
+        status,
+        summary: Summary::of(&reports),
+        collectors,
+        reports,
+        skipped: plan
+            .unrunnable
+            .iter()
+            .filter(|u| !options.report_unrunnable.contains(u.detector.meta().id))
+            .map(|u| (u.detector.meta().id.to_string(), u.reason.clone()))
+            .collect(),
+    }
+}
+
+fn scan_status(collectors: &[CollectorStatus]) -> ScanStatus {
+    if collectors.is_empty() {
+        return ScanStatus::Complete;
+    }
+    if collectors.iter().all(|c| !c.ok) {
+        ScanStatus::NothingCollected
+    } else if collectors
+        .iter()
+        .any(|c| !c.ok || !c.failed_keys.is_empty())
+    {
+        ScanStatus::Partial
+    } else {
+        ScanStatus::Complete
+    }
+}
+
+async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStatus>) {
+    let mut store = Store::new();
+    let mut statuses = Vec::new();
+    let last_stage = plan.collectors.iter().map(|c| c.stage).max();
+    for stage in 0..=last_stage.unwrap_or(0) {
+        if last_stage.is_none() {
+            break;
+        }
+        let members: Vec<_> = plan.collectors.iter().filter(|c| c.stage == stage).collect();
+        let store_ref = &store;
+        let runs = members.iter().map(|planned| {
+            let collector = planned.collector.clone();
+            async move {
+                let meta = collector.meta();
+                // A collector whose input failed does not run; its outputs inherit the reason.
+                if let Some((key, reason)) = meta
+                    .requires
+                    .iter()
+                    .find_map(|k| store_ref.failure(k).map(|r| (*k, r)))
+                {
+                    let err = CollectError::new(format!("not run: input {key} unavailable: {reason}"));
+                    return (collector, Err(err), 0.0);
+                }
+                options.progress.collector_started(meta.id);
+                let clock = Instant::now();
+                let ctx = CollectContext {
+                    store: store_ref,
+                    wanted: &plan.wanted,
+                    settings: &options.settings,
+                    progress: options.progress.as_ref(),
+                };
+                let result = AssertUnwindSafe(collector.collect(ctx))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(CollectError::new(format!(
+                            "collector panicked: {}",
+                            panic_message(&panic)
+                        )))
+                    });
+                let elapsed = ms(clock);
+                options
+                    .progress
+                    .collector_finished(meta.id, result.is_ok(), elapsed);
+                (collector, result, elapsed)
+            }
+        });
+        let results: Vec<(_, Result<Produced, CollectError>, f64)> =
+            futures::future::join_all(runs).await;
+        for (collector, result, duration_ms) in results {
+            let meta = collector.meta();
+            let mut status = CollectorStatus {
+                id: meta.id.to_string(),
+                ok: result.is_ok(),
+                error: None,
+                failed_keys: BTreeMap::new(),
+                diagnostics: Vec::new(),
+                stats: BTreeMap::new(),
+                duration_ms,
+            };
+            match result {
+                Ok(produced) => {
+                    for (key, slot) in produced.slots {
+                        if let crate::store::Slot::Failed(reason) = &slot {
+                            status.failed_keys.insert(key.to_string(), reason.clone());
+                        }
+                        store.set(key, slot);
+                    }
+                    for key in &meta.produces {
+                        if plan.wanted.contains(key) && store.failure(key).is_some() && !status.failed_keys.contains_key(*key) {
+                            let reason = format!("collector {} did not produce it", meta.id);
+                            status.failed_keys.insert(key.to_string(), reason.clone());
+                            store.fail(key, reason);
+                        }
+                    }
+                    status.diagnostics = produced.diagnostics;
+                    status.stats = produced.stats;
+                }
+                Err(err) => {
+                    let reason = format!("collector {} failed: {}", meta.id, err);
+                    for key in &meta.produces {
+                        store.fail(key, reason.clone());
+                    }
+                    status.error = Some(err.to_string());
+                }
+            }
+            statuses.push(status);
+        }
+    }
+    (store, statuses)
+}
+
+fn detect(plan: &Plan, store: &Store, options: &RunOptions) -> Vec<Report> {
+    options.progress.detectors_started(plan.detectors.len());
+    plan.detectors
+        .par_iter()
+        .map(|detector| {
+            let report = run_detector(detector.as_ref(), store, options);
+            options.progress.detector_finished(detector.meta().id);
+            report
+        })
+        .collect()
+}
+
+/// Run one detector, turning a missing input, an error or a panic into an `Unknown` report.
+pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &RunOptions) -> Report {
+    let meta = detector.meta();
+    let clock = Instant::now();
+    if let Some((key, reason)) = meta
+        .requires
+        .iter()
+        .find_map(|k| store.failure(k).map(|r| (*k, r)))
+    {
+        return unknown_report(meta, format!("not run: input {key} unavailable: {reason}"), 0.0);
+    }
+    let ctx = DetectContext {
+        store,
+        settings: &options.settings,
+        now: options.now,
+        requires: meta.requires,
+    };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| detector.detect(&ctx)));
+    let elapsed = ms(clock);
+    let mut outcome = match result {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(err)) => return unknown_report(meta, format!("detector failed: {err}"), elapsed),
+        Err(panic) => {
+            return unknown_report(
+                meta,
+                format!("detector panicked: {}", panic_message(&panic)),
+                elapsed,
+            );
+        }
+    };
+    let mut suppressed = 0;
+    for finding in &mut outcome.findings {
+        if finding.suppressed.is_none() {
+            finding.suppressed = options
+                .suppressors
+                .iter()
+                .find_map(|s| s.suppress(store, meta, finding));
+        }
+        if finding.suppressed.is_some() {
+            suppressed += 1;
+        }
+    }
+    let active: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .collect();
+    let level = active.iter().map(|f| f.level).max().unwrap_or(Level::Normal);
+    let passed = active.is_empty();
+    let problem = (!passed).then(|| Attachment {
+        description: format!("{} finding(s): {}", active.len(), meta.title),
+        data: serde_json::Value::Array(
+            active
+                .iter()
+                .take(100)
+                .map(|f| {
+                    serde_json::Value::String(match &f.object {
+                        Some(o) => format!("{}: {}", o.display_name(), f.message),
+                        None => f.message.clone(),
+                    })
+                })
+                .collect(),
+        ),
+    });
+    let mut attachment = outcome.attachments;
+    if let Some(n) = outcome.evaluated {
+        attachment.insert(
+            0,
+            Attachment {
+                description: "# of objects evaluated".to_string(),
+                data: serde_json::json!(n),
+            },
+        );
+    }
+    Report {
+        id: meta.id.to_string(),
+        description: meta.title.to_string(),
+        labels: meta.labels.iter().map(|s| s.to_string()).collect(),
+        created_at: Timestamp::now(),
+        level,
+        default_level: meta.level,
+        passed,
+        problem,
+        attachment,
+        explanation: meta.explanation(),
+        solution: meta.solution().to_string(),
+        references: meta.references.iter().map(|s| s.to_string()).collect(),
+        findings: outcome.findings,
+        suppressed,
+        evaluated: outcome.evaluated,
+        error: None,
+        duration_ms: elapsed,
+    }
+}
+
+/// A report for a detector that could not be evaluated.
+pub fn unknown_report(meta: &DetectorMeta, reason: String, duration_ms: f64) -> Report {
+    Report {
+        id: meta.id.to_string(),
+        description: meta.title.to_string(),
+        labels: meta.labels.iter().map(|s| s.to_string()).collect(),
+        created_at: Timestamp::now(),
+        level: Level::Unknown,
+        default_level: meta.level,
+        passed: false,
+        problem: Some(Attachment {
+            description: "not evaluated".to_string(),
+            data: serde_json::Value::String(reason.clone()),
+        }),
+        attachment: Vec::new(),
+        explanation: meta.explanation(),
+        solution: meta.solution().to_string(),
+        references: meta.references.iter().map(|s| s.to_string()).collect(),
+        findings: Vec::new(),
+        suppressed: 0,
+        evaluated: None,
+        error: Some(reason),
+        duration_ms,
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+fn ms(clock: Instant) -> f64 {
+    (clock.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}

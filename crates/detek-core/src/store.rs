@@ -1,0 +1,95 @@
+use crate::key::{Key, KeyId};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type Value = Arc<dyn Any + Send + Sync>;
+
+/// Why a key has no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub key: KeyId,
+    /// Human reason, e.g. `collector kubernetes/live failed: forbidden: ...`.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Slot {
+    Ready(Value),
+    Failed(String),
+}
+
+/// The per-scan map of keys to values: written once by collectors, read by detectors.
+#[derive(Default)]
+pub struct Store {
+    slots: HashMap<KeyId, Slot>,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value under `key`, or why there is none.
+    pub fn get<T: Send + Sync + 'static>(&self, key: &Key<T>) -> Result<&T, Missing> {
+        match self.slots.get(key.id()) {
+            Some(Slot::Ready(value)) => value.downcast_ref::<T>().ok_or_else(|| Missing {
+                key: key.id(),
+                reason: format!(
+                    "stored value is not a {} (two keys share the id)",
+                    std::any::type_name::<T>()
+                ),
+            }),
+            Some(Slot::Failed(reason)) => Err(Missing {
+                key: key.id(),
+                reason: reason.clone(),
+            }),
+            None => Err(Missing {
+                key: key.id(),
+                reason: "no collector produced it".to_string(),
+            }),
+        }
+    }
+
+    /// Shared handle to the value, for callers that keep it past the store's borrow.
+    pub fn get_arc<T: Send + Sync + 'static>(&self, key: &Key<T>) -> Result<Arc<T>, Missing> {
+        self.get(key)?;
+        match self.slots.get(key.id()) {
+            Some(Slot::Ready(value)) => Ok(value.clone().downcast::<T>().expect("checked above")),
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    /// Why `id` is unavailable, `None` when it has a value.
+    pub fn failure(&self, id: KeyId) -> Option<String> {
+        match self.slots.get(id) {
+            Some(Slot::Ready(_)) => None,
+            Some(Slot::Failed(reason)) => Some(reason.clone()),
+            None => Some("no collector produced it".to_string()),
+        }
+    }
+
+    pub fn contains(&self, id: KeyId) -> bool {
+        matches!(self.slots.get(id), Some(Slot::Ready(_)))
+    }
+
+    /// Put a value directly (tests, and callers assembling a store by hand).
+    pub fn insert<T: Send + Sync + 'static>(&mut self, key: &Key<T>, value: T) {
+        self.slots.insert(key.id(), Slot::Ready(Arc::new(value)));
+    }
+
+    pub(crate) fn set(&mut self, id: KeyId, slot: Slot) {
+        // Written once: a second producer of the same key is a plan error, so keep the first.
+        self.slots.entry(id).or_insert(slot);
+    }
+
+    pub(crate) fn fail(&mut self, id: KeyId, reason: String) {
+        self.set(id, Slot::Failed(reason));
+    }
+}
