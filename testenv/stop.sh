@@ -21,6 +21,12 @@ ours() {
     tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR"
 }
 
+# A zombie (exited, not yet reaped by its parent) counts as stopped.
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    [[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]]
+}
+
 stop_name() {
     local name="$1" pidfile="$DIR/$1.pid" pid i
     [[ -f "$pidfile" ]] || return 0
@@ -29,7 +35,7 @@ stop_name() {
     ours "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || return 0
     for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || { echo "testenv: stopped $name ($pid)" >&2; return 0; }
+        alive "$pid" || { echo "testenv: stopped $name ($pid)" >&2; return 0; }
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null

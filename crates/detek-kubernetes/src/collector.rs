@@ -1,0 +1,70 @@
+//! The snapshot collector: manifests and dumps on disk (or stdin, or embedded text).
+
+use crate::ingest::{Input, load};
+use crate::model::{CLUSTER_INFO, KINDS, OBJECTS, ObjectSet, WORKLOAD_TEMPLATES};
+use detek_core::{BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Produced};
+
+pub struct SnapshotCollector {
+    meta: CollectorMeta,
+    inputs: Vec<Input>,
+}
+
+/// Every key a Kubernetes collector (snapshot or live) produces.
+pub fn kubernetes_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = KINDS.iter().map(|k| k.key).collect();
+    keys.extend([OBJECTS.id(), CLUSTER_INFO.id(), WORKLOAD_TEMPLATES.id()]);
+    keys
+}
+
+impl SnapshotCollector {
+    pub fn new(inputs: Vec<Input>) -> Self {
+        SnapshotCollector {
+            meta: CollectorMeta {
+                id: "kubernetes/snapshot",
+                description: "Kubernetes objects from manifest files, kubectl dumps or stdin",
+                labels: vec!["kubernetes", "snapshot"],
+                requires: vec![],
+                produces: kubernetes_keys(),
+            },
+            inputs,
+        }
+    }
+
+    /// Read the inputs into a [`Produced`] (blocking; used by the collector and by tests).
+    pub fn read(&self) -> Produced {
+        let mut set = ObjectSet::new();
+        load(&self.inputs, &mut set);
+        set.finish();
+        let objects = set.objects.len();
+        let mut produced = Produced::new();
+        if objects == 0 {
+            let errors = set.diagnostics.len();
+            let skipped = set.skipped_documents;
+            let reason = format!(
+                "no Kubernetes objects found in the inputs ({errors} error(s), {skipped} non-Kubernetes document(s) skipped)"
+            );
+            produced.diagnostics.append(&mut set.diagnostics);
+            produced.stat("documents_skipped", skipped);
+            for key in kubernetes_keys() {
+                produced.fail(key, reason.clone());
+            }
+            return produced;
+        }
+        set.into_produced(&mut produced, &|_| false);
+        produced
+    }
+}
+
+impl Collector for SnapshotCollector {
+    fn meta(&self) -> &CollectorMeta {
+        &self.meta
+    }
+
+    fn collect<'a>(&'a self, ctx: CollectContext<'a>) -> BoxFuture<'a, Result<Produced, CollectError>> {
+        Box::pin(async move {
+            ctx.progress.message("reading snapshot inputs");
+            // Parsing runs on rayon's pool; this future just waits for it.
+            Ok(self.read())
+        })
+    }
+}

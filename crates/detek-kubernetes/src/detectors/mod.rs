@@ -1,0 +1,71 @@
+//! The Kubernetes detector catalogue: one detector per file, grouped by area, registered in
+//! [`all`]. Each file's `//!` comment is the detector's documentation (see `build.rs`).
+
+use detek_core::Detector;
+use std::sync::Arc;
+
+include!(concat!(env!("OUT_DIR"), "/detector_docs.rs"));
+
+/// Declares a detector: its struct, metadata and the `detect` function it runs.
+///
+/// ```ignore
+/// detector! {
+///     FailedPod {
+///         id: "failed_pod",
+///         title: "Pods in phase Failed",
+///         labels: ["workloads"],
+///         level: Error,
+///         requires: [PODS],
+///     }
+/// }
+/// fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> { ... }
+/// ```
+macro_rules! detector {
+    (
+        $name:ident {
+            id: $id:literal,
+            title: $title:literal,
+            labels: [$($label:literal),* $(,)?],
+            level: $level:ident,
+            requires: [$($key:expr),* $(,)?]
+            $(, references: [$($reference:literal),* $(,)?])?
+            $(,)?
+        }
+    ) => {
+        pub struct $name;
+
+        impl detek_core::Detector for $name {
+            fn meta(&self) -> &detek_core::DetectorMeta {
+                const REQUIRES: &[detek_core::KeyId] = &[$($key.id()),*];
+                static META: std::sync::LazyLock<detek_core::DetectorMeta> =
+                    std::sync::LazyLock::new(|| detek_core::DetectorMeta {
+                        id: $id,
+                        title: $title,
+                        labels: &[$($label),*],
+                        level: detek_core::Level::$level,
+                        requires: REQUIRES,
+                        references: &[$($($reference),*)?],
+                        docs: $crate::detectors::docs_for($id),
+                    });
+                &META
+            }
+
+            fn detect(
+                &self,
+                ctx: &detek_core::DetectContext,
+            ) -> Result<detek_core::Outcome, detek_core::DetectError> {
+                detect(ctx)
+            }
+        }
+    };
+}
+pub(crate) use detector;
+
+mod workloads;
+
+/// Every Kubernetes detector, in catalogue order.
+pub fn all() -> Vec<Arc<dyn Detector>> {
+    let mut detectors: Vec<Arc<dyn Detector>> = Vec::new();
+    detectors.extend(workloads::all());
+    detectors
+}

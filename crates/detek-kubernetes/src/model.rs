@@ -1,0 +1,408 @@
+//! The cluster snapshot model: typed objects per kind, each a store key.
+//!
+//! Every source of objects — manifest files, `kubectl get -o yaml` dumps, the live API — feeds
+//! JSON objects into one [`ObjectSet`], which parses each once into k8s-openapi types and hands
+//! one key per kind to the store. Live and offline scans therefore see exactly the same model.
+
+use detek_core::{Diagnostic, Key, Level, ObjectRef, Produced, SourceLocation};
+use k8s_openapi::api::{
+    admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration},
+    apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet},
+    autoscaling::v2::HorizontalPodAutoscaler,
+    batch::v1::{CronJob, Job},
+    core::v1::{
+        ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+        ReplicationController, Service, ServiceAccount,
+    },
+    networking::v1::{Ingress, IngressClass, NetworkPolicy},
+    policy::v1::PodDisruptionBudget,
+    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+use std::ops::Deref;
+use std::sync::Arc;
+
+pub use crate::secrets::{CertificateFacts, SecretInfo};
+use crate::pods::{WorkloadTemplate, workload_templates};
+
+/// Where an object came from and how it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The apiVersion as written (an `extensions/v1beta1` Deployment keeps that here even
+    /// though it is read into the `apps/v1` type).
+    pub api_version: Arc<str>,
+    /// File and line for snapshot inputs; `None` for live objects.
+    pub source: Option<SourceLocation>,
+}
+
+/// One object of kind `T` with its origin. Derefs to `T`.
+#[derive(Debug, Clone)]
+pub struct Item<T> {
+    pub object: T,
+    pub origin: Origin,
+}
+
+impl<T> Deref for Item<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.object
+    }
+}
+
+/// All objects of one kind.
+pub type Items<T> = Vec<Arc<Item<T>>>;
+
+/// Kinds with metadata: lets generic code name objects.
+pub trait Named {
+    const KIND: &'static str;
+    fn meta(&self) -> &ObjectMeta;
+}
+
+impl<T: Named> Item<T> {
+    pub fn name(&self) -> &str {
+        self.object.meta().name.as_deref().unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.object.meta().namespace.as_deref()
+    }
+
+    /// Namespace, with `default` for namespaced objects written without one (manifests).
+    pub fn namespace_or_default(&self) -> &str {
+        self.namespace().unwrap_or("default")
+    }
+
+    /// A reference to this object for findings, with its file and line when known.
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            kind: T::KIND.to_string(),
+            api_version: Some(self.origin.api_version.to_string()),
+            namespace: self.namespace().map(str::to_string),
+            name: self.name().to_string(),
+            container: None,
+            source: self.origin.source.clone(),
+        }
+    }
+}
+
+/// Every object seen, typed or not: for checks on apiVersions (deprecated and removed APIs),
+/// CRDs, and counting.
+#[derive(Debug, Clone)]
+pub struct ObjectSummary {
+    pub api_version: Arc<str>,
+    pub kind: Arc<str>,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub source: Option<SourceLocation>,
+}
+
+impl ObjectSummary {
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind.to_string(),
+            api_version: Some(self.api_version.to_string()),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            container: None,
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// Facts about the cluster as a whole.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterInfo {
+    /// Server version `major.minor.patch` when known (live `/version`, or the newest kubelet
+    /// version among nodes of a dump).
+    pub server_version: Option<String>,
+    /// True for a live cluster, false for files.
+    pub live: bool,
+}
+
+pub const OBJECTS: Key<Vec<ObjectSummary>> = Key::new("kubernetes/objects");
+pub const CLUSTER_INFO: Key<ClusterInfo> = Key::new("kubernetes/cluster-info");
+/// Secrets without their data: metadata, key names, TLS certificate facts.
+pub const SECRETS: Key<Items<SecretInfo>> = Key::new("kubernetes/secrets");
+
+impl Named for SecretInfo {
+    const KIND: &'static str = "Secret";
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+/// Pod templates of workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
+/// CronJob, ReplicationController), for pod-level checks on manifests; see [`crate::pods`].
+pub const WORKLOAD_TEMPLATES: Key<Vec<WorkloadTemplate>> = Key::new("kubernetes/workload-templates");
+
+/// Static facts about a kind: how to recognise it in a file and how to list it live.
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
+    pub key: &'static str,
+    pub group: &'static str,
+    /// apiVersion listed from a live cluster.
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub namespaced: bool,
+}
+
+macro_rules! kinds {
+    ($( $field:ident : $ty:ty, $key:ident = $id:literal, $group:literal, $version:literal, $kind:literal, $plural:literal, $namespaced:literal; )*) => {
+        $(
+            #[doc = concat!("All `", $kind, "` objects (`", $id, "`).")]
+            pub const $key: Key<Items<$ty>> = Key::new($id);
+        )*
+
+        /// Every kind detek reads, with its key.
+        pub const KINDS: &[KindInfo] = &[
+            $( KindInfo { key: $id, group: $group, api_version: $version, kind: $kind, plural: $plural, namespaced: $namespaced }, )*
+            KindInfo { key: "kubernetes/secrets", group: "", api_version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
+        ];
+
+        $(
+            impl Named for $ty {
+                const KIND: &'static str = $kind;
+                fn meta(&self) -> &ObjectMeta { &self.metadata }
+            }
+        )*
+
+        /// Objects being gathered for one scan, typed per kind.
+        #[derive(Default)]
+        pub struct ObjectSet {
+            $( pub $field: Items<$ty>, )*
+            /// Secrets reduced to metadata and certificate facts (see [`crate::secrets`]).
+            pub secrets: Items<SecretInfo>,
+            pub objects: Vec<ObjectSummary>,
+            pub diagnostics: Vec<Diagnostic>,
+            /// Documents that were not Kubernetes objects (no apiVersion/kind).
+            pub skipped_documents: u64,
+            /// Objects of kinds detek has no typed model for (CRs, CRDs...): counted and indexed.
+            pub untyped_objects: u64,
+            pub server_version: Option<String>,
+            pub live: bool,
+            pending: Vec<(Value, Option<SourceLocation>)>,
+        }
+
+        /// One object converted to its type (done in parallel, pushed in order).
+        #[allow(non_camel_case_types, clippy::large_enum_variant)]
+        enum Typed {
+            $( $field($ty), )*
+            Secret(SecretInfo),
+            Untyped,
+        }
+
+        /// Convert one object; `group` is the apiVersion's group ("" for core).
+        fn convert(group: &str, kind: &str, value: Value) -> Result<Typed, String> {
+            match (group, kind) {
+                ("", "Secret") => Ok(Typed::Secret(SecretInfo::from_value(value))),
+                $(
+                    ($group, $kind) => serde_json::from_value::<$ty>(value).map(Typed::$field).map_err(|e| e.to_string()),
+                )*
+                _ => Ok(Typed::Untyped),
+            }
+        }
+
+        impl ObjectSet {
+            fn push(&mut self, typed: Typed, origin: Origin) {
+                match typed {
+                    $( Typed::$field(object) => self.$field.push(Arc::new(Item { object, origin })), )*
+                    Typed::Secret(object) => self.secrets.push(Arc::new(Item { object, origin })),
+                    Typed::Untyped => self.untyped_objects += 1,
+                }
+            }
+
+            /// Number of typed objects per kind key.
+            pub fn counts(&self) -> Vec<(&'static str, usize)> {
+                vec![ $( ($id, self.$field.len()), )* (SECRETS.id(), self.secrets.len()) ]
+            }
+
+            /// Hand every kind to the store. Kinds in `skip` are not produced (the live
+            /// collector marks those failed itself).
+            pub fn into_produced(mut self, produced: &mut Produced, skip: &dyn Fn(&str) -> bool) {
+                self.finish();
+                let templates = workload_templates(&self);
+                produced.put(&WORKLOAD_TEMPLATES, templates);
+                $(
+                    if !skip($id) {
+                        produced.put(&$key, std::mem::take(&mut self.$field));
+                    }
+                )*
+                if !skip(SECRETS.id()) {
+                    produced.put(&SECRETS, std::mem::take(&mut self.secrets));
+                }
+                produced.put(&CLUSTER_INFO, ClusterInfo { server_version: self.server_version.clone(), live: self.live });
+                produced.stat("objects", self.objects.len() as u64);
+                produced.stat("documents_skipped", self.skipped_documents);
+                produced.stat("objects_untyped", self.untyped_objects);
+                produced.diagnostics.append(&mut self.diagnostics);
+                produced.put(&OBJECTS, std::mem::take(&mut self.objects));
+            }
+        }
+    };
+}
+
+kinds! {
+    pods: Pod, PODS = "kubernetes/pods", "", "v1", "Pod", "pods", true;
+    services: Service, SERVICES = "kubernetes/services", "", "v1", "Service", "services", true;
+    endpoints: Endpoints, ENDPOINTS = "kubernetes/endpoints", "", "v1", "Endpoints", "endpoints", true;
+    nodes: Node, NODES = "kubernetes/nodes", "", "v1", "Node", "nodes", false;
+    namespaces: Namespace, NAMESPACES = "kubernetes/namespaces", "", "v1", "Namespace", "namespaces", false;
+    configmaps: ConfigMap, CONFIGMAPS = "kubernetes/configmaps", "", "v1", "ConfigMap", "configmaps", true;
+    service_accounts: ServiceAccount, SERVICE_ACCOUNTS = "kubernetes/serviceaccounts", "", "v1", "ServiceAccount", "serviceaccounts", true;
+    persistent_volume_claims: PersistentVolumeClaim, PERSISTENT_VOLUME_CLAIMS = "kubernetes/persistentvolumeclaims", "", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true;
+    persistent_volumes: PersistentVolume, PERSISTENT_VOLUMES = "kubernetes/persistentvolumes", "", "v1", "PersistentVolume", "persistentvolumes", false;
+    events: Event, EVENTS = "kubernetes/events", "", "v1", "Event", "events", true;
+    replication_controllers: ReplicationController, REPLICATION_CONTROLLERS = "kubernetes/replicationcontrollers", "", "v1", "ReplicationController", "replicationcontrollers", true;
+    deployments: Deployment, DEPLOYMENTS = "kubernetes/deployments", "apps", "apps/v1", "Deployment", "deployments", true;
+    stateful_sets: StatefulSet, STATEFUL_SETS = "kubernetes/statefulsets", "apps", "apps/v1", "StatefulSet", "statefulsets", true;
+    daemon_sets: DaemonSet, DAEMON_SETS = "kubernetes/daemonsets", "apps", "apps/v1", "DaemonSet", "daemonsets", true;
+    replica_sets: ReplicaSet, REPLICA_SETS = "kubernetes/replicasets", "apps", "apps/v1", "ReplicaSet", "replicasets", true;
+    jobs: Job, JOBS = "kubernetes/jobs", "batch", "batch/v1", "Job", "jobs", true;
+    cron_jobs: CronJob, CRON_JOBS = "kubernetes/cronjobs", "batch", "batch/v1", "CronJob", "cronjobs", true;
+    ingresses: Ingress, INGRESSES = "kubernetes/ingresses", "networking.k8s.io", "networking.k8s.io/v1", "Ingress", "ingresses", true;
+    ingress_classes: IngressClass, INGRESS_CLASSES = "kubernetes/ingressclasses", "networking.k8s.io", "networking.k8s.io/v1", "IngressClass", "ingressclasses", false;
+    network_policies: NetworkPolicy, NETWORK_POLICIES = "kubernetes/networkpolicies", "networking.k8s.io", "networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true;
+    pod_disruption_budgets: PodDisruptionBudget, POD_DISRUPTION_BUDGETS = "kubernetes/poddisruptionbudgets", "policy", "policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true;
+    horizontal_pod_autoscalers: HorizontalPodAutoscaler, HORIZONTAL_POD_AUTOSCALERS = "kubernetes/horizontalpodautoscalers", "autoscaling", "autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true;
+    roles: Role, ROLES = "kubernetes/roles", "rbac.authorization.k8s.io", "rbac.authorization.k8s.io/v1", "Role", "roles", true;
+    cluster_roles: ClusterRole, CLUSTER_ROLES = "kubernetes/clusterroles", "rbac.authorization.k8s.io", "rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false;
+    role_bindings: RoleBinding, ROLE_BINDINGS = "kubernetes/rolebindings", "rbac.authorization.k8s.io", "rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true;
+    cluster_role_bindings: ClusterRoleBinding, CLUSTER_ROLE_BINDINGS = "kubernetes/clusterrolebindings", "rbac.authorization.k8s.io", "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false;
+    validating_webhooks: ValidatingWebhookConfiguration, VALIDATING_WEBHOOKS = "kubernetes/validatingwebhookconfigurations", "admissionregistration.k8s.io", "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false;
+    mutating_webhooks: MutatingWebhookConfiguration, MUTATING_WEBHOOKS = "kubernetes/mutatingwebhookconfigurations", "admissionregistration.k8s.io", "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false;
+}
+
+/// Legacy groups whose objects are read into today's types (`extensions/v1beta1` Deployment
+/// → `apps/v1`), keeping the written apiVersion in [`Origin`].
+fn canonical_group<'a>(group: &'a str, kind: &str) -> &'a str {
+    match (group, kind) {
+        ("extensions", "Deployment" | "DaemonSet" | "ReplicaSet") => "apps",
+        ("extensions", "Ingress" | "NetworkPolicy") => "networking.k8s.io",
+        ("extensions", "PodSecurityPolicy") => "policy",
+        ("events.k8s.io", "Event") => "events.k8s.io",
+        _ => group,
+    }
+}
+
+/// Kinds whose `List` form is named `<Kind>List`; `List` itself is the generic wrapper.
+pub fn is_list_kind(kind: &str) -> bool {
+    kind == "List" || (kind.ends_with("List") && kind.len() > 4)
+}
+
+impl ObjectSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add one document (already parsed to JSON). Lists are unwrapped; non-objects counted.
+    pub fn add_value(&mut self, value: Value, source: Option<SourceLocation>) {
+        let Value::Object(map) = &value else {
+            if !value.is_null() {
+                self.skipped_documents += 1;
+            }
+            return;
+        };
+        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+        if api_version.is_empty() || kind.is_empty() {
+            self.skipped_documents += 1;
+            return;
+        }
+        if is_list_kind(kind) && map.get("items").is_some_and(Value::is_array) {
+            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string);
+            let item_api_version = api_version.to_string();
+            let Value::Object(mut map) = value else { unreachable!() };
+            if let Some(Value::Array(items)) = map.remove("items") {
+                for mut item in items {
+                    // `kubectl get pods -o json` items carry kind/apiVersion; API list responses don't.
+                    if let (Value::Object(obj), Some(k)) = (&mut item, &item_kind) {
+                        obj.entry("kind").or_insert_with(|| Value::String(k.clone()));
+                        obj.entry("apiVersion")
+                            .or_insert_with(|| Value::String(item_api_version.clone()));
+                    }
+                    self.add_value(item, source.clone());
+                }
+            }
+            return;
+        }
+        self.add_object(value, source);
+    }
+
+    fn add_object(&mut self, value: Value, source: Option<SourceLocation>) {
+        self.pending.push((value, source));
+    }
+
+    /// Convert pending objects to their types, in parallel (the costly part of a big scan).
+    fn convert_pending(&mut self) {
+        use rayon::prelude::*;
+        let pending = std::mem::take(&mut self.pending);
+        let converted: Vec<_> = pending.into_par_iter().map(convert_object).collect();
+        self.objects.reserve(converted.len());
+        for (summary, typed) in converted {
+            let origin = Origin {
+                api_version: summary.api_version.clone(),
+                source: summary.source.clone(),
+            };
+            match typed {
+                Ok(typed) => self.push(typed, origin),
+                Err(err) => self.diagnostics.push(Diagnostic::new(
+                    Level::Warn,
+                    summary.source.clone(),
+                    format!(
+                        "{} {:?} ({}) could not be read: {err}",
+                        summary.kind, summary.name, summary.api_version
+                    ),
+                )),
+            }
+            self.objects.push(summary);
+        }
+    }
+
+    /// Derive what is not written in the objects themselves.
+    pub fn finish(&mut self) {
+        self.convert_pending();
+        if self.server_version.is_none() {
+            // A dump's nodes tell the cluster's version; take the newest kubelet.
+            self.server_version = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.status.as_ref()?.node_info.as_ref())
+                .map(|i| i.kubelet_version.trim_start_matches('v').to_string())
+                .max_by(|a, b| crate::version::compare(a, b));
+        }
+    }
+}
+
+fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (ObjectSummary, Result<Typed, String>) {
+    let map = value.as_object().expect("only objects are queued");
+    let api_version: Arc<str> = map["apiVersion"].as_str().unwrap_or_default().into();
+    let kind: Arc<str> = map["kind"].as_str().unwrap_or_default().into();
+    let metadata = map.get("metadata");
+    let name = metadata
+        .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let namespace = metadata
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version.as_ref()),
+    };
+    let group = canonical_group(group, &kind);
+    if group == "networking.k8s.io" && kind.as_ref() == "Ingress" && version != "v1" {
+        crate::legacy::ingress_v1beta1_to_v1(&mut value);
+    }
+    let typed = convert(group, &kind, value);
+    let summary = ObjectSummary {
+        api_version,
+        kind,
+        namespace,
+        name,
+        source,
+    };
+    (summary, typed)
+}

@@ -1,0 +1,185 @@
+//! Pod-level views shared by detectors: real Pods, or the pod templates of workloads when a
+//! snapshot has no Pods (manifests in a repository get the same checks as a live cluster).
+
+use crate::model::{Item, Items, Named, ObjectSet};
+use detek_core::ObjectRef;
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::sync::Arc;
+
+/// The pod template of a workload controller.
+#[derive(Debug, Clone)]
+pub struct WorkloadTemplate {
+    /// The controller: kind, namespace, name, source.
+    pub owner: ObjectRef,
+    /// The template's metadata (labels, annotations), namespace filled from the owner.
+    pub metadata: ObjectMeta,
+    pub spec: PodSpec,
+    /// Desired replicas where the controller has that notion.
+    pub replicas: Option<i32>,
+}
+
+/// One pod spec to check: a Pod, or a workload's template.
+#[derive(Debug, Clone, Copy)]
+pub struct PodSpecView<'a> {
+    pub metadata: &'a ObjectMeta,
+    pub spec: &'a PodSpec,
+    /// The real Pod, when this is one (status available).
+    pub pod: Option<&'a Item<Pod>>,
+    /// The controller, when this is a template.
+    pub template: Option<&'a WorkloadTemplate>,
+}
+
+impl<'a> PodSpecView<'a> {
+    /// The object findings name: the Pod, or the workload owning the template.
+    pub fn object_ref(&self) -> ObjectRef {
+        match (self.pod, self.template) {
+            (Some(pod), _) => pod.object_ref(),
+            (None, Some(t)) => t.owner.clone(),
+            (None, None) => ObjectRef::default(),
+        }
+    }
+
+    /// The object, naming one container.
+    pub fn container_ref(&self, container: &str) -> ObjectRef {
+        self.object_ref().with_container(container)
+    }
+
+    pub fn namespace(&self) -> &'a str {
+        self.metadata.namespace.as_deref().unwrap_or("default")
+    }
+
+    /// Regular containers (not init or ephemeral).
+    pub fn containers(&self) -> &'a [Container] {
+        &self.spec.containers
+    }
+
+    /// Init containers then regular containers.
+    pub fn all_containers(&self) -> impl Iterator<Item = &'a Container> {
+        self.spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(self.spec.containers.iter())
+    }
+}
+
+/// Pods when there are any, else workload templates.
+pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) -> Vec<PodSpecView<'a>> {
+    let from_pods: Vec<PodSpecView<'a>> = pods
+        .iter()
+        .filter_map(|pod| {
+            Some(PodSpecView {
+                metadata: &pod.metadata,
+                spec: pod.spec.as_ref()?,
+                pod: Some(pod.as_ref()),
+                template: None,
+            })
+        })
+        .collect();
+    if !from_pods.is_empty() {
+        return from_pods;
+    }
+    templates
+        .iter()
+        .map(|t| PodSpecView {
+            metadata: &t.metadata,
+            spec: &t.spec,
+            pod: None,
+            template: Some(t),
+        })
+        .collect()
+}
+
+/// Pod templates of every workload controller in the set. ReplicaSets owned by a Deployment
+/// and Jobs owned by a CronJob are left out: their owner's template is already there.
+pub(crate) fn workload_templates(set: &ObjectSet) -> Vec<WorkloadTemplate> {
+    let mut out = Vec::new();
+    fn push<T: Named>(
+        out: &mut Vec<WorkloadTemplate>,
+        item: &Arc<Item<T>>,
+        template: Option<&PodTemplateSpec>,
+        replicas: Option<i32>,
+    ) {
+        let Some(template) = template else { return };
+        let Some(spec) = template.spec.clone() else { return };
+        let mut metadata = template.metadata.clone().unwrap_or_default();
+        if metadata.namespace.is_none() {
+            metadata.namespace = item.namespace().map(str::to_string);
+        }
+        out.push(WorkloadTemplate {
+            owner: item.object_ref(),
+            metadata,
+            spec,
+            replicas,
+        });
+    }
+    let owned = |meta: &ObjectMeta| meta.owner_references.as_ref().is_some_and(|o| !o.is_empty());
+    for d in &set.deployments {
+        push(&mut out, d, Some(&d.spec.template), Some(d.spec.replicas.unwrap_or(1)));
+    }
+    for s in &set.stateful_sets {
+        push(&mut out, s, Some(&s.spec.template), Some(s.spec.replicas.unwrap_or(1)));
+    }
+    for d in &set.daemon_sets {
+        push(&mut out, d, Some(&d.spec.template), None);
+    }
+    for r in set.replica_sets.iter().filter(|r| !owned(&r.metadata)) {
+        push(&mut out, r, r.spec.template.as_ref(), Some(r.spec.replicas.unwrap_or(1)));
+    }
+    for r in set.replication_controllers.iter().filter(|r| !owned(&r.metadata)) {
+        let spec = r.spec.as_ref();
+        push(&mut out, r, spec.and_then(|s| s.template.as_ref()), spec.map(|s| s.replicas.unwrap_or(1)));
+    }
+    for j in set.jobs.iter().filter(|j| !owned(&j.metadata)) {
+        push(&mut out, j, j.spec.as_ref().map(|s| &s.template), None);
+    }
+    for c in &set.cron_jobs {
+        let template = c.spec.job_template.spec.as_ref().map(|s| &s.template);
+        push(&mut out, c, template, None);
+    }
+    out
+}
+
+/// Does `selector` (a Service's or PDB's `matchLabels`-style map) select these labels?
+/// An empty selector selects nothing here; callers that mean "everything" say so.
+pub fn selector_matches(
+    selector: &std::collections::BTreeMap<String, String>,
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> bool {
+    if selector.is_empty() {
+        return false;
+    }
+    let Some(labels) = labels else { return false };
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Does a full `LabelSelector` (matchLabels + matchExpressions) select these labels?
+/// An empty `LabelSelector` selects everything, as Kubernetes defines it.
+pub fn label_selector_matches(
+    selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> bool {
+    let empty = std::collections::BTreeMap::new();
+    let labels = labels.unwrap_or(&empty);
+    if let Some(ml) = &selector.match_labels {
+        if !ml.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+            return false;
+        }
+    }
+    for expr in selector.match_expressions.iter().flatten() {
+        let value = labels.get(&expr.key);
+        let values = expr.values.as_deref().unwrap_or(&[]);
+        let ok = match expr.operator.as_str() {
+            "In" => value.is_some_and(|v| values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,37 @@
+//! Helpers for detector tests: run one detector on fixture files.
+
+use crate::collector::SnapshotCollector;
+use crate::ingest::Input;
+use detek_core::{Collector, Report, RunOptions, Settings};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `tests/fixtures/<id>/` of this crate.
+pub fn fixture_dir(id: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(id)
+}
+
+/// Run detector `id` on `tests/fixtures/<id>/<file>`.
+pub fn run_fixture(id: &str, file: &str) -> Report {
+    run_on(id, vec![Input::Path(fixture_dir(id).join(file))], Settings::default())
+}
+
+/// Run detector `id` alone on the given inputs with the given settings.
+pub fn run_on(id: &str, inputs: Vec<Input>, settings: Settings) -> Report {
+    let detector = crate::detectors::all()
+        .into_iter()
+        .find(|d| d.meta().id == id)
+        .unwrap_or_else(|| panic!("no detector {id}"));
+    let collectors: Vec<Arc<dyn Collector>> = vec![Arc::new(SnapshotCollector::new(inputs))];
+    let plan = detek_core::plan(vec![detector], &collectors).expect("plan");
+    let options = RunOptions {
+        settings,
+        report_unrunnable: [id.to_string()].into(),
+        ..Default::default()
+    };
+    let list = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(detek_core::run(&plan, &options));
+    list.reports.into_iter().next().expect("one report")
+}
