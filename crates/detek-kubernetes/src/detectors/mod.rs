@@ -61,11 +61,19 @@ macro_rules! detector {
 }
 pub(crate) use detector;
 
+mod certificates;
+mod cluster;
+mod networking;
+mod nodes;
 mod workloads;
 
 /// Every Kubernetes detector, in catalogue order.
 pub fn all() -> Vec<Arc<dyn Detector>> {
     let mut detectors: Vec<Arc<dyn Detector>> = Vec::new();
     detectors.extend(workloads::all());
+    detectors.extend(networking::all());
+    detectors.extend(certificates::all());
+    detectors.extend(nodes::all());
+    detectors.extend(cluster::all());
     detectors
 }

@@ -1,0 +1,8 @@
+//! Certificates detectors.
+
+use detek_core::Detector;
+use std::sync::Arc;
+
+pub(super) fn all() -> Vec<Arc<dyn Detector>> {
+    vec![]
+}
