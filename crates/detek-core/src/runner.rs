@@ -75,7 +75,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     }
     reports.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.id.cmp(&b.id)));
 
-    let status = scan_status(&collectors);
+    let status = scan_status(&collectors, plan, &store);
     ReportList {
         schema_version: SCHEMA_VERSION,
         tool: "detek".to_string(),
@@ -97,11 +97,13 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     }
 }
 
-fn scan_status(collectors: &[CollectorStatus]) -> ScanStatus {
+fn scan_status(collectors: &[CollectorStatus], plan: &Plan, store: &Store) -> ScanStatus {
     if collectors.is_empty() {
         return ScanStatus::Complete;
     }
-    if collectors.iter().all(|c| !c.ok) {
+    // Nothing collected: every collector failed, or none of the wanted keys has a value.
+    let any_value = plan.wanted.iter().any(|k| store.contains(k));
+    if collectors.iter().all(|c| !c.ok) || !any_value {
         ScanStatus::NothingCollected
     } else if collectors
         .iter()
