@@ -14,7 +14,9 @@ if [[ -z "$K8S_VERSION" || -z "$ETCD_VERSION" ]]; then
     exit 1
 fi
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 KUBE_APISERVER_BIN="$TESTENV_BIN/kube-apiserver-$K8S_VERSION"
+# shellcheck disable=SC2034
 ETCD_BIN="$TESTENV_BIN/etcd-$ETCD_VERSION"
 
 testenv_log() { echo "testenv: $*" >&2; }

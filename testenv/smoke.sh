@@ -112,6 +112,14 @@ check "create service (ClusterIP allocated)" 201 "$(api "$A" POST /api/v1/namesp
 check "create endpoints" 201 "$(api "$A" POST /api/v1/namespaces/$NS/endpoints \
     '{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"web"},"subsets":[{"notReadyAddresses":[{"ip":"10.244.0.5"}],"ports":[{"port":8080}]}]}')"
 
+check "create deployment (no controller-manager: stays as posted)" 201 "$(api "$A" POST /apis/apps/v1/namespaces/$NS/deployments \
+    '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":3,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"registry.example/web:2"}]}}}}')"
+check "PATCH deployment status (1/3 available)" 200 "$(api "$A" PATCH /apis/apps/v1/namespaces/$NS/deployments/web/status \
+    '{"status":{"observedGeneration":1,"replicas":3,"readyReplicas":1,"availableReplicas":1,"unavailableReplicas":2,"conditions":[{"type":"Available","status":"False","reason":"MinimumReplicasUnavailable"}]}}' \
+    application/merge-patch+json)" '"unavailableReplicas": *2'
+check "create event" 201 "$(api "$A" POST /api/v1/namespaces/$NS/events \
+    '{"apiVersion":"v1","kind":"Event","metadata":{"name":"crashy.oom"},"involvedObject":{"kind":"Pod","namespace":"'$NS'","name":"crashy"},"reason":"BackOff","message":"Back-off restarting failed container","type":"Warning","count":12,"firstTimestamp":"2024-01-01T00:00:00Z","lastTimestamp":"2024-01-01T00:10:00Z","source":{"component":"kubelet","host":"node-1"}}')"
+
 check "list pods limit=1 returns a continue token" 200 "$(api "$A" GET "/api/v1/namespaces/$NS/pods?limit=1")" \
     '"continue": *"[^"]+"' '"remainingItemCount": *1'
 CONT="$(grep -oE '"continue": *"[^"]+"' "$BODY" | sed -E 's/.*"continue": *"([^"]+)"/\1/')"
@@ -150,7 +158,9 @@ if command -v kubectl >/dev/null 2>&1; then
 fi
 
 "$HERE/stop.sh" "$DIR"
-if kill -0 "$APISERVER_PID" 2>/dev/null || kill -0 "$ETCD_PID" 2>/dev/null; then
+# A zombie waiting to be reaped by init counts as stopped.
+alive() { [[ -e /proc/$1 && "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
+if alive "$APISERVER_PID" || alive "$ETCD_PID"; then
     echo "FAIL: processes still running after stop.sh"
     FAILED=$((FAILED + 1))
 else

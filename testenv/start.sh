@@ -39,13 +39,18 @@ APISERVER_PID=""
 on_exit() {
     local rc=$?
     if ((rc != 0)); then
+        set +e
         [[ -n "$APISERVER_PID" ]] && kill -9 "$APISERVER_PID" 2>/dev/null
         [[ -n "$ETCD_PID" ]] && kill -9 "$ETCD_PID" 2>/dev/null
-        rm -f "$DIR/kube-apiserver.pid" "$DIR/etcd.pid"
+        rm -f "$DIR/kube-apiserver.pid" "$DIR/etcd.pid" "$DIR/env"
     fi
     return 0
 }
 trap on_exit EXIT
+
+# Never leave an env file from an earlier run behind: it appears again only
+# once the new environment is ready.
+rm -f "$DIR/env"
 
 T0=$(date +%s%N)
 elapsed() { echo "$((($(date +%s%N) - T0) / 1000000))ms"; }
@@ -109,8 +114,8 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # connections never hold them. A collision with a concurrently starting
 # environment is detected (bind failure) and retried with new ports.
 pick_port() {
-    local p i
-    for i in $(seq 1 100); do
+    local p
+    for _ in $(seq 1 100); do
         p=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
         if ! port_in_use "$p" && [[ " ${PICKED:-} " != *" $p "* ]]; then
             PICKED="${PICKED:-} $p"
@@ -122,9 +127,9 @@ pick_port() {
 }
 
 stop_pid() {
-    local pid="$1" i
+    local pid="$1"
     kill "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
@@ -276,6 +281,7 @@ write_kubeconfig limited "$LIMITED_TOKEN" "$DIR/limited.kubeconfig"
 WATCHDOG_PID=""
 if [[ -n "${DETEK_TESTENV_WATCH_PID:-}" ]]; then
     kill -0 "$DETEK_TESTENV_WATCH_PID" 2>/dev/null || testenv_log "warning: DETEK_TESTENV_WATCH_PID=$DETEK_TESTENV_WATCH_PID is not running"
+    # shellcheck disable=SC2016 # expanded by the inner bash
     setsid bash -c '
         while kill -0 "$1" 2>/dev/null && [[ -f "$2/kube-apiserver.pid" ]]; do sleep 1; done
         [[ -f "$2/kube-apiserver.pid" ]] && exec "$3" "$2"

@@ -28,13 +28,13 @@ alive() {
 }
 
 stop_name() {
-    local name="$1" pidfile="$DIR/$1.pid" pid i
+    local name="$1" pidfile="$DIR/$1.pid" pid
     [[ -f "$pidfile" ]] || return 0
     pid="$(cat "$pidfile")"
     rm -f "$pidfile"
     ours "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         alive "$pid" || { echo "testenv: stopped $name ($pid)" >&2; return 0; }
         sleep 0.1
     done

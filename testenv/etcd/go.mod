@@ -1,4 +1,7 @@
-// Pins the etcd server used by detek's integration-test environment.
+// Pins the etcd server used by detek's integration-test environment
+// (built by ../build.sh as `go build go.etcd.io/etcd/server/v3`). A separate
+// module from ../apiserver so that etcd's dependency versions (grpc, otel, ...)
+// cannot change the ones kube-apiserver is built with.
 module detek.test/testenv/etcd
 
 go 1.26.0
