@@ -1,0 +1,168 @@
+//! Small helpers shared by the renderers: ordering, durations, times, widths.
+
+use detek_core::{Report, ReportList, ScanStatus};
+use jiff::Timestamp;
+
+/// Reports worst first (`Fatal`, `Error`, `Warn`, `Unknown`, `Normal`), then by id.
+pub(crate) fn sorted_reports(list: &ReportList) -> Vec<&Report> {
+    let mut reports: Vec<&Report> = list.reports.iter().collect();
+    reports.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.id.cmp(&b.id)));
+    reports
+}
+
+/// `850 ms`, `1.2 s`, `3 min 04 s`.
+pub(crate) fn duration(ms: f64) -> String {
+    if !ms.is_finite() || ms < 0.0 {
+        return "?".to_string();
+    }
+    if ms < 1.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        let s = (ms / 1000.0).round() as u64;
+        format!("{} min {:02} s", s / 60, s % 60)
+    }
+}
+
+/// `2025-01-02 03:04:05 UTC`.
+pub(crate) fn time(ts: &Timestamp) -> String {
+    ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+pub(crate) fn status_str(status: ScanStatus) -> &'static str {
+    match status {
+        ScanStatus::Complete => "complete",
+        ScanStatus::Partial => "partial",
+        ScanStatus::NothingCollected => "nothing collected",
+    }
+}
+
+/// `kind namespace/name`-style target label: `snapshot manifests/`.
+pub(crate) fn target_label(list: &ReportList) -> String {
+    match (list.target.kind.is_empty(), list.target.name.is_empty()) {
+        (true, true) => "(unnamed target)".to_string(),
+        (true, false) => list.target.name.clone(),
+        (false, true) => list.target.kind.clone(),
+        (false, false) => format!("{} {}", list.target.kind, list.target.name),
+    }
+}
+
+/// What failed to be collected, in one sentence (used by the incomplete-scan banners).
+pub(crate) fn incomplete_reason(list: &ReportList) -> String {
+    let failed = list.collectors.iter().filter(|c| !c.ok).count() as u64;
+    let keys: u64 = list
+        .collectors
+        .iter()
+        .map(|c| c.failed_keys.len() as u64)
+        .sum();
+    let unknown = list.summary.unknown;
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!(
+            "{} failed",
+            plural(failed, "collector", "collectors")
+        ));
+    }
+    if keys > 0 {
+        parts.push(format!("{} unavailable", plural(keys, "input", "inputs")));
+    }
+    if unknown > 0 {
+        parts.push(format!(
+            "{} could not be evaluated",
+            plural(unknown, "detector", "detectors")
+        ));
+    }
+    parts.join(", ")
+}
+
+/// Terminal columns a string takes: an approximation good enough to align tables (East Asian
+/// wide characters and most emoji count 2, combining marks and zero-width characters 0).
+pub(crate) fn width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    match u {
+        0x0300..=0x036F | 0x200B..=0x200F | 0x20D0..=0x20FF | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F => {
+            0
+        }
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+        | 0x20000..=0x3FFFD => 2,
+        _ => 1,
+    }
+}
+
+/// Cut to at most `max` columns, ending with `…` when cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = char_width(c);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Pad with spaces to `cols` columns.
+pub(crate) fn pad(s: &str, cols: usize) -> String {
+    let w = width(s);
+    let mut out = s.to_string();
+    out.extend(std::iter::repeat_n(' ', cols.saturating_sub(w)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0.25), "0.25 ms");
+        assert_eq!(duration(12.4), "12 ms");
+        assert_eq!(duration(1234.0), "1.2 s");
+        assert_eq!(duration(125_000.0), "2 min 05 s");
+        assert_eq!(duration(f64::NAN), "?");
+    }
+
+    #[test]
+    fn widths_and_truncation() {
+        assert_eq!(width("abc"), 3);
+        assert_eq!(width("한국"), 4);
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(width(&truncate("한국어한국어", 5)), 5);
+        assert_eq!(pad("ab", 4), "ab  ");
+    }
+}
