@@ -65,11 +65,11 @@ fn fail_reason(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
         .flatten()
         .chain(status.container_statuses.iter().flatten());
     for cs in statuses {
-        if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()) {
-            if t.exit_code != 0 {
-                let reason = t.reason.as_deref().unwrap_or("Error");
-                return format!("container {:?} exited with code {} ({reason})", cs.name, t.exit_code);
-            }
+        if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref())
+            && t.exit_code != 0
+        {
+            let reason = t.reason.as_deref().unwrap_or("Error");
+            return format!("container {:?} exited with code {} ({reason})", cs.name, t.exit_code);
         }
     }
     status.reason.clone().unwrap_or_else(|| "no reason recorded".to_string())

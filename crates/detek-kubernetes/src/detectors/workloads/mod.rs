@@ -1,14 +1,138 @@
 //! Workloads: Pods and their controllers.
+//!
+//! Helpers shared by the workload detectors live here rather than in their own file: `build.rs`
+//! reads every other `.rs` file of this directory as a detector's documentation.
 
+use crate::pods::PodSpecView;
 use detek_core::Detector;
+use k8s_openapi::api::core::v1::{
+    Container, ContainerStateTerminated, ContainerStatus, Pod, PodSpec, PodStatus,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod crashloop_backoff;
+mod deployment_without_pdb;
 mod failed_pod;
+mod hostpath_volume;
+mod image_pull_failure;
 mod image_tag_latest;
+mod oomkilled_container;
+mod pod_pending_unschedulable;
+mod pod_restarting;
+mod pod_without_limits;
+mod pod_without_liveness_probe;
+mod pod_without_readiness_probe;
+mod pod_without_requests;
 
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
     vec![
         Arc::new(failed_pod::FailedPod),
+        Arc::new(pod_restarting::PodRestarting),
+        Arc::new(oomkilled_container::OomkilledContainer),
+        Arc::new(crashloop_backoff::CrashloopBackoff),
+        Arc::new(image_pull_failure::ImagePullFailure),
+        Arc::new(pod_pending_unschedulable::PodPendingUnschedulable),
+        Arc::new(pod_without_limits::PodWithoutLimits),
+        Arc::new(pod_without_requests::PodWithoutRequests),
+        Arc::new(pod_without_liveness_probe::PodWithoutLivenessProbe),
+        Arc::new(pod_without_readiness_probe::PodWithoutReadinessProbe),
         Arc::new(image_tag_latest::ImageTagLatest),
+        Arc::new(hostpath_volume::HostpathVolume),
+        Arc::new(deployment_without_pdb::DeploymentWithoutPdb),
     ]
+}
+
+/// Which list of a Pod a container (or its status) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContainerKind {
+    Init,
+    Regular,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    /// How messages name it: `container`, `init container`, `ephemeral container`.
+    fn noun(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "init container",
+            ContainerKind::Regular => "container",
+            ContainerKind::Ephemeral => "ephemeral container",
+        }
+    }
+}
+
+/// Every container status of a Pod: init containers, then regular, then ephemeral ones.
+fn container_statuses(
+    status: &PodStatus,
+) -> impl Iterator<Item = (ContainerKind, &ContainerStatus)> {
+    fn tagged(
+        kind: ContainerKind,
+        list: &Option<Vec<ContainerStatus>>,
+    ) -> impl Iterator<Item = (ContainerKind, &ContainerStatus)> {
+        list.iter().flatten().map(move |cs| (kind, cs))
+    }
+    tagged(ContainerKind::Init, &status.init_container_statuses)
+        .chain(tagged(ContainerKind::Regular, &status.container_statuses))
+        .chain(tagged(
+            ContainerKind::Ephemeral,
+            &status.ephemeral_container_statuses,
+        ))
+}
+
+/// Init containers then regular containers of a pod spec, each with its kind.
+fn spec_containers(spec: &PodSpec) -> impl Iterator<Item = (ContainerKind, &Container)> {
+    let init = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| (ContainerKind::Init, c));
+    init.chain(spec.containers.iter().map(|c| (ContainerKind::Regular, c)))
+}
+
+/// `cpu=250m, memory=180Mi`.
+fn quantities(map: &BTreeMap<String, Quantity>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}={}", v.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The memory limit written in the Pod's spec for container `name`, if any.
+fn memory_limit<'a>(pod: &'a Pod, name: &str) -> Option<&'a str> {
+    let (_, container) = spec_containers(pod.spec.as_ref()?).find(|(_, c)| c.name == name)?;
+    let limits = container.resources.as_ref()?.limits.as_ref()?;
+    limits.get("memory").map(|q| q.0.as_str())
+}
+
+/// `exit code 137 (OOMKilled) at 2023-07-11T04:43:25Z`: one termination in a few words.
+fn describe_termination(t: &ContainerStateTerminated) -> String {
+    let mut s = format!("exit code {}", t.exit_code);
+    if let Some(reason) = t.reason.as_deref().filter(|r| !r.is_empty()) {
+        s.push_str(&format!(" ({reason})"));
+    }
+    if let Some(signal) = t.signal.filter(|s| *s != 0) {
+        s.push_str(&format!(", signal {signal}"));
+    }
+    if let Some(at) = &t.finished_at {
+        s.push_str(&format!(" at {}", at.0));
+    }
+    s
+}
+
+/// Is this pod batch work (a Job's or CronJob's Pod, or their template)? Batch Pods run to
+/// completion and serve no traffic, so probe checks leave them out.
+fn is_batch(view: &PodSpecView) -> bool {
+    const BATCH: [&str; 2] = ["Job", "CronJob"];
+    if let Some(pod) = view.pod {
+        return pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| BATCH.contains(&o.kind.as_str()));
+    }
+    view.template
+        .is_some_and(|t| BATCH.contains(&t.owner.kind.as_str()))
 }

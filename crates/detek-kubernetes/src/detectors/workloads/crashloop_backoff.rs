@@ -1,0 +1,165 @@
+//! ## What it detects
+//! Containers waiting in `CrashLoopBackOff`: they exited again and again, and the kubelet now
+//! waits longer and longer (up to five minutes) before each new start. Init containers are
+//! included: one in CrashLoopBackOff keeps the whole Pod from starting. The finding gives the
+//! restart count and the exit code and reason of the last run.
+//!
+//! ## Why it matters
+//! The container is down most of the time and comes up only for short runs, so whatever it
+//! serves is unavailable; for an init container, the Pod never starts at all. It does not heal
+//! by itself: the same command, configuration or missing dependency fails on every start.
+//!
+//! ## How to fix
+//! Read the last run: `kubectl logs NAME -n NS -c CONTAINER --previous`, and
+//! `kubectl describe pod NAME -n NS` for the exit code and message. Exit code 127 or reason
+//! `ContainerCannotRun` means the command is wrong or missing from the image; 137 is a kill
+//! (OOM or a failing liveness probe); 1 or 2 is the program's own error, usually config. Exit
+//! code 0 means the program finished normally but the Pod restarts it (`restartPolicy:
+//! Always`): run one-off commands as a Job, or make the process stay in the foreground.
+//!
+//! ## Example
+//! ```yaml
+//! status:
+//!   containerStatuses:
+//!   - name: nginx
+//!     restartCount: 4
+//!     state:
+//!       waiting: {reason: CrashLoopBackOff, message: "back-off 1m20s restarting failed container"}
+//!     lastState:
+//!       terminated: {exitCode: 127, reason: ContainerCannotRun}
+//! ```
+
+use super::{container_statuses, describe_termination};
+use crate::prelude::*;
+
+detector! {
+    CrashloopBackoff {
+        id: "crashloop_backoff",
+        title: "Containers in CrashLoopBackOff",
+        labels: ["kubernetes", "workloads", "pod"],
+        level: Error,
+        requires: [PODS],
+        references: [
+            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts",
+            "https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/",
+        ],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let pods = ctx.get(&PODS)?;
+    let mut out = Outcome::new().evaluated(pods.len());
+    for pod in pods {
+        let Some(status) = &pod.status else { continue };
+        for (kind, cs) in container_statuses(status) {
+            let Some(waiting) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+                continue;
+            };
+            if waiting.reason.as_deref() != Some("CrashLoopBackOff") {
+                continue;
+            }
+            let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+            let last_text = match last {
+                Some(t) => format!("last run ended with {}", describe_termination(t)),
+                None => "no last run recorded".to_string(),
+            };
+            let mut finding = Finding::new(
+                Level::Error,
+                Some(pod.object_ref().with_container(&cs.name)),
+                format!(
+                    "{} in CrashLoopBackOff after {} restarts; {last_text}",
+                    kind.noun(),
+                    cs.restart_count
+                ),
+            );
+            if kind == super::ContainerKind::Init {
+                finding = finding.with_evidence(
+                    "an init container that cannot complete keeps the Pod from starting",
+                );
+            }
+            if let Some(t) = last {
+                if let Some(message) = t.message.as_deref().filter(|m| !m.is_empty()) {
+                    finding = finding.with_evidence(format!("termination message: {message}"));
+                }
+                if t.exit_code == 0 {
+                    finding = finding.with_evidence(
+                        "exit code 0: the program finished normally, but the Pod restarts it; run \
+                         one-off commands as a Job or keep the process in the foreground",
+                    );
+                }
+            }
+            if let Some(message) = waiting.message.as_deref().filter(|m| !m.is_empty()) {
+                finding = finding.with_evidence(format!("kubelet: {message}"));
+            }
+            out.push(finding);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_the_container_and_its_last_exit() {
+        let report = run_fixture("crashloop_backoff", "fail.json");
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        let object = f.object.as_ref().unwrap();
+        assert_eq!(object.kind, "Pod");
+        assert_eq!(
+            object.namespace.as_deref(),
+            Some("message-pod-crashloop-backoff")
+        );
+        assert_eq!(object.name, "init-demo");
+        assert_eq!(object.container.as_deref(), Some("nginx"));
+        assert_eq!(
+            f.message,
+            "container in CrashLoopBackOff after 4 restarts; last run ended with exit code 127 \
+             (ContainerCannotRun) at 2023-07-11T03:33:15Z"
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.contains("\"wge\": executable file not found"))
+        );
+    }
+
+    #[test]
+    fn explains_a_successful_exit_and_covers_init_containers() {
+        let report = run_fixture("crashloop_backoff", "fail_exit_zero.yaml");
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Pod/scraper/e2e-container-creating [alpine]"
+        );
+        assert!(
+            f.message.contains("exit code 0 (Completed)"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.contains("run one-off commands as a Job"))
+        );
+
+        let report = run_fixture("crashloop_backoff", "fail_init.yaml");
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Pod/shop/orders-5c9d7f8b4-kq2mz [migrate]"
+        );
+        assert!(
+            f.message
+                .starts_with("init container in CrashLoopBackOff after 6 restarts"),
+            "{}",
+            f.message
+        );
+
+        assert!(run_fixture("crashloop_backoff", "pass.yaml").passed);
+    }
+}

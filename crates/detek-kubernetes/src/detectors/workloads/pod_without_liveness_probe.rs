@@ -1,0 +1,94 @@
+//! ## What it detects
+//! Containers of long-running Pods without a `livenessProbe`. Real Pods are checked when the
+//! scan has any, the pod templates of workloads otherwise, so manifests get the same check.
+//! Left out: Pods of Jobs and CronJobs (batch work runs to completion and serves no traffic),
+//! and init containers (they run to completion before the Pod starts). Unlike kakao/detek,
+//! which looked only at Pods behind a Service, every long-running Pod is checked, because a
+//! manifest scan has no Endpoints to tell which Pods serve traffic.
+//!
+//! ## Why it matters
+//! Without a liveness probe the kubelet restarts a container only when its process exits. A
+//! process that deadlocks, hangs on a lost connection or stops serving while still running
+//! stays in place for ever, and its Pod still looks Running.
+//!
+//! ## How to fix
+//! Add a `livenessProbe` that checks the process itself is alive (an HTTP `/healthz` or a TCP
+//! socket), not its dependencies: a liveness probe that fails when the database is down
+//! restarts every replica at once. Give it a generous `failureThreshold`, or a
+//! `startupProbe` for slow starters. See the current spec with
+//! `kubectl get deploy NAME -n NS -o jsonpath='{.spec.template.spec.containers[*].livenessProbe}'`.
+//!
+//! ## Example
+//! ```yaml
+//! containers:
+//! - name: api
+//!   image: registry.example/api:2.3
+//!   livenessProbe:                 # passes with this; fires without it
+//!     httpGet: {path: /healthz, port: 8080}
+//!     periodSeconds: 10
+//!     failureThreshold: 3
+//! ```
+
+use super::is_batch;
+use crate::prelude::*;
+
+detector! {
+    PodWithoutLivenessProbe {
+        id: "pod_without_liveness_probe",
+        title: "Containers without a liveness probe",
+        labels: ["kubernetes", "workloads", "pod", "probe"],
+        level: Warn,
+        requires: [PODS, WORKLOAD_TEMPLATES],
+        references: ["https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs: Vec<_> = specs.into_iter().filter(|v| !is_batch(v)).collect();
+    let mut out = Outcome::new().evaluated(specs.len());
+    for view in &specs {
+        for c in view.containers() {
+            if c.liveness_probe.is_none() {
+                out.push(Finding::new(
+                    Level::Warn,
+                    Some(view.container_ref(&c.name)),
+                    "no liveness probe: a hung process is never restarted",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn fires_on_long_running_containers_only() {
+        let report = run_fixture("pod_without_liveness_probe", "fail.yaml");
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Deployment/frontend [php-redis]"
+        );
+        assert!(f.message.contains("no liveness probe"), "{}", f.message);
+
+        let report = run_fixture("pod_without_liveness_probe", "fail_pod.yaml");
+        let f = &report.findings[0];
+        let object = f.object.as_ref().unwrap();
+        assert_eq!(
+            (object.kind.as_str(), object.namespace.as_deref()),
+            ("Pod", Some("scraper"))
+        );
+        assert_eq!(object.name, "e2e-scraper-586c69668b-dh6dj");
+        assert_eq!(object.container.as_deref(), Some("e2e-scraper"));
+
+        assert!(run_fixture("pod_without_liveness_probe", "pass.yaml").passed);
+        assert!(run_fixture("pod_without_liveness_probe", "pass_pod.yaml").passed);
+        // A Job's Pod without probes is batch work, not flagged.
+        assert!(run_fixture("pod_without_liveness_probe", "pass_job.yaml").passed);
+    }
+}
