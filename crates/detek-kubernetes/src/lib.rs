@@ -5,6 +5,7 @@ pub mod collector;
 pub mod detectors;
 pub mod ingest;
 mod legacy;
+pub mod live;
 pub mod model;
 pub mod pods;
 pub(crate) mod prelude;
@@ -14,3 +15,4 @@ pub mod version;
 
 pub use collector::SnapshotCollector;
 pub use ingest::Input;
+pub use live::{LiveCollector, LiveOptions};

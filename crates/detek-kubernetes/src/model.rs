@@ -23,6 +23,7 @@ use serde_json::Value;
 use std::ops::Deref;
 use std::sync::Arc;
 
+pub use crate::live::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
 use crate::pods::{WorkloadTemplate, workload_templates};
 
@@ -118,6 +119,11 @@ pub struct ClusterInfo {
     pub server_version: Option<String>,
     /// True for a live cluster, false for files.
     pub live: bool,
+    /// True when Secrets other than `kubernetes.io/tls` were collected as metadata only (live
+    /// scans: their values never leave the API server). Their `SecretInfo::keys` is then
+    /// empty because the key names are unknown, not because the Secret has no keys: a detector
+    /// must not report a missing key of such a Secret. `type_` is known.
+    pub secrets_metadata_only: bool,
 }
 
 pub const OBJECTS: Key<Vec<ObjectSummary>> = Key::new("kubernetes/objects");
@@ -181,6 +187,8 @@ macro_rules! kinds {
             pub untyped_objects: u64,
             pub server_version: Option<String>,
             pub live: bool,
+            /// See [`ClusterInfo::secrets_metadata_only`].
+            pub secrets_metadata_only: bool,
             pending: Vec<(Value, Option<SourceLocation>)>,
         }
 
@@ -217,12 +225,16 @@ macro_rules! kinds {
                 vec![ $( ($id, self.$field.len()), )* (SECRETS.id(), self.secrets.len()) ]
             }
 
-            /// Hand every kind to the store. Kinds in `skip` are not produced (the live
-            /// collector marks those failed itself).
+            /// Hand every kind to the store. Keys in `skip` (kinds, and the derived
+            /// `kubernetes/workload-templates`, `kubernetes/cluster-info`, `kubernetes/objects`)
+            /// are not produced (the live collector skips keys nobody wants and marks the ones it
+            /// could not list failed itself).
             pub fn into_produced(mut self, produced: &mut Produced, skip: &dyn Fn(&str) -> bool) {
                 self.finish();
-                let templates = workload_templates(&self);
-                produced.put(&WORKLOAD_TEMPLATES, templates);
+                if !skip(WORKLOAD_TEMPLATES.id()) {
+                    let templates = workload_templates(&self);
+                    produced.put(&WORKLOAD_TEMPLATES, templates);
+                }
                 $(
                     if !skip($id) {
                         produced.put(&$key, std::mem::take(&mut self.$field));
@@ -231,12 +243,20 @@ macro_rules! kinds {
                 if !skip(SECRETS.id()) {
                     produced.put(&SECRETS, std::mem::take(&mut self.secrets));
                 }
-                produced.put(&CLUSTER_INFO, ClusterInfo { server_version: self.server_version.clone(), live: self.live });
+                if !skip(CLUSTER_INFO.id()) {
+                    produced.put(&CLUSTER_INFO, ClusterInfo {
+                        server_version: self.server_version.clone(),
+                        live: self.live,
+                        secrets_metadata_only: self.secrets_metadata_only,
+                    });
+                }
                 produced.stat("objects", self.objects.len() as u64);
                 produced.stat("documents_skipped", self.skipped_documents);
                 produced.stat("objects_untyped", self.untyped_objects);
                 produced.diagnostics.append(&mut self.diagnostics);
-                produced.put(&OBJECTS, std::mem::take(&mut self.objects));
+                if !skip(OBJECTS.id()) {
+                    produced.put(&OBJECTS, std::mem::take(&mut self.objects));
+                }
             }
         }
     };

@@ -63,6 +63,7 @@ pub(crate) use detector;
 
 mod certificates;
 mod cluster;
+mod control_plane;
 mod networking;
 mod nodes;
 mod workloads;
@@ -75,5 +76,6 @@ pub fn all() -> Vec<Arc<dyn Detector>> {
     detectors.extend(certificates::all());
     detectors.extend(nodes::all());
     detectors.extend(cluster::all());
+    detectors.extend(control_plane::all());
     detectors
 }

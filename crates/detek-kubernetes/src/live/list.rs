@@ -1,0 +1,381 @@
+//! Discovery and paginated listing of one kind.
+
+use super::client::{Api, Failure};
+use crate::model::KindInfo;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+pub(crate) const JSON: &str = "application/json";
+/// A `Table` of metadata-only rows: the server keeps every value to itself. No fallback to
+/// plain JSON is offered: a server that cannot print a Table answers 406 and the Secrets fail,
+/// rather than send their data.
+const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/// What one kind's listing came to.
+#[derive(Debug, Clone)]
+pub(crate) enum KindOutcome {
+    Listed {
+        objects: u64,
+        pages: u64,
+    },
+    /// The server does not serve this group/version or resource.
+    NotServed(String),
+    Failed(Failure),
+}
+
+/// Scope of the listing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub page_size: u32,
+}
+
+/// `/api/v1` or `/apis/<group>/<version>`.
+pub(crate) fn group_version_path(kind: &KindInfo) -> String {
+    if kind.group.is_empty() {
+        format!("/api/{}", kind.api_version)
+    } else {
+        format!("/apis/{}", kind.api_version)
+    }
+}
+
+/// The collection URL of a kind in a scope.
+fn collection_path(kind: &KindInfo, scope: &Scope) -> String {
+    let prefix = group_version_path(kind);
+    match (&scope.namespace, kind.namespaced) {
+        (Some(ns), true) => format!("{prefix}/namespaces/{}/{}", encode(ns), kind.plural),
+        _ => format!("{prefix}/{}", kind.plural),
+    }
+}
+
+/// Query parameters for a kind: the label selector applies to namespaced kinds (cluster-scoped
+/// objects such as Nodes are listed whole); with a namespace, the Namespace kind is narrowed to
+/// that one namespace.
+fn base_query(
+    kind: &KindInfo,
+    scope: &Scope,
+    field_selector: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut q = Vec::new();
+    if let (Some(sel), true) = (&scope.label_selector, kind.namespaced) {
+        q.push(("labelSelector", sel.clone()));
+    }
+    let mut fields: Vec<String> = field_selector.into_iter().map(str::to_string).collect();
+    if let (Some(ns), "namespaces") = (&scope.namespace, kind.plural) {
+        fields.push(format!("metadata.name={ns}"));
+    }
+    if !fields.is_empty() {
+        q.push(("fieldSelector", fields.join(",")));
+    }
+    q
+}
+
+fn with_query(path: &str, query: &[(&str, String)]) -> String {
+    if query.is_empty() {
+        return path.to_string();
+    }
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    format!("{path}?{}", q.join("&"))
+}
+
+/// Percent-encode a query value (RFC 3986 unreserved characters pass).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Discovery of one group/version: the plural names it serves, or `None` when the server
+/// does not serve the group/version at all. Errors other than 404 are returned: the caller
+/// then lists anyway (discovery only decides what to skip).
+pub(crate) async fn discover(
+    api: &Api,
+    group_version_path: &str,
+) -> Result<Option<Vec<String>>, Failure> {
+    match api.get(group_version_path, JSON).await {
+        Ok(answer) => {
+            let doc: Value = serde_json::from_slice(&answer.body).map_err(|e| Failure::Status {
+                code: answer.status.as_u16(),
+                reason: "BadDiscovery".into(),
+                message: format!("discovery document {group_version_path} is not JSON: {e}"),
+            })?;
+            let names = doc
+                .get("resources")
+                .and_then(Value::as_array)
+                .map(|rs| {
+                    rs.iter()
+                        .filter_map(|r| r.get("name").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Some(names))
+        }
+        Err(f) if f.code() == Some(404) => Ok(None),
+        Err(f) => Err(f),
+    }
+}
+
+/// How a page is turned into objects for the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A `<Kind>List`: fed as is (the model unwraps it).
+    List,
+    /// Secrets of type `kubernetes.io/tls`: everything but `tls.crt` is blanked before the page
+    /// leaves this module.
+    TlsSecrets,
+    /// Other Secrets, as a metadata-only `Table`.
+    SecretTable,
+}
+
+/// List one kind page by page, sending each page (a JSON value the model can ingest) to `tx`.
+pub(crate) async fn list_kind(
+    api: &Api,
+    kind: &KindInfo,
+    scope: &Scope,
+    shape: Shape,
+    tx: &mpsc::Sender<Value>,
+) -> KindOutcome {
+    let (field_selector, accept) = match shape {
+        Shape::List => (None, JSON),
+        Shape::TlsSecrets => (Some("type=kubernetes.io/tls"), JSON),
+        Shape::SecretTable => (Some("type!=kubernetes.io/tls"), TABLE),
+    };
+    let path = collection_path(kind, scope);
+    let mut query = base_query(kind, scope, field_selector);
+    if shape == Shape::SecretTable {
+        query.push(("includeObject", "Metadata".to_string()));
+    }
+    let (mut objects, mut pages) = (0u64, 0u64);
+    let mut continue_token: Option<String> = None;
+    loop {
+        let mut q = query.clone();
+        if scope.page_size > 0 {
+            q.push(("limit", scope.page_size.to_string()));
+        }
+        if let Some(token) = &continue_token {
+            q.push(("continue", token.clone()));
+        }
+        let answer = match api.get(&with_query(&path, &q), accept).await {
+            Ok(a) => a,
+            Err(f) if f.code() == Some(404) && pages == 0 => {
+                return KindOutcome::NotServed(format!("{path} answered 404"));
+            }
+            Err(Failure::Status { code: 410, .. }) if continue_token.is_some() => {
+                // The snapshot the continue token points at was compacted away (the list took
+                // longer than etcd keeps history). Pages already taken cannot be recalled, so the
+                // kind fails rather than be reported half-listed.
+                return KindOutcome::Failed(Failure::Status {
+                    code: 410,
+                    reason: "Expired".into(),
+                    message: format!(
+                        "the list expired after {pages} page(s) ({objects} objects): the server no longer \
+                         holds that snapshot; scan again (a larger page size needs fewer round trips)"
+                    ),
+                });
+            }
+            Err(f) => return KindOutcome::Failed(f),
+        };
+        let mut page: Value = match serde_json::from_slice(&answer.body) {
+            Ok(v) => v,
+            Err(e) => {
+                return KindOutcome::Failed(Failure::Status {
+                    code: answer.status.as_u16(),
+                    reason: "BadBody".into(),
+                    message: format!("{path}: the answer is not JSON: {e}"),
+                });
+            }
+        };
+        drop(answer);
+        continue_token = page
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        pages += 1;
+        let page = match shape {
+            Shape::List => {
+                objects += page
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .map_or(0, |i| i.len() as u64);
+                page
+            }
+            Shape::TlsSecrets => {
+                if let Some(Value::Array(items)) = page.get_mut("items") {
+                    objects += items.len() as u64;
+                    for item in items.iter_mut() {
+                        reduce_secret(item);
+                    }
+                }
+                page
+            }
+            Shape::SecretTable => {
+                let list = table_to_secret_list(page);
+                objects += list
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .map_or(0, |i| i.len() as u64);
+                list
+            }
+        };
+        if tx.send(page).await.is_err() {
+            // The receiver is gone: the scan was abandoned.
+            return KindOutcome::Listed { objects, pages };
+        }
+        if continue_token.is_none() {
+            return KindOutcome::Listed { objects, pages };
+        }
+    }
+}
+
+/// Annotation kubectl apply writes: the whole applied manifest, a Secret's data included.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Keep of a Secret only what the model reads: metadata (without the annotation that copies
+/// the data and without managedFields), type, key names, and the value of `tls.crt`.
+/// Every other value is replaced by an empty string here, as the page is parsed.
+pub(crate) fn reduce_secret(item: &mut Value) {
+    let Value::Object(map) = item else { return };
+    strip_secret_metadata(map);
+    map.remove("stringData");
+    if let Some(Value::Object(data)) = map.get_mut("data") {
+        for (key, value) in data.iter_mut() {
+            if key != "tls.crt" {
+                *value = Value::String(String::new());
+            }
+        }
+    }
+}
+
+fn strip_secret_metadata(object: &mut Map<String, Value>) {
+    if let Some(Value::Object(meta)) = object.get_mut("metadata") {
+        meta.remove("managedFields");
+        if let Some(Value::Object(annotations)) = meta.get_mut("annotations") {
+            annotations.remove(LAST_APPLIED);
+        }
+    }
+}
+
+/// A metadata-only `Table` of Secrets into a `SecretList` with no data: name, labels,
+/// annotations and `type` (from the Type column) of each Secret.
+pub(crate) fn table_to_secret_list(table: Value) -> Value {
+    let type_column = table
+        .get("columnDefinitions")
+        .and_then(Value::as_array)
+        .and_then(|cols| {
+            cols.iter()
+                .position(|c| c.get("name").and_then(Value::as_str) == Some("Type"))
+        });
+    let mut items = Vec::new();
+    if let Value::Object(mut map) = table
+        && let Some(Value::Array(rows)) = map.remove("rows")
+    {
+        for row in rows {
+            let Value::Object(mut row) = row else {
+                continue;
+            };
+            let type_ = type_column
+                .and_then(|i| row.get("cells").and_then(|c| c.get(i)).cloned())
+                .filter(Value::is_string);
+            let Some(Value::Object(mut object)) = row.remove("object") else {
+                continue;
+            };
+            strip_secret_metadata(&mut object);
+            let mut secret = Map::new();
+            secret.insert(
+                "metadata".into(),
+                object.remove("metadata").unwrap_or(Value::Null),
+            );
+            if let Some(t) = type_ {
+                secret.insert("type".into(), t);
+            }
+            items.push(Value::Object(secret));
+        }
+    }
+    serde_json::json!({"apiVersion": "v1", "kind": "SecretList", "items": items})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::KINDS;
+
+    fn kind(plural: &str) -> &'static KindInfo {
+        KINDS.iter().find(|k| k.plural == plural).unwrap()
+    }
+
+    #[test]
+    fn paths_and_queries() {
+        let scope = Scope {
+            namespace: Some("shop".into()),
+            label_selector: Some("app in (a,b),tier!=db".into()),
+            page_size: 500,
+        };
+        assert_eq!(
+            collection_path(kind("pods"), &scope),
+            "/api/v1/namespaces/shop/pods"
+        );
+        assert_eq!(collection_path(kind("nodes"), &scope), "/api/v1/nodes");
+        assert_eq!(
+            collection_path(kind("deployments"), &Scope::default()),
+            "/apis/apps/v1/deployments"
+        );
+        let q = base_query(kind("pods"), &scope, None);
+        assert_eq!(
+            with_query("/p", &q),
+            "/p?labelSelector=app%20in%20%28a%2Cb%29%2Ctier%21%3Ddb"
+        );
+        assert!(base_query(kind("nodes"), &scope, None).is_empty());
+        assert_eq!(
+            base_query(kind("namespaces"), &scope, None),
+            vec![("fieldSelector", "metadata.name=shop".to_string())]
+        );
+    }
+
+    #[test]
+    fn tls_secret_keeps_only_the_certificate() {
+        let mut s = serde_json::json!({
+            "metadata": {"name": "t", "annotations": {LAST_APPLIED: "{\"data\":{\"tls.key\":\"S0VZ\"}}", "keep": "me"},
+                         "managedFields": [{"manager": "kubectl"}]},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": "Q0VSVA==", "tls.key": "S0VZ", "ca.crt": "Q0E="}
+        });
+        reduce_secret(&mut s);
+        assert_eq!(
+            s["data"],
+            serde_json::json!({"tls.crt": "Q0VSVA==", "tls.key": "", "ca.crt": ""})
+        );
+        assert_eq!(
+            s["metadata"]["annotations"],
+            serde_json::json!({"keep": "me"})
+        );
+        assert!(s["metadata"].get("managedFields").is_none());
+    }
+
+    #[test]
+    fn a_secret_table_becomes_a_list_without_data() {
+        let table = serde_json::json!({
+            "kind": "Table",
+            "columnDefinitions": [{"name": "Name"}, {"name": "Type"}, {"name": "Data"}, {"name": "Age"}],
+            "rows": [{"cells": ["s1", "Opaque", 2, "1d"],
+                      "object": {"kind": "PartialObjectMetadata", "metadata": {"name": "s1", "namespace": "a",
+                                 "annotations": {LAST_APPLIED: "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}}}}]
+        });
+        let list = table_to_secret_list(table);
+        assert_eq!(list["kind"], "SecretList");
+        assert_eq!(list["items"][0]["type"], "Opaque");
+        assert_eq!(list["items"][0]["metadata"]["name"], "s1");
+        assert!(!list.to_string().contains("aHVudGVyMg"));
+    }
+}
