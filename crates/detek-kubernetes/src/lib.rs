@@ -10,6 +10,7 @@ pub mod model;
 pub mod pods;
 pub(crate) mod prelude;
 pub mod secrets;
+pub mod suppress;
 pub mod testing;
 pub mod version;
 

@@ -96,6 +96,8 @@ pub struct ObjectSummary {
     pub namespace: Option<String>,
     pub name: String,
     pub source: Option<SourceLocation>,
+    /// Detector ids from the `detek.io/ignore` annotation of the object or its pod template.
+    pub ignore: Vec<String>,
 }
 
 impl ObjectSummary {
@@ -416,6 +418,16 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (Obje
     if group == "networking.k8s.io" && kind.as_ref() == "Ingress" && version != "v1" {
         crate::legacy::ingress_v1beta1_to_v1(&mut value);
     }
+    let ignore = crate::suppress::ignore_annotation(&value);
+    // k8s-openapi checks apiVersion: read legacy versions as today's (the written one stays in
+    // the summary and the item's origin).
+    if let Some(info) = KINDS.iter().find(|k| k.group == group && k.kind == kind.as_ref()) {
+        if info.api_version != api_version.as_ref() {
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert("apiVersion".into(), Value::String(info.api_version.to_string()));
+            }
+        }
+    }
     let typed = convert(group, &kind, value);
     let summary = ObjectSummary {
         api_version,
@@ -423,6 +435,7 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (Obje
         namespace,
         name,
         source,
+        ignore,
     };
     (summary, typed)
 }

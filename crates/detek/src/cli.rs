@@ -1,0 +1,155 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// detek — Detection as Code for Kubernetes.
+///
+/// Every known issue an on-call engineer has seen once is a detector: detek collects what the
+/// detectors need, runs them all, and reports what is wrong, why it matters and how to fix it.
+///
+/// Quick start:
+///   detek run --demo -f table          scan the bundled demo cluster
+///   detek run --input manifests/ -f table
+///   kubectl get pods,svc,endpoints,nodes -A -o yaml | detek run --input - -f json
+///   detek list                          the detector catalogue
+///   detek explain oomkilled_container   one detector's documentation
+#[derive(Debug, Parser)]
+#[command(name = "detek", version, about, long_about, verbatim_doc_comment)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan and report.
+    ///
+    /// Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage
+    /// errors, plan errors, or a scan in which nothing could be collected.
+    #[command(verbatim_doc_comment)]
+    Run(RunArgs),
+    /// Show what a scan would do: collectors and detectors, their keys, and what cannot run.
+    Plan(PlanArgs),
+    /// List the detector catalogue.
+    List(ListArgs),
+    /// Show one detector's documentation: what it detects, why it matters, how to fix it.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Manifest or dump to scan: a file, a directory (read recursively: *.yaml, *.yml,
+    /// *.json) or `-` for stdin. Repeatable. Multi-document YAML, JSON, `kind: List` and
+    /// `kubectl get -o yaml|json` output are all understood.
+    #[arg(short = 'i', long = "input", value_name = "PATH")]
+    pub inputs: Vec<String>,
+
+    /// Scan the demo snapshot compiled into the binary (a small cluster with known issues).
+    #[arg(long, conflicts_with = "inputs")]
+    pub demo: bool,
+
+    /// Kubernetes version to check API deprecations and removals against, e.g. 1.32
+    /// (default: the cluster's version, or the newest known release for manifests).
+    #[arg(long, value_name = "VERSION")]
+    pub target_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SelectArgs {
+    /// Detector set: `default`, `all`, or a set named in the config file.
+    #[arg(value_name = "SET", default_value = "default")]
+    pub set: String,
+
+    /// Only these detectors: ids or labels, comma-separated (e.g. `failed_pod,security`).
+    #[arg(long, value_delimiter = ',', value_name = "ID|LABEL")]
+    pub select: Vec<String>,
+
+    /// Leave out these detectors: ids or labels, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ID|LABEL")]
+    pub ignore: Vec<String>,
+
+    /// Config file: thresholds, allowed registries, level overrides, named sets, ignore
+    /// rules (default: ./detek.yaml or ./.detek.yaml when present; see docs/config.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One self-contained HTML file (default, as kakao/detek).
+    Html,
+    /// The versioned JSON report (docs/report-schema.md).
+    Json,
+    /// A table for terminals.
+    Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Warn,
+    Error,
+    Fatal,
+    /// Never fail on findings (exit 0 unless the scan itself failed).
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Report format.
+    #[arg(short = 'f', long, value_enum, default_value_t = OutputFormat::Html)]
+    pub format: OutputFormat,
+
+    /// Write the report to FILE instead of stdout. When stdout is a terminal and the format
+    /// is html, the report goes to detek-report.html and the terminal gets a summary.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit with code 1 when a finding is at or above this level.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Never draw progress on stderr (it is only drawn when stderr is a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output format: table or json.
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format: table or json.
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+
+    /// Only these detectors: ids or labels, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ID|LABEL")]
+    pub select: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Detector id, e.g. `oomkilled_container` (see `detek list`).
+    pub id: String,
+}

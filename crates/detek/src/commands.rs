@@ -1,0 +1,419 @@
+use crate::catalogue::{all_detectors, explicit_ids, select, suggestion};
+use crate::cli::{
+    Cli, Command, ExplainArgs, FailOn, ListArgs, ListFormat, OutputFormat, PlanArgs, RunArgs,
+    TargetArgs,
+};
+use crate::config::{Config, RuleSuppressor};
+use crate::progress::StderrProgress;
+use anyhow::{Context, Result, bail};
+use detek_core::{
+    Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Settings, Silent, Suppressor,
+    Target,
+};
+use detek_kubernetes::suppress::AnnotationSuppressor;
+use detek_kubernetes::{Input, SnapshotCollector};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The demo snapshot: a small cluster assembled from real dumps (see demo/SOURCES.md).
+const DEMO_SNAPSHOT: &str = include_str!("../demo/demo-cluster.yaml");
+/// The moment the demo snapshot describes: it is evaluated as of then, so its certificates
+/// and ages read the same on every run.
+const DEMO_NOW: &str = "2026-01-13T19:00:00Z";
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Plan(args) => plan(args),
+        Command::List(args) => list(args),
+        Command::Explain(args) => explain(args),
+    }
+}
+
+/// One scan to do: its collectors, target description and clock.
+struct ScanTarget {
+    target: Target,
+    collectors: Vec<Arc<dyn Collector>>,
+    now: SystemTime,
+}
+
+fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+    if args.demo {
+        let now: jiff::Timestamp = DEMO_NOW.parse().expect("valid demo time");
+        return Ok(vec![ScanTarget {
+            target: Target {
+                kind: "demo".into(),
+                name: "detek demo cluster".into(),
+            },
+            collectors: vec![Arc::new(SnapshotCollector::new(vec![Input::Text {
+                name: "demo-cluster.yaml".into(),
+                text: DEMO_SNAPSHOT.into(),
+            }]))],
+            now: SystemTime::from(now),
+        }]);
+    }
+    if !args.inputs.is_empty() {
+        let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
+        return Ok(vec![ScanTarget {
+            target: Target {
+                kind: "snapshot".into(),
+                name: args.inputs.join(", "),
+            },
+            collectors: vec![Arc::new(SnapshotCollector::new(inputs))],
+            now: SystemTime::now(),
+        }]);
+    }
+    bail!("nothing to scan: give --input PATH (files, directories or - for stdin) or --demo")
+}
+
+fn settings(args: &TargetArgs, config: &Config) -> Result<Settings> {
+    let mut settings = config.settings();
+    if let Some(v) = &args.target_version {
+        if detek_kubernetes::version::parse(v).is_none() {
+            bail!("--target-version {v:?} is not a Kubernetes version (e.g. 1.32 or v1.32.1)");
+        }
+        settings.set(
+            "kubernetes.target_version",
+            v.trim_start_matches('v').to_string(),
+        );
+    }
+    Ok(settings)
+}
+
+fn load_config(select_args: &crate::cli::SelectArgs) -> Result<Config> {
+    let config = Config::discover(select_args.config.as_deref())?;
+    if let Err(err) = config.validate(&all_detectors()) {
+        let path = config
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        bail!("invalid config file {path}: {err}");
+    }
+    Ok(config)
+}
+
+fn make_plan(
+    select_args: &crate::cli::SelectArgs,
+    target: &ScanTarget,
+    config: &Config,
+) -> Result<Plan> {
+    let detectors = select(
+        &select_args.set,
+        &select_args.select,
+        &select_args.ignore,
+        config,
+    )?;
+    if detectors.is_empty() {
+        bail!("no detector selected (check --select/--ignore)");
+    }
+    detek_core::plan(detectors, &target.collectors).context("cannot plan the scan")
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let config = load_config(&args.select)?;
+    let targets = resolve_targets(&args.target)?;
+    let settings = settings(&args.target, &config)?;
+    let suppressors: Vec<Arc<dyn Suppressor>> = vec![Arc::new(RuleSuppressor::new(&config.ignore))];
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut lists = Vec::new();
+    for target in targets {
+        let plan = make_plan(&args.select, &target, &config)?;
+        let mut suppressors = suppressors.clone();
+        // Per target: the annotation index is built from that target's objects.
+        suppressors.push(Arc::new(AnnotationSuppressor::new()));
+        let options = RunOptions {
+            target: target.target.clone(),
+            settings: settings.clone(),
+            now: target.now,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            progress: if show_progress {
+                Arc::new(StderrProgress::new())
+            } else {
+                Arc::new(Silent)
+            },
+            suppressors,
+            report_unrunnable: explicit_ids(&args.select.select),
+        };
+        let list = runtime.block_on(detek_core::run(&plan, &options));
+        print_diagnostics(&list);
+        lists.push(list);
+    }
+    write_report(&args, &lists)?;
+    Ok(exit_code(&lists, args.fail_on))
+}
+
+/// Collector failures and input problems (file:line) go to stderr, whatever the format.
+fn print_diagnostics(list: &ReportList) {
+    const MAX: usize = 20;
+    let mut err = std::io::stderr().lock();
+    let mut shown = 0;
+    let mut total = 0;
+    for c in &list.collectors {
+        if let Some(e) = &c.error {
+            let _ = writeln!(err, "detek: collector {} failed: {e}", c.id);
+        }
+        for (key, reason) in &c.failed_keys {
+            let _ = writeln!(err, "detek: {key} unavailable: {reason}");
+        }
+        for d in &c.diagnostics {
+            total += 1;
+            if shown < MAX {
+                shown += 1;
+                let _ = writeln!(err, "detek: {}: {}", d.level.as_str().to_lowercase(), d);
+            }
+        }
+    }
+    if total > shown {
+        let _ = writeln!(
+            err,
+            "detek: ... and {} more input problems (listed in the report)",
+            total - shown
+        );
+    }
+    if list.status == ScanStatus::NothingCollected {
+        let _ = writeln!(
+            err,
+            "detek: nothing could be collected from {}: this report says nothing about its health",
+            list.target.name
+        );
+    }
+}
+
+fn render(format: OutputFormat, lists: &[ReportList], color: bool) -> String {
+    match format {
+        OutputFormat::Html => detek_render::html(lists),
+        OutputFormat::Json => {
+            if lists.len() == 1 {
+                detek_render::json(&lists[0])
+            } else {
+                detek_render::json_many(lists)
+            }
+        }
+        OutputFormat::Table => lists
+            .iter()
+            .map(|l| detek_render::table(l, color))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
+    let stdout_tty = std::io::stdout().is_terminal();
+    let (output, also_summary) = match (&args.output, args.format) {
+        (Some(path), _) => (Some(path.clone()), false),
+        // HTML is not dumped on a terminal: write a file, show a summary.
+        (None, OutputFormat::Html) if stdout_tty => (Some("detek-report.html".into()), true),
+        (None, _) => (None, false),
+    };
+    match &output {
+        Some(path) => {
+            let text = render(args.format, lists, false);
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if also_summary {
+                print!("{}", render(OutputFormat::Table, lists, true));
+                println!("\nHTML report written to {}", path.display());
+            } else if std::io::stderr().is_terminal() && !args.quiet {
+                eprintln!("detek: report written to {}", path.display());
+            }
+        }
+        None => {
+            let text = render(args.format, lists, stdout_tty);
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = out.write_all(text.as_bytes());
+            if !text.ends_with('\n') {
+                let _ = out.write_all(b"\n");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn exit_code(lists: &[ReportList], fail_on: FailOn) -> ExitCode {
+    if lists
+        .iter()
+        .any(|l| l.status == ScanStatus::NothingCollected)
+    {
+        return ExitCode::from(2);
+    }
+    let threshold = match fail_on {
+        FailOn::Warn => Level::Warn,
+        FailOn::Error => Level::Error,
+        FailOn::Fatal => Level::Fatal,
+        FailOn::Never => return ExitCode::SUCCESS,
+    };
+    if lists.iter().any(|l| l.has_findings_at(threshold)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let config = load_config(&args.select)?;
+    let targets = resolve_targets(&args.target)?;
+    let mut out = String::new();
+    let mut json_plans = Vec::new();
+    for target in &targets {
+        let plan = make_plan(&args.select, target, &config)?;
+        match args.format {
+            ListFormat::Json => json_plans.push(plan_json(&target.target, &plan)),
+            ListFormat::Table => out.push_str(&plan_table(&target.target, &plan)),
+        }
+    }
+    match args.format {
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&json_plans)?),
+        ListFormat::Table => print!("{out}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plan_json(target: &Target, plan: &Plan) -> serde_json::Value {
+    serde_json::json!({
+        "target": target,
+        "collectors": plan.collectors.iter().map(|c| {
+            let m = c.collector.meta();
+            serde_json::json!({
+                "id": m.id,
+                "stage": c.stage,
+                "description": m.description,
+                "requires": m.requires,
+                "produces": m.produces.iter().filter(|k| plan.wanted.contains(*k)).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+        "detectors": plan.detectors.iter().map(|d| {
+            let m = d.meta();
+            serde_json::json!({"id": m.id, "level": m.level, "requires": m.requires})
+        }).collect::<Vec<_>>(),
+        "cannot_run": plan.unrunnable.iter().map(|u| {
+            serde_json::json!({"id": u.detector.meta().id, "missing": u.missing, "reason": u.reason})
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn plan_table(target: &Target, plan: &Plan) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "Plan for {} ({})\n", target.name, target.kind);
+    let _ = writeln!(
+        s,
+        "Collectors ({}), in order; one stage runs concurrently:",
+        plan.collectors.len()
+    );
+    for c in &plan.collectors {
+        let m = c.collector.meta();
+        let produces: Vec<&str> = m
+            .produces
+            .iter()
+            .copied()
+            .filter(|k| plan.wanted.contains(k))
+            .collect();
+        let _ = writeln!(s, "  stage {}  {:<28} {}", c.stage, m.id, m.description);
+        if !m.requires.is_empty() {
+            let _ = writeln!(s, "           requires: {}", m.requires.join(", "));
+        }
+        let _ = writeln!(s, "           produces: {}", produces.join(", "));
+    }
+    let _ = writeln!(
+        s,
+        "\nDetectors ({}), run in parallel:",
+        plan.detectors.len()
+    );
+    for d in &plan.detectors {
+        let m = d.meta();
+        let _ = writeln!(
+            s,
+            "  {:<34} {:<6} needs {}",
+            m.id,
+            m.level.as_str(),
+            m.requires.join(", ")
+        );
+    }
+    if !plan.unrunnable.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nCannot run on this target ({}):",
+            plan.unrunnable.len()
+        );
+        for u in &plan.unrunnable {
+            let _ = writeln!(s, "  {:<34} {}", u.detector.meta().id, u.reason);
+        }
+    }
+    s.push('\n');
+    s
+}
+
+fn list(args: ListArgs) -> Result<ExitCode> {
+    let detectors = select("all", &args.select, &[], &Config::default())?;
+    match args.format {
+        ListFormat::Json => {
+            let entries: Vec<serde_json::Value> = detectors
+                .iter()
+                .map(|d| {
+                    let m = d.meta();
+                    serde_json::json!({
+                        "id": m.id,
+                        "title": m.title,
+                        "level": m.level,
+                        "labels": m.labels,
+                        "requires": m.requires,
+                        "references": m.references,
+                        "explanation": m.explanation(),
+                        "solution": m.solution(),
+                        "docs": m.docs,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&entries)?);
+        }
+        ListFormat::Table => {
+            println!("{:<34} {:<6} {:<40} LABELS", "ID", "LEVEL", "TITLE");
+            for d in &detectors {
+                let m = d.meta();
+                println!(
+                    "{:<34} {:<6} {:<40} {}",
+                    m.id,
+                    m.level.as_str(),
+                    m.title,
+                    m.labels.join(",")
+                );
+            }
+            println!(
+                "\n{} detectors. `detek explain ID` shows one in full.",
+                detectors.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(args: ExplainArgs) -> Result<ExitCode> {
+    let all = all_detectors();
+    let Some(d) = all.iter().find(|d| d.meta().id == args.id) else {
+        bail!(
+            "no detector {:?}{} (see `detek list`)",
+            args.id,
+            suggestion(&args.id, &all)
+        );
+    };
+    let m = d.meta();
+    println!("# {} — {}\n", m.id, m.title);
+    println!("Level: {}    Labels: {}", m.level, m.labels.join(", "));
+    println!("Reads: {}\n", m.requires.join(", "));
+    print!("{}", m.docs.markdown());
+    if !m.references.is_empty() {
+        println!("\n## References");
+        for r in m.references {
+            println!("- {r}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

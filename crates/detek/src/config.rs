@@ -1,0 +1,304 @@
+//! `detek.yaml`: thresholds, allowed registries, level overrides, named detector sets and
+//! ignore rules. Found in the working directory or given with `--config`.
+//!
+//! ```yaml
+//! targetVersion: "1.32"
+//! allowedRegistries: [registry.example.com, ghcr.io/acme]
+//! detectors:
+//!   pod_restarting:
+//!     level: Error        # level override
+//!     threshold: 10       # any other key is a setting: pod_restarting.threshold
+//!   image_tag_latest:
+//!     enabled: false      # left out of the default set
+//! sets:
+//!   ci: [workloads, networking, -pod_without_liveness_probe]
+//! ignore:
+//!   - detector: run_as_root
+//!     namespace: monitoring
+//!     name: "node-exporter*"
+//!     reason: node-exporter needs host access
+//! ```
+//! Unknown keys and wrong types are errors that name the key.
+
+use anyhow::{Context, Result, bail};
+use detek_core::{Detector, Level, Settings};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const DEFAULT_FILES: &[&str] = &["detek.yaml", ".detek.yaml"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    /// Kubernetes version to check API deprecations against.
+    #[serde(default)]
+    pub target_version: Option<String>,
+    /// Registries images may come from (`image_from_unknown_registry`).
+    #[serde(default)]
+    pub allowed_registries: Option<Vec<String>>,
+    /// Per detector: `level`, `enabled`, and settings.
+    #[serde(default)]
+    pub detectors: BTreeMap<String, DetectorConfig>,
+    /// Named detector sets: ids or labels, `-name` to leave one out.
+    #[serde(default)]
+    pub sets: BTreeMap<String, Vec<String>>,
+    /// Findings to suppress (kept and counted in the report, marked with the reason).
+    #[serde(default)]
+    pub ignore: Vec<IgnoreRule>,
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+// No deny_unknown_fields here: every other key is a setting (serde cannot combine it with flatten).
+#[derive(Debug, Default, Deserialize)]
+pub struct DetectorConfig {
+    #[serde(default)]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Everything else: settings of the detector (`<id>.<key>`).
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreRule {
+    /// Detector id (or `*`).
+    pub detector: String,
+    /// Namespace glob; absent = any.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Object name glob; absent = any.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Object kind; absent = any.
+    #[serde(default)]
+    pub kind: Option<String>,
+    pub reason: String,
+}
+
+impl Config {
+    /// `--config PATH`, else `detek.yaml`/`.detek.yaml` in the working directory, else none.
+    pub fn discover(explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => DEFAULT_FILES
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file()),
+        };
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut config = Config::parse(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        config.path = Some(path);
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let config: Config = serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(config)
+    }
+
+    /// Check names against the catalogue: unknown detector ids and bad levels are errors.
+    pub fn validate(&self, all: &[Arc<dyn Detector>]) -> Result<()> {
+        let known = |id: &str| all.iter().any(|d| d.meta().id == id);
+        let known_name = |n: &str| {
+            all.iter()
+                .any(|d| d.meta().id == n || d.meta().has_label(n))
+        };
+        for (id, dc) in &self.detectors {
+            if !known(id) {
+                bail!("detectors.{id}: no such detector (see `detek list`)");
+            }
+            if let Some(level) = &dc.level {
+                let parsed: Level = level
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("detectors.{id}.level: {e}"))?;
+                if matches!(parsed, Level::Normal | Level::Unknown) {
+                    bail!("detectors.{id}.level: must be Fatal, Error or Warn");
+                }
+            }
+        }
+        for (set, names) in &self.sets {
+            if matches!(set.as_str(), "default" | "all") {
+                bail!("sets.{set}: `default` and `all` are built in");
+            }
+            for name in names {
+                let bare = name.strip_prefix('-').unwrap_or(name);
+                if !known_name(bare) {
+                    bail!("sets.{set}: unknown detector or label {bare:?}");
+                }
+            }
+        }
+        for (i, rule) in self.ignore.iter().enumerate() {
+            if rule.detector != "*" && !known(&rule.detector) {
+                bail!("ignore[{i}].detector: no such detector {:?}", rule.detector);
+            }
+            if rule.reason.trim().is_empty() {
+                bail!("ignore[{i}].reason: say why the finding is accepted");
+            }
+            for glob in [&rule.namespace, &rule.name].into_iter().flatten() {
+                globset::Glob::new(glob)
+                    .with_context(|| format!("ignore[{i}]: bad glob {glob:?}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings from the config (CLI flags are applied on top by the caller).
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::new();
+        if let Some(v) = &self.target_version {
+            settings.set(
+                "kubernetes.target_version",
+                v.trim_start_matches('v').to_string(),
+            );
+        }
+        if let Some(regs) = &self.allowed_registries {
+            settings.set(
+                "image_from_unknown_registry.allowed_registries",
+                serde_json::json!(regs),
+            );
+        }
+        for (id, dc) in &self.detectors {
+            for (key, value) in &dc.settings {
+                settings.set(format!("{id}.{key}"), value.clone());
+            }
+        }
+        settings
+    }
+
+    pub fn is_disabled(&self, id: &str) -> bool {
+        self.detectors.get(id).and_then(|d| d.enabled) == Some(false)
+    }
+
+    pub fn level_override(&self, id: &str) -> Option<Level> {
+        self.detectors.get(id)?.level.as_deref()?.parse().ok()
+    }
+}
+
+/// A detector whose default level the config overrides: findings at the default level take the
+/// new one (graded findings keep their grade relative to it).
+pub struct LevelOverride {
+    inner: Arc<dyn Detector>,
+    meta: detek_core::DetectorMeta,
+}
+
+impl LevelOverride {
+    pub fn wrap(inner: Arc<dyn Detector>, level: Level) -> Arc<dyn Detector> {
+        let mut meta = inner.meta().clone();
+        meta.level = level;
+        Arc::new(LevelOverride { inner, meta })
+    }
+}
+
+impl Detector for LevelOverride {
+    fn meta(&self) -> &detek_core::DetectorMeta {
+        &self.meta
+    }
+
+    fn detect(
+        &self,
+        ctx: &detek_core::DetectContext,
+    ) -> Result<detek_core::Outcome, detek_core::DetectError> {
+        let default = self.inner.meta().level;
+        let mut outcome = self.inner.detect(ctx)?;
+        for f in &mut outcome.findings {
+            if f.level == default {
+                f.level = self.meta.level;
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// Ignore rules from the config file.
+pub struct RuleSuppressor {
+    rules: Vec<(
+        IgnoreRule,
+        Option<globset::GlobMatcher>,
+        Option<globset::GlobMatcher>,
+    )>,
+}
+
+impl RuleSuppressor {
+    pub fn new(rules: &[IgnoreRule]) -> RuleSuppressor {
+        let glob = |g: &Option<String>| {
+            g.as_ref()
+                .and_then(|g| globset::Glob::new(g).ok())
+                .map(|g| g.compile_matcher())
+        };
+        RuleSuppressor {
+            rules: rules
+                .iter()
+                .map(|r| (r.clone(), glob(&r.namespace), glob(&r.name)))
+                .collect(),
+        }
+    }
+}
+
+impl detek_core::Suppressor for RuleSuppressor {
+    fn suppress(
+        &self,
+        _store: &detek_core::Store,
+        detector: &detek_core::DetectorMeta,
+        finding: &detek_core::Finding,
+    ) -> Option<String> {
+        let object = finding.object.as_ref();
+        self.rules.iter().find_map(|(rule, ns, name)| {
+            let detector_ok = rule.detector == "*" || rule.detector == detector.id;
+            let kind_ok = rule
+                .kind
+                .as_ref()
+                .is_none_or(|k| object.is_some_and(|o| o.kind.eq_ignore_ascii_case(k)));
+            let ns_ok = ns.as_ref().is_none_or(|m| {
+                object.is_some_and(|o| m.is_match(o.namespace.as_deref().unwrap_or("")))
+            });
+            let name_ok = name
+                .as_ref()
+                .is_none_or(|m| object.is_some_and(|o| m.is_match(&o.name)));
+            (detector_ok && kind_ok && ns_ok && name_ok)
+                .then(|| format!("config ignore rule: {}", rule.reason))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let err = Config::parse("allowedRegistrys: [a]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowedRegistrys"), "{err}");
+        let err = Config::parse("ignore:\n- detector: x\n  reason: y\n  nmae: z\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nmae"), "{err}");
+        let err = Config::parse("detectors:\n  pod_restarting:\n    enabled: maybe\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("enabled") || err.contains("bool"), "{err}");
+    }
+
+    #[test]
+    fn detector_entries_become_settings() {
+        let c = Config::parse("targetVersion: v1.30\ndetectors:\n  pod_restarting:\n    threshold: 10\n    level: Error\n").unwrap();
+        let s = c.settings();
+        assert_eq!(s.get_or("pod_restarting.threshold", 0), 10);
+        assert_eq!(s.get_str("kubernetes.target_version"), Some("1.30"));
+        assert_eq!(c.level_override("pod_restarting"), Some(Level::Error));
+    }
+}
