@@ -5,6 +5,7 @@ use crate::ingest::Input;
 use detek_core::{Collector, Report, RunOptions, Settings};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// `tests/fixtures/<id>/` of this crate.
 pub fn fixture_dir(id: &str) -> PathBuf {
@@ -18,6 +19,17 @@ pub fn run_fixture(id: &str, file: &str) -> Report {
 
 /// Run detector `id` alone on the given inputs with the given settings.
 pub fn run_on(id: &str, inputs: Vec<Input>, settings: Settings) -> Report {
+    run_on_at(id, inputs, settings, SystemTime::now())
+}
+
+/// Run detector `id` on `tests/fixtures/<id>/<file>` with the scan clock (`ctx.now`) set to
+/// `now`, for checks that depend on the date (certificate expiry, ages).
+pub fn run_fixture_at(id: &str, file: &str, now: SystemTime) -> Report {
+    run_on_at(id, vec![Input::Path(fixture_dir(id).join(file))], Settings::default(), now)
+}
+
+/// [`run_on`] with the scan clock (`ctx.now`) set to `now`.
+pub fn run_on_at(id: &str, inputs: Vec<Input>, settings: Settings, now: SystemTime) -> Report {
     let detector = crate::detectors::all()
         .into_iter()
         .find(|d| d.meta().id == id)
@@ -33,6 +45,7 @@ pub fn run_on(id: &str, inputs: Vec<Input>, settings: Settings) -> Report {
     let options = RunOptions {
         settings,
         report_unrunnable: [id.to_string()].into(),
+        now,
         ..Default::default()
     };
     let list = tokio::runtime::Builder::new_current_thread()

@@ -1,8 +1,121 @@
 //! Networking detectors.
 
+use crate::model::Item;
+use crate::pods::PodSpecView;
 use detek_core::Detector;
+use k8s_openapi::api::core::v1::{EndpointAddress, Endpoints, Service};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+mod ingress_backend_missing;
+mod service_no_available_target;
+mod service_partially_available;
+mod service_selector_matches_nothing;
+mod service_target_port_mismatch;
+
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
-    vec![]
+    vec![
+        Arc::new(service_no_available_target::ServiceNoAvailableTarget),
+        Arc::new(service_partially_available::ServicePartiallyAvailable),
+        Arc::new(service_selector_matches_nothing::ServiceSelectorMatchesNothing),
+        Arc::new(service_target_port_mismatch::ServiceTargetPortMismatch),
+        Arc::new(ingress_backend_missing::IngressBackendMissing),
+    ]
+}
+
+/// The selector of a Service that routes to Pods: `None` for ExternalName Services and for
+/// Services without a selector (their Endpoints are managed by hand or by another controller).
+pub(crate) fn pod_selector(service: &Service) -> Option<&BTreeMap<String, String>> {
+    let spec = service.spec.as_ref()?;
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return None;
+    }
+    spec.selector.as_ref().filter(|s| !s.is_empty())
+}
+
+/// Labels that controllers put on Pods at run time, absent from the templates of manifests
+/// (`statefulset.kubernetes.io/pod-name` selects one replica of a StatefulSet).
+const RUNTIME_LABELS: &[&str] = &[
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "controller-revision-hash",
+    "pod-template-hash",
+    "pod-template-generation",
+    "batch.kubernetes.io/job-completion-index",
+];
+
+/// Does a Service selector select this Pod or template? For templates, selector keys that only
+/// exist on running Pods (see [`RUNTIME_LABELS`]) are not required.
+pub(crate) fn selects(selector: &BTreeMap<String, String>, view: &PodSpecView<'_>) -> bool {
+    let labels = view.metadata.labels.as_ref();
+    let is_template = view.pod.is_none();
+    selector.iter().all(|(k, v)| {
+        labels.and_then(|l| l.get(k)) == Some(v)
+            || (is_template && RUNTIME_LABELS.contains(&k.as_str()))
+    })
+}
+
+/// The Pods (or, without Pods, workload templates) in the Service's namespace that its
+/// selector selects.
+pub(crate) fn selected<'v, 'a>(
+    namespace: &str,
+    selector: &BTreeMap<String, String>,
+    views: &'v [PodSpecView<'a>],
+) -> Vec<&'v PodSpecView<'a>> {
+    views
+        .iter()
+        .filter(|v| v.namespace() == namespace && selects(selector, v))
+        .collect()
+}
+
+/// Endpoints by (namespace, name), namespace defaulted as for Services.
+pub(crate) fn endpoints_index(
+    endpoints: &[Arc<Item<Endpoints>>],
+) -> HashMap<(&str, &str), &Item<Endpoints>> {
+    endpoints
+        .iter()
+        .map(|e| ((e.namespace_or_default(), e.name()), e.as_ref()))
+        .collect()
+}
+
+/// Ready and not-ready addresses of an Endpoints object, over all subsets, each IP once (a
+/// Pod appears in one subset per distinct set of ports).
+pub(crate) fn addresses(endpoints: &Endpoints) -> (Vec<&EndpointAddress>, Vec<&EndpointAddress>) {
+    let mut ready: Vec<&EndpointAddress> = Vec::new();
+    let mut not_ready: Vec<&EndpointAddress> = Vec::new();
+    for subset in endpoints.subsets.iter().flatten() {
+        for a in subset.addresses.iter().flatten() {
+            if !ready.iter().any(|r| r.ip == a.ip) {
+                ready.push(a);
+            }
+        }
+        for a in subset.not_ready_addresses.iter().flatten() {
+            if !not_ready.iter().any(|r| r.ip == a.ip) {
+                not_ready.push(a);
+            }
+        }
+    }
+    (ready, not_ready)
+}
+
+/// `10.244.1.7 (Pod web-5d9c-x2x)`: an address and what it points at.
+pub(crate) fn describe_address(address: &EndpointAddress) -> String {
+    match address.target_ref.as_ref() {
+        Some(r) => format!(
+            "{} ({} {})",
+            address.ip,
+            r.kind.as_deref().unwrap_or("object"),
+            r.name.as_deref().unwrap_or("?")
+        ),
+        None => address.ip.clone(),
+    }
+}
+
+/// `app=web,tier=frontend`
+pub(crate) fn selector_string(selector: &BTreeMap<String, String>) -> String {
+    selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }

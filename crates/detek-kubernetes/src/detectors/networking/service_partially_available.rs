@@ -1,0 +1,114 @@
+//! ## What it detects
+//! Services with a Pod selector whose Endpoints list some ready addresses and some not-ready
+//! addresses: part of the backing Pods is out of rotation. (With no ready address at all,
+//! `service_no_available_target` reports the Service instead.) ExternalName and selector-less
+//! Services are not judged, nor are snapshots without Endpoints objects (plain manifests).
+//!
+//! ## Why it matters
+//! The Service still answers, on reduced capacity: the remaining Pods take all the load, a
+//! rolling update or a node drain can take the last one away, and a readiness probe that keeps
+//! failing usually hides a real fault (a dependency down, a crash loop, a slow start).
+//!
+//! ## How to fix
+//! `kubectl get endpoints NAME -n NS -o yaml` lists the not-ready addresses and their Pods.
+//! `kubectl describe pod POD -n NS` shows the failing readiness probe or the restart reason;
+//! `kubectl logs POD -n NS` tells why. Fix the Pod, or the probe if it is wrong (too short a
+//! timeout, wrong port or path).
+//!
+//! ## Example
+//! ```yaml
+//! kind: Endpoints
+//! metadata: {name: web, namespace: shop}
+//! subsets:
+//! - addresses: [{ip: 10.244.0.12}]
+//!   notReadyAddresses:            # fires: 1 of 2 not ready
+//!   - ip: 10.244.0.14
+//!     targetRef: {kind: Pod, name: web-1}
+//! ```
+
+use super::{addresses, describe_address, endpoints_index, pod_selector};
+use crate::prelude::*;
+
+detector! {
+    ServicePartiallyAvailable {
+        id: "service_partially_available",
+        title: "Services with some endpoints not ready",
+        labels: ["kubernetes", "networking", "service"],
+        level: Error,
+        requires: [SERVICES, ENDPOINTS],
+        references: ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let services = ctx.get(&SERVICES)?;
+    let endpoints = ctx.get(&ENDPOINTS)?;
+    if endpoints.is_empty() {
+        let mut out = Outcome::new().evaluated(0);
+        out.attach(
+            "Not judged: the scan has no Endpoints objects",
+            serde_json::json!({
+                "reason": "without Endpoints (e.g. plain manifests) nothing tells which Pods are ready",
+            }),
+        );
+        return Ok(out);
+    }
+    let index = endpoints_index(endpoints);
+    let mut out = Outcome::new();
+    let mut judged: u64 = 0;
+    for svc in services.iter().filter(|s| pod_selector(s).is_some()) {
+        let Some(ep) = index.get(&(svc.namespace_or_default(), svc.name())) else {
+            continue;
+        };
+        judged += 1;
+        let (ready, not_ready) = addresses(ep);
+        if ready.is_empty() || not_ready.is_empty() {
+            continue;
+        }
+        let total = ready.len() + not_ready.len();
+        let mut finding = Finding::new(
+            Level::Error,
+            Some(svc.object_ref()),
+            format!(
+                "{} of {total} endpoints not ready: {}",
+                not_ready.len(),
+                not_ready
+                    .iter()
+                    .take(5)
+                    .map(|a| describe_address(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        if not_ready.len() > 5 {
+            finding = finding.with_evidence(format!("and {} more not ready", not_ready.len() - 5));
+        }
+        out.push(finding.with_evidence(format!("{} ready", ready.len())));
+    }
+    out.evaluated = Some(judged);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_the_service_and_its_not_ready_pod() {
+        let report = run_fixture("service_partially_available", "fail.yaml");
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        let f = &report.findings[0];
+        let object = f.object.as_ref().unwrap();
+        assert_eq!(
+            (object.kind.as_str(), object.name.as_str()),
+            ("Service", "e2e-statefulset")
+        );
+        assert_eq!(object.namespace.as_deref(), Some("scraper"));
+        assert_eq!(
+            f.message,
+            "1 of 2 endpoints not ready: 10.244.0.14 (Pod e2e-statefulset-1)"
+        );
+        assert!(run_fixture("service_partially_available", "pass.yaml").passed);
+        assert!(run_fixture("service_partially_available", "pass-none-ready.yaml").passed);
+    }
+}

@@ -1,0 +1,152 @@
+//! ## What it detects
+//! Services whose selector matches no Pod in their namespace. When the scan has no Pods at all
+//! (manifests), the selector is matched against the Pod templates of the workloads in the scan
+//! instead (Deployments, StatefulSets, DaemonSets, Jobs...); labels that only running Pods carry,
+//! such as `statefulset.kubernetes.io/pod-name`, are then not required. Objects written without
+//! a namespace are in `default`. ExternalName and selector-less Services are not judged.
+//!
+//! ## Why it matters
+//! A Service that selects nothing has no endpoints: it resolves in DNS but every connection
+//! fails. The usual cause is a typo or a label renamed on one side only (Deployment changed,
+//! Service forgotten), or the Service living in another namespace than its Pods. In manifests,
+//! a Service meant for Pods that an operator creates (labels set at run time) fires too: check
+//! that the operator really adds those labels.
+//!
+//! ## How to fix
+//! Compare `kubectl get svc NAME -n NS -o jsonpath='{.spec.selector}'` with
+//! `kubectl get pods -n NS --show-labels`, then correct the selector or the template labels
+//! (`kubectl get pods -n NS -l KEY=VALUE` must list the intended Pods).
+//!
+//! ## Example
+//! ```yaml
+//! kind: Deployment
+//! spec:
+//!   template:
+//!     metadata: {labels: {app: web}}
+//! ---
+//! kind: Service
+//! spec:
+//!   selector: {app: wbe}        # fires: no Pod has app=wbe
+//! ```
+
+use super::{pod_selector, selected, selector_string};
+use crate::prelude::*;
+use std::collections::BTreeSet;
+
+detector! {
+    ServiceSelectorMatchesNothing {
+        id: "service_selector_matches_nothing",
+        title: "Services whose selector matches no Pod",
+        labels: ["kubernetes", "networking", "service"],
+        level: Error,
+        requires: [SERVICES, PODS, WORKLOAD_TEMPLATES],
+        references: ["https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let services = ctx.get(&SERVICES)?;
+    let views = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let with_selector: Vec<_> = services
+        .iter()
+        .filter_map(|s| Some((s, pod_selector(s)?)))
+        .collect();
+    if views.is_empty() {
+        let mut out = Outcome::new().evaluated(0);
+        out.attach(
+            "Not judged: the scan has no Pods and no workload templates",
+            serde_json::json!({ "services_with_selector": with_selector.len() }),
+        );
+        return Ok(out);
+    }
+    let from_pods = views.iter().any(|v| v.pod.is_some());
+    let what = if from_pods {
+        "Pod"
+    } else {
+        "workload template"
+    };
+    let mut out = Outcome::new().evaluated(with_selector.len());
+    for (svc, selector) in with_selector {
+        let namespace = svc.namespace_or_default();
+        if !selected(namespace, selector, &views).is_empty() {
+            continue;
+        }
+        let mut finding = Finding::new(
+            Level::Error,
+            Some(svc.object_ref()),
+            format!(
+                "selector {} matches no {what} in namespace {namespace}",
+                selector_string(selector)
+            ),
+        );
+        // What the selector's keys are set to in that namespace: the typo is usually visible.
+        for key in selector.keys() {
+            let values: BTreeSet<&str> = views
+                .iter()
+                .filter(|v| v.namespace() == namespace)
+                .filter_map(|v| v.metadata.labels.as_ref()?.get(key).map(String::as_str))
+                .collect();
+            if !values.is_empty() {
+                let listed: Vec<&str> = values.into_iter().take(5).collect();
+                finding = finding.with_evidence(format!(
+                    "{what}s in {namespace} have {key}={}",
+                    listed.join(" | ")
+                ));
+            }
+        }
+        out.push(finding);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_the_service_of_a_dump_that_selects_no_pod() {
+        let report = run_fixture("service_selector_matches_nothing", "fail.yaml");
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        let f = &report.findings[0];
+        let object = f.object.as_ref().unwrap();
+        assert_eq!(object.name, "nodeport-service");
+        assert_eq!(object.namespace.as_deref(), Some("services-4744"));
+        assert!(
+            f.message
+                .starts_with("selector testid=nodeport-service-17b0506b")
+                && f.message
+                    .ends_with("matches no Pod in namespace services-4744"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn shows_the_label_values_next_to_a_manifest_typo() {
+        let report = run_fixture("service_selector_matches_nothing", "fail-manifest.yaml");
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        let f = &report.findings[0];
+        assert_eq!(f.object.as_ref().unwrap().display_name(), "Service/web");
+        assert_eq!(
+            f.message,
+            "selector app=wbe,tier=frontend matches no workload template in namespace default"
+        );
+        assert!(
+            f.evidence.iter().any(|e| e.contains("have app=web")),
+            "{:?}",
+            f.evidence
+        );
+    }
+
+    #[test]
+    fn passes_real_pods_and_statefulset_pod_name_selectors() {
+        assert!(run_fixture("service_selector_matches_nothing", "pass.yaml").passed);
+        assert!(
+            run_fixture(
+                "service_selector_matches_nothing",
+                "pass-statefulset-pods.yaml"
+            )
+            .passed
+        );
+    }
+}
