@@ -174,11 +174,9 @@ mod tests {
         assert!(run_fixture("deployment_without_pdb", "pass_empty_selector.yaml").passed);
     }
 
-    /// cockroachdb's example ships a `policy/v1beta1` PDB, which the snapshot model cannot read
-    /// yet (k8s-openapi rejects the old apiVersion; the object is dropped with a diagnostic).
+    /// cockroachdb's example ships a `policy/v1beta1` PDB, read into today's type.
     #[test]
-    #[ignore = "needs the model to read policy/v1beta1 PodDisruptionBudgets"]
     fn a_legacy_v1beta1_budget_covers_them() {
-        assert!(run_fixture("deployment_without_pdb", "legacy_pdb_cockroachdb.yaml").passed);
+        assert!(run_fixture("deployment_without_pdb", "pass_legacy_pdb.yaml").passed);
     }
 }
