@@ -421,12 +421,11 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (Obje
     let ignore = crate::suppress::ignore_annotation(&value);
     // k8s-openapi checks apiVersion: read legacy versions as today's (the written one stays in
     // the summary and the item's origin).
-    if let Some(info) = KINDS.iter().find(|k| k.group == group && k.kind == kind.as_ref()) {
-        if info.api_version != api_version.as_ref() {
-            if let Some(obj) = value.as_object_mut() {
-                obj.insert("apiVersion".into(), Value::String(info.api_version.to_string()));
-            }
-        }
+    if let Some(info) = KINDS.iter().find(|k| k.group == group && k.kind == kind.as_ref())
+        && info.api_version != api_version.as_ref()
+        && let Some(obj) = value.as_object_mut()
+    {
+        obj.insert("apiVersion".into(), Value::String(info.api_version.to_string()));
     }
     let typed = convert(group, &kind, value);
     let summary = ObjectSummary {

@@ -64,9 +64,13 @@ impl<'a> PodSpecView<'a> {
     }
 }
 
-/// Pods when there are any, else workload templates.
+/// The pod specs to check: every Pod, plus the template of every workload that has no Pod in
+/// the scan. A manifest repository (no Pods) gets all templates; a live cluster gets its Pods
+/// and the templates of workloads scaled to zero or not yet rolled out. A template "has Pods"
+/// when some Pod in its namespace carries all of the template's labels (Pods are stamped from
+/// their template's labels).
 pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) -> Vec<PodSpecView<'a>> {
-    let from_pods: Vec<PodSpecView<'a>> = pods
+    let mut views: Vec<PodSpecView<'a>> = pods
         .iter()
         .filter_map(|pod| {
             Some(PodSpecView {
@@ -77,18 +81,37 @@ pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) ->
             })
         })
         .collect();
-    if !from_pods.is_empty() {
-        return from_pods;
+    // Pods by (namespace, label key, label value), to find a template's Pods quickly.
+    let mut by_label: std::collections::HashMap<(&str, &str, &str), Vec<usize>> =
+        std::collections::HashMap::new();
+    if !templates.is_empty() {
+        for (i, pod) in pods.iter().enumerate() {
+            let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+            for (k, v) in pod.metadata.labels.iter().flatten() {
+                by_label.entry((ns, k, v)).or_default().push(i);
+            }
+        }
     }
-    templates
-        .iter()
-        .map(|t| PodSpecView {
-            metadata: &t.metadata,
-            spec: &t.spec,
-            pod: None,
-            template: Some(t),
-        })
-        .collect()
+    for t in templates {
+        let ns = t.metadata.namespace.as_deref().unwrap_or("default");
+        let labels = t.metadata.labels.as_ref();
+        let has_pods = labels.and_then(|l| l.iter().next()).is_some_and(|(k, v)| {
+            by_label.get(&(ns, k.as_str(), v.as_str())).is_some_and(|candidates| {
+                candidates
+                    .iter()
+                    .any(|&i| selector_matches(labels.expect("non-empty"), pods[i].metadata.labels.as_ref()))
+            })
+        });
+        if !has_pods {
+            views.push(PodSpecView {
+                metadata: &t.metadata,
+                spec: &t.spec,
+                pod: None,
+                template: Some(t),
+            });
+        }
+    }
+    views
 }
 
 /// Pod templates of every workload controller in the set. ReplicaSets owned by a Deployment
@@ -162,10 +185,10 @@ pub fn label_selector_matches(
 ) -> bool {
     let empty = std::collections::BTreeMap::new();
     let labels = labels.unwrap_or(&empty);
-    if let Some(ml) = &selector.match_labels {
-        if !ml.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-            return false;
-        }
+    if let Some(ml) = &selector.match_labels
+        && !ml.iter().all(|(k, v)| labels.get(k) == Some(v))
+    {
+        return false;
     }
     for expr in selector.match_expressions.iter().flatten() {
         let value = labels.get(&expr.key);
