@@ -51,6 +51,36 @@ pub struct TargetArgs {
     /// (default: the cluster's version, or the newest known release for manifests).
     #[arg(long, value_name = "VERSION")]
     pub target_version: Option<String>,
+
+    /// Live cluster: the kubeconfig file. Without --input/--demo detek scans a live cluster,
+    /// found in this order: --kubeconfig, $KUBECONFIG, the in-cluster service account (in a
+    /// Pod), ~/.kube/config.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["inputs", "demo"])]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Live cluster: kubeconfig context to scan (repeatable; default: the current context).
+    /// Each context is its own section of the report; the exit code is the worst.
+    #[arg(long = "context", value_name = "NAME", conflicts_with_all = ["inputs", "demo"])]
+    pub contexts: Vec<String>,
+
+    /// Live cluster: scan every context of the kubeconfig.
+    #[arg(long, conflicts_with_all = ["inputs", "demo", "contexts"])]
+    pub all_contexts: bool,
+
+    /// Live cluster: read namespaced objects of this namespace only (cluster-scoped objects
+    /// such as Nodes are still read).
+    #[arg(short = 'n', long, value_name = "NS", conflicts_with_all = ["inputs", "demo"])]
+    pub namespace: Option<String>,
+
+    /// Live cluster: read namespaced objects matching this label selector only, e.g.
+    /// `app=shop,tier!=db` (cluster-scoped objects are read whole).
+    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with_all = ["inputs", "demo"])]
+    pub label_selector: Option<String>,
+
+    /// Live cluster: time allowed for each request to the API server (30s, 2m, 500ms). 429
+    /// and 5xx answers are retried with backoff, honouring Retry-After up to this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -65,7 +65,38 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
             now: SystemTime::now(),
         }]);
     }
-    bail!("nothing to scan: give --input PATH (files, directories or - for stdin) or --demo")
+    live_targets(args)
+}
+
+/// No --input/--demo: live clusters (kubeconfig contexts or the in-cluster service account).
+fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+    use detek_kubernetes::live::{Environment, LiveOptions, TargetRequest, parse_duration, resolve};
+    let request_timeout = parse_duration(&args.request_timeout)
+        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
+    let options = LiveOptions {
+        request_timeout,
+        max_retry_wait: request_timeout,
+        namespace: args.namespace.clone(),
+        label_selector: args.label_selector.clone(),
+        ..LiveOptions::default()
+    };
+    let request = TargetRequest {
+        kubeconfig: args.kubeconfig.clone(),
+        contexts: args.contexts.clone(),
+        all_contexts: args.all_contexts,
+    };
+    let targets = resolve(&request, &Environment::from_process()).map_err(anyhow::Error::msg)?;
+    Ok(targets
+        .into_iter()
+        .map(|t| ScanTarget {
+            target: Target {
+                kind: "cluster".into(),
+                name: t.name.clone(),
+            },
+            collectors: vec![Arc::new(detek_kubernetes::LiveCollector::new(t, options.clone()))],
+            now: SystemTime::now(),
+        })
+        .collect())
 }
 
 fn settings(args: &TargetArgs, config: &Config) -> Result<Settings> {

@@ -86,6 +86,43 @@ impl Default for LiveOptions {
     }
 }
 
+/// A duration as kubectl's `--request-timeout` takes it: `30s`, `2m`, `1m30s`, `500ms`, `1h`;
+/// a bare number is seconds. Zero is refused (it would mean "no answer allowed").
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad = || format!("{text:?} is not a duration (e.g. 30s, 2m, 1m30s, 500ms)");
+    if let Ok(secs) = t.parse::<f64>() {
+        return (secs > 0.0 && secs.is_finite())
+            .then(|| Duration::from_secs_f64(secs))
+            .ok_or_else(bad);
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::from_secs_f64(value * factor);
+        rest = &rest[unit_len..];
+    }
+    if total.is_zero() {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 /// Every key the live collector can produce: the snapshot keys plus the API server's health.
 pub fn live_keys() -> Vec<KeyId> {
     let mut keys = kubernetes_keys();
@@ -497,4 +534,32 @@ async fn probe_health(api: &Api) -> Result<ApiServerHealth, String> {
         server: api.server.clone(),
         endpoints,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_kubectl_writes_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("10 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn only_wanted_kinds_are_listed() {
+        let wanted: BTreeSet<KeyId> = ["kubernetes/pods", "kubernetes/cluster-info"].into();
+        let kinds: Vec<&str> = kinds_for(&wanted).iter().map(|k| k.plural).collect();
+        assert_eq!(kinds, ["pods"]);
+        let wanted: BTreeSet<KeyId> = [WORKLOAD_TEMPLATES.id()].into();
+        assert_eq!(kinds_for(&wanted).len(), TEMPLATE_SOURCES.len());
+        let wanted: BTreeSet<KeyId> = [OBJECTS.id()].into();
+        assert_eq!(kinds_for(&wanted).len(), KINDS.len());
+    }
 }
