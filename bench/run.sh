@@ -13,8 +13,9 @@ WORK=${BENCH_DIR:-target/bench}
 mkdir -p "$WORK"
 
 cargo build --release -q -p detek -p detek-kubernetes --example gen_snapshot
-BIN=target/release/detek
-GEN=target/release/examples/gen_snapshot
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/release/detek
+GEN=$TARGET/release/examples/gen_snapshot
 
 [ -f "$WORK/a-manifests.yaml" ] || "$GEN" manifests 2000 > "$WORK/a-manifests.yaml"
 [ -f "$WORK/b-cluster.json" ] || "$GEN" cluster 100000 > "$WORK/b-cluster.json"
