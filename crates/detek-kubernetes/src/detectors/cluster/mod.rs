@@ -1,8 +1,332 @@
-//! Cluster detectors.
+//! Cluster detectors, and the API lifecycle table (`data/api-lifecycle.yaml`, from pluto)
+//! shared by `deprecated_api_in_use` and `removed_api_in_use`.
 
-use detek_core::Detector;
-use std::sync::Arc;
+use crate::model::{CLUSTER_INFO, OBJECTS, ObjectSummary};
+use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
+
+mod deprecated_api_in_use;
+mod removed_api_in_use;
 
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
-    vec![]
+    vec![
+        Arc::new(deprecated_api_in_use::DeprecatedApiInUse),
+        Arc::new(removed_api_in_use::RemovedApiInUse),
+    ]
+}
+
+/// One row of the table: an apiVersion (and kind) with the releases that deprecated and
+/// removed it. Versions are `vX.Y.Z` or empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct ApiRow {
+    /// `group/version` as written in objects; a bare group matches all its versions.
+    pub version: String,
+    /// Empty: every kind of that apiVersion.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub deprecated_in: String,
+    #[serde(default)]
+    pub removed_in: String,
+    #[serde(default)]
+    pub replacement_api: String,
+    #[serde(default)]
+    pub replacement_available_in: String,
+    /// Whose releases the versions are: `k8s`, `cert-manager`, `istio`.
+    pub component: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TableFile {
+    #[serde(rename = "deprecated-versions")]
+    rows: Vec<ApiRow>,
+}
+
+/// The table, parsed once, indexed by the apiVersion (or bare group) rows name.
+pub(crate) struct ApiTable {
+    pub rows: Vec<ApiRow>,
+    by_version: HashMap<String, Vec<usize>>,
+}
+
+pub(crate) static API_TABLE: LazyLock<ApiTable> = LazyLock::new(|| {
+    let text = include_str!("../../../data/api-lifecycle.yaml");
+    let file: TableFile =
+        serde_saphyr::from_str(text).expect("data/api-lifecycle.yaml is a valid pluto table");
+    let mut by_version: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, row) in file.rows.iter().enumerate() {
+        by_version.entry(row.version.clone()).or_default().push(i);
+    }
+    ApiTable {
+        rows: file.rows,
+        by_version,
+    }
+});
+
+impl ApiTable {
+    /// Rows that describe objects of this apiVersion and kind.
+    pub fn rows_for<'a>(
+        &'a self,
+        api_version: &str,
+        kind: &str,
+    ) -> impl Iterator<Item = &'a ApiRow> {
+        let group = api_version.split_once('/').map(|(g, _)| g);
+        let exact = self.by_version.get(api_version).into_iter().flatten();
+        let by_group = group
+            .and_then(|g| self.by_version.get(g))
+            .into_iter()
+            .flatten();
+        exact
+            .chain(by_group)
+            .map(|&i| &self.rows[i])
+            .filter(move |r| r.kind.is_empty() || r.kind == kind)
+    }
+
+    /// The newest release of `component` the table mentions.
+    pub fn latest(&self, component: &str) -> Option<(u64, u64, u64)> {
+        self.rows
+            .iter()
+            .filter(|r| r.component == component)
+            .flat_map(|r| [&r.deprecated_in, &r.removed_in, &r.replacement_available_in])
+            .filter_map(|v| crate::version::parse(v))
+            .max()
+    }
+}
+
+/// The version objects are judged against, and where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub version: (u64, u64, u64),
+    pub source: String,
+}
+
+/// `v1.25`, or `v1.25.3` when the patch matters.
+pub(crate) fn show(v: (u64, u64, u64)) -> String {
+    if v.2 == 0 {
+        format!("v{}.{}", v.0, v.1)
+    } else {
+        format!("v{}.{}.{}", v.0, v.1, v.2)
+    }
+}
+
+fn show_str(v: &str) -> String {
+    crate::version::parse(v)
+        .map(show)
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// How messages name a component's releases.
+fn component_name(component: &str) -> &str {
+    match component {
+        "k8s" => "Kubernetes",
+        other => other,
+    }
+}
+
+/// The setting that sets a component's target version.
+pub(crate) fn setting_for(component: &str) -> String {
+    match component {
+        "k8s" => "kubernetes.target_version".to_string(),
+        other => format!("{other}.target_version"),
+    }
+}
+
+/// The target version of `component`: its setting; for Kubernetes then the cluster's version;
+/// else the newest release of that component the table knows.
+fn resolve_target(ctx: &DetectContext, component: &str) -> Result<Target, DetectError> {
+    let setting = setting_for(component);
+    if let Some(value) = ctx.settings.get_value(&setting) {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let version = crate::version::parse(&text).ok_or_else(|| {
+            DetectError::new(format!("setting {setting} = {text:?} is not a version"))
+        })?;
+        return Ok(Target {
+            version,
+            source: format!("setting {setting}"),
+        });
+    }
+    if component == "k8s" {
+        let info = ctx.get(&CLUSTER_INFO)?;
+        if let Some(version) = info
+            .server_version
+            .as_deref()
+            .and_then(crate::version::parse)
+        {
+            return Ok(Target {
+                version,
+                source: if info.live {
+                    "the cluster's server version".to_string()
+                } else {
+                    "the newest kubelet version among the scanned nodes".to_string()
+                },
+            });
+        }
+    }
+    let version = API_TABLE
+        .latest(component)
+        .ok_or_else(|| DetectError::new(format!("no release of {component} in the API table")))?;
+    Ok(Target {
+        version,
+        source: format!(
+            "the newest {} release in the API table (set {setting} to choose)",
+            component_name(component)
+        ),
+    })
+}
+
+/// What the table says about an apiVersion at a target version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// Deprecated in a release at or before the target, removed after it (or never).
+    Deprecated,
+    /// Removed in a release at or before the target.
+    Removed,
+}
+
+pub(crate) fn lifecycle(row: &ApiRow, target: (u64, u64, u64)) -> Option<Lifecycle> {
+    let removed = crate::version::parse(&row.removed_in);
+    let deprecated = crate::version::parse(&row.deprecated_in);
+    match (deprecated, removed) {
+        (_, Some(r)) if r <= target => Some(Lifecycle::Removed),
+        (Some(d), _) if d <= target => Some(Lifecycle::Deprecated),
+        _ => None,
+    }
+}
+
+/// "use apps/v1 (available since v1.9)" or "no replacement API".
+fn replacement(row: &ApiRow) -> String {
+    if row.replacement_api.is_empty() {
+        return "no replacement API".to_string();
+    }
+    match crate::version::parse(&row.replacement_available_in) {
+        Some(v) => format!("use {} (available since {})", row.replacement_api, show(v)),
+        None => format!("use {}", row.replacement_api),
+    }
+}
+
+fn message(object: &ObjectSummary, row: &ApiRow, state: Lifecycle, target: &Target) -> String {
+    let component = component_name(&row.component);
+    let what = format!("{} {}", object.api_version, object.kind);
+    let target = show(target.version);
+    match state {
+        Lifecycle::Removed => format!(
+            "{what} was removed in {component} {} (target {target}): {}",
+            show_str(&row.removed_in),
+            replacement(row)
+        ),
+        Lifecycle::Deprecated => {
+            let removal = if row.removed_in.is_empty() {
+                "removal not scheduled".to_string()
+            } else {
+                format!("removed in {}", show_str(&row.removed_in))
+            };
+            format!(
+                "{what} is deprecated since {component} {}, {removal} (target {target}): {}",
+                show_str(&row.deprecated_in),
+                replacement(row)
+            )
+        }
+    }
+}
+
+/// Both detectors: every object whose written apiVersion and kind are in `wanted` state at
+/// its component's target version.
+pub(crate) fn detect_lifecycle(
+    ctx: &DetectContext,
+    wanted: Lifecycle,
+    level: Level,
+) -> Result<Outcome, DetectError> {
+    let objects = ctx.get(&OBJECTS)?;
+    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    targets.insert("k8s".to_string(), resolve_target(ctx, "k8s")?);
+    let mut out = Outcome::new().evaluated(objects.len());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for object in objects {
+        for row in API_TABLE.rows_for(&object.api_version, &object.kind) {
+            if !targets.contains_key(&row.component) {
+                let t = resolve_target(ctx, &row.component)?;
+                targets.insert(row.component.clone(), t);
+            }
+            let target = &targets[&row.component];
+            if lifecycle(row, target.version) != Some(wanted) {
+                continue;
+            }
+            let mut finding = Finding::new(
+                level,
+                Some(object.object_ref()),
+                message(object, row, wanted, target),
+            );
+            if wanted == Lifecycle::Removed && !row.deprecated_in.is_empty() {
+                finding = finding.with_evidence(format!(
+                    "deprecated since {} {}",
+                    component_name(&row.component),
+                    show_str(&row.deprecated_in)
+                ));
+            }
+            *counts
+                .entry(format!("{} {}", object.api_version, object.kind))
+                .or_default() += 1;
+            out.push(finding);
+            break; // one row per object is enough
+        }
+    }
+    out.attach(
+        "Target versions",
+        serde_json::Value::Object(
+            targets
+                .iter()
+                .map(|(component, t)| {
+                    (
+                        component.clone(),
+                        serde_json::json!({ "version": show(t.version), "source": t.source }),
+                    )
+                })
+                .collect(),
+        ),
+    );
+    if !counts.is_empty() {
+        out.attach("Objects per apiVersion and kind", serde_json::json!(counts));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_parses_and_knows_the_classics() {
+        let table = &*API_TABLE;
+        assert_eq!(
+            table.rows.iter().filter(|r| r.component == "k8s").count(),
+            86
+        );
+        assert_eq!(table.latest("k8s"), Some((1, 36, 0)));
+        assert_eq!(table.latest("cert-manager"), Some((1, 6, 0)));
+        let rows: Vec<_> = table.rows_for("extensions/v1beta1", "Deployment").collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].replacement_api, "apps/v1");
+        assert_eq!(lifecycle(rows[0], (1, 15, 0)), Some(Lifecycle::Deprecated));
+        assert_eq!(lifecycle(rows[0], (1, 16, 0)), Some(Lifecycle::Removed));
+        assert_eq!(lifecycle(rows[0], (1, 8, 9)), None);
+        // A bare group matches every version; an empty kind matches every kind.
+        assert_eq!(
+            table
+                .rows_for("rbac.istio.io/v1alpha1", "AuthorizationPolicies")
+                .count(),
+            1
+        );
+        assert_eq!(
+            table
+                .rows_for("authentication.istio.io/v1alpha1", "Policy")
+                .count(),
+            1
+        );
+        assert_eq!(table.rows_for("apps/v1", "Deployment").count(), 0);
+    }
 }

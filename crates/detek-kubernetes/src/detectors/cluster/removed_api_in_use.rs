@@ -1,0 +1,146 @@
+//! ## What it detects
+//! Objects written with an apiVersion that the target Kubernetes version no longer serves:
+//! `extensions/v1beta1` Deployments and Ingresses, `policy/v1beta1` PodSecurityPolicies and
+//! PodDisruptionBudgets, `batch/v1beta1` CronJobs... The apiVersion is the one written in the
+//! file or dump, compared with a table of deprecations and removals
+//! (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target is the setting
+//! `kubernetes.target_version` (`--target-version`), else the cluster's version (live, or the
+//! newest kubelet among the nodes of a dump), else the newest release the table names (v1.36
+//! with the bundled table: plain manifests are checked against the latest Kubernetes).
+//! cert-manager and Istio APIs in the table are checked the same way against
+//! `cert-manager.target_version` and `istio.target_version`, else their newest release in the
+//! table.
+//!
+//! ## Why it matters
+//! The API server rejects these manifests: `kubectl apply` fails with `no matches for kind
+//! "Deployment" in version "extensions/v1beta1"`, Helm upgrades break, and a cluster upgrade
+//! can strand a release whose stored manifest still uses the old API. Objects stored in the
+//! cluster are migrated by the API server; the files, charts and pipelines that create them
+//! are not.
+//!
+//! ## How to fix
+//! Rewrite the manifest with the replacement apiVersion named in the finding (the schema may
+//! have changed too: `networking.k8s.io/v1` Ingress uses `service.name`/`service.port`, `apps/v1`
+//! requires `spec.selector`). `kubectl convert -f FILE --output-version apps/v1` (kubectl-convert
+//! plugin) does the mechanical part. For Helm releases stuck on a removed API, see
+//! `helm mapkubeapis`. Check a whole repository before upgrading with
+//! `detek run --input DIR --target-version 1.NN`.
+//!
+//! ## Example
+//! ```yaml
+//! apiVersion: extensions/v1beta1    # fires: removed in Kubernetes v1.16, use apps/v1
+//! kind: DaemonSet
+//! ```
+
+use super::{Lifecycle, detect_lifecycle};
+use crate::prelude::*;
+
+detector! {
+    RemovedApiInUse {
+        id: "removed_api_in_use",
+        title: "Objects using API versions removed in the target Kubernetes version",
+        labels: ["kubernetes", "cluster", "api-lifecycle"],
+        level: Error,
+        requires: [OBJECTS, CLUSTER_INFO],
+        references: [
+            "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
+            "https://github.com/FairwindsOps/pluto",
+        ],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    detect_lifecycle(ctx, Lifecycle::Removed, Level::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Input;
+    use crate::testing::{run_fixture, run_on};
+    use detek_core::Settings;
+
+    fn text(yaml: &str) -> Vec<Input> {
+        vec![Input::Text {
+            name: "test.yaml".into(),
+            text: yaml.into(),
+        }]
+    }
+
+    #[test]
+    fn names_the_object_the_removal_and_the_replacement() {
+        let report = run_fixture("removed_api_in_use", "fail.yaml");
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "DaemonSet/newrelic-infra-agent"
+        );
+        assert_eq!(
+            f.object.as_ref().unwrap().api_version.as_deref(),
+            Some("extensions/v1beta1")
+        );
+        assert_eq!(
+            f.message,
+            "extensions/v1beta1 DaemonSet was removed in Kubernetes v1.16 (target v1.36): use apps/v1 (available since v1.9)"
+        );
+        assert_eq!(
+            f.evidence,
+            vec!["deprecated since Kubernetes v1.9".to_string()]
+        );
+        let target = &report
+            .attachment
+            .iter()
+            .find(|a| a.description == "Target versions")
+            .unwrap()
+            .data;
+        assert_eq!(target["k8s"]["version"], "v1.36");
+        assert!(run_fixture("removed_api_in_use", "pass.yaml").passed);
+    }
+
+    #[test]
+    fn the_target_comes_from_the_setting_then_the_nodes() {
+        let pdb = "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: db}\nspec: {minAvailable: 1}\n";
+        // policy/v1beta1 PDBs were removed in 1.25.
+        let mut old = Settings::new();
+        old.set("kubernetes.target_version", "1.24");
+        assert!(run_on("removed_api_in_use", text(pdb), old).passed);
+        let mut new = Settings::new();
+        new.set("kubernetes.target_version", "v1.25.0");
+        let report = run_on("removed_api_in_use", text(pdb), new);
+        assert_eq!(report.findings.len(), 1);
+        assert!(
+            report.findings[0]
+                .message
+                .ends_with("(target v1.25): use policy/v1 (available since v1.21)")
+        );
+        // A dump's nodes give the cluster's version when no setting is given.
+        let node = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  nodeInfo: {kubeletVersion: v1.23.17, kubeProxyVersion: '', osImage: '', kernelVersion: '', containerRuntimeVersion: '', operatingSystem: linux, architecture: amd64, machineID: '', systemUUID: '', bootID: ''}\n---\n";
+        let report = run_on(
+            "removed_api_in_use",
+            text(&format!("{node}{pdb}")),
+            Settings::new(),
+        );
+        assert!(report.passed, "{:?}", report.findings);
+        let target = &report
+            .attachment
+            .iter()
+            .find(|a| a.description == "Target versions")
+            .unwrap()
+            .data;
+        assert_eq!(target["k8s"]["version"], "v1.23.17");
+    }
+
+    #[test]
+    fn checks_cert_manager_apis_against_cert_manager_releases() {
+        let cert = "apiVersion: cert-manager.io/v1alpha2\nkind: Certificate\nmetadata: {name: web, namespace: shop}\n";
+        let report = run_on("removed_api_in_use", text(cert), Settings::new());
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(
+            report.findings[0].message,
+            "cert-manager.io/v1alpha2 Certificate was removed in cert-manager v1.6 (target v1.6): use cert-manager.io/v1"
+        );
+        let mut old = Settings::new();
+        old.set("cert-manager.target_version", "1.5.3");
+        assert!(run_on("removed_api_in_use", text(cert), old).passed);
+    }
+}
