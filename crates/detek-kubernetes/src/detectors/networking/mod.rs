@@ -68,6 +68,30 @@ pub(crate) fn selected<'v, 'a>(
         .collect()
 }
 
+/// How messages name a set of views: real Pods, workload templates (manifests), or both
+/// (a scan with Pods of some workloads and only the templates of others).
+pub(crate) fn noun<'v, 'a: 'v>(
+    views: impl IntoIterator<Item = &'v PodSpecView<'a>>,
+    plural: bool,
+) -> &'static str {
+    let (mut pods, mut templates) = (false, false);
+    for v in views {
+        if v.pod.is_some() {
+            pods = true;
+        } else {
+            templates = true;
+        }
+    }
+    match (pods, templates, plural) {
+        (true, false, false) => "Pod",
+        (true, false, true) => "Pods",
+        (false, _, false) => "workload template",
+        (false, _, true) => "workload templates",
+        (true, true, false) => "Pod or workload template",
+        (true, true, true) => "Pods and workload templates",
+    }
+}
+
 /// Endpoints by (namespace, name), namespace defaulted as for Services.
 pub(crate) fn endpoints_index(
     endpoints: &[Arc<Item<Endpoints>>],

@@ -1,9 +1,10 @@
 //! ## What it detects
-//! Services whose selector matches no Pod in their namespace. When the scan has no Pods at all
-//! (manifests), the selector is matched against the Pod templates of the workloads in the scan
-//! instead (Deployments, StatefulSets, DaemonSets, Jobs...); labels that only running Pods carry,
-//! such as `statefulset.kubernetes.io/pod-name`, are then not required. Objects written without
-//! a namespace are in `default`. ExternalName and selector-less Services are not judged.
+//! Services whose selector matches no Pod in their namespace. Workloads (Deployments,
+//! StatefulSets, DaemonSets, Jobs...) that have no Pod in the scan count through their Pod
+//! template, so manifests are judged too; labels that only running Pods carry, such as
+//! `statefulset.kubernetes.io/pod-name`, are not required of a template. Objects written
+//! without a namespace are in `default`. ExternalName and selector-less Services are not
+//! judged, nor are scans without any Pod or workload.
 //!
 //! ## Why it matters
 //! A Service that selects nothing has no endpoints: it resolves in DNS but every connection
@@ -29,7 +30,7 @@
 //!   selector: {app: wbe}        # fires: no Pod has app=wbe
 //! ```
 
-use super::{pod_selector, selected, selector_string};
+use super::{noun, pod_selector, selected, selector_string};
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
@@ -59,12 +60,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         );
         return Ok(out);
     }
-    let from_pods = views.iter().any(|v| v.pod.is_some());
-    let what = if from_pods {
-        "Pod"
-    } else {
-        "workload template"
-    };
+    let what = noun(&views, false);
+    let whats = noun(&views, true);
     let mut out = Outcome::new().evaluated(with_selector.len());
     for (svc, selector) in with_selector {
         let namespace = svc.namespace_or_default();
@@ -89,7 +86,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             if !values.is_empty() {
                 let listed: Vec<&str> = values.into_iter().take(5).collect();
                 finding = finding.with_evidence(format!(
-                    "{what}s in {namespace} have {key}={}",
+                    "{whats} in {namespace} have {key}={}",
                     listed.join(" | ")
                 ));
             }

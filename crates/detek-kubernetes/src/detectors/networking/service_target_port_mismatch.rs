@@ -1,6 +1,6 @@
 //! ## What it detects
-//! Service ports whose `targetPort` no container of the selected Pods exposes (the Pod
-//! templates of the workloads when the scan has no Pods):
+//! Service ports whose `targetPort` no container of the selected Pods exposes (for workloads
+//! without Pods in the scan, such as manifests, their Pod templates):
 //! - a **named** `targetPort` (`targetPort: http`) that no container port of any selected Pod
 //!   carries, with the same protocol: the Service is broken on that port (level Error);
 //! - a **numbered** `targetPort` (or none: it defaults to `port`) that none of the selected
@@ -39,7 +39,7 @@
 //!       - ports: [{name: web, containerPort: 8080}]
 //! ```
 
-use super::{pod_selector, selected};
+use super::{noun, pod_selector, selected};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{ContainerPort, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -88,12 +88,6 @@ fn describe(p: &ContainerPort) -> String {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
     let views = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let from_pods = views.iter().any(|v| v.pod.is_some());
-    let what = if from_pods {
-        "Pods"
-    } else {
-        "workload templates"
-    };
     let mut out = Outcome::new();
     let mut evaluated = 0;
     for svc in services.iter() {
@@ -105,6 +99,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             continue;
         }
         evaluated += 1;
+        let what = noun(chosen.iter().copied(), true);
         let declared: Vec<&ContainerPort> = chosen
             .iter()
             .flat_map(|v| v.all_containers())
