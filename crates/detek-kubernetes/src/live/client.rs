@@ -78,6 +78,8 @@ pub(crate) struct Api {
     timeout: Duration,
     max_retries: u32,
     max_retry_wait: Duration,
+    /// Requests in flight at once, whatever they are for (discovery, lists, health).
+    permits: tokio::sync::Semaphore,
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub bytes: AtomicU64,
@@ -95,6 +97,7 @@ impl Api {
             timeout: options.request_timeout,
             max_retries: options.max_retries,
             max_retry_wait: options.max_retry_wait,
+            permits: tokio::sync::Semaphore::new(options.concurrency.max(1)),
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -107,8 +110,15 @@ impl Api {
     pub async fn get_any(&self, path: &str, accept: &str, retry: bool) -> Result<Answer, Failure> {
         let mut attempt: u32 = 0;
         loop {
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = tokio::time::timeout(self.timeout, self.once(path, accept)).await;
+            let result = {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                tokio::time::timeout(self.timeout, self.once(path, accept)).await
+            };
             let wait_reason = match result {
                 Err(_) => return Err(Failure::Timeout(self.timeout)),
                 Ok(Err(failure)) => {
