@@ -12,7 +12,8 @@ RUNS=${RUNS:-5}
 WORK=${BENCH_DIR:-target/bench}
 mkdir -p "$WORK"
 
-cargo build --release -q -p detek -p detek-kubernetes --example gen_snapshot
+cargo build --release -q -p detek
+cargo build --release -q -p detek-kubernetes --example gen_snapshot
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=$TARGET/release/detek
 GEN=$TARGET/release/examples/gen_snapshot
