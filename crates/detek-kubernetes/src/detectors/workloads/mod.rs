@@ -14,17 +14,25 @@ use std::sync::Arc;
 
 mod crashloop_backoff;
 mod deployment_without_pdb;
+mod deprecated_image_registry;
 mod failed_pod;
 mod hostpath_volume;
+mod hpa_replicas_conflict;
+pub(crate) mod image_from_unknown_registry;
 mod image_pull_failure;
 mod image_tag_latest;
+mod naked_pod;
+mod no_graceful_shutdown;
 mod oomkilled_container;
+mod pdb_blocks_eviction;
+mod pdb_overlapping;
 mod pod_pending_unschedulable;
 mod pod_restarting;
 mod pod_without_limits;
 mod pod_without_liveness_probe;
 mod pod_without_readiness_probe;
 mod pod_without_requests;
+mod requests_exceed_limits;
 
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
     vec![
@@ -41,6 +49,14 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
         Arc::new(image_tag_latest::ImageTagLatest),
         Arc::new(hostpath_volume::HostpathVolume),
         Arc::new(deployment_without_pdb::DeploymentWithoutPdb),
+        Arc::new(naked_pod::NakedPod),
+        Arc::new(no_graceful_shutdown::NoGracefulShutdown),
+        Arc::new(pdb_blocks_eviction::PdbBlocksEviction),
+        Arc::new(pdb_overlapping::PdbOverlapping),
+        Arc::new(hpa_replicas_conflict::HpaReplicasConflict),
+        Arc::new(requests_exceed_limits::RequestsExceedLimits),
+        Arc::new(image_from_unknown_registry::ImageFromUnknownRegistry),
+        Arc::new(deprecated_image_registry::DeprecatedImageRegistry),
     ]
 }
 

@@ -1,0 +1,304 @@
+//! ## What it detects
+//! Workloads behind a Service that will drop requests when their Pods are replaced — the
+//! "service denial during rollout" on-call case. Two patterns, both only for Pods (or pod
+//! templates) that a Service's selector selects; Jobs and CronJobs are left out:
+//!
+//! - **No drain time**: no container has a `preStop` hook and `terminationGracePeriodSeconds`
+//!   is below `no_graceful_shutdown.min_grace_seconds` (default 10; unset means 30).
+//! - **Single replica**: a Deployment with one replica (and no HorizontalPodAutoscaler keeping
+//!   at least two), so any eviction, node drain or crash leaves the Service without a backend;
+//!   with `strategy: Recreate` every rollout does too. Turn this pattern off with
+//!   `no_graceful_shutdown.single_replica: false`.
+//!
+//! On a live cluster, Pods of one controller are reported once.
+//!
+//! ## Why it matters
+//! When a Pod is deleted, the kubelet sends SIGTERM while, in parallel, the endpoints
+//! controller, kube-proxy on every node and the ingress controllers remove the Pod from
+//! their backends. That takes a few seconds. A Pod that exits at once (no `preStop` delay,
+//! a short grace period) keeps receiving connections it no longer accepts: clients see
+//! `502`/`503`, connection resets and timeouts on every rollout, scale-down and node drain.
+//! A single replica turns each of those into a full outage.
+//!
+//! ## How to fix
+//! Add a short delay before shutdown and give the Pod time to finish in-flight requests:
+//! ```yaml
+//! lifecycle:
+//!   preStop:
+//!     sleep: {seconds: 10}          # Kubernetes ≥ 1.30; or exec: {command: [sleep, "10"]}
+//! terminationGracePeriodSeconds: 30  # longer than the preStop delay plus the drain time
+//! ```
+//! Run at least two replicas of anything behind a Service, with a PodDisruptionBudget
+//! (`maxUnavailable: 1`) and the default `RollingUpdate` strategy. Check with `kubectl get
+//! deploy NAME -n NS -o jsonpath='{.spec.replicas} {.spec.strategy.type}'`.
+//!
+//! ## Example
+//! ```yaml
+//! kind: Deployment
+//! spec:
+//!   replicas: 1                           # fires: single replica behind Service frontend
+//!   template:
+//!     spec:
+//!       terminationGracePeriodSeconds: 5  # fires: no preStop and 5s < 10s
+//!       containers: [{name: server, image: frontend:1.0}]
+//! ```
+
+use crate::detectors::networking::{pod_selector, selects};
+use crate::prelude::*;
+use std::collections::BTreeMap;
+
+detector! {
+    NoGracefulShutdown {
+        id: "no_graceful_shutdown",
+        title: "Workloads behind a Service that drop requests when Pods are replaced",
+        labels: ["kubernetes", "workloads", "availability", "networking"],
+        level: Warn,
+        requires: [PODS, WORKLOAD_TEMPLATES, SERVICES, DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS],
+        references: [
+            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination",
+            "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/",
+            "https://learnk8s.io/graceful-shutdown",
+        ],
+    }
+}
+
+/// Setting: grace periods below this many seconds count as too short without a preStop hook.
+pub(crate) const MIN_GRACE_SETTING: &str = "no_graceful_shutdown.min_grace_seconds";
+/// Setting: report single-replica Deployments behind a Service.
+pub(crate) const SINGLE_REPLICA_SETTING: &str = "no_graceful_shutdown.single_replica";
+const DEFAULT_MIN_GRACE: i64 = 10;
+/// The grace period Kubernetes applies when none is written.
+const DEFAULT_GRACE: i64 = 30;
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let pods = ctx.get(&PODS)?;
+    let templates = ctx.get(&WORKLOAD_TEMPLATES)?;
+    let services = ctx.get(&SERVICES)?;
+    let deployments = ctx.get(&DEPLOYMENTS)?;
+    let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;
+    let min_grace: i64 = ctx.settings.get_or(MIN_GRACE_SETTING, DEFAULT_MIN_GRACE);
+    let single_replica: bool = ctx.settings.get_or(SINGLE_REPLICA_SETTING, true);
+
+    let selectors: Vec<(&str, String, &BTreeMap<String, String>)> = services
+        .iter()
+        .filter_map(|s| {
+            let selector = pod_selector(s)?;
+            Some((s.namespace_or_default(), s.name().to_string(), selector))
+        })
+        .collect();
+    let services_of = |view: &PodSpecView| -> Vec<String> {
+        selectors
+            .iter()
+            .filter(|(ns, _, sel)| *ns == view.namespace() && selects(sel, view))
+            .map(|(_, name, _)| name.clone())
+            .collect()
+    };
+
+    let specs = pod_specs(pods, templates);
+    let mut out = Outcome::new().evaluated(specs.len());
+    // (object display name) -> index of its finding, to merge both patterns on one object.
+    let mut reported: BTreeMap<String, usize> = BTreeMap::new();
+    // Controllers whose Pods were already reported.
+    let mut seen_owners: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+
+    for view in &specs {
+        if super::is_batch(view) {
+            continue;
+        }
+        let behind = services_of(view);
+        if behind.is_empty() || has_pre_stop(view.spec) {
+            continue;
+        }
+        let grace = view
+            .spec
+            .termination_grace_period_seconds
+            .unwrap_or(DEFAULT_GRACE);
+        if grace >= min_grace {
+            continue;
+        }
+        if let Some(pod) = view.pod
+            && let Some(owner) = pod
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller == Some(true))
+        {
+            let key = (
+                view.namespace().to_string(),
+                owner.kind.clone(),
+                owner.name.clone(),
+            );
+            if let Some(&i) = seen_owners.get(&key) {
+                out.findings[i]
+                    .evidence
+                    .push(format!("also Pod {}", pod.name()));
+                continue;
+            }
+            seen_owners.insert(key, out.findings.len());
+        }
+        let object = view.object_ref();
+        reported.insert(object.display_name(), out.findings.len());
+        out.push(
+            Finding::new(
+                Level::Warn,
+                Some(object),
+                format!(
+                    "no preStop hook and terminationGracePeriodSeconds {grace}s (< {min_grace}s): Pods stop before Service {} stops sending them requests",
+                    behind.join(", ")
+                ),
+            )
+            .with_evidence(format!("threshold: {min_grace}s ({MIN_GRACE_SETTING})")),
+        );
+    }
+
+    if single_replica {
+        for t in templates.iter().filter(|t| t.owner.kind == "Deployment") {
+            if t.replicas != Some(1) {
+                continue;
+            }
+            let view = PodSpecView {
+                metadata: &t.metadata,
+                spec: &t.spec,
+                pod: None,
+                template: Some(t),
+            };
+            let behind = services_of(&view);
+            if behind.is_empty() {
+                continue;
+            }
+            let namespace = view.namespace();
+            if let Some(min) = hpa_min_replicas(hpas, namespace, &t.owner.name)
+                && min > 1
+            {
+                continue;
+            }
+            let recreate = deployments
+                .iter()
+                .find(|d| d.namespace_or_default() == namespace && d.name() == t.owner.name)
+                .and_then(|d| d.spec.strategy.as_ref())
+                .and_then(|s| s.type_.as_deref())
+                == Some("Recreate");
+            let message = if recreate {
+                format!(
+                    "1 replica behind Service {} with strategy Recreate: every rollout, eviction or node drain stops the Service",
+                    behind.join(", ")
+                )
+            } else {
+                format!(
+                    "1 replica behind Service {}: any eviction, node drain or crash leaves it without a backend",
+                    behind.join(", ")
+                )
+            };
+            let name = t.owner.display_name();
+            match reported.get(&name) {
+                Some(&i) => {
+                    let f = &mut out.findings[i];
+                    f.message = format!("{}; {message}", f.message);
+                }
+                None => {
+                    reported.insert(name, out.findings.len());
+                    out.push(
+                        Finding::new(Level::Warn, Some(t.owner.clone()), message).with_evidence(
+                            format!("turn off with {SINGLE_REPLICA_SETTING}: false"),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Does any container stop through a preStop hook?
+fn has_pre_stop(spec: &PodSpec) -> bool {
+    spec.containers
+        .iter()
+        .any(|c| c.lifecycle.as_ref().is_some_and(|l| l.pre_stop.is_some()))
+}
+
+/// `minReplicas` of an HPA scaling Deployment `name` in `namespace` (1 when unset).
+fn hpa_min_replicas(
+    hpas: &Items<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
+    namespace: &str,
+    name: &str,
+) -> Option<i32> {
+    hpas.iter()
+        .filter(|h| h.namespace_or_default() == namespace)
+        .map(|h| &h.spec)
+        .find(|s| s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name)
+        .map(|s| s.min_replicas.unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MIN_GRACE_SETTING, SINGLE_REPLICA_SETTING};
+    use crate::Input;
+    use crate::testing::{fixture_dir, run_fixture, run_on};
+    use detek_core::Settings;
+
+    #[test]
+    fn flags_a_short_grace_period_and_a_single_replica() {
+        let report = run_fixture("no_graceful_shutdown", "fail.yaml");
+        assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Deployment/cartservice"
+        );
+        assert_eq!(
+            f.message,
+            "no preStop hook and terminationGracePeriodSeconds 5s (< 10s): Pods stop before Service cartservice stops sending them requests; \
+             1 replica behind Service cartservice: any eviction, node drain or crash leaves it without a backend"
+        );
+        // redis-cart (same file) has the default 30s grace period but one replica.
+        let f = &report.findings[1];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Deployment/redis-cart"
+        );
+        assert!(
+            f.message.starts_with("1 replica behind Service redis-cart"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn settings_turn_each_pattern_off() {
+        let input = || {
+            vec![Input::Path(
+                fixture_dir("no_graceful_shutdown").join("fail.yaml"),
+            )]
+        };
+        let mut settings = Settings::new();
+        settings.set(SINGLE_REPLICA_SETTING, false);
+        let report = run_on("no_graceful_shutdown", input(), settings.clone());
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        assert!(report.findings[0].message.starts_with("no preStop hook"));
+        settings.set(MIN_GRACE_SETTING, 5);
+        assert!(run_on("no_graceful_shutdown", input(), settings).passed);
+    }
+
+    #[test]
+    fn recreate_strategy_and_pods_of_one_controller() {
+        let report = run_fixture("no_graceful_shutdown", "fail-recreate.yaml");
+        let messages: Vec<_> = report.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "1 replica behind Service prometheus with strategy Recreate: every rollout, eviction or node drain stops the Service"
+            ]
+        );
+        let report = run_fixture("no_graceful_shutdown", "fail-pods.yaml");
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Pod/shop/web-7c9d8-a1"
+        );
+        assert_eq!(f.evidence[1], "also Pod web-7c9d8-b2");
+        assert!(run_fixture("no_graceful_shutdown", "pass.yaml").passed);
+        assert!(run_fixture("no_graceful_shutdown", "pass-hpa.yaml").passed);
+    }
+}

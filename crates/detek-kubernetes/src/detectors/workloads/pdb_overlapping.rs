@@ -1,0 +1,119 @@
+//! ## What it detects
+//! Pods (or the pod templates of workloads) that two or more PodDisruptionBudgets of their
+//! namespace select. Matching follows Kubernetes: an empty selector selects every Pod of the
+//! namespace in `policy/v1` and none in `policy/v1beta1`. On a live cluster, Pods of one
+//! controller are reported once.
+//!
+//! ## Why it matters
+//! The Eviction API does not support a Pod covered by several budgets: every eviction fails
+//! with `500 This pod has more than one PodDisruptionBudget, which the eviction subresource
+//! does not support`. `kubectl drain`, the cluster autoscaler and managed node upgrades cannot
+//! move these Pods; drains retry until they time out. It usually happens when a Helm chart and
+//! a platform team both add a budget, or a namespace-wide budget (`selector: {}`) is added
+//! next to per-app ones.
+//!
+//! ## How to fix
+//! Keep exactly one budget per set of Pods: delete one (`kubectl delete pdb NAME -n NS`) or
+//! make the selectors disjoint. `kubectl get pdb -n NS -o wide` lists the selectors; compare
+//! with `kubectl get pods -n NS --show-labels`.
+//!
+//! ## Example
+//! ```yaml
+//! kind: PodDisruptionBudget
+//! metadata: {name: web}
+//! spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
+//! ---
+//! kind: PodDisruptionBudget
+//! metadata: {name: all-apps}
+//! spec: {minAvailable: 1, selector: {}}     # fires: the web Pods now have two budgets
+//! ```
+
+use super::pdb_blocks_eviction::pdb_selects;
+use crate::prelude::*;
+use std::collections::BTreeSet;
+
+detector! {
+    PdbOverlapping {
+        id: "pdb_overlapping",
+        title: "Pods selected by more than one PodDisruptionBudget (evictions fail)",
+        labels: ["kubernetes", "workloads", "availability", "pdb"],
+        level: Error,
+        requires: [PODS, WORKLOAD_TEMPLATES, POD_DISRUPTION_BUDGETS],
+        references: ["https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let pdbs = ctx.get(&POD_DISRUPTION_BUDGETS)?;
+    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let mut out = Outcome::new().evaluated(specs.len());
+    if pdbs.len() < 2 {
+        return Ok(out);
+    }
+    let mut owners_seen = BTreeSet::new();
+    for view in &specs {
+        if let Some(pod) = view.pod {
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            if matches!(phase, Some("Succeeded" | "Failed")) {
+                continue;
+            }
+        }
+        let names: Vec<&str> = pdbs
+            .iter()
+            .filter(|p| p.namespace_or_default() == view.namespace())
+            .filter(|p| pdb_selects(p, view.metadata.labels.as_ref()))
+            .map(|p| p.name())
+            .collect();
+        if names.len() < 2 {
+            continue;
+        }
+        if let Some(owner) = view.pod.and_then(|p| {
+            p.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller == Some(true))
+        }) && !owners_seen.insert((view.namespace(), owner.kind.clone(), owner.name.clone()))
+        {
+            continue;
+        }
+        out.push(Finding::new(
+            Level::Error,
+            Some(view.object_ref()),
+            format!(
+                "selected by {} PodDisruptionBudgets ({}): the Eviction API refuses to evict its Pods, node drains fail",
+                names.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_the_pods_and_both_budgets() {
+        let report = run_fixture("pdb_overlapping", "fail.yaml");
+        let messages: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.object.as_ref().unwrap().display_name(),
+                    f.message
+                )
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            vec![
+                "Pod/shop/web-7c9d8-a1: selected by 2 PodDisruptionBudgets (all-apps, web): the Eviction API refuses to evict its Pods, node drains fail",
+            ]
+        );
+        assert!(run_fixture("pdb_overlapping", "pass.yaml").passed);
+    }
+}
