@@ -66,6 +66,7 @@ mod cluster;
 mod control_plane;
 mod networking;
 mod nodes;
+mod security;
 mod workloads;
 
 /// Every Kubernetes detector, in catalogue order.
@@ -77,5 +78,6 @@ pub fn all() -> Vec<Arc<dyn Detector>> {
     detectors.extend(nodes::all());
     detectors.extend(cluster::all());
     detectors.extend(control_plane::all());
+    detectors.extend(security::all());
     detectors
 }

@@ -1,0 +1,113 @@
+//! ## What it detects
+//! Containers whose `securityContext.capabilities.drop` does not include `ALL`, so they keep
+//! the container runtime's default capabilities (containerd and Docker: `CHOWN`,
+//! `DAC_OVERRIDE`, `FOWNER`, `FSETID`, `KILL`, `SETGID`, `SETUID`, `SETPCAP`,
+//! `NET_BIND_SERVICE`, `NET_RAW`, `SYS_CHROOT`, `MKNOD`, `AUDIT_WRITE`, `SETFCAP`). This is the
+//! Pod Security Standards *restricted* rule. Privileged containers are left to
+//! `privileged_container`, Windows pods are skipped. Real Pods are checked when the scan has
+//! any, workload templates otherwise.
+//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+//!
+//! ## Why it matters
+//! The default set is more than most processes use. `NET_RAW` lets a compromised container
+//! forge packets and spoof ARP or DNS answers to its neighbours on the node; `DAC_OVERRIDE`
+//! and `FOWNER` ignore file permissions on writable volumes; `SETUID`/`SETGID` let a process
+//! that runs as root in the container switch to any user. Dropping `ALL` removes them
+//! without changing what a non-root process can normally do.
+//!
+//! ## How to fix
+//! ```yaml
+//! securityContext:
+//!   capabilities:
+//!     drop: [ALL]
+//!     add: [NET_BIND_SERVICE]   # only if it binds a port below 1024
+//! ```
+//! See what a running container holds with `kubectl exec POD -- grep CapEff /proc/1/status`.
+//!
+//! ## Example
+//! ```yaml
+//! containers:
+//! - name: web
+//!   securityContext:
+//!     capabilities:
+//!       drop: [NET_RAW]       # fires: only NET_RAW is dropped
+//! ```
+
+use super::{checked_pod_specs, containers, is_windows};
+use crate::prelude::*;
+
+detector! {
+    CapabilitiesNotDropped {
+        id: "capabilities_not_dropped",
+        title: "Containers that do not drop all capabilities",
+        labels: ["kubernetes", "security", "pod"],
+        level: Warn,
+        requires: [PODS, WORKLOAD_TEMPLATES],
+        references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let mut out = Outcome::new().evaluated(specs.len());
+    for view in &specs {
+        if is_windows(view) {
+            continue;
+        }
+        for c in containers(view) {
+            if c.privileged() {
+                continue;
+            }
+            let dropped = c.dropped_capabilities();
+            if dropped.iter().any(|d| d == "ALL") {
+                continue;
+            }
+            let message = if dropped.is_empty() {
+                format!(
+                    "{}: securityContext.capabilities.drop does not include ALL (nothing is dropped)",
+                    c.label()
+                )
+            } else {
+                format!(
+                    "{}: securityContext.capabilities.drop does not include ALL (drops only {})",
+                    c.label(),
+                    dropped.join(", ")
+                )
+            };
+            out.push(Finding::new(
+                Level::Warn,
+                Some(view.container_ref(c.name)),
+                message,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_containers_keeping_default_capabilities() {
+        let report = run_fixture("capabilities_not_dropped", "fail.yaml");
+        let got: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.object.as_ref().unwrap().display_name(),
+                    f.message.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(
+                "Deployment/frontend [php-redis]".to_string(),
+                "container \"php-redis\": securityContext.capabilities.drop does not include ALL (nothing is dropped)"
+            )]
+        );
+        assert!(run_fixture("capabilities_not_dropped", "pass.yaml").passed);
+    }
+}

@@ -1,0 +1,136 @@
+//! ## What it detects
+//! Roles and ClusterRoles that let their subjects run commands in Pods: a rule in the core API
+//! group (`""` or `*`) granting
+//!
+//! - `create` (or `*`) on `pods/exec`, `pods/attach` or `pods/*`;
+//! - `get` on `pods/exec` or `pods/attach` named explicitly: before Kubernetes 1.30 a
+//!   WebSocket `kubectl exec` needed only `get`;
+//! - `patch`, `update` (or `*`) on `pods/ephemeralcontainers`: `kubectl debug` adds a
+//!   container of one's choosing, with a shell, to a running Pod.
+//!
+//! `resources: ["*"]` is left to `rbac_wildcard`. Built-in roles (`cluster-admin`, `admin`,
+//! `edit`, `system:*`, anything labelled `kubernetes.io/bootstrapping: rbac-defaults`) and
+//! aggregated ClusterRoles are skipped. The evidence names the rules and the bindings in the
+//! scan that grant the role.
+//!
+//! ## Why it matters
+//! Exec into a Pod is acting as that Pod: its ServiceAccount token, its mounted Secrets, its
+//! network position, and, in a privileged Pod, the node. Whoever can exec into every Pod of a
+//! namespace holds the union of their permissions. It also bypasses the application's own
+//! authentication and leaves little trace beyond the API audit log.
+//!
+//! ## How to fix
+//! Grant exec only to the humans who debug, in the namespaces they own, and through the
+//! built-in `edit`/`admin` roles rather than custom ones; controllers rarely need it (use an
+//! API or a Job instead). Find who has it with
+//! `kubectl auth can-i create pods/exec --as=system:serviceaccount:NS:NAME -n NS`, or list
+//! every role with `kubectl get roles,clusterroles -A -o yaml | grep -B8 pods/exec`.
+//!
+//! ## Example
+//! ```yaml
+//! rules:
+//! - apiGroups: [""]
+//!   resources: [pods/exec]
+//!   verbs: [create]       # fires
+//! ```
+
+use super::{
+    bindings_evidence, bindings_of, describe_rule, is_builtin_rbac, roles, rule_in_core_group,
+};
+use crate::prelude::*;
+
+detector! {
+    RbacExecAttach {
+        id: "rbac_exec_attach",
+        title: "RBAC roles allowing exec or attach into Pods",
+        labels: ["kubernetes", "security", "rbac"],
+        level: Warn,
+        requires: [ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
+        references: [
+            "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#exec",
+            "https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb",
+        ],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let all = roles(ctx.get(&ROLES)?, ctx.get(&CLUSTER_ROLES)?);
+    let role_bindings = ctx.get(&ROLE_BINDINGS)?;
+    let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
+    let mut out = Outcome::new().evaluated(all.len());
+    for role in &all {
+        if is_builtin_rbac(role.metadata) || role.aggregated {
+            continue;
+        }
+        let mut grants: Vec<String> = Vec::new();
+        let mut evidence = Vec::new();
+        for (i, rule) in role.rules.iter().enumerate() {
+            if !rule_in_core_group(rule) {
+                continue;
+            }
+            let mut found = Vec::new();
+            for resource in rule.resources.iter().flatten() {
+                let verbs: &[&str] = match resource.as_str() {
+                    "pods/exec" | "pods/attach" => &["create", "get"],
+                    "pods/*" => &["create"],
+                    "pods/ephemeralcontainers" => &["patch", "update"],
+                    _ => continue,
+                };
+                let granted: Vec<&str> = rule
+                    .verbs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|v| *v == "*" || verbs.contains(v))
+                    .collect();
+                if !granted.is_empty() {
+                    found.push(format!("{} on {resource}", granted.join(", ")));
+                }
+            }
+            if !found.is_empty() {
+                grants.extend(found);
+                evidence.push(format!("rule {}: {}", i + 1, describe_rule(rule)));
+            }
+        }
+        if grants.is_empty() {
+            continue;
+        }
+        let mut finding = Finding::new(
+            Level::Warn,
+            Some(role.object.clone()),
+            format!(
+                "lets its subjects run commands in Pods: {}",
+                grants.join("; ")
+            ),
+        );
+        for e in evidence {
+            finding = finding.with_evidence(e);
+        }
+        let bindings = bindings_of(role, role_bindings, cluster_role_bindings);
+        out.push(finding.with_evidence(bindings_evidence(&bindings)));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_the_exec_rules() {
+        let report = run_fixture("rbac_exec_attach", "fail.yaml");
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "ClusterRole/rook-ceph-system"
+        );
+        assert!(
+            f.message
+                .starts_with("lets its subjects run commands in Pods: create on pods/exec"),
+            "{}",
+            f.message
+        );
+        assert!(run_fixture("rbac_exec_attach", "pass.yaml").passed);
+        assert!(run_fixture("rbac_exec_attach", "pass_builtin.json").passed);
+    }
+}

@@ -1,0 +1,101 @@
+//! ## What it detects
+//! Containers whose `securityContext.readOnlyRootFilesystem` is not `true` (set to `false`,
+//! or not set: writable is the default). Init, regular and ephemeral containers are checked;
+//! Windows pods are skipped. Real Pods are checked when the scan has any, workload templates
+//! otherwise.
+//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+//!
+//! ## Why it matters
+//! A writable root filesystem lets an intruder drop tools and binaries, change the
+//! application's code or configuration in place, and persist until the container restarts;
+//! it also hides state in the container layer, where it fills the node's disk and is lost on
+//! the next rollout. A read-only root makes the image the whole truth and any write an error
+//! you see.
+//!
+//! ## How to fix
+//! Set `securityContext.readOnlyRootFilesystem: true` and give the process what it writes as
+//! volumes: `emptyDir` for `/tmp` and caches (with `sizeLimit`), a PVC for data. Run the
+//! container once and see what fails, or list what it writes with
+//! `kubectl exec POD -- find / -xdev -newer /proc/1 -type f 2>/dev/null`.
+//!
+//! ## Example
+//! ```yaml
+//! containers:
+//! - name: web
+//!   securityContext:
+//!     readOnlyRootFilesystem: true   # fine
+//!   volumeMounts:
+//!   - {name: tmp, mountPath: /tmp}
+//! - name: worker                      # fires: writable by default
+//! ```
+
+use super::{checked_pod_specs, containers, is_windows};
+use crate::prelude::*;
+
+detector! {
+    ReadOnlyRootFilesystemMissing {
+        id: "read_only_root_filesystem_missing",
+        title: "Containers with a writable root filesystem",
+        labels: ["kubernetes", "security", "pod"],
+        level: Warn,
+        requires: [PODS, WORKLOAD_TEMPLATES],
+        references: ["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let mut out = Outcome::new().evaluated(specs.len());
+    for view in &specs {
+        if is_windows(view) {
+            continue;
+        }
+        for c in containers(view) {
+            let message = match c.security_context.and_then(|s| s.read_only_root_filesystem) {
+                Some(true) => continue,
+                Some(false) => format!(
+                    "{}: securityContext.readOnlyRootFilesystem is false",
+                    c.label()
+                ),
+                None => format!(
+                    "{}: securityContext.readOnlyRootFilesystem is not set (the root filesystem is writable)",
+                    c.label()
+                ),
+            };
+            out.push(Finding::new(
+                Level::Warn,
+                Some(view.container_ref(c.name)),
+                message,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_containers_with_a_writable_root() {
+        let report = run_fixture("read_only_root_filesystem_missing", "fail.yaml");
+        let got: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.object.as_ref().unwrap().display_name(),
+                    f.message.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(
+                "Deployment/frontend [php-redis]".to_string(),
+                "container \"php-redis\": securityContext.readOnlyRootFilesystem is not set (the root filesystem is writable)"
+            )]
+        );
+        assert!(run_fixture("read_only_root_filesystem_missing", "pass.yaml").passed);
+    }
+}
