@@ -23,15 +23,15 @@ GEN=$TARGET/release/examples/gen_snapshot
 
 measure() {
   local name=$1; shift
-  local best=999999 rss=0
+  local best=999999 rss=0 timing="$WORK/time.out"
   for _ in $(seq "$RUNS"); do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" -f json -o /dev/null --fail-on never >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    local t=${out% *} m=${out#* }
+    /usr/bin/time -o "$timing" -f "%e %M" "$@" -f json -o /dev/null --fail-on never >/dev/null 2>&1 || true
+    local t m
+    read -r t m < "$timing"
     best=$(python3 -c "print(min($best, $t))")
     [ "$m" -gt "$rss" ] && rss=$m
   done
-  printf '%-44s best of %s: %6.3f s   peak RSS: %6.1f MB\n' "$name" "$RUNS" "$best" "$(python3 -c "print($rss/1024)")"
+  printf '%-48s best of %s: %6.3f s   peak RSS: %6.1f MB\n' "$name" "$RUNS" "$best" "$(python3 -c "print($rss/1024)")"
 }
 
 echo "files: $(du -h "$WORK/a-manifests.yaml" | cut -f1) a-manifests.yaml, $(du -h "$WORK/b-cluster.json" | cut -f1) b-cluster.json"
