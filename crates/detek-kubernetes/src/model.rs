@@ -98,6 +98,11 @@ pub struct ObjectSummary {
     pub source: Option<SourceLocation>,
     /// Detector ids from the `detek.io/ignore` annotation of the object or its pod template.
     pub ignore: Vec<String>,
+    /// The Secret a controller writes for this object, for kinds known to make one: a
+    /// cert-manager `Certificate` (`spec.secretName`), an `ExternalSecret` (`spec.target.name`,
+    /// else its own name), a `SealedSecret` (its own name). Lets reference checks find Secrets
+    /// that only exist once that controller ran.
+    pub makes_secret: Option<String>,
 }
 
 impl ObjectSummary {
@@ -427,6 +432,7 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (Obje
     {
         obj.insert("apiVersion".into(), Value::String(info.api_version.to_string()));
     }
+    let makes_secret = secret_made_by(&kind, &name, &value);
     let typed = convert(group, &kind, value);
     let summary = ObjectSummary {
         api_version,
@@ -435,6 +441,24 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (Obje
         name,
         source,
         ignore,
+        makes_secret,
     };
     (summary, typed)
+}
+
+/// See [`ObjectSummary::makes_secret`].
+fn secret_made_by(kind: &str, name: &str, value: &Value) -> Option<String> {
+    let spec = value.get("spec");
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    match kind {
+        "Certificate" => text(spec.and_then(|s| s.get("secretName"))),
+        "ExternalSecret" => text(spec.and_then(|s| s.get("target")).and_then(|t| t.get("name")))
+            .or_else(|| Some(name.to_string()).filter(|n| !n.is_empty())),
+        "SealedSecret" => Some(name.to_string()).filter(|n| !n.is_empty()),
+        _ => None,
+    }
 }

@@ -66,7 +66,9 @@ mod cluster;
 mod control_plane;
 mod networking;
 mod nodes;
+mod references;
 mod security;
+mod state;
 mod workloads;
 
 /// Every Kubernetes detector, in catalogue order.
@@ -77,6 +79,8 @@ pub fn all() -> Vec<Arc<dyn Detector>> {
     detectors.extend(certificates::all());
     detectors.extend(nodes::all());
     detectors.extend(cluster::all());
+    detectors.extend(references::all());
+    detectors.extend(state::all());
     detectors.extend(control_plane::all());
     detectors.extend(security::all());
     detectors

@@ -1,0 +1,117 @@
+//! ## What it detects
+//! Pods and workload templates with a `persistentVolumeClaim` volume whose claim the scan does
+//! not contain in the Pod's namespace. A Pod whose controller's template is in the scan is
+//! checked through that template, once. StatefulSet `volumeClaimTemplates` and generic
+//! ephemeral volumes are created by their controllers and are not references (a StatefulSet
+//! template volume named like one of its claim templates is replaced by the claim). A claim in
+//! the scan that could not be read (a malformed document) still counts as present.
+//!
+//! It judges only when the scan contains PersistentVolumeClaims: a manifest set without any
+//! cannot tell (the report then says so in a note).
+//!
+//! ## Why it matters
+//! The scheduler will not place a Pod whose claim does not exist: it stays `Pending` with
+//! `persistentvolumeclaim "NAME" not found`. Usually the claim was never applied (it lives in
+//! another chart or kustomization), was deleted, or the name differs by a suffix.
+//!
+//! ## How to fix
+//! Create the PersistentVolumeClaim in the Pod's namespace or fix `claimName`:
+//! `kubectl get pvc -n NS` lists the claims, `kubectl describe pod POD -n NS` shows the
+//! scheduler's message. For one claim per replica use a StatefulSet's `volumeClaimTemplates`.
+//!
+//! ## Example
+//! ```yaml
+//! volumes:
+//! - name: data
+//!   persistentVolumeClaim:
+//!     claimName: mysql-data     # fires when no PVC mysql-data exists in the namespace
+//! ```
+
+use super::{NameIndex, Target, check_references, not_judged, specs_to_check, summaries_of};
+use crate::prelude::*;
+
+detector! {
+    MissingPvcReference {
+        id: "missing_pvc_reference",
+        title: "Pods referencing PersistentVolumeClaims that do not exist",
+        labels: ["kubernetes", "references", "storage"],
+        level: Error,
+        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, STATEFUL_SETS, OBJECTS],
+        references: ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#claims-as-volumes"],
+    }
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let present = summaries_of(ctx.get(&OBJECTS)?, "PersistentVolumeClaim");
+    if present.is_empty() {
+        return Ok(not_judged("PersistentVolumeClaims"));
+    }
+    let stateful_sets = NameIndex::new(
+        ctx.get(&STATEFUL_SETS)?
+            .iter()
+            .map(|s| (s.namespace(), s.name(), s.as_ref())),
+    );
+    let specs = specs_to_check(
+        ctx.get(&PODS)?,
+        ctx.get(&WORKLOAD_TEMPLATES)?,
+        ctx.get(&REPLICA_SETS)?,
+        ctx.get(&JOBS)?,
+    );
+    let find = |namespace: Option<&str>, name: &str| present.find(namespace, name).map(|_| None);
+    // A StatefulSet replaces the template's volumes named like its volumeClaimTemplates with
+    // the claims it creates (`<template>-<statefulset>-<ordinal>`).
+    let skip = |view: &PodSpecView, claim: &str| {
+        let Some(owner) = view
+            .template
+            .map(|t| &t.owner)
+            .filter(|o| o.kind == "StatefulSet")
+        else {
+            return false;
+        };
+        let Some(sts) = stateful_sets.find(owner.namespace.as_deref(), &owner.name) else {
+            return false;
+        };
+        let templates = sts.spec.volume_claim_templates.as_deref().unwrap_or(&[]);
+        view.spec.volumes.iter().flatten().any(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .is_some_and(|c| c.claim_name == claim)
+                && templates
+                    .iter()
+                    .any(|t| t.metadata.name.as_deref() == Some(v.name.as_str()))
+        })
+    };
+    Ok(check_references(
+        &specs,
+        Target::Claim,
+        "PersistentVolumeClaim",
+        Level::Error,
+        &find,
+        &skip,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::run_fixture;
+
+    #[test]
+    fn names_the_workload_and_the_missing_claim() {
+        let report = run_fixture("missing_pvc_reference", "fail.yaml");
+        assert_eq!(report.findings.len(), 1);
+        let f = &report.findings[0];
+        assert_eq!(
+            f.object.as_ref().unwrap().display_name(),
+            "Deployment/nfs-server"
+        );
+        assert_eq!(
+            f.message,
+            "PersistentVolumeClaim \"nfs-pv-provisioning-demo\" not found (referenced by volume \"mypvc\")"
+        );
+    }
+
+    #[test]
+    fn a_claim_in_the_scan_passes() {
+        assert!(run_fixture("missing_pvc_reference", "pass.yaml").passed);
+    }
+}
