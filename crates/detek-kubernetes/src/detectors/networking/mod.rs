@@ -8,10 +8,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 mod ingress_backend_missing;
+mod ingress_class_missing;
+mod ingress_duplicate_host_path;
+mod ingress_tls_host_mismatch;
+mod ingress_tls_secret_missing;
 mod service_no_available_target;
 mod service_partially_available;
 mod service_selector_matches_nothing;
 mod service_target_port_mismatch;
+mod statefulset_service_missing;
 
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
     vec![
@@ -20,6 +25,11 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
         Arc::new(service_selector_matches_nothing::ServiceSelectorMatchesNothing),
         Arc::new(service_target_port_mismatch::ServiceTargetPortMismatch),
         Arc::new(ingress_backend_missing::IngressBackendMissing),
+        Arc::new(ingress_tls_secret_missing::IngressTlsSecretMissing),
+        Arc::new(ingress_tls_host_mismatch::IngressTlsHostMismatch),
+        Arc::new(ingress_class_missing::IngressClassMissing),
+        Arc::new(ingress_duplicate_host_path::IngressDuplicateHostPath),
+        Arc::new(statefulset_service_missing::StatefulsetServiceMissing),
     ]
 }
 
