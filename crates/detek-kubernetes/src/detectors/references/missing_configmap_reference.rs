@@ -6,7 +6,9 @@
 //! is checked through that template, once.
 //!
 //! It judges only when the scan contains ConfigMaps: a set of manifests without any ConfigMap
-//! cannot tell, and the report then says so in a note instead of guessing. ConfigMaps the
+//! cannot tell, and the report then says so in a note instead of guessing. In a dump (not a
+//! live scan), only namespaces holding at least one ConfigMap are judged: a dump of some
+//! namespaces' ConfigMaps says nothing about the others. ConfigMaps the
 //! cluster (or the mesh) publishes into every namespace are taken as present; setting
 //! `missing_configmap_reference.assume_present` lists them (default `["kube-root-ca.crt",
 //! "openshift-service-ca.crt", "istio-ca-root-cert"]`). A ConfigMap in the scan that could not
@@ -39,7 +41,7 @@
 //!         configMap: {name: extras, optional: true}   # fine: optional
 //! ```
 
-use super::{NameIndex, Target, check_references, not_judged, specs_to_check, summaries_of};
+use super::{NameIndex, Scope, Target, check_references, not_judged, specs_to_check, summaries_of};
 use crate::prelude::*;
 
 detector! {
@@ -48,15 +50,17 @@ detector! {
         title: "Pods referencing ConfigMaps (or keys) that do not exist",
         labels: ["kubernetes", "references", "configmap"],
         level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, CONFIGMAPS, OBJECTS],
+        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, CONFIGMAPS, OBJECTS, CLUSTER_INFO],
         references: ["https://kubernetes.io/docs/concepts/configuration/configmap/"],
     }
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let configmaps = ctx.get(&CONFIGMAPS)?;
-    let present = summaries_of(ctx.get(&OBJECTS)?, "ConfigMap");
-    if present.is_empty() {
+    let objects = ctx.get(&OBJECTS)?;
+    let present = summaries_of(objects, "ConfigMap");
+    let scope = Scope::of_kind(ctx.get(&CLUSTER_INFO)?.live, objects, "ConfigMap");
+    if scope.is_empty() {
         return Ok(not_judged("ConfigMaps"));
     }
     let assume_present: Vec<String> = ctx.settings.get_or(
@@ -93,8 +97,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let skip = |_: &PodSpecView, name: &str| assume_present.iter().any(|n| n == name);
     Ok(check_references(
         &specs,
+        &scope,
         Target::ConfigMap,
         "ConfigMap",
+        "ConfigMaps",
         Level::Error,
         &find,
         &skip,

@@ -7,7 +7,8 @@
 //! the scan that could not be read (a malformed document) still counts as present.
 //!
 //! It judges only when the scan contains PersistentVolumeClaims: a manifest set without any
-//! cannot tell (the report then says so in a note).
+//! cannot tell (the report then says so in a note); in a dump (not a live scan), only
+//! namespaces holding at least one claim are judged.
 //!
 //! ## Why it matters
 //! The scheduler will not place a Pod whose claim does not exist: it stays `Pending` with
@@ -27,7 +28,7 @@
 //!     claimName: mysql-data     # fires when no PVC mysql-data exists in the namespace
 //! ```
 
-use super::{NameIndex, Target, check_references, not_judged, specs_to_check, summaries_of};
+use super::{NameIndex, Scope, Target, check_references, not_judged, specs_to_check, summaries_of};
 use crate::prelude::*;
 
 detector! {
@@ -36,14 +37,20 @@ detector! {
         title: "Pods referencing PersistentVolumeClaims that do not exist",
         labels: ["kubernetes", "references", "storage"],
         level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, STATEFUL_SETS, OBJECTS],
+        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, STATEFUL_SETS, OBJECTS, CLUSTER_INFO],
         references: ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#claims-as-volumes"],
     }
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let present = summaries_of(ctx.get(&OBJECTS)?, "PersistentVolumeClaim");
-    if present.is_empty() {
+    let objects = ctx.get(&OBJECTS)?;
+    let present = summaries_of(objects, "PersistentVolumeClaim");
+    let scope = Scope::of_kind(
+        ctx.get(&CLUSTER_INFO)?.live,
+        objects,
+        "PersistentVolumeClaim",
+    );
+    if scope.is_empty() {
         return Ok(not_judged("PersistentVolumeClaims"));
     }
     let stateful_sets = NameIndex::new(
@@ -83,8 +90,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     };
     Ok(check_references(
         &specs,
+        &scope,
         Target::Claim,
         "PersistentVolumeClaim",
+        "PersistentVolumeClaims",
         Level::Error,
         &find,
         &skip,

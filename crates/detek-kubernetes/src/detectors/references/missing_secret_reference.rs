@@ -6,7 +6,8 @@
 //! template is in the scan is checked through that template, once.
 //!
 //! It judges only when the scan contains Secrets: dumps and manifest sets often leave Secrets
-//! out on purpose, and then nothing can be told (the report says so in a note). A Secret that
+//! out on purpose, and then nothing can be told (the report says so in a note); in a dump (not
+//! a live scan), only namespaces holding at least one Secret are judged. A Secret that
 //! a controller will write for an object of the scan counts as present: a cert-manager
 //! `Certificate`'s `spec.secretName`, an `ExternalSecret`'s target, a `SealedSecret`. Keys are not
 //! checked for Secrets collected as metadata only (live scans), whose key names are unknown.
@@ -40,7 +41,7 @@
 //!         secretKeyRef: {name: db, key: password}   # fires when Secret db has no key password
 //! ```
 
-use super::{NameIndex, Target, check_references, not_judged, secrets_in, specs_to_check};
+use super::{NameIndex, Scope, Target, check_references, not_judged, secrets_in, specs_to_check};
 use crate::prelude::*;
 
 detector! {
@@ -56,8 +57,17 @@ detector! {
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let secrets = ctx.get(&SECRETS)?;
-    let present = secrets_in(ctx.get(&OBJECTS)?);
-    if present.is_empty() {
+    let objects = ctx.get(&OBJECTS)?;
+    let present = secrets_in(objects);
+    let live = ctx.get(&CLUSTER_INFO)?.live;
+    let scope = Scope::new(
+        live,
+        objects
+            .iter()
+            .filter(|o| o.kind.as_ref() == "Secret" || o.makes_secret.is_some())
+            .map(|o| o.namespace.as_deref()),
+    );
+    if scope.is_empty() {
         return Ok(not_judged("Secrets"));
     }
     let metadata_only = ctx.get(&CLUSTER_INFO)?.secrets_metadata_only;
@@ -82,8 +92,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let skip = |view: &PodSpecView, name: &str| is_service_account_token(view, name);
     Ok(check_references(
         &specs,
+        &scope,
         Target::Secret,
         "Secret",
+        "Secrets",
         Level::Error,
         &find,
         &skip,

@@ -5,7 +5,8 @@
 //! controller's template is in the scan is checked through that template, once.
 //!
 //! It judges only when the scan contains ServiceAccounts: a manifest set without any cannot
-//! tell (the report then says so in a note).
+//! tell (the report then says so in a note); in a dump (not a live scan), only namespaces
+//! holding at least one ServiceAccount are judged.
 //!
 //! ## Why it matters
 //! The API server refuses to create a Pod whose ServiceAccount does not exist. A Deployment,
@@ -30,8 +31,9 @@
 //!       serviceAccountName: calico-kube-controllers   # fires when the SA is not in kube-system
 //! ```
 
-use super::{not_judged, spec_namespace, specs_to_check, summaries_of};
+use super::{Scope, not_judged, spec_namespace, specs_to_check, summaries_of};
 use crate::prelude::*;
+use std::collections::BTreeSet;
 
 detector! {
     MissingServiceAccount {
@@ -39,14 +41,16 @@ detector! {
         title: "Pods running as ServiceAccounts that do not exist",
         labels: ["kubernetes", "references", "rbac"],
         level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, OBJECTS],
+        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, OBJECTS, CLUSTER_INFO],
         references: ["https://kubernetes.io/docs/concepts/security/service-accounts/"],
     }
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let index = summaries_of(ctx.get(&OBJECTS)?, "ServiceAccount");
-    if index.is_empty() {
+    let objects = ctx.get(&OBJECTS)?;
+    let index = summaries_of(objects, "ServiceAccount");
+    let scope = Scope::of_kind(ctx.get(&CLUSTER_INFO)?.live, objects, "ServiceAccount");
+    if scope.is_empty() {
         return Ok(not_judged("ServiceAccounts"));
     }
     let specs = specs_to_check(
@@ -55,8 +59,16 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         ctx.get(&REPLICA_SETS)?,
         ctx.get(&JOBS)?,
     );
-    let mut out = Outcome::new().evaluated(specs.len());
+    let mut out = Outcome::new();
+    let mut evaluated = 0;
+    let mut skipped: BTreeSet<&str> = BTreeSet::new();
     for view in &specs {
+        let namespace = spec_namespace(view);
+        if !scope.covers(namespace) {
+            skipped.insert(namespace.unwrap_or("default"));
+            continue;
+        }
+        evaluated += 1;
         let Some(name) = view
             .spec
             .service_account_name
@@ -66,7 +78,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         else {
             continue;
         };
-        let namespace = spec_namespace(view);
         if index.find(namespace, name).is_some() {
             continue;
         }
@@ -79,6 +90,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             format!("ServiceAccount {name:?} not found{ns_text}: Pods using it cannot be created"),
         ));
     }
+    out.evaluated = Some(evaluated);
+    Scope::note(&mut out, "ServiceAccounts", &skipped);
     Ok(out)
 }
 
@@ -107,5 +120,18 @@ mod tests {
         let report = run_fixture("missing_service_account", "pass_no_accounts.yaml");
         assert!(report.passed);
         assert_eq!(report.evaluated, Some(0));
+    }
+
+    #[test]
+    fn a_dump_of_other_namespaces_does_not_judge_this_one() {
+        let report = run_fixture("missing_service_account", "pass_partial_dump.yaml");
+        assert!(report.passed);
+        assert_eq!(report.evaluated, Some(0));
+        let note = report
+            .attachment
+            .iter()
+            .find(|a| a.description.starts_with("not judged"))
+            .unwrap();
+        assert_eq!(note.data, serde_json::json!(["monitoring"]));
     }
 }

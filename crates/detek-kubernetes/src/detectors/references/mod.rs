@@ -15,7 +15,7 @@ use detek_core::{Detector, Finding, Level, Outcome};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 mod hpa_target_missing;
@@ -249,10 +249,6 @@ impl<'a, T> NameIndex<'a, T> {
         NameIndex { by_name }
     }
 
-    fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-
     /// The object named `name` seen from namespace `namespace` (`None`: written without one).
     fn find(&self, namespace: Option<&str>, name: &str) -> Option<&'a T> {
         let candidates = self.by_name.get(name)?;
@@ -384,6 +380,63 @@ fn spec_namespace<'a>(view: &PodSpecView<'a>) -> Option<&'a str> {
     view.metadata.namespace.as_deref()
 }
 
+/// Where references to one kind can be judged. A live scan lists every object of the kind, so
+/// everywhere. A dump may hold only some namespaces (`kubectl get -n NS`, a support bundle
+/// limited to a few namespaces): there, only namespaces holding at least one object of the kind
+/// are judged. An object written without a namespace (a manifest applied with `-n`) makes every
+/// namespace judged, and so does a reference written without one.
+struct Scope {
+    all: bool,
+    namespaces: HashSet<String>,
+}
+
+impl Scope {
+    fn new<'a>(live: bool, namespaces: impl IntoIterator<Item = Option<&'a str>>) -> Scope {
+        let mut scope = Scope {
+            all: live,
+            namespaces: HashSet::new(),
+        };
+        for ns in namespaces {
+            match ns {
+                Some(ns) => {
+                    scope.namespaces.insert(ns.to_string());
+                }
+                None => scope.all = true,
+            }
+        }
+        scope
+    }
+
+    /// Namespaces of the summaries of `kind`.
+    fn of_kind(live: bool, objects: &[ObjectSummary], kind: &str) -> Scope {
+        Scope::new(
+            live,
+            objects
+                .iter()
+                .filter(|o| o.kind.as_ref() == kind)
+                .map(|o| o.namespace.as_deref()),
+        )
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.all && self.namespaces.is_empty()
+    }
+
+    fn covers(&self, namespace: Option<&str>) -> bool {
+        self.all || namespace.is_none_or(|ns| self.namespaces.contains(ns))
+    }
+
+    /// A note naming the namespaces left out, if any.
+    fn note(out: &mut Outcome, kind_plural: &str, skipped: &BTreeSet<&str>) {
+        if !skipped.is_empty() {
+            out.attach(
+                format!("not judged: namespaces without {kind_plural} in the scan"),
+                serde_json::json!(skipped),
+            );
+        }
+    }
+}
+
 /// The outcome of a reference detector that cannot judge: nothing reported, and a note why.
 fn not_judged(kind_plural: &str) -> Outcome {
     let mut out = Outcome::new().evaluated(0);
@@ -406,17 +459,27 @@ type Lookup<'a> = Option<Option<Vec<&'a str>>>;
 ///
 /// `keys_of` returns the object's key names, or `None` when they are unknown (the object is
 /// missing, or a Secret collected as metadata only).
+#[allow(clippy::too_many_arguments)]
 fn check_references<'a>(
     specs: &[PodSpecView<'a>],
+    scope: &Scope,
     target: Target,
     kind: &str,
+    kind_plural: &str,
     level: Level,
     find: &dyn Fn(Option<&str>, &str) -> Lookup<'a>,
     skip: &dyn Fn(&PodSpecView<'a>, &str) -> bool,
 ) -> Outcome {
-    let mut out = Outcome::new().evaluated(specs.len());
+    let mut out = Outcome::new();
+    let mut evaluated = 0;
+    let mut skipped: BTreeSet<&str> = BTreeSet::new();
     for view in specs {
         let namespace = spec_namespace(view);
+        if !scope.covers(namespace) {
+            skipped.insert(namespace.unwrap_or("default"));
+            continue;
+        }
+        evaluated += 1;
         // name -> (vias, missing keys -> vias)
         let mut missing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut missing_keys: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
@@ -468,5 +531,7 @@ fn check_references<'a>(
             ));
         }
     }
+    out.evaluated = Some(evaluated);
+    Scope::note(&mut out, kind_plural, &skipped);
     out
 }
