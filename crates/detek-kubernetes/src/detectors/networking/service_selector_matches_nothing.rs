@@ -30,7 +30,7 @@
 //!   selector: {app: wbe}        # fires: no Pod has app=wbe
 //! ```
 
-use super::{noun, pod_selector, selected, selector_string};
+use super::{SelectorIndex, noun, pod_selector, selector_string};
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
@@ -48,6 +48,7 @@ detector! {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
     let views = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let index = SelectorIndex::new(&views);
     let with_selector: Vec<_> = services
         .iter()
         .filter_map(|s| Some((s, pod_selector(s)?)))
@@ -65,7 +66,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(with_selector.len());
     for (svc, selector) in with_selector {
         let namespace = svc.namespace_or_default();
-        if !selected(namespace, selector, &views).is_empty() {
+        if !index.selected(namespace, selector).is_empty() {
             continue;
         }
         let mut finding = Finding::new(

@@ -39,7 +39,7 @@
 //!       - ports: [{name: web, containerPort: 8080}]
 //! ```
 
-use super::{noun, pod_selector, selected};
+use super::{SelectorIndex, noun, pod_selector};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{ContainerPort, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -88,13 +88,14 @@ fn describe(p: &ContainerPort) -> String {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
     let views = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let index = SelectorIndex::new(&views);
     let mut out = Outcome::new();
     let mut evaluated = 0;
     for svc in services.iter() {
         let Some(selector) = pod_selector(svc) else {
             continue;
         };
-        let chosen = selected(svc.namespace_or_default(), selector, &views);
+        let chosen = index.selected(svc.namespace_or_default(), selector);
         if chosen.is_empty() {
             continue;
         }
