@@ -23,12 +23,20 @@ fn main() {
         let doc: Vec<&str> = text
             .lines()
             .take_while(|l| l.starts_with("//!"))
-            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(l.trim_start_matches("//!")))
+            .map(|l| {
+                l.trim_start_matches("//!")
+                    .strip_prefix(' ')
+                    .unwrap_or(l.trim_start_matches("//!"))
+            })
             .collect();
         let mut sections: [String; 4] = Default::default();
         let mut current: Option<usize> = None;
         for line in doc {
-            let heading = line.trim().trim_start_matches('#').trim().to_ascii_lowercase();
+            let heading = line
+                .trim()
+                .trim_start_matches('#')
+                .trim()
+                .to_ascii_lowercase();
             if line.trim_start().starts_with("## ") {
                 current = match heading.as_str() {
                     "what it detects" => Some(0),
@@ -59,7 +67,9 @@ fn main() {
 }
 
 fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

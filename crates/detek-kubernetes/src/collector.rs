@@ -60,7 +60,10 @@ impl Collector for SnapshotCollector {
         &self.meta
     }
 
-    fn collect<'a>(&'a self, ctx: CollectContext<'a>) -> BoxFuture<'a, Result<Produced, CollectError>> {
+    fn collect<'a>(
+        &'a self,
+        ctx: CollectContext<'a>,
+    ) -> BoxFuture<'a, Result<Produced, CollectError>> {
         Box::pin(async move {
             ctx.progress.message("reading snapshot inputs");
             // Parsing runs on rayon's pool; this future just waits for it.

@@ -54,7 +54,9 @@ pub fn load(inputs: &[Input], set: &mut ObjectSet) {
     for input in inputs {
         match input {
             Input::Stdin => files.push(("<stdin>".into(), FileSource::Stdin)),
-            Input::Text { name, text } => files.push((name.clone(), FileSource::Text(text.clone()))),
+            Input::Text { name, text } => {
+                files.push((name.clone(), FileSource::Text(text.clone())))
+            }
             Input::Path(path) => match list_files(path) {
                 Ok(found) => {
                     if found.is_empty() {
@@ -86,7 +88,10 @@ pub fn load(inputs: &[Input], set: &mut ObjectSet) {
                 documents: Vec::new(),
                 diagnostics: vec![Diagnostic::new(
                     Level::Error,
-                    Some(SourceLocation { file: name, line: 1 }),
+                    Some(SourceLocation {
+                        file: name,
+                        line: 1,
+                    }),
                     err,
                 )],
             },
@@ -129,10 +134,15 @@ impl FileSource {
             }
         };
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("input is over the {MAX_FILE_BYTES}-byte limit; not read"));
+            return Err(format!(
+                "input is over the {MAX_FILE_BYTES}-byte limit; not read"
+            ));
         }
         String::from_utf8(bytes).map_err(|e| {
-            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
         })
     }
 }
@@ -146,7 +156,10 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, String> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let entry = entry.map_err(|e| e.to_string())?;
         if entry.file_type().is_file() && has_manifest_extension(entry.path()) {
             files.push(entry.into_path());
@@ -157,7 +170,10 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, String> {
 
 fn has_manifest_extension(path: &Path) -> bool {
     matches!(
-        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("yaml" | "yml" | "json")
     )
 }
@@ -185,11 +201,18 @@ fn parse_json(name: &str, text: &str) -> FileContents {
         match item {
             None => break,
             Some(Ok(value)) => {
-                let source = SourceLocation { file: name.to_string(), line };
+                let source = SourceLocation {
+                    file: name.to_string(),
+                    line,
+                };
                 match value {
-                    Value::Array(items) => out
-                        .documents
-                        .extend(items.into_iter().map(|value| Document { value, source: source.clone() })),
+                    Value::Array(items) => {
+                        out.documents
+                            .extend(items.into_iter().map(|value| Document {
+                                value,
+                                source: source.clone(),
+                            }))
+                    }
                     value => out.documents.push(Document { value, source }),
                 }
             }
@@ -225,10 +248,8 @@ fn split_yaml_documents(text: &str) -> Vec<(u32, &str)> {
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let line_no = i as u32 + 1;
         let bare = line.trim_end();
-        let is_marker = bare == "---"
-            || bare.starts_with("--- ")
-            || bare.starts_with("---\t")
-            || bare == "...";
+        let is_marker =
+            bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t") || bare == "...";
         if is_marker {
             if offset > start {
                 docs.push((start_line, &text[start..offset]));

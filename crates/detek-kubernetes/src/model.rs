@@ -24,8 +24,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 pub use crate::live::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
-pub use crate::secrets::{CertificateFacts, SecretInfo};
 use crate::pods::{WorkloadTemplate, workload_templates};
+pub use crate::secrets::{CertificateFacts, SecretInfo};
 
 /// Where an object came from and how it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,8 @@ impl Named for SecretInfo {
 }
 /// Pod templates of workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
 /// CronJob, ReplicationController), for pod-level checks on manifests; see [`crate::pods`].
-pub const WORKLOAD_TEMPLATES: Key<Vec<WorkloadTemplate>> = Key::new("kubernetes/workload-templates");
+pub const WORKLOAD_TEMPLATES: Key<Vec<WorkloadTemplate>> =
+    Key::new("kubernetes/workload-templates");
 
 /// Static facts about a kind: how to recognise it in a file and how to list it live.
 #[derive(Debug, Clone, Copy)]
@@ -337,14 +338,20 @@ impl ObjectSet {
             return;
         }
         if is_list_kind(kind) && map.get("items").is_some_and(Value::is_array) {
-            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string);
+            let item_kind = kind
+                .strip_suffix("List")
+                .filter(|k| !k.is_empty())
+                .map(str::to_string);
             let item_api_version = api_version.to_string();
-            let Value::Object(mut map) = value else { unreachable!() };
+            let Value::Object(mut map) = value else {
+                unreachable!()
+            };
             if let Some(Value::Array(items)) = map.remove("items") {
                 for mut item in items {
                     // `kubectl get pods -o json` items carry kind/apiVersion; API list responses don't.
                     if let (Value::Object(obj), Some(k)) = (&mut item, &item_kind) {
-                        obj.entry("kind").or_insert_with(|| Value::String(k.clone()));
+                        obj.entry("kind")
+                            .or_insert_with(|| Value::String(k.clone()));
                         obj.entry("apiVersion")
                             .or_insert_with(|| Value::String(item_api_version.clone()));
                     }
@@ -401,7 +408,9 @@ impl ObjectSet {
     }
 }
 
-fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (ObjectSummary, Result<Typed, String>) {
+fn convert_object(
+    (mut value, source): (Value, Option<SourceLocation>),
+) -> (ObjectSummary, Result<Typed, String>) {
     let map = value.as_object().expect("only objects are queued");
     let api_version: Arc<str> = map["apiVersion"].as_str().unwrap_or_default().into();
     let kind: Arc<str> = map["kind"].as_str().unwrap_or_default().into();
@@ -426,11 +435,16 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> (Obje
     let ignore = crate::suppress::ignore_annotation(&value);
     // k8s-openapi checks apiVersion: read legacy versions as today's (the written one stays in
     // the summary and the item's origin).
-    if let Some(info) = KINDS.iter().find(|k| k.group == group && k.kind == kind.as_ref())
+    if let Some(info) = KINDS
+        .iter()
+        .find(|k| k.group == group && k.kind == kind.as_ref())
         && info.api_version != api_version.as_ref()
         && let Some(obj) = value.as_object_mut()
     {
-        obj.insert("apiVersion".into(), Value::String(info.api_version.to_string()));
+        obj.insert(
+            "apiVersion".into(),
+            Value::String(info.api_version.to_string()),
+        );
     }
     let makes_secret = secret_made_by(&kind, &name, &value);
     let typed = convert(group, &kind, value);
@@ -456,8 +470,11 @@ fn secret_made_by(kind: &str, name: &str, value: &Value) -> Option<String> {
     };
     match kind {
         "Certificate" => text(spec.and_then(|s| s.get("secretName"))),
-        "ExternalSecret" => text(spec.and_then(|s| s.get("target")).and_then(|t| t.get("name")))
-            .or_else(|| Some(name.to_string()).filter(|n| !n.is_empty())),
+        "ExternalSecret" => text(
+            spec.and_then(|s| s.get("target"))
+                .and_then(|t| t.get("name")),
+        )
+        .or_else(|| Some(name.to_string()).filter(|n| !n.is_empty())),
         "SealedSecret" => Some(name.to_string()).filter(|n| !n.is_empty()),
         _ => None,
     }

@@ -69,7 +69,10 @@ impl<'a> PodSpecView<'a> {
 /// and the templates of workloads scaled to zero or not yet rolled out. A template "has Pods"
 /// when some Pod in its namespace carries all of the template's labels (Pods are stamped from
 /// their template's labels).
-pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) -> Vec<PodSpecView<'a>> {
+pub fn pod_specs<'a>(
+    pods: &'a Items<Pod>,
+    templates: &'a [WorkloadTemplate],
+) -> Vec<PodSpecView<'a>> {
     let mut views: Vec<PodSpecView<'a>> = pods
         .iter()
         .filter_map(|pod| {
@@ -96,11 +99,16 @@ pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) ->
         let ns = t.metadata.namespace.as_deref().unwrap_or("default");
         let labels = t.metadata.labels.as_ref();
         let has_pods = labels.and_then(|l| l.iter().next()).is_some_and(|(k, v)| {
-            by_label.get(&(ns, k.as_str(), v.as_str())).is_some_and(|candidates| {
-                candidates
-                    .iter()
-                    .any(|&i| selector_matches(labels.expect("non-empty"), pods[i].metadata.labels.as_ref()))
-            })
+            by_label
+                .get(&(ns, k.as_str(), v.as_str()))
+                .is_some_and(|candidates| {
+                    candidates.iter().any(|&i| {
+                        selector_matches(
+                            labels.expect("non-empty"),
+                            pods[i].metadata.labels.as_ref(),
+                        )
+                    })
+                })
         });
         if !has_pods {
             views.push(PodSpecView {
@@ -125,7 +133,9 @@ pub(crate) fn workload_templates(set: &ObjectSet) -> Vec<WorkloadTemplate> {
         replicas: Option<i32>,
     ) {
         let Some(template) = template else { return };
-        let Some(spec) = template.spec.clone() else { return };
+        let Some(spec) = template.spec.clone() else {
+            return;
+        };
         let mut metadata = template.metadata.clone().unwrap_or_default();
         if metadata.namespace.is_none() {
             metadata.namespace = item.namespace().map(str::to_string);
@@ -137,22 +147,50 @@ pub(crate) fn workload_templates(set: &ObjectSet) -> Vec<WorkloadTemplate> {
             replicas,
         });
     }
-    let owned = |meta: &ObjectMeta| meta.owner_references.as_ref().is_some_and(|o| !o.is_empty());
+    let owned = |meta: &ObjectMeta| {
+        meta.owner_references
+            .as_ref()
+            .is_some_and(|o| !o.is_empty())
+    };
     for d in &set.deployments {
-        push(&mut out, d, Some(&d.spec.template), Some(d.spec.replicas.unwrap_or(1)));
+        push(
+            &mut out,
+            d,
+            Some(&d.spec.template),
+            Some(d.spec.replicas.unwrap_or(1)),
+        );
     }
     for s in &set.stateful_sets {
-        push(&mut out, s, Some(&s.spec.template), Some(s.spec.replicas.unwrap_or(1)));
+        push(
+            &mut out,
+            s,
+            Some(&s.spec.template),
+            Some(s.spec.replicas.unwrap_or(1)),
+        );
     }
     for d in &set.daemon_sets {
         push(&mut out, d, Some(&d.spec.template), None);
     }
     for r in set.replica_sets.iter().filter(|r| !owned(&r.metadata)) {
-        push(&mut out, r, r.spec.template.as_ref(), Some(r.spec.replicas.unwrap_or(1)));
+        push(
+            &mut out,
+            r,
+            r.spec.template.as_ref(),
+            Some(r.spec.replicas.unwrap_or(1)),
+        );
     }
-    for r in set.replication_controllers.iter().filter(|r| !owned(&r.metadata)) {
+    for r in set
+        .replication_controllers
+        .iter()
+        .filter(|r| !owned(&r.metadata))
+    {
         let spec = r.spec.as_ref();
-        push(&mut out, r, spec.and_then(|s| s.template.as_ref()), spec.map(|s| s.replicas.unwrap_or(1)));
+        push(
+            &mut out,
+            r,
+            spec.and_then(|s| s.template.as_ref()),
+            spec.map(|s| s.replicas.unwrap_or(1)),
+        );
     }
     for j in set.jobs.iter().filter(|j| !owned(&j.metadata)) {
         push(&mut out, j, j.spec.as_ref().map(|s| &s.template), None);

@@ -70,7 +70,12 @@ fn covers(ids: &[String], detector: &str) -> bool {
 }
 
 impl Suppressor for AnnotationSuppressor {
-    fn suppress(&self, store: &Store, detector: &DetectorMeta, finding: &Finding) -> Option<String> {
+    fn suppress(
+        &self,
+        store: &Store,
+        detector: &DetectorMeta,
+        finding: &Finding,
+    ) -> Option<String> {
         let index = self.index(store);
         if index.is_empty() {
             return None;
@@ -78,11 +83,20 @@ impl Suppressor for AnnotationSuppressor {
         let object = finding.object.as_ref()?;
         let ns = object.namespace.clone().unwrap_or_else(|| "default".into());
         let on_object = (object.kind.clone(), ns.clone(), object.name.clone());
-        if index.get(&on_object).is_some_and(|ids| covers(ids, detector.id)) {
-            return Some(format!("annotation {IGNORE_ANNOTATION} on {} {}", object.kind, object.name));
+        if index
+            .get(&on_object)
+            .is_some_and(|ids| covers(ids, detector.id))
+        {
+            return Some(format!(
+                "annotation {IGNORE_ANNOTATION} on {} {}",
+                object.kind, object.name
+            ));
         }
         let on_namespace = ("Namespace".to_string(), String::new(), ns.clone());
-        if index.get(&on_namespace).is_some_and(|ids| covers(ids, detector.id)) {
+        if index
+            .get(&on_namespace)
+            .is_some_and(|ids| covers(ids, detector.id))
+        {
             return Some(format!("annotation {IGNORE_ANNOTATION} on namespace {ns}"));
         }
         None

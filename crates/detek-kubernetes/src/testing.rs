@@ -9,12 +9,18 @@ use std::time::SystemTime;
 
 /// `tests/fixtures/<id>/` of this crate.
 pub fn fixture_dir(id: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(id)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(id)
 }
 
 /// Run detector `id` on `tests/fixtures/<id>/<file>`.
 pub fn run_fixture(id: &str, file: &str) -> Report {
-    run_on(id, vec![Input::Path(fixture_dir(id).join(file))], Settings::default())
+    run_on(
+        id,
+        vec![Input::Path(fixture_dir(id).join(file))],
+        Settings::default(),
+    )
 }
 
 /// Run detector `id` alone on the given inputs with the given settings.
@@ -25,7 +31,12 @@ pub fn run_on(id: &str, inputs: Vec<Input>, settings: Settings) -> Report {
 /// Run detector `id` on `tests/fixtures/<id>/<file>` with the scan clock (`ctx.now`) set to
 /// `now`, for checks that depend on the date (certificate expiry, ages).
 pub fn run_fixture_at(id: &str, file: &str, now: SystemTime) -> Report {
-    run_on_at(id, vec![Input::Path(fixture_dir(id).join(file))], Settings::default(), now)
+    run_on_at(
+        id,
+        vec![Input::Path(fixture_dir(id).join(file))],
+        Settings::default(),
+        now,
+    )
 }
 
 /// [`run_on`] with the scan clock (`ctx.now`) set to `now`.
@@ -35,11 +46,14 @@ pub fn run_on_at(id: &str, inputs: Vec<Input>, settings: Settings, now: SystemTi
         .find(|d| d.meta().id == id)
         .unwrap_or_else(|| panic!("no detector {id}"));
     // `*.store.json` inputs provide live-only keys (see `crate::live::fixture`).
-    let (stores, inputs): (Vec<Input>, Vec<Input>) =
-        inputs.into_iter().partition(crate::live::fixture::is_store_fixture);
+    let (stores, inputs): (Vec<Input>, Vec<Input>) = inputs
+        .into_iter()
+        .partition(crate::live::fixture::is_store_fixture);
     let mut collectors: Vec<Arc<dyn Collector>> = vec![Arc::new(SnapshotCollector::new(inputs))];
     if !stores.is_empty() {
-        collectors.push(Arc::new(crate::live::fixture::StoreFixtureCollector::new(stores)));
+        collectors.push(Arc::new(crate::live::fixture::StoreFixtureCollector::new(
+            stores,
+        )));
     }
     let plan = detek_core::plan(vec![detector], &collectors).expect("plan");
     let options = RunOptions {

@@ -9,7 +9,9 @@ pub fn parse(version: &str) -> Option<(u64, u64, u64)> {
     let mut parts = core.split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().map_or(Some(0), |p| {
-        p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()
+        p.trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()
     })?;
     let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
     Some((major, minor, patch))

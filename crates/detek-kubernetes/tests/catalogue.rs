@@ -30,7 +30,8 @@ fn ids_are_unique_and_snake_case() {
         let id = d.meta().id;
         assert!(seen.insert(id), "duplicate detector id {id}");
         assert!(
-            id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
             "{id} is not snake_case"
         );
     }
@@ -47,7 +48,10 @@ fn every_detector_has_complete_docs() {
         assert!(!meta.title.is_empty(), "{} has no title", meta.id);
         assert!(!meta.requires.is_empty(), "{} requires nothing", meta.id);
     }
-    assert!(incomplete.is_empty(), "docs missing a section (what/why/fix/example): {incomplete:?}");
+    assert!(
+        incomplete.is_empty(),
+        "docs missing a section (what/why/fix/example): {incomplete:?}"
+    );
 }
 
 #[test]
@@ -82,12 +86,18 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
             } else if !expect_findings && !report.findings.is_empty() {
                 problems.push(format!(
                     "{id}/{name}: expected no findings, got {:?}",
-                    report.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+                    report
+                        .findings
+                        .iter()
+                        .map(|f| &f.message)
+                        .collect::<Vec<_>>()
                 ));
             }
         }
         if fails == 0 || passes == 0 {
-            problems.push(format!("{id}: needs at least one fail* and one pass* fixture"));
+            problems.push(format!(
+                "{id}: needs at least one fail* and one pass* fixture"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -69,10 +69,16 @@ fn fail_reason(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
             && t.exit_code != 0
         {
             let reason = t.reason.as_deref().unwrap_or("Error");
-            return format!("container {:?} exited with code {} ({reason})", cs.name, t.exit_code);
+            return format!(
+                "container {:?} exited with code {} ({reason})",
+                cs.name, t.exit_code
+            );
         }
     }
-    status.reason.clone().unwrap_or_else(|| "no reason recorded".to_string())
+    status
+        .reason
+        .clone()
+        .unwrap_or_else(|| "no reason recorded".to_string())
 }
 
 #[cfg(test)]

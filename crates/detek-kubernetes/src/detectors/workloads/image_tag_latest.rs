@@ -39,7 +39,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in view.all_containers() {
-            let Some(image) = c.image.as_deref() else { continue };
+            let Some(image) = c.image.as_deref() else {
+                continue;
+            };
             if uses_latest(image) {
                 out.push(Finding::new(
                     Level::Warn,
@@ -87,7 +89,10 @@ mod tests {
             .iter()
             .map(|f| f.object.as_ref().unwrap().display_name())
             .collect();
-        assert_eq!(names, vec!["Deployment/shop/web [web]", "Deployment/shop/web [cache]"]);
+        assert_eq!(
+            names,
+            vec!["Deployment/shop/web [web]", "Deployment/shop/web [cache]"]
+        );
         assert!(run_fixture("image_tag_latest", "pass.yaml").passed);
     }
 }
