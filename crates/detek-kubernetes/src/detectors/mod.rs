@@ -61,6 +61,7 @@ macro_rules! detector {
 }
 pub(crate) use detector;
 
+mod admission;
 mod certificates;
 mod cluster;
 mod control_plane;
@@ -77,6 +78,7 @@ pub fn all() -> Vec<Arc<dyn Detector>> {
     detectors.extend(workloads::all());
     detectors.extend(networking::all());
     detectors.extend(certificates::all());
+    detectors.extend(admission::all());
     detectors.extend(nodes::all());
     detectors.extend(cluster::all());
     detectors.extend(references::all());
