@@ -72,6 +72,11 @@ mod security;
 mod state;
 mod workloads;
 
+pub use cluster::known_component_issue::{
+    ENTRIES_SETTING as KNOWN_COMPONENT_ISSUE_ENTRIES, FILES_SETTING as KNOWN_COMPONENT_ISSUE_FILES,
+    KnownComponentIssueEntry, parse_known_component_issues,
+};
+
 /// Every Kubernetes detector, in catalogue order.
 pub fn all() -> Vec<Arc<dyn Detector>> {
     let mut detectors: Vec<Arc<dyn Detector>> = Vec::new();

@@ -7,13 +7,17 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
+mod cluster_possibly_unused;
 mod deprecated_api_in_use;
+pub(crate) mod known_component_issue;
 mod removed_api_in_use;
 
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
     vec![
         Arc::new(deprecated_api_in_use::DeprecatedApiInUse),
         Arc::new(removed_api_in_use::RemovedApiInUse),
+        Arc::new(known_component_issue::KnownComponentIssue),
+        Arc::new(cluster_possibly_unused::ClusterPossiblyUnused),
     ]
 }
 

@@ -5,13 +5,23 @@ use k8s_openapi::api::core::v1::NodeCondition;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+mod duplicate_pod_ip;
+mod node_cordoned;
 mod node_not_ready;
 mod node_pressure;
+mod node_taint_forgotten;
+mod node_version_skew;
+mod pod_ip_outside_node_cidr;
 
 pub(super) fn all() -> Vec<Arc<dyn Detector>> {
     vec![
         Arc::new(node_not_ready::NodeNotReady),
         Arc::new(node_pressure::NodePressure),
+        Arc::new(node_taint_forgotten::NodeTaintForgotten),
+        Arc::new(node_cordoned::NodeCordoned),
+        Arc::new(node_version_skew::NodeVersionSkew),
+        Arc::new(pod_ip_outside_node_cidr::PodIpOutsideNodeCidr),
+        Arc::new(duplicate_pod_ip::DuplicatePodIp),
     ]
 }
 

@@ -45,7 +45,7 @@
 
 use crate::detectors::networking::{pod_selector, selects};
 use crate::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 detector! {
     NoGracefulShutdown {
@@ -70,6 +70,17 @@ const DEFAULT_MIN_GRACE: i64 = 10;
 /// The grace period Kubernetes applies when none is written.
 const DEFAULT_GRACE: i64 = 30;
 
+/// Replicas of one controller listed by name in the evidence; the rest are counted.
+const MAX_LISTED_REPLICAS: usize = 5;
+
+struct Judged {
+    finding: Option<usize>,
+    others: usize,
+}
+
+/// A Service's name and Pod selector.
+type NamedSelector<'a> = (&'a str, &'a BTreeMap<String, String>);
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;
     let templates = ctx.get(&WORKLOAD_TEMPLATES)?;
@@ -79,18 +90,24 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let min_grace: i64 = ctx.settings.get_or(MIN_GRACE_SETTING, DEFAULT_MIN_GRACE);
     let single_replica: bool = ctx.settings.get_or(SINGLE_REPLICA_SETTING, true);
 
-    let selectors: Vec<(&str, String, &BTreeMap<String, String>)> = services
-        .iter()
-        .filter_map(|s| {
-            let selector = pod_selector(s)?;
-            Some((s.namespace_or_default(), s.name().to_string(), selector))
-        })
-        .collect();
+    // Services with a Pod selector, by namespace. Only the (few) specs that fail a check are
+    // matched against them.
+    let mut selectors: HashMap<&str, Vec<NamedSelector>> = HashMap::new();
+    for s in services.iter() {
+        if let Some(selector) = pod_selector(s) {
+            selectors
+                .entry(s.namespace_or_default())
+                .or_default()
+                .push((s.name(), selector));
+        }
+    }
     let services_of = |view: &PodSpecView| -> Vec<String> {
         selectors
-            .iter()
-            .filter(|(ns, _, sel)| *ns == view.namespace() && selects(sel, view))
-            .map(|(_, name, _)| name.clone())
+            .get(view.namespace())
+            .into_iter()
+            .flatten()
+            .filter(|(_, sel)| selects(sel, view))
+            .map(|(name, _)| name.to_string())
             .collect()
     };
 
@@ -98,44 +115,59 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(specs.len());
     // (object display name) -> index of its finding, to merge both patterns on one object.
     let mut reported: BTreeMap<String, usize> = BTreeMap::new();
-    // Controllers whose Pods were already reported.
-    let mut seen_owners: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    // Controllers whose Pods were already judged, with the index of their finding if any.
+    let mut seen_owners: HashMap<(String, String, String), Judged> = HashMap::new();
 
     for view in &specs {
         if super::is_batch(view) {
-            continue;
-        }
-        let behind = services_of(view);
-        if behind.is_empty() || has_pre_stop(view.spec) {
             continue;
         }
         let grace = view
             .spec
             .termination_grace_period_seconds
             .unwrap_or(DEFAULT_GRACE);
-        if grace >= min_grace {
+        if grace >= min_grace || has_pre_stop(view.spec) {
             continue;
         }
-        if let Some(pod) = view.pod
-            && let Some(owner) = pod
+        // Replicas share their controller's template: judge one Pod per controller and note the
+        // others (checking every replica against every Service was quadratic).
+        let owner_key = view.pod.and_then(|pod| {
+            let owner = pod
                 .metadata
                 .owner_references
                 .iter()
                 .flatten()
-                .find(|o| o.controller == Some(true))
-        {
-            let key = (
+                .find(|o| o.controller == Some(true))?;
+            Some((
                 view.namespace().to_string(),
                 owner.kind.clone(),
                 owner.name.clone(),
-            );
-            if let Some(&i) = seen_owners.get(&key) {
-                out.findings[i]
-                    .evidence
-                    .push(format!("also Pod {}", pod.name()));
-                continue;
+            ))
+        });
+        if let Some(key) = &owner_key
+            && let Some(judged) = seen_owners.get_mut(key)
+        {
+            if let Some(i) = judged.finding {
+                judged.others += 1;
+                if judged.others <= MAX_LISTED_REPLICAS {
+                    let name = view.pod.map(|p| p.name().to_string()).unwrap_or_default();
+                    out.findings[i].evidence.push(format!("also Pod {name}"));
+                }
             }
-            seen_owners.insert(key, out.findings.len());
+            continue;
+        }
+        let behind = services_of(view);
+        if let Some(key) = owner_key {
+            seen_owners.insert(
+                key,
+                Judged {
+                    finding: (!behind.is_empty()).then_some(out.findings.len()),
+                    others: 0,
+                },
+            );
+        }
+        if behind.is_empty() {
+            continue;
         }
         let object = view.object_ref();
         reported.insert(object.display_name(), out.findings.len());
@@ -150,6 +182,16 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             )
             .with_evidence(format!("threshold: {min_grace}s ({MIN_GRACE_SETTING})")),
         );
+    }
+    for judged in seen_owners.values() {
+        if let Some(i) = judged.finding
+            && judged.others > MAX_LISTED_REPLICAS
+        {
+            out.findings[i].evidence.push(format!(
+                "and {} more Pods of the same controller",
+                judged.others - MAX_LISTED_REPLICAS
+            ));
+        }
     }
 
     if single_replica {

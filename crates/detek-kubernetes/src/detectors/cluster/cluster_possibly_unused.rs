@@ -1,0 +1,320 @@
+//! ## What it detects
+//! Clusters that look abandoned, scored from five signs, each shown in the finding:
+//!
+//! 1. no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob) outside the system
+//!    namespaces (`kube-system`, `kube-public`, `kube-node-lease`, plus the list in
+//!    `cluster_possibly_unused.system_namespaces`);
+//! 2. no Pod started in the last `cluster_possibly_unused.idle_days` days (default 30);
+//! 3. nothing exposed: no Ingress, and no Service of type LoadBalancer outside the system
+//!    namespaces;
+//! 4. every Deployment outside the system namespaces is scaled to zero (when there are some);
+//! 5. the cluster is older than `cluster_possibly_unused.min_age_days` days (default 30; the
+//!    age of its oldest Node or of `kube-system`), so it is not merely being set up.
+//!
+//! It reports when at least `cluster_possibly_unused.min_score` signs hold (default 3). Only
+//! judged on a cluster (live, or a dump with Nodes); plain manifests are not a cluster.
+//!
+//! ## Why it matters
+//! Forgotten clusters — a proof of concept, a demo for a customer, the old cluster of a
+//! migration — keep costing nodes, load balancers and disks, keep running unpatched software
+//! with credentials to other systems, and keep paging someone when their certificates expire.
+//! Nobody deletes them because nobody is sure they are unused.
+//!
+//! ## How to fix
+//! Confirm with the owners (labels, the cloud account's tags, `kubectl get events -A
+//! --sort-by=.lastTimestamp | tail`), then delete the cluster or scale its node pools to zero.
+//! If it is kept on purpose (disaster-recovery standby, a scheduled environment), disable the
+//! detector for it (`detectors: {cluster_possibly_unused: {enabled: false}}`) or raise
+//! `cluster_possibly_unused.min_score`.
+//!
+//! ## Example
+//! ```text
+//! the cluster looks unused: 4 of 5 signs (reported from 3)
+//!   [x] no workload outside the system namespaces
+//!   [x] no Pod started in the last 30 days (newest: 2026-06-26T10:12:41Z)
+//!   [x] nothing exposed: no Ingress, no LoadBalancer Service
+//!   [ ] every Deployment scaled to zero: no Deployment outside the system namespaces
+//!   [x] cluster older than 30 days: 96 days
+//! ```
+
+use crate::prelude::*;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+detector! {
+    ClusterPossiblyUnused {
+        id: "cluster_possibly_unused",
+        title: "Clusters that look unused",
+        labels: ["kubernetes", "cluster", "cost"],
+        level: Warn,
+        requires: [
+            CLUSTER_INFO, NODES, NAMESPACES, PODS, DEPLOYMENTS, STATEFUL_SETS, DAEMON_SETS,
+            JOBS, CRON_JOBS, INGRESSES, SERVICES,
+        ],
+        references: ["https://kubernetes.io/docs/concepts/cluster-administration/"],
+    }
+}
+
+pub(crate) const IDLE_DAYS_SETTING: &str = "cluster_possibly_unused.idle_days";
+pub(crate) const MIN_AGE_SETTING: &str = "cluster_possibly_unused.min_age_days";
+pub(crate) const MIN_SCORE_SETTING: &str = "cluster_possibly_unused.min_score";
+pub(crate) const SYSTEM_NAMESPACES_SETTING: &str = "cluster_possibly_unused.system_namespaces";
+
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+const DAY: i64 = 86_400;
+
+fn seconds(t: &k8s_openapi::jiff::Timestamp) -> i64 {
+    t.as_second()
+}
+
+fn created(meta: &ObjectMeta) -> Option<i64> {
+    meta.creation_timestamp.as_ref().map(|t| seconds(&t.0))
+}
+
+fn date(s: i64) -> String {
+    jiff::Timestamp::from_second(s)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| format!("@{s}"))
+}
+
+fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let info = ctx.get(&CLUSTER_INFO)?;
+    let nodes = ctx.get(&NODES)?;
+    if !info.live && nodes.is_empty() {
+        let mut out = Outcome::new().evaluated(0);
+        out.attach(
+            "Not judged: the scan is not a cluster (no live connection, no Nodes)",
+            serde_json::json!({}),
+        );
+        return Ok(out);
+    }
+    let idle_days: i64 = ctx.settings.get_or(IDLE_DAYS_SETTING, 30);
+    let min_age_days: i64 = ctx.settings.get_or(MIN_AGE_SETTING, 30);
+    let min_score: usize = ctx.settings.get_or(MIN_SCORE_SETTING, 3);
+    let mut system: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
+    system.extend(
+        ctx.settings
+            .get_or::<Vec<String>>(SYSTEM_NAMESPACES_SETTING, Vec::new()),
+    );
+    let is_user = |ns: &str| !system.iter().any(|s| s == ns);
+    let now = crate::detectors::certificates::unix_seconds(ctx.now);
+
+    let pods = ctx.get(&PODS)?;
+    let deployments = ctx.get(&DEPLOYMENTS)?;
+    // 1. workloads outside the system namespaces
+    let mut user_workloads: Vec<String> = Vec::new();
+    macro_rules! collect {
+        ($key:expr, $kind:literal) => {
+            for o in ctx
+                .get(&$key)?
+                .iter()
+                .filter(|o| is_user(o.namespace_or_default()))
+            {
+                user_workloads.push(format!(
+                    "{} {}/{}",
+                    $kind,
+                    o.namespace_or_default(),
+                    o.name()
+                ));
+            }
+        };
+    }
+    collect!(PODS, "Pod");
+    collect!(DEPLOYMENTS, "Deployment");
+    collect!(STATEFUL_SETS, "StatefulSet");
+    collect!(DAEMON_SETS, "DaemonSet");
+    collect!(JOBS, "Job");
+    collect!(CRON_JOBS, "CronJob");
+    let no_workloads = user_workloads.is_empty();
+    let f1 = if no_workloads {
+        format!(
+            "no workload outside the system namespaces ({})",
+            system.join(", ")
+        )
+    } else {
+        format!(
+            "{} workloads outside the system namespaces, e.g. {}",
+            user_workloads.len(),
+            user_workloads[0]
+        )
+    };
+
+    // 2. newest Pod start
+    let newest = pods
+        .iter()
+        .filter_map(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.start_time.as_ref())
+                .map(|t| seconds(&t.0))
+                .or_else(|| created(&p.metadata))
+        })
+        .max();
+    let idle = newest.is_none_or(|t| now - t > idle_days * DAY);
+    let f2 = match newest {
+        None => format!("no Pod started in the last {idle_days} days: no Pod at all"),
+        Some(t) if idle => format!(
+            "no Pod started in the last {idle_days} days (newest: {})",
+            date(t)
+        ),
+        Some(t) => format!("a Pod started in the last {idle_days} days ({})", date(t)),
+    };
+
+    // 3. exposure
+    let ingresses = ctx.get(&INGRESSES)?;
+    let load_balancers: Vec<String> = ctx
+        .get(&SERVICES)?
+        .iter()
+        .filter(|s| is_user(s.namespace_or_default()))
+        .filter(|s| s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer"))
+        .map(|s| format!("{}/{}", s.namespace_or_default(), s.name()))
+        .collect();
+    let unexposed = ingresses.is_empty() && load_balancers.is_empty();
+    let f3 = if unexposed {
+        "nothing exposed: no Ingress, no LoadBalancer Service".to_string()
+    } else {
+        format!(
+            "exposed: {} Ingress(es), LoadBalancer Services: {}",
+            ingresses.len(),
+            if load_balancers.is_empty() {
+                "none".to_string()
+            } else {
+                load_balancers.join(", ")
+            }
+        )
+    };
+
+    // 4. Deployments scaled to zero
+    let user_deployments: Vec<_> = deployments
+        .iter()
+        .filter(|d| is_user(d.namespace_or_default()))
+        .collect();
+    let all_zero =
+        !user_deployments.is_empty() && user_deployments.iter().all(|d| d.spec.replicas == Some(0));
+    let f4 = if user_deployments.is_empty() {
+        "every Deployment scaled to zero: no Deployment outside the system namespaces".to_string()
+    } else if all_zero {
+        format!(
+            "every Deployment scaled to zero ({})",
+            user_deployments.len()
+        )
+    } else {
+        let running = user_deployments
+            .iter()
+            .filter(|d| d.spec.replicas != Some(0))
+            .count();
+        format!(
+            "{running} of {} Deployments have replicas",
+            user_deployments.len()
+        )
+    };
+
+    // 5. age
+    let namespaces = ctx.get(&NAMESPACES)?;
+    let born = nodes
+        .iter()
+        .filter_map(|n| created(&n.metadata))
+        .chain(
+            namespaces
+                .iter()
+                .filter(|n| n.name() == "kube-system")
+                .filter_map(|n| created(&n.metadata)),
+        )
+        .min();
+    let age_days = born.map(|b| (now - b) / DAY);
+    let old = age_days.is_some_and(|d| d > min_age_days);
+    let f5 = match age_days {
+        Some(d) => format!("cluster older than {min_age_days} days: {d} days"),
+        None => format!("cluster older than {min_age_days} days: age unknown"),
+    };
+
+    let factors = [
+        (no_workloads, f1),
+        (idle, f2),
+        (unexposed, f3),
+        (all_zero, f4),
+        (old, f5),
+    ];
+    let score = factors.iter().filter(|(hit, _)| *hit).count();
+    let mut out = Outcome::new().evaluated(1);
+    let lines: Vec<String> = factors
+        .iter()
+        .map(|(hit, text)| format!("[{}] {text}", if *hit { "x" } else { " " }))
+        .collect();
+    if score >= min_score {
+        let mut finding = Finding::new(
+            Level::Warn,
+            None,
+            format!(
+                "the cluster looks unused: {score} of {} signs (reported from {min_score})",
+                factors.len()
+            ),
+        );
+        for line in lines {
+            finding = finding.with_evidence(line);
+        }
+        out.push(finding);
+    } else {
+        out.attach(
+            format!(
+                "Score {score} of {} (reported from {min_score})",
+                factors.len()
+            ),
+            serde_json::json!(lines),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIN_SCORE_SETTING;
+    use crate::Input;
+    use crate::testing::{fixture_dir, run_fixture_at, run_on_at};
+    use detek_core::Settings;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// 2026-10-01T00:00:00Z, three months after the minikube dump.
+    fn october() -> std::time::SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_790_812_800)
+    }
+
+    /// 2026-06-26T11:00:00Z, the day of the dump.
+    fn dump_day() -> std::time::SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_782_471_600)
+    }
+
+    #[test]
+    fn shows_every_sign() {
+        let report = run_fixture_at("cluster_possibly_unused", "fail.yaml", october());
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        let f = &report.findings[0];
+        assert!(f.object.is_none());
+        assert_eq!(
+            f.message,
+            "the cluster looks unused: 4 of 5 signs (reported from 3)"
+        );
+        assert_eq!(
+            f.evidence,
+            vec![
+                "[x] no workload outside the system namespaces (kube-system, kube-public, kube-node-lease)",
+                "[x] no Pod started in the last 30 days (newest: 2026-06-26T10:12:41Z)",
+                "[x] nothing exposed: no Ingress, no LoadBalancer Service",
+                "[ ] every Deployment scaled to zero: no Deployment outside the system namespaces",
+                "[x] cluster older than 30 days: 96 days",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_busy_or_new_cluster_passes() {
+        assert!(run_fixture_at("cluster_possibly_unused", "pass.yaml", october()).passed);
+        // The same idle cluster on the day it was created: 2 signs only.
+        assert!(run_fixture_at("cluster_possibly_unused", "fail.yaml", dump_day()).passed);
+        let mut strict = Settings::new();
+        strict.set(MIN_SCORE_SETTING, 5);
+        let input = vec![Input::Path(
+            fixture_dir("cluster_possibly_unused").join("fail.yaml"),
+        )];
+        assert!(run_on_at("cluster_possibly_unused", input, strict, october()).passed);
+    }
+}
