@@ -76,6 +76,7 @@ pub use cluster::known_component_issue::{
     ENTRIES_SETTING as KNOWN_COMPONENT_ISSUE_ENTRIES, FILES_SETTING as KNOWN_COMPONENT_ISSUE_FILES,
     KnownComponentIssueEntry, parse_known_component_issues,
 };
+pub use cluster::{ApiRow, ApiTable, parse_api_lifecycle_table};
 
 /// Every Kubernetes detector, in catalogue order.
 pub fn all() -> Vec<Arc<dyn Detector>> {

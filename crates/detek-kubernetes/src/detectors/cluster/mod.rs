@@ -25,7 +25,7 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
 /// removed it. Versions are `vX.Y.Z` or empty.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub(crate) struct ApiRow {
+pub struct ApiRow {
     /// `group/version` as written in objects; a bare group matches all its versions.
     pub version: String,
     /// Empty: every kind of that apiVersion.
@@ -50,24 +50,29 @@ struct TableFile {
 }
 
 /// The table, parsed once, indexed by the apiVersion (or bare group) rows name.
-pub(crate) struct ApiTable {
+pub struct ApiTable {
     pub rows: Vec<ApiRow>,
     by_version: HashMap<String, Vec<usize>>,
 }
 
 pub(crate) static API_TABLE: LazyLock<ApiTable> = LazyLock::new(|| {
-    let text = include_str!("../../../data/api-lifecycle.yaml");
-    let file: TableFile =
-        serde_saphyr::from_str(text).expect("data/api-lifecycle.yaml is a valid pluto table");
+    parse_api_lifecycle_table(include_str!("../../../data/api-lifecycle.yaml"))
+        .expect("data/api-lifecycle.yaml is a valid pluto table")
+});
+
+/// Parse an API lifecycle table (pluto's `versions.yaml` format, `data/api-lifecycle.yaml`)
+/// and index it. Public for the fuzz target (`fuzz/`).
+pub fn parse_api_lifecycle_table(text: &str) -> Result<ApiTable, String> {
+    let file: TableFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
     let mut by_version: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, row) in file.rows.iter().enumerate() {
         by_version.entry(row.version.clone()).or_default().push(i);
     }
-    ApiTable {
+    Ok(ApiTable {
         rows: file.rows,
         by_version,
-    }
-});
+    })
+}
 
 impl ApiTable {
     /// Rows that describe objects of this apiVersion and kind.
