@@ -4,7 +4,8 @@
 //! Endpoints — its Endpoints have no ready address. Fatal for webhooks with
 //! `failurePolicy: Fail` (the default in `admissionregistration.k8s.io/v1`), Error for
 //! `Ignore`. Only judged when the scan contains Services; webhooks called by `url` are not
-//! judged.
+//! judged. In manifests, a Service of the right name written without a namespace counts
+//! (kustomize or `kubectl apply -n` places it at install time).
 //!
 //! ## Why it matters
 //! The API server calls the webhook on every request its rules match. When nobody answers,
@@ -48,7 +49,7 @@ detector! {
         title: "Admission webhooks whose Service is missing or has no ready endpoint",
         labels: ["kubernetes", "admission", "webhook", "networking"],
         level: Fatal,
-        requires: [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, ENDPOINTS],
+        requires: [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, ENDPOINTS, CLUSTER_INFO],
         references: [
             "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#service-reference",
             "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy",
@@ -79,6 +80,14 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .map(|s| ((s.namespace_or_default(), s.name()), s))
         .collect();
+    // Manifests often leave the namespace out (kustomize or `kubectl apply -n` sets it): there, a
+    // Service of the right name written without a namespace counts as the webhook's.
+    let live = ctx.get(&CLUSTER_INFO)?.live;
+    let unplaced: HashMap<&str, _> = services
+        .iter()
+        .filter(|s| !live && s.namespace().is_none())
+        .map(|s| (s.name(), s))
+        .collect();
     let endpoint_index: HashMap<(&str, &str), &Item<Endpoints>> = endpoints
         .iter()
         .map(|e| ((e.namespace_or_default(), e.name()), e.as_ref()))
@@ -89,7 +98,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     for (hook, svc_ref) in &with_service {
         let (ns, name) = (svc_ref.namespace.as_str(), svc_ref.name.as_str());
         let port = svc_ref.port.unwrap_or(443);
-        let problem = match service_index.get(&(ns, name)) {
+        let found = service_index
+            .get(&(ns, name))
+            .or_else(|| unplaced.get(name));
+        let problem = match found {
             None => Some(format!("Service {ns}/{name} does not exist")),
             Some(svc) => {
                 let spec = svc.spec.as_ref();
@@ -231,5 +243,6 @@ mod tests {
         );
         assert!(run_fixture("webhook_service_unavailable", "pass.yaml").passed);
         assert!(run_fixture("webhook_service_unavailable", "pass-ready.yaml").passed);
+        assert!(run_fixture("webhook_service_unavailable", "pass-namespace-unset.yaml").passed);
     }
 }
