@@ -12,7 +12,9 @@
 //!    age of its oldest Node or of `kube-system`), so it is not merely being set up.
 //!
 //! It reports when at least `cluster_possibly_unused.min_score` signs hold (default 3). Only
-//! judged on a cluster (live, or a dump with Nodes); plain manifests are not a cluster.
+//! judged on a cluster (live, or a dump with Nodes); plain manifests are not a cluster. Days are
+//! counted to the scan time on a live cluster, and to the time of the dump (the newest node
+//! heartbeat it holds) for a dump, so that an old dump is judged as it was.
 //!
 //! ## Why it matters
 //! Forgotten clusters — a proof of concept, a demo for a customer, the old cluster of a
@@ -96,7 +98,18 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .get_or::<Vec<String>>(SYSTEM_NAMESPACES_SETTING, Vec::new()),
     );
     let is_user = |ns: &str| !system.iter().any(|s| s == ns);
-    let now = crate::detectors::certificates::unix_seconds(ctx.now);
+    let scan_time = crate::detectors::certificates::unix_seconds(ctx.now);
+    // A dump is judged as of when it was taken: its newest node heartbeat.
+    let dump_time = nodes
+        .iter()
+        .filter_map(|n| n.status.as_ref()?.conditions.as_ref())
+        .flatten()
+        .filter_map(|c| c.last_heartbeat_time.as_ref().map(|t| seconds(&t.0)))
+        .max();
+    let now = match dump_time {
+        Some(t) if !info.live => t,
+        _ => scan_time,
+    };
 
     let pods = ctx.get(&PODS)?;
     let deployments = ctx.get(&DEPLOYMENTS)?;
@@ -252,6 +265,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         for line in lines {
             finding = finding.with_evidence(line);
         }
+        if now != scan_time {
+            finding = finding.with_evidence(format!(
+                "judged as of {} (the dump's newest node heartbeat)",
+                date(now)
+            ));
+        }
         out.push(finding);
     } else {
         out.attach(
@@ -273,19 +292,14 @@ mod tests {
     use detek_core::Settings;
     use std::time::{Duration, UNIX_EPOCH};
 
-    /// 2026-10-01T00:00:00Z, three months after the minikube dump.
-    fn october() -> std::time::SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_790_812_800)
-    }
-
-    /// 2026-06-26T11:00:00Z, the day of the dump.
-    fn dump_day() -> std::time::SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_782_471_600)
+    /// 2027-03-01T00:00:00Z, long after every dump: the dumps are judged as of their own time.
+    fn march_2027() -> std::time::SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_803_859_200)
     }
 
     #[test]
     fn shows_every_sign() {
-        let report = run_fixture_at("cluster_possibly_unused", "fail.yaml", october());
+        let report = run_fixture_at("cluster_possibly_unused", "fail.yaml", march_2027());
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         let f = &report.findings[0];
         assert!(f.object.is_none());
@@ -301,20 +315,22 @@ mod tests {
                 "[x] nothing exposed: no Ingress, no LoadBalancer Service",
                 "[ ] every Deployment scaled to zero: no Deployment outside the system namespaces",
                 "[x] cluster older than 30 days: 96 days",
+                "judged as of 2026-10-01T00:00:00Z (the dump's newest node heartbeat)",
             ]
         );
     }
 
     #[test]
     fn a_busy_or_new_cluster_passes() {
-        assert!(run_fixture_at("cluster_possibly_unused", "pass.yaml", october()).passed);
-        // The same idle cluster on the day it was created: 2 signs only.
-        assert!(run_fixture_at("cluster_possibly_unused", "fail.yaml", dump_day()).passed);
+        // Judged as of its dump (June): busy, and new.
+        assert!(run_fixture_at("cluster_possibly_unused", "pass.yaml", march_2027()).passed);
+        // The idle cluster's own dump (the kube-system Pods only) is June too: 2 signs only.
+        assert!(run_fixture_at("cluster_possibly_unused", "pass-new.yaml", march_2027()).passed);
         let mut strict = Settings::new();
         strict.set(MIN_SCORE_SETTING, 5);
         let input = vec![Input::Path(
             fixture_dir("cluster_possibly_unused").join("fail.yaml"),
         )];
-        assert!(run_on_at("cluster_possibly_unused", input, strict, october()).passed);
+        assert!(run_on_at("cluster_possibly_unused", input, strict, march_2027()).passed);
     }
 }
