@@ -3,16 +3,42 @@
 //!
 //! A malformed document is reported with its file and line and skipped; every other
 //! document is still read.
+//!
+//! Input limits (docs/security.md): a file over [`MAX_FILE_BYTES`], with more than
+//! [`MAX_DOCUMENTS_PER_FILE`] documents or more than [`MAX_VALUES_PER_FILE`] values is not read
+//! at all (one error names the file and the line where the limit was crossed); a document
+//! nested deeper than [`MAX_YAML_DEPTH`] (YAML) or [`MAX_JSON_DEPTH`] (JSON), or whose YAML
+//! aliases expand beyond its own size, is refused like a malformed one. The other documents and
+//! files are still read.
 
 use crate::model::ObjectSet;
 use detek_core::{Diagnostic, Level, SourceLocation};
 use rayon::prelude::*;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files larger than this are refused (with a diagnostic), not read.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Documents in one file: YAML documents, and for JSON the values of a stream and the items of
+/// a top-level array (a `kind: List` counts as one). A file with more is not read.
+pub const MAX_DOCUMENTS_PER_FILE: usize = 100_000;
+
+/// Values (mappings, sequences and scalars) in one file, all documents together: bounds the
+/// memory a file can take however dense it is (a 256 MiB dump of real objects has about 13
+/// million). A file with more is not read.
+pub const MAX_VALUES_PER_FILE: u64 = 16 * 1024 * 1024;
+
+/// Nesting of mappings and sequences in one YAML document: serde-saphyr's default, which keeps
+/// its recursive parser within a 2 MiB thread stack even in a debug build (90 levels do not).
+/// A deeper document is refused.
+pub const MAX_YAML_DEPTH: usize = 64;
+
+/// Nesting in one JSON document: serde_json's own limit. A deeper document is refused.
+pub const MAX_JSON_DEPTH: usize = 128;
 
 /// One `--input`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +67,44 @@ pub struct Document {
     pub source: SourceLocation,
 }
 
+/// A JSON document kept as text: `text[start..end]`.
+pub struct JsonDocument {
+    pub text: Arc<str>,
+    pub start: usize,
+    pub end: usize,
+    pub source: SourceLocation,
+}
+
 /// What reading one file gave.
 #[derive(Default)]
 pub struct FileContents {
+    /// YAML documents, parsed.
     pub documents: Vec<Document>,
+    /// JSON documents, as text.
+    pub json: Vec<JsonDocument>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileContents {
+    /// Number of top-level documents.
+    pub fn len(&self) -> usize {
+        self.documents.len() + self.json.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hand every document (and diagnostic) to `set`.
+    pub fn add_to(self, set: &mut ObjectSet) {
+        set.diagnostics.extend(self.diagnostics);
+        for doc in self.documents {
+            set.add_value(doc.value, Some(doc.source));
+        }
+        for doc in self.json {
+            set.add_json(&doc.text, doc.start, doc.end, Some(doc.source));
+        }
+    }
 }
 
 /// Read every input into `set`. Unreadable paths become diagnostics.
@@ -85,7 +144,6 @@ pub fn load(inputs: &[Input], set: &mut ObjectSet) {
         .map(|(name, source)| match source.read() {
             Ok(text) => parse_text(&name, &text),
             Err(err) => FileContents {
-                documents: Vec::new(),
                 diagnostics: vec![Diagnostic::new(
                     Level::Error,
                     Some(SourceLocation {
@@ -94,14 +152,12 @@ pub fn load(inputs: &[Input], set: &mut ObjectSet) {
                     }),
                     err,
                 )],
+                ..Default::default()
             },
         })
         .collect();
     for file in contents {
-        set.diagnostics.extend(file.diagnostics);
-        for doc in file.documents {
-            set.add_value(doc.value, Some(doc.source));
-        }
+        file.add_to(set);
     }
 }
 
@@ -190,31 +246,28 @@ pub fn parse_text(name: &str, text: &str) -> FileContents {
 
 fn parse_json(name: &str, text: &str) -> FileContents {
     let mut out = FileContents::default();
-    let text = text.trim_start_matches('\u{feff}');
-    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let text: Arc<str> = Arc::from(text.trim_start_matches('\u{feff}'));
+    // Documents stay slices of the text and are typed straight from it (ObjectSet::add_json):
+    // no JSON tree is built, which for a large dump is several times faster and smaller.
+    let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<&RawValue>();
     let mut line = 1;
     let mut consumed = 0;
-    let mut stream = stream;
     loop {
         let item = stream.next();
         let offset = stream.byte_offset();
         match item {
             None => break,
-            Some(Ok(value)) => {
-                let source = SourceLocation {
-                    file: name.to_string(),
-                    line,
-                };
-                match value {
-                    Value::Array(items) => {
-                        out.documents
-                            .extend(items.into_iter().map(|value| Document {
-                                value,
-                                source: source.clone(),
-                            }))
-                    }
-                    value => out.documents.push(Document { value, source }),
-                }
+            Some(Ok(raw)) => {
+                let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                out.json.push(JsonDocument {
+                    text: text.clone(),
+                    start,
+                    end: start + raw.get().len(),
+                    source: SourceLocation {
+                        file: name.to_string(),
+                        line,
+                    },
+                });
             }
             Some(Err(err)) => {
                 out.diagnostics.push(Diagnostic::new(
@@ -281,10 +334,30 @@ fn is_blank_yaml(doc: &str) -> bool {
 
 fn parse_yaml(name: &str, text: &str) -> FileContents {
     let mut out = FileContents::default();
-    for (start_line, doc) in split_yaml_documents(text) {
-        if is_blank_yaml(doc) {
-            continue;
-        }
+    let at = |line: u32| {
+        Some(SourceLocation {
+            file: name.to_string(),
+            line,
+        })
+    };
+    let documents: Vec<(u32, &str)> = split_yaml_documents(text)
+        .into_iter()
+        .filter(|(_, doc)| !is_blank_yaml(doc))
+        .collect();
+    if let Some((line, _)) = documents.get(MAX_DOCUMENTS_PER_FILE) {
+        out.diagnostics.push(Diagnostic::new(
+            Level::Error,
+            at(*line),
+            format!(
+                "file not read: more than {MAX_DOCUMENTS_PER_FILE} documents in one file (limit); \
+                 document {} starts here; split it",
+                MAX_DOCUMENTS_PER_FILE + 1
+            ),
+        ));
+        return out;
+    }
+    let mut values_left = MAX_VALUES_PER_FILE as usize;
+    for (start_line, doc) in documents {
         // The object's line is its first content line.
         let first_content = doc
             .lines()
@@ -293,7 +366,13 @@ fn parse_yaml(name: &str, text: &str) -> FileContents {
                 !(t.is_empty() || t.starts_with('#'))
             })
             .unwrap_or(0) as u32;
-        match serde_saphyr::from_str::<Value>(doc) {
+        let nodes = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        let result = serde_saphyr::from_str_with_options::<Value>(
+            doc,
+            yaml_options(doc.len(), values_left, nodes.clone()),
+        );
+        values_left = values_left.saturating_sub(nodes.get());
+        match result {
             Ok(value) => out.documents.push(Document {
                 value,
                 source: SourceLocation {
@@ -307,18 +386,106 @@ fn parse_yaml(name: &str, text: &str) -> FileContents {
                     .map(|l| l.line() as u32)
                     .filter(|l| *l > 0)
                     .unwrap_or(first_content + 1);
-                out.diagnostics.push(Diagnostic::new(
-                    Level::Error,
-                    Some(SourceLocation {
-                        file: name.to_string(),
-                        line: start_line + err_line - 1,
-                    }),
-                    format!("malformed YAML document: {}", first_line(&err.to_string())),
-                ));
+                let line = start_line + err_line - 1;
+                match yaml_limit(&err) {
+                    Some(YamlLimit::Values) => {
+                        // A file-wide limit: nothing of the file is kept.
+                        out.documents.clear();
+                        out.diagnostics.push(Diagnostic::new(
+                            Level::Error,
+                            at(line),
+                            format!(
+                                "file not read: more than {MAX_VALUES_PER_FILE} values in one file (limit)"
+                            ),
+                        ));
+                        return out;
+                    }
+                    Some(YamlLimit::Document(what)) => out.diagnostics.push(Diagnostic::new(
+                        Level::Error,
+                        at(line),
+                        format!("YAML document refused: {what}"),
+                    )),
+                    None => out.diagnostics.push(Diagnostic::new(
+                        Level::Error,
+                        at(line),
+                        format!("malformed YAML document: {}", first_line(&err.to_string())),
+                    )),
+                }
             }
         }
     }
     out
+}
+
+/// serde-saphyr's limits for one YAML document of `len` bytes, `values_left` values being what
+/// is left of the file's [`MAX_VALUES_PER_FILE`]; `nodes` receives the values it had.
+///
+/// Alias expansion is bounded by the document's own size: aliases may replay at most `len`
+/// parser events and the scalar text (aliases included) may be at most twice the document's
+/// size (plus 4 KiB), so a "billion laughs" fails in microseconds and the work and memory a
+/// document can take stay proportional to its size.
+fn yaml_options(
+    len: usize,
+    values_left: usize,
+    nodes: std::rc::Rc<std::cell::Cell<usize>>,
+) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_YAML_DEPTH;
+    budget.flow_nesting_limit = MAX_YAML_DEPTH;
+    budget.max_nodes = values_left;
+    budget.max_events = values_left.saturating_mul(3).saturating_add(16);
+    budget.max_total_scalar_bytes = len.saturating_mul(2).saturating_add(4096);
+    budget.max_reader_input_bytes = None;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    // Only the first line of an error is shown; rendering source snippets is costly.
+    options.with_snippet = false;
+    options.alias_limits.max_total_replayed_events = len;
+    options.with_budget_report(move |report| nodes.set(report.nodes))
+}
+
+enum YamlLimit {
+    /// The file's [`MAX_VALUES_PER_FILE`].
+    Values,
+    /// A limit of the document alone, and what it says.
+    Document(String),
+}
+
+/// Which of detek's limits refused a document, if one did.
+fn yaml_limit(err: &serde_saphyr::Error) -> Option<YamlLimit> {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = err;
+    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    let depth = || {
+        YamlLimit::Document(format!(
+            "nested deeper than {MAX_YAML_DEPTH} levels (limit)"
+        ))
+    };
+    let aliases = || {
+        YamlLimit::Document(
+            "its aliases expand to more than its own size (YAML alias expansion limit)".to_string(),
+        )
+    };
+    match inner {
+        Error::Budget { breach, .. } => Some(match breach {
+            BudgetBreach::Depth { .. } => depth(),
+            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => YamlLimit::Values,
+            BudgetBreach::ScalarBytes { .. }
+            | BudgetBreach::Aliases { .. }
+            | BudgetBreach::Anchors { .. }
+            | BudgetBreach::AliasAnchorRatio { .. } => aliases(),
+            other => YamlLimit::Document(format!("over a YAML parser limit ({other:?})")),
+        }),
+        Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayCounterOverflow { .. } => Some(aliases()),
+        _ if err.to_string().contains("recursion limit exceeded") => Some(depth()),
+        _ => None,
+    }
 }
 
 fn first_line(message: &str) -> String {
@@ -351,10 +518,15 @@ mod tests {
     fn reads_json_streams_and_arrays() {
         let text = "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\n\n[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}]\n{\"broken\": ";
         let out = parse_text("x.json", text);
-        assert_eq!(out.documents.len(), 2);
-        assert_eq!(out.documents[1].source.line, 3);
+        assert_eq!(out.json.len(), 2);
+        assert_eq!(out.json[1].source.line, 3);
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!(out.diagnostics[0].source.as_ref().unwrap().line, 4);
+        let mut set = ObjectSet::new();
+        out.add_to(&mut set);
+        set.finish();
+        assert_eq!(set.namespaces.len(), 2);
+        assert_eq!(set.objects[1].name, "b");
     }
 
     #[test]

@@ -20,6 +20,8 @@ use k8s_openapi::api::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -197,33 +199,49 @@ macro_rules! kinds {
             pub live: bool,
             /// See [`ClusterInfo::secrets_metadata_only`].
             pub secrets_metadata_only: bool,
-            pending: Vec<(Value, Option<SourceLocation>)>,
+            pending: Vec<(Pending, Option<SourceLocation>)>,
         }
 
         /// One object converted to its type (done in parallel, pushed in order).
-        #[allow(non_camel_case_types, clippy::large_enum_variant)]
+        #[allow(non_camel_case_types)]
+        /// Items are built on the worker thread, so the ordered push that follows only moves
+        /// pointers (typed Pods are kilobytes each; moving them twice cost seconds at 100k).
         enum Typed {
-            $( $field($ty), )*
-            Secret(SecretInfo),
+            $( $field(Arc<Item<$ty>>), )*
+            Secret(Arc<Item<SecretInfo>>),
             Untyped,
         }
 
-        /// Convert one object; `group` is the apiVersion's group ("" for core).
-        fn convert(group: &str, kind: &str, value: Value) -> Result<Typed, String> {
+        /// Convert one object straight from its JSON text (no intermediate tree).
+        fn convert_json(group: &str, kind: &str, text: &str, origin: Origin) -> Result<Typed, String> {
             match (group, kind) {
-                ("", "Secret") => Ok(Typed::Secret(SecretInfo::from_value(value))),
                 $(
-                    ($group, $kind) => serde_json::from_value::<$ty>(value).map(Typed::$field).map_err(|e| e.to_string()),
+                    ($group, $kind) => serde_json::from_str::<$ty>(text)
+                        .map(|object| Typed::$field(Arc::new(Item { object, origin })))
+                        .map_err(|e| e.to_string()),
+                )*
+                _ => Ok(Typed::Untyped),
+            }
+        }
+
+        /// Convert one object; `group` is the apiVersion's group ("" for core).
+        fn convert(group: &str, kind: &str, value: Value, origin: Origin) -> Result<Typed, String> {
+            match (group, kind) {
+                ("", "Secret") => Ok(Typed::Secret(Arc::new(Item { object: SecretInfo::from_value(value), origin }))),
+                $(
+                    ($group, $kind) => serde_json::from_value::<$ty>(value)
+                        .map(|object| Typed::$field(Arc::new(Item { object, origin })))
+                        .map_err(|e| e.to_string()),
                 )*
                 _ => Ok(Typed::Untyped),
             }
         }
 
         impl ObjectSet {
-            fn push(&mut self, typed: Typed, origin: Origin) {
+            fn push(&mut self, typed: Typed) {
                 match typed {
-                    $( Typed::$field(object) => self.$field.push(Arc::new(Item { object, origin })), )*
-                    Typed::Secret(object) => self.secrets.push(Arc::new(Item { object, origin })),
+                    $( Typed::$field(item) => self.$field.push(item), )*
+                    Typed::Secret(item) => self.secrets.push(item),
                     Typed::Untyped => self.untyped_objects += 1,
                 }
             }
@@ -364,22 +382,90 @@ impl ObjectSet {
     }
 
     fn add_object(&mut self, value: Value, source: Option<SourceLocation>) {
-        self.pending.push((value, source));
+        self.pending.push((Pending::Value(value), source));
+    }
+
+    /// Add JSON documents held as text (`text[start..end]`: an object, a `*List`, or an
+    /// array of them). Objects are typed straight from the text, which for a large dump is
+    /// several times faster and smaller than building a JSON tree first.
+    pub fn add_json(
+        &mut self,
+        text: &Arc<str>,
+        start: usize,
+        end: usize,
+        source: Option<SourceLocation>,
+    ) {
+        let slice = &text[start..end];
+        let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        match slice.trim_start().as_bytes().first() {
+            Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(slice) {
+                Ok(items) => {
+                    for raw in items {
+                        let at = offset(raw);
+                        self.add_json(text, at, at + raw.get().len(), source.clone());
+                    }
+                }
+                Err(_) => self.skipped_documents += 1,
+            },
+            Some(b'{') => {
+                let Ok(header) = serde_json::from_str::<ListHeader>(slice) else {
+                    // Not even a well-formed object header: let the tree path report it.
+                    match serde_json::from_str::<Value>(slice) {
+                        Ok(value) => self.add_value(value, source),
+                        Err(_) => self.skipped_documents += 1,
+                    }
+                    return;
+                };
+                let kind = header.kind.as_deref().unwrap_or("");
+                let api_version = header.api_version.as_deref().unwrap_or("");
+                match header.items {
+                    Some(items) if is_list_kind(kind) && !api_version.is_empty() => {
+                        let item_kind: Option<Arc<str>> = kind
+                            .strip_suffix("List")
+                            .filter(|k| !k.is_empty())
+                            .map(Arc::from);
+                        let item_api_version: Arc<str> = Arc::from(api_version);
+                        for raw in items {
+                            let at = offset(raw);
+                            let hint = item_kind.clone().map(|k| (item_api_version.clone(), k));
+                            self.pending.push((
+                                Pending::Json {
+                                    text: text.clone(),
+                                    start: at,
+                                    end: at + raw.get().len(),
+                                    hint,
+                                },
+                                source.clone(),
+                            ));
+                        }
+                    }
+                    _ => self.pending.push((
+                        Pending::Json {
+                            text: text.clone(),
+                            start,
+                            end,
+                            hint: None,
+                        },
+                        source,
+                    )),
+                }
+            }
+            _ => self.skipped_documents += 1,
+        }
     }
 
     /// Convert pending objects to their types, in parallel (the costly part of a big scan).
     fn convert_pending(&mut self) {
         use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
-        let converted: Vec<_> = pending.into_par_iter().map(convert_object).collect();
+        let converted: Vec<_> = pending
+            .into_par_iter()
+            .map(convert_pending_object)
+            .collect();
         self.objects.reserve(converted.len());
-        for (summary, typed) in converted {
-            let origin = Origin {
-                api_version: summary.api_version.clone(),
-                source: summary.source.clone(),
-            };
+        for (summary, typed) in converted.into_iter().flatten() {
             match typed {
-                Ok(typed) => self.push(typed, origin),
+                Ok(typed) => self.push(typed),
                 Err(err) => self.diagnostics.push(Diagnostic::new(
                     Level::Warn,
                     summary.source.clone(),
@@ -406,6 +492,189 @@ impl ObjectSet {
                 .max_by(|a, b| crate::version::compare(a, b));
         }
     }
+}
+
+/// An object waiting to be typed: a parsed tree (YAML, live pages), or a slice of JSON text.
+pub(crate) enum Pending {
+    Value(Value),
+    Json {
+        text: Arc<str>,
+        start: usize,
+        end: usize,
+        /// `(apiVersion, kind)` from the enclosing `*List`, for items that omit them.
+        hint: Option<(Arc<str>, Arc<str>)>,
+    },
+}
+
+/// The top of a JSON document: enough to tell a `*List` and reach its items without copying.
+#[derive(serde::Deserialize)]
+struct ListHeader<'a> {
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// What the summary needs of an object, read without building a tree.
+#[derive(serde::Deserialize)]
+struct ObjectHeader<'a> {
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    metadata: Option<MetaHeader<'a>>,
+    #[serde(borrow, default)]
+    spec: Option<SpecHeader<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct MetaHeader<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(rename = "generateName", borrow, default)]
+    generate_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    annotations: Option<std::collections::HashMap<Cow<'a, str>, Cow<'a, str>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SpecHeader<'a> {
+    #[serde(borrow, default)]
+    template: Option<TemplateHeader<'a>>,
+    #[serde(rename = "jobTemplate", borrow, default)]
+    job_template: Option<JobTemplateHeader<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct TemplateHeader<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<MetaHeader<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct JobTemplateHeader<'a> {
+    #[serde(borrow, default)]
+    spec: Option<Box<SpecHeader<'a>>>,
+}
+
+fn ignore_ids(meta: Option<&MetaHeader>) -> Vec<String> {
+    meta.and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get(crate::suppress::IGNORE_ANNOTATION))
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn convert_pending_object(
+    (pending, source): (Pending, Option<SourceLocation>),
+) -> Option<(ObjectSummary, Result<Typed, String>)> {
+    let (text, start, end, hint) = match pending {
+        Pending::Value(value) => return Some(convert_object((value, source))),
+        Pending::Json {
+            text,
+            start,
+            end,
+            hint,
+        } => (text, start, end, hint),
+    };
+    let slice = &text[start..end];
+    let header = match serde_json::from_str::<ObjectHeader>(slice) {
+        Ok(h) => h,
+        // Odd shapes (a string where a map belongs...): the tree path reads or reports them.
+        Err(_) => {
+            let mut value: Value = serde_json::from_str(slice).ok()?;
+            if let (Some(obj), Some((api_version, kind))) = (value.as_object_mut(), hint) {
+                obj.entry("kind")
+                    .or_insert_with(|| Value::String(kind.to_string()));
+                obj.entry("apiVersion")
+                    .or_insert_with(|| Value::String(api_version.to_string()));
+            }
+            return value.is_object().then(|| convert_object((value, source)));
+        }
+    };
+    let (api_version, kind): (Arc<str>, Arc<str>) = match (&header.api_version, &header.kind, &hint)
+    {
+        (Some(v), Some(k), _) => (Arc::from(v.as_ref()), Arc::from(k.as_ref())),
+        (v, k, Some((hv, hk))) => (
+            v.as_deref().map(Arc::from).unwrap_or_else(|| hv.clone()),
+            k.as_deref().map(Arc::from).unwrap_or_else(|| hk.clone()),
+        ),
+        _ => return None,
+    };
+    if api_version.is_empty() || kind.is_empty() {
+        return None;
+    }
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version.as_ref()),
+    };
+    let group = canonical_group(group, &kind);
+    let legacy = KINDS
+        .iter()
+        .find(|k| k.group == group && k.kind == kind.as_ref())
+        .is_some_and(|info| {
+            header.api_version.is_some() && info.api_version != api_version.as_ref()
+        });
+    let needs_tree = legacy
+        || (group.is_empty() && kind.as_ref() == "Secret")
+        || matches!(
+            kind.as_ref(),
+            "Certificate" | "ExternalSecret" | "SealedSecret"
+        )
+        || (group == "networking.k8s.io" && kind.as_ref() == "Ingress" && version != "v1");
+    if needs_tree {
+        let mut value: Value = serde_json::from_str(slice).ok()?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.entry("kind")
+                .or_insert_with(|| Value::String(kind.to_string()));
+            obj.entry("apiVersion")
+                .or_insert_with(|| Value::String(api_version.to_string()));
+        }
+        return Some(convert_object((value, source)));
+    }
+    let meta = header.metadata.as_ref();
+    let name = meta
+        .and_then(|m| m.name.as_deref().or(m.generate_name.as_deref()))
+        .unwrap_or("")
+        .to_string();
+    let namespace = meta
+        .and_then(|m| m.namespace.as_deref())
+        .map(str::to_string);
+    let mut ignore = ignore_ids(meta);
+    if let Some(spec) = &header.spec {
+        let template = spec.template.as_ref().or_else(|| {
+            spec.job_template
+                .as_ref()
+                .and_then(|j| j.spec.as_ref())
+                .and_then(|s| s.template.as_ref())
+        });
+        ignore.extend(ignore_ids(template.and_then(|t| t.metadata.as_ref())));
+    }
+    let origin = Origin {
+        api_version: api_version.clone(),
+        source: source.clone(),
+    };
+    let typed = convert_json(group, &kind, slice, origin);
+    let summary = ObjectSummary {
+        api_version,
+        kind,
+        namespace,
+        name,
+        source,
+        ignore,
+        makes_secret: None,
+    };
+    Some((summary, typed))
 }
 
 fn convert_object(
@@ -447,7 +716,11 @@ fn convert_object(
         );
     }
     let makes_secret = secret_made_by(&kind, &name, &value);
-    let typed = convert(group, &kind, value);
+    let origin = Origin {
+        api_version: api_version.clone(),
+        source: source.clone(),
+    };
+    let typed = convert(group, &kind, value, origin);
     let summary = ObjectSummary {
         api_version,
         kind,

@@ -19,22 +19,38 @@ pub struct WorkloadTemplate {
     pub replicas: Option<i32>,
 }
 
-/// One pod spec to check: a Pod, or a workload's template.
+/// One pod spec to check: a Pod (standing for every replica of its controller), or a
+/// workload's template.
 #[derive(Debug, Clone, Copy)]
 pub struct PodSpecView<'a> {
     pub metadata: &'a ObjectMeta,
     pub spec: &'a PodSpec,
-    /// The real Pod, when this is one (status available).
+    /// The real Pod, when this is one (status available). For replicated Pods, the first
+    /// replica of its controller.
     pub pod: Option<&'a Item<Pod>>,
     /// The controller, when this is a template.
     pub template: Option<&'a WorkloadTemplate>,
+    /// How many Pods this view stands for (replicas of one controller share their spec).
+    pub replicas: usize,
 }
 
 impl<'a> PodSpecView<'a> {
-    /// The object findings name: the Pod, or the workload owning the template.
+    /// The object findings name: the controller of replicated Pods (a Deployment, derived from
+    /// its ReplicaSet's name and the `pod-template-hash` label; a StatefulSet, DaemonSet,
+    /// Job...), a bare Pod, or the workload owning the template.
     pub fn object_ref(&self) -> ObjectRef {
         match (self.pod, self.template) {
-            (Some(pod), _) => pod.object_ref(),
+            (Some(pod), _) => match controller_of(pod) {
+                Some((kind, name)) => ObjectRef {
+                    kind: kind.to_string(),
+                    api_version: None,
+                    namespace: pod.namespace().map(str::to_string),
+                    name,
+                    container: None,
+                    source: pod.origin.source.clone(),
+                },
+                None => pod.object_ref(),
+            },
             (None, Some(t)) => t.owner.clone(),
             (None, None) => ObjectRef::default(),
         }
@@ -69,21 +85,30 @@ impl<'a> PodSpecView<'a> {
 /// and the templates of workloads scaled to zero or not yet rolled out. A template "has Pods"
 /// when some Pod in its namespace carries all of the template's labels (Pods are stamped from
 /// their template's labels).
-pub fn pod_specs<'a>(
-    pods: &'a Items<Pod>,
-    templates: &'a [WorkloadTemplate],
-) -> Vec<PodSpecView<'a>> {
-    let mut views: Vec<PodSpecView<'a>> = pods
-        .iter()
-        .filter_map(|pod| {
-            Some(PodSpecView {
-                metadata: &pod.metadata,
-                spec: pod.spec.as_ref()?,
-                pod: Some(pod.as_ref()),
-                template: None,
-            })
-        })
-        .collect();
+pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) -> Vec<PodSpecView<'a>> {
+    // Replicas of one controller share its template: one view per controller (its first Pod),
+    // so a spec problem is reported once, on the object to fix, not once per replica.
+    let mut views: Vec<PodSpecView<'a>> = Vec::new();
+    let mut by_controller: std::collections::HashMap<(&str, String, String), usize> =
+        std::collections::HashMap::new();
+    for pod in pods.iter() {
+        let Some(spec) = pod.spec.as_ref() else { continue };
+        if let Some((kind, name)) = controller_of(pod) {
+            let key = (pod.namespace().unwrap_or("default"), kind.to_string(), name);
+            if let Some(&i) = by_controller.get(&key) {
+                views[i].replicas += 1;
+                continue;
+            }
+            by_controller.insert(key, views.len());
+        }
+        views.push(PodSpecView {
+            metadata: &pod.metadata,
+            spec,
+            pod: Some(pod.as_ref()),
+            template: None,
+            replicas: 1,
+        });
+    }
     // Pods by (namespace, label key, label value), to find a template's Pods quickly.
     let mut by_label: std::collections::HashMap<(&str, &str, &str), Vec<usize>> =
         std::collections::HashMap::new();
@@ -103,10 +128,7 @@ pub fn pod_specs<'a>(
                 .get(&(ns, k.as_str(), v.as_str()))
                 .is_some_and(|candidates| {
                     candidates.iter().any(|&i| {
-                        selector_matches(
-                            labels.expect("non-empty"),
-                            pods[i].metadata.labels.as_ref(),
-                        )
+                        selector_matches(labels.expect("non-empty"), pods[i].metadata.labels.as_ref())
                     })
                 })
         });
@@ -116,10 +138,47 @@ pub fn pod_specs<'a>(
                 spec: &t.spec,
                 pod: None,
                 template: Some(t),
+                replicas: 1,
             });
         }
     }
     views
+}
+
+/// The controller a Pod's spec comes from, as `(kind, name)`: a ReplicaSet's Pods belong to
+/// its Deployment when the `pod-template-hash` label shows the ReplicaSet was made by one.
+/// Static Pods (owned by their Node) and bare Pods have none.
+pub fn controller_of(pod: &Item<Pod>) -> Option<(&'static str, String)> {
+    let owner = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))?;
+    let kind: &'static str = match owner.kind.as_str() {
+        "ReplicaSet" => {
+            let hash = pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash"));
+            if let Some(deployment) = hash.and_then(|h| {
+                owner
+                    .name
+                    .strip_suffix(h.as_str())
+                    .and_then(|n| n.strip_suffix('-'))
+            }) {
+                return Some(("Deployment", deployment.to_string()));
+            }
+            "ReplicaSet"
+        }
+        "StatefulSet" => "StatefulSet",
+        "DaemonSet" => "DaemonSet",
+        "Job" => "Job",
+        "ReplicationController" => "ReplicationController",
+        _ => return None,
+    };
+    Some((kind, owner.name.clone()))
 }
 
 /// Pod templates of every workload controller in the set. ReplicaSets owned by a Deployment

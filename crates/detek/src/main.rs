@@ -7,9 +7,6 @@ mod commands;
 mod config;
 mod progress;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -18,7 +15,9 @@ fn main() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("detek: error: {err:#}");
+            // The message can carry file names and contents: no control characters.
+            let message = format!("{err:#}");
+            eprintln!("detek: error: {}", detek_render::sanitize_terminal(&message));
             ExitCode::from(2)
         }
     }

@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(
             messages,
             vec![
-                "Pod/kube-system/kube-proxy-8r7df [kube-proxy]: kube-proxy v1.14.2 is affected by CVE-2020-8558"
+                "DaemonSet/kube-system/kube-proxy [kube-proxy]: kube-proxy v1.14.2 is affected by CVE-2020-8558"
             ]
         );
     }
@@ -407,7 +407,7 @@ mod tests {
             messages,
             vec![
                 "Pod/kube-system/kube-apiserver-ip-10-0-9-206.us-west-2.compute.internal [kube-apiserver]: kube-apiserver v1.8.4 is affected by CVE-2018-1002105",
-                "Pod/kube-system/kube-proxy-kr44f [kube-proxy]: kube-proxy v1.8.4 is affected by CVE-2020-8558",
+                "DaemonSet/kube-system/kube-proxy [kube-proxy]: kube-proxy v1.8.4 is affected by CVE-2020-8558",
             ]
         );
     }

@@ -101,6 +101,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         }
         evaluated += 1;
         let what = noun(chosen.iter().copied(), true);
+        // A view stands for all replicas of its controller.
+        let selected_count: usize = chosen.iter().map(|v| v.replicas).sum();
         let declared: Vec<&ContainerPort> = chosen
             .iter()
             .flat_map(|v| v.all_containers())
@@ -137,7 +139,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         Some(svc.object_ref()),
                         format!(
                             "{label} targets the named port {name:?}, which no container of the {} selected {what} has (they declare: {declared_text})",
-                            chosen.len()
+                            selected_count
                         ),
                     )
                 }
@@ -156,7 +158,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         Some(svc.object_ref()),
                         format!(
                             "{label} targets {n}/{proto}, which no container of the {} selected {what} declares (they declare: {declared_text})",
-                            chosen.len()
+                            selected_count
                         ),
                     )
                     .with_evidence(format!(

@@ -356,6 +356,7 @@ fn specs_to_check<'a>(
             spec: &t.spec,
             pod: None,
             template: Some(t),
+            replicas: 1,
         })
         .collect();
     for pod in pods {
@@ -370,6 +371,7 @@ fn specs_to_check<'a>(
             spec,
             pod: Some(pod.as_ref()),
             template: None,
+            replicas: 1,
         });
     }
     out

@@ -115,7 +115,7 @@ mod tests {
         let f = &report.findings[0];
         assert_eq!(
             f.object.as_ref().unwrap().display_name(),
-            "Pod/kube-system/kube-proxy-nz2nc"
+            "DaemonSet/kube-system/kube-proxy"
         );
         assert_eq!(
             f.message,

@@ -10,7 +10,9 @@
 //!   with `strategy: Recreate` every rollout does too. Turn this pattern off with
 //!   `no_graceful_shutdown.single_replica: false`.
 //!
-//! On a live cluster, Pods of one controller are reported once.
+//! Services that only expose metrics (named `*-metrics*`, or with every port named
+//! `*metrics*`) do not count: a scrape gap is not an outage. On a live cluster, Pods of one
+//! controller are reported once.
 //!
 //! ## Why it matters
 //! When a Pod is deleted, the kubelet sends SIGTERM while, in parallel, the endpoints
@@ -45,7 +47,8 @@
 
 use crate::detectors::networking::{pod_selector, selects};
 use crate::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use k8s_openapi::api::core::v1::Service;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 detector! {
     NoGracefulShutdown {
@@ -70,14 +73,6 @@ const DEFAULT_MIN_GRACE: i64 = 10;
 /// The grace period Kubernetes applies when none is written.
 const DEFAULT_GRACE: i64 = 30;
 
-/// Replicas of one controller listed by name in the evidence; the rest are counted.
-const MAX_LISTED_REPLICAS: usize = 5;
-
-struct Judged {
-    finding: Option<usize>,
-    others: usize,
-}
-
 /// A Service's name and Pod selector.
 type NamedSelector<'a> = (&'a str, &'a BTreeMap<String, String>);
 
@@ -93,7 +88,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     // Services with a Pod selector, by namespace. Only the (few) specs that fail a check are
     // matched against them.
     let mut selectors: HashMap<&str, Vec<NamedSelector>> = HashMap::new();
-    for s in services.iter() {
+    for s in services.iter().filter(|s| !metrics_only(s)) {
         if let Some(selector) = pod_selector(s) {
             selectors
                 .entry(s.namespace_or_default())
@@ -108,6 +103,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .flatten()
             .filter(|(_, sel)| selects(sel, view))
             .map(|(name, _)| name.to_string())
+            .collect::<BTreeSet<String>>()
+            .into_iter()
             .collect()
     };
 
@@ -115,8 +112,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(specs.len());
     // (object display name) -> index of its finding, to merge both patterns on one object.
     let mut reported: BTreeMap<String, usize> = BTreeMap::new();
-    // Controllers whose Pods were already judged, with the index of their finding if any.
-    let mut seen_owners: HashMap<(String, String, String), Judged> = HashMap::new();
 
     for view in &specs {
         if super::is_batch(view) {
@@ -129,48 +124,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         if grace >= min_grace || has_pre_stop(view.spec) {
             continue;
         }
-        // Replicas share their controller's template: judge one Pod per controller and note the
-        // others (checking every replica against every Service was quadratic).
-        let owner_key = view.pod.and_then(|pod| {
-            let owner = pod
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))?;
-            Some((
-                view.namespace().to_string(),
-                owner.kind.clone(),
-                owner.name.clone(),
-            ))
-        });
-        if let Some(key) = &owner_key
-            && let Some(judged) = seen_owners.get_mut(key)
-        {
-            if let Some(i) = judged.finding {
-                judged.others += 1;
-                if judged.others <= MAX_LISTED_REPLICAS {
-                    let name = view.pod.map(|p| p.name().to_string()).unwrap_or_default();
-                    out.findings[i].evidence.push(format!("also Pod {name}"));
-                }
-            }
-            continue;
-        }
         let behind = services_of(view);
-        if let Some(key) = owner_key {
-            seen_owners.insert(
-                key,
-                Judged {
-                    finding: (!behind.is_empty()).then_some(out.findings.len()),
-                    others: 0,
-                },
-            );
-        }
         if behind.is_empty() {
             continue;
         }
         let object = view.object_ref();
-        reported.insert(object.display_name(), out.findings.len());
+        reported.insert(object_key(&object), out.findings.len());
         out.push(
             Finding::new(
                 Level::Warn,
@@ -180,19 +139,11 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     behind.join(", ")
                 ),
             )
-            .with_evidence(format!("threshold: {min_grace}s ({MIN_GRACE_SETTING})")),
+            .with_evidence(format!("threshold: {min_grace}s ({MIN_GRACE_SETTING})"))
+            .with_evidence(format!("{} Pod(s) of this controller", view.replicas)),
         );
     }
-    for judged in seen_owners.values() {
-        if let Some(i) = judged.finding
-            && judged.others > MAX_LISTED_REPLICAS
-        {
-            out.findings[i].evidence.push(format!(
-                "and {} more Pods of the same controller",
-                judged.others - MAX_LISTED_REPLICAS
-            ));
-        }
-    }
+
 
     if single_replica {
         for t in templates.iter().filter(|t| t.owner.kind == "Deployment") {
@@ -204,6 +155,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 spec: &t.spec,
                 pod: None,
                 template: Some(t),
+                replicas: 1,
             };
             let behind = services_of(&view);
             if behind.is_empty() {
@@ -232,7 +184,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     behind.join(", ")
                 )
             };
-            let name = t.owner.display_name();
+            let name = object_key(&t.owner);
             match reported.get(&name) {
                 Some(&i) => {
                     let f = &mut out.findings[i];
@@ -250,6 +202,33 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         }
     }
     Ok(out)
+}
+
+/// An object's name and where it was read: manifests may hold several objects of one name
+/// (alternative variants of an install), each reported on its own.
+fn object_key(object: &ObjectRef) -> String {
+    match &object.source {
+        Some(s) => format!("{} {}:{}", object.display_name(), s.file, s.line),
+        None => object.display_name(),
+    }
+}
+
+/// A Service that only exposes metrics (named `*-metrics*`, or every port named `*metrics*`):
+/// a scrape gap is not an outage, so it does not count as "behind a Service".
+fn metrics_only(service: &Service) -> bool {
+    let name = service.metadata.name.as_deref().unwrap_or("");
+    if name.ends_with("-metrics") || name.contains("-metrics-") {
+        return true;
+    }
+    let ports = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_deref())
+        .unwrap_or(&[]);
+    !ports.is_empty()
+        && ports
+            .iter()
+            .all(|p| p.name.as_deref().is_some_and(|n| n.contains("metrics")))
 }
 
 /// Does any container stop through a preStop hook?
@@ -337,9 +316,9 @@ mod tests {
         let f = &report.findings[0];
         assert_eq!(
             f.object.as_ref().unwrap().display_name(),
-            "Pod/shop/web-7c9d8-a1"
+            "Deployment/shop/web"
         );
-        assert_eq!(f.evidence[1], "also Pod web-7c9d8-b2");
+        assert_eq!(f.evidence[1], "2 Pod(s) of this controller");
         assert!(run_fixture("no_graceful_shutdown", "pass.yaml").passed);
         assert!(run_fixture("no_graceful_shutdown", "pass-hpa.yaml").passed);
     }

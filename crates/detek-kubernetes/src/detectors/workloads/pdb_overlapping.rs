@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(
             messages,
             vec![
-                "Pod/shop/web-7c9d8-a1: selected by 2 PodDisruptionBudgets (all-apps, web): the Eviction API refuses to evict its Pods, node drains fail",
+                "Deployment/shop/web: selected by 2 PodDisruptionBudgets (all-apps, web): the Eviction API refuses to evict its Pods, node drains fail",
             ]
         );
         assert!(run_fixture("pdb_overlapping", "pass.yaml").passed);

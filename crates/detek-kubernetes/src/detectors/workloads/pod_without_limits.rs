@@ -95,9 +95,10 @@ mod tests {
         assert_eq!(report.findings.len(), 1);
         let f = &report.findings[0];
         let object = f.object.as_ref().unwrap();
-        assert_eq!(object.kind, "Pod");
+        // Named by its controller: the spec to fix is the Job's.
+        assert_eq!(object.kind, "Job");
         assert_eq!(object.namespace.as_deref(), Some("message-oomkill-pod"));
-        assert_eq!(object.name, "oom-kill-job3-gbb89");
+        assert_eq!(object.name, "oom-kill-job3");
         assert_eq!(object.container.as_deref(), Some("memory-eater"));
         assert_eq!(f.message, "container has no cpu limit");
         assert_eq!(f.evidence, vec!["limits: memory=100Mi"]);

@@ -81,9 +81,10 @@ mod tests {
         let object = f.object.as_ref().unwrap();
         assert_eq!(
             (object.kind.as_str(), object.namespace.as_deref()),
-            ("Pod", Some("scraper"))
+            ("Deployment", Some("scraper"))
         );
-        assert_eq!(object.name, "e2e-scraper-586c69668b-dh6dj");
+        // The Pod's ReplicaSet e2e-scraper-586c69668b, named by its Deployment.
+        assert_eq!(object.name, "e2e-scraper");
         assert_eq!(object.container.as_deref(), Some("e2e-scraper"));
 
         assert!(run_fixture("pod_without_liveness_probe", "pass.yaml").passed);
