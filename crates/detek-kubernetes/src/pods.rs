@@ -85,14 +85,19 @@ impl<'a> PodSpecView<'a> {
 /// and the templates of workloads scaled to zero or not yet rolled out. A template "has Pods"
 /// when some Pod in its namespace carries all of the template's labels (Pods are stamped from
 /// their template's labels).
-pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) -> Vec<PodSpecView<'a>> {
+pub fn pod_specs<'a>(
+    pods: &'a Items<Pod>,
+    templates: &'a [WorkloadTemplate],
+) -> Vec<PodSpecView<'a>> {
     // Replicas of one controller share its template: one view per controller (its first Pod),
     // so a spec problem is reported once, on the object to fix, not once per replica.
     let mut views: Vec<PodSpecView<'a>> = Vec::new();
     let mut by_controller: std::collections::HashMap<(&str, String, String), usize> =
         std::collections::HashMap::new();
     for pod in pods.iter() {
-        let Some(spec) = pod.spec.as_ref() else { continue };
+        let Some(spec) = pod.spec.as_ref() else {
+            continue;
+        };
         if let Some((kind, name)) = controller_of(pod) {
             let key = (pod.namespace().unwrap_or("default"), kind.to_string(), name);
             if let Some(&i) = by_controller.get(&key) {
@@ -128,7 +133,10 @@ pub fn pod_specs<'a>(pods: &'a Items<Pod>, templates: &'a [WorkloadTemplate]) ->
                 .get(&(ns, k.as_str(), v.as_str()))
                 .is_some_and(|candidates| {
                     candidates.iter().any(|&i| {
-                        selector_matches(labels.expect("non-empty"), pods[i].metadata.labels.as_ref())
+                        selector_matches(
+                            labels.expect("non-empty"),
+                            pods[i].metadata.labels.as_ref(),
+                        )
                     })
                 })
         });

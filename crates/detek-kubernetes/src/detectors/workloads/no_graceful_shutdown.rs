@@ -144,7 +144,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         );
     }
 
-
     if single_replica {
         for t in templates.iter().filter(|t| t.owner.kind == "Deployment") {
             if t.replicas != Some(1) {
