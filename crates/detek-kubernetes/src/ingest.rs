@@ -246,6 +246,17 @@ pub fn parse_text(name: &str, text: &str) -> FileContents {
 
 fn parse_json(name: &str, text: &str) -> FileContents {
     let mut out = FileContents::default();
+    if let Err((line, limit)) = check_json_limits(text.trim_start_matches('\u{feff}')) {
+        out.diagnostics.push(Diagnostic::new(
+            Level::Error,
+            Some(SourceLocation {
+                file: name.to_string(),
+                line,
+            }),
+            format!("file not read: {limit}"),
+        ));
+        return out;
+    }
     let text: Arc<str> = Arc::from(text.trim_start_matches('\u{feff}'));
     // Documents stay slices of the text and are typed straight from it (ObjectSet::add_json):
     // no JSON tree is built, which for a large dump is several times faster and smaller.
@@ -289,6 +300,85 @@ fn parse_json(name: &str, text: &str) -> FileContents {
         line += rest[..skipped].matches('\n').count() as u32;
     }
     out
+}
+
+/// The file-wide limits of a JSON text, checked in one pass over its bytes before it is
+/// parsed (JSON documents are typed straight from the text, so no tree is there to count):
+/// values (every scalar, array and object), documents (top-level values and the items of a
+/// top-level array) and nesting ([`MAX_JSON_DEPTH`]). Malformed JSON is left to the parser;
+/// the counts are then approximate. On a breach: the line and what was exceeded.
+fn check_json_limits(text: &str) -> Result<(), (u32, String)> {
+    let mut stack: Vec<u8> = Vec::new();
+    let (mut in_string, mut escaped, mut in_scalar, mut expect_key) = (false, false, false, false);
+    let (mut values, mut documents, mut line) = (0u64, 0usize, 1u32);
+    for &b in text.as_bytes() {
+        if b == b'\n' {
+            line += 1;
+        }
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        let starts_value = match b {
+            b'"' => {
+                in_string = true;
+                let key = expect_key && stack.last() == Some(&b'{');
+                !key
+            }
+            b'{' | b'[' => true,
+            b'0'..=b'9' | b'-' | b't' | b'f' | b'n' => !in_scalar,
+            _ => false,
+        };
+        in_scalar = matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z');
+        if starts_value {
+            values += 1;
+            if values > MAX_VALUES_PER_FILE {
+                return Err((
+                    line,
+                    format!("more than {MAX_VALUES_PER_FILE} values in one file (limit)"),
+                ));
+            }
+            // A document: a top-level value other than an array, or an item of one.
+            let top_level_array_item = stack.len() == 1 && stack[0] == b'[';
+            if (stack.is_empty() && b != b'[') || top_level_array_item {
+                documents += 1;
+                if documents > MAX_DOCUMENTS_PER_FILE {
+                    return Err((
+                        line,
+                        format!(
+                            "more than {MAX_DOCUMENTS_PER_FILE} documents in one file (limit); split it"
+                        ),
+                    ));
+                }
+            }
+        }
+        match b {
+            b'{' | b'[' => {
+                stack.push(b);
+                expect_key = b == b'{';
+                if stack.len() > MAX_JSON_DEPTH {
+                    return Err((
+                        line,
+                        format!("JSON nested deeper than {MAX_JSON_DEPTH} levels (limit)"),
+                    ));
+                }
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+            }
+            b',' => expect_key = stack.last() == Some(&b'{'),
+            b':' => expect_key = false,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Split a YAML stream at `---` / `...` lines; each piece is parsed on its own so one bad

@@ -180,6 +180,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(exit_code(&lists, args.fail_on))
 }
 
+/// Report data (file names, parser and API server messages) shown on a terminal: control
+/// characters and escape sequences are shown escaped, never sent.
+fn safe(text: &dyn std::fmt::Display) -> String {
+    detek_render::sanitize_terminal(&text.to_string()).into_owned()
+}
+
 /// Collector failures and input problems (file:line) go to stderr, whatever the format.
 fn print_diagnostics(list: &ReportList) {
     const MAX: usize = 20;
@@ -188,16 +194,21 @@ fn print_diagnostics(list: &ReportList) {
     let mut total = 0;
     for c in &list.collectors {
         if let Some(e) = &c.error {
-            let _ = writeln!(err, "detek: collector {} failed: {e}", c.id);
+            let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
         }
         for (key, reason) in &c.failed_keys {
-            let _ = writeln!(err, "detek: {key} unavailable: {reason}");
+            let _ = writeln!(err, "detek: {key} unavailable: {}", safe(reason));
         }
         for d in &c.diagnostics {
             total += 1;
             if shown < MAX {
                 shown += 1;
-                let _ = writeln!(err, "detek: {}: {}", d.level.as_str().to_lowercase(), d);
+                let _ = writeln!(
+                    err,
+                    "detek: {}: {}",
+                    d.level.as_str().to_lowercase(),
+                    safe(d)
+                );
             }
         }
     }
@@ -212,7 +223,7 @@ fn print_diagnostics(list: &ReportList) {
         let _ = writeln!(
             err,
             "detek: nothing could be collected from {}: this report says nothing about its health",
-            list.target.name
+            safe(&list.target.name)
         );
     }
 }

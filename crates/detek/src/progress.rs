@@ -17,7 +17,12 @@ impl StderrProgress {
 
     fn line(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "[{:>6.2}s] {text}", self.start.elapsed().as_secs_f64());
+        let _ = writeln!(
+            err,
+            "[{:>6.2}s] {}",
+            self.start.elapsed().as_secs_f64(),
+            detek_render::sanitize_terminal(text)
+        );
     }
 }
 
