@@ -158,6 +158,7 @@ pub(crate) async fn list_kind(
     }
     let (mut objects, mut pages) = (0u64, 0u64);
     let mut continue_token: Option<String> = None;
+    let mut parsing: Option<Parsing> = None;
     loop {
         let mut q = query.clone();
         if scope.page_size > 0 {
@@ -186,56 +187,119 @@ pub(crate) async fn list_kind(
             }
             Err(f) => return KindOutcome::Failed(f),
         };
-        let mut page: Value = match serde_json::from_slice(&answer.body) {
-            Ok(v) => v,
-            Err(e) => {
-                return KindOutcome::Failed(Failure::Status {
-                    code: answer.status.as_u16(),
-                    reason: "BadBody".into(),
-                    message: format!("{path}: the answer is not JSON: {e}"),
-                });
-            }
+        let token = match continue_of(&answer.body) {
+            Ok(t) => t,
+            Err(e) => return bad_body(answer.status.as_u16(), &path, &e),
         };
-        drop(answer);
-        continue_token = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
+        // The previous page is handed on before this one is parsed: at most one page per kind
+        // is being parsed while the next is fetched.
+        if let Some(previous) = parsing.take()
+            && let Err(outcome) = hand_on(previous, tx, &mut objects).await
+        {
+            return outcome;
+        }
+        let (status, body) = (answer.status.as_u16(), answer.body);
+        let p = path.clone();
+        parsing = Some(tokio::task::spawn_blocking(move || {
+            shape_page(&body, shape).map_err(|e| bad_body(status, &p, &e))
+        }));
         pages += 1;
-        let page = match shape {
-            Shape::List => {
-                objects += page
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .map_or(0, |i| i.len() as u64);
-                page
+        continue_token = token;
+        if continue_token.is_none() {
+            if let Some(last) = parsing.take()
+                && let Err(outcome) = hand_on(last, tx, &mut objects).await
+            {
+                return outcome;
             }
-            Shape::TlsSecrets => {
-                if let Some(Value::Array(items)) = page.get_mut("items") {
-                    objects += items.len() as u64;
-                    for item in items.iter_mut() {
+            return KindOutcome::Listed { objects, pages };
+        }
+    }
+}
+
+type Parsing = tokio::task::JoinHandle<Result<(Value, u64), KindOutcome>>;
+
+/// Wait for a page's parsing and send it to the model.
+async fn hand_on(
+    parsing: Parsing,
+    tx: &mpsc::Sender<Value>,
+    objects: &mut u64,
+) -> Result<(), KindOutcome> {
+    let (page, n) = parsing.await.map_err(|e| {
+        KindOutcome::Failed(Failure::Status {
+            code: 0,
+            reason: "Internal".into(),
+            message: format!("parsing a page failed: {e}"),
+        })
+    })??;
+    *objects += n;
+    // A closed channel means the scan was abandoned: nothing more to do either way.
+    let _ = tx.send(page).await;
+    Ok(())
+}
+
+fn bad_body(status: u16, path: &str, e: &serde_json::Error) -> KindOutcome {
+    KindOutcome::Failed(Failure::Status {
+        code: status,
+        reason: "BadBody".into(),
+        message: format!("{path}: the answer is not JSON: {e}"),
+    })
+}
+
+/// The continue token of a list page, read without building the items (serde skips them).
+fn continue_of(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        metadata: Option<HeadMeta>,
+    }
+    #[derive(serde::Deserialize)]
+    struct HeadMeta {
+        #[serde(default, rename = "continue")]
+        continue_: Option<String>,
+    }
+    let head: Head = serde_json::from_slice(body)?;
+    Ok(head
+        .metadata
+        .and_then(|m| m.continue_)
+        .filter(|s| !s.is_empty()))
+}
+
+/// Parse one page and shape it for the model: managedFields dropped, Secrets reduced, a
+/// Secret Table turned into a SecretList. Returns the page and its number of objects.
+fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Error> {
+    let mut page: Value = serde_json::from_slice(body)?;
+    let mut objects = 0;
+    let page = match shape {
+        Shape::List | Shape::TlsSecrets => {
+            if let Some(Value::Array(items)) = page.get_mut("items") {
+                objects = items.len() as u64;
+                for item in items.iter_mut() {
+                    if shape == Shape::TlsSecrets {
                         reduce_secret(item);
+                    } else {
+                        drop_managed_fields(item);
                     }
                 }
-                page
             }
-            Shape::SecretTable => {
-                let list = table_to_secret_list(page);
-                objects += list
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .map_or(0, |i| i.len() as u64);
-                list
-            }
-        };
-        if tx.send(page).await.is_err() {
-            // The receiver is gone: the scan was abandoned.
-            return KindOutcome::Listed { objects, pages };
+            page
         }
-        if continue_token.is_none() {
-            return KindOutcome::Listed { objects, pages };
+        Shape::SecretTable => {
+            let list = table_to_secret_list(page);
+            objects = list
+                .get("items")
+                .and_then(Value::as_array)
+                .map_or(0, |i| i.len() as u64);
+            list
         }
+    };
+    Ok((page, objects))
+}
+
+/// `metadata.managedFields` is bookkeeping of server-side apply: no detector reads it,
+/// `kubectl get -o yaml` hides it, and it is often a third of an object's size.
+fn drop_managed_fields(item: &mut Value) {
+    if let Some(Value::Object(meta)) = item.get_mut("metadata") {
+        meta.remove("managedFields");
     }
 }
 

@@ -13,6 +13,9 @@
 //!   `Retry-After` (never waiting longer than `max_retry_wait`).
 //! * **Discovery first.** A kind whose group/version or resource the server does not serve is
 //!   listed as empty, with a diagnostic, not failed (e.g. `autoscaling/v2` on an old cluster).
+//! * **Lean.** `metadata.managedFields` is dropped from every object as its page is parsed
+//!   (`kubectl get -o yaml` hides it too; no detector reads it), and each page is converted to
+//!   typed objects as soon as it arrives, so raw pages do not pile up.
 //! * **Failures stay local.** A kind that cannot be listed (403, 500 after retries, timeout)
 //!   marks only its key failed with the reason (`forbidden: ...`), so only the detectors
 //!   needing it become `Unknown`; keys derived from it (`kubernetes/objects`,
