@@ -126,7 +126,7 @@ fn cluster(out: &mut impl Write, n: usize) -> std::io::Result<()> {
             r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"app-{app}-{i}","namespace":"{ns}","labels":{{"app":"app-{app}"}},"ownerReferences":[{{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"app-{app}-5d9f","uid":"u-{app}","controller":true}}]}},"spec":{{"nodeName":"node-{node}","containers":[{{"name":"app","image":"registry.example.com/app-{app}:1.0.0","ports":[{{"containerPort":8080,"name":"http"}}],"resources":{{"requests":{{"cpu":"100m","memory":"128Mi"}},"limits":{{"memory":"256Mi"}}}}}}]}},"status":{{"phase":"{phase}","podIP":"10.{}.{}.{}","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","image":"registry.example.com/app-{app}:1.0.0","imageID":"","ready":true,"restartCount":{restarts},"state":{state}{last}}}]}}}}"#,
             node / 256,
             node % 256,
-            i % 250 + 2
+            (i / nodes) % 254 + 1
         )?;
     }
     for i in 0..services {
