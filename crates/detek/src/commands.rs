@@ -70,7 +70,9 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
 
 /// No --input/--demo: live clusters (kubeconfig contexts or the in-cluster service account).
 fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
-    use detek_kubernetes::live::{Environment, LiveOptions, TargetRequest, parse_duration, resolve};
+    use detek_kubernetes::live::{
+        Environment, LiveOptions, TargetRequest, parse_duration, resolve,
+    };
     let request_timeout = parse_duration(&args.request_timeout)
         .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
     let options = LiveOptions {
@@ -93,14 +95,17 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
                 kind: "cluster".into(),
                 name: t.name.clone(),
             },
-            collectors: vec![Arc::new(detek_kubernetes::LiveCollector::new(t, options.clone()))],
+            collectors: vec![Arc::new(detek_kubernetes::LiveCollector::new(
+                t,
+                options.clone(),
+            ))],
             now: SystemTime::now(),
         })
         .collect())
 }
 
 fn settings(args: &TargetArgs, config: &Config) -> Result<Settings> {
-    let mut settings = config.settings();
+    let mut settings = config.settings()?;
     if let Some(v) = &args.target_version {
         if detek_kubernetes::version::parse(v).is_none() {
             bail!("--target-version {v:?} is not a Kubernetes version (e.g. 1.32 or v1.32.1)");

@@ -155,8 +155,10 @@ impl Config {
         Ok(())
     }
 
-    /// Settings from the config (CLI flags are applied on top by the caller).
-    pub fn settings(&self) -> Settings {
+    /// Settings from the config (CLI flags are applied on top by the caller). Files named by
+    /// settings (known component issues) are read here, relative to the config file; a bad
+    /// file is an error naming it.
+    pub fn settings(&self) -> Result<Settings> {
         let mut settings = Settings::new();
         if let Some(v) = &self.target_version {
             settings.set(
@@ -175,7 +177,42 @@ impl Config {
                 settings.set(format!("{id}.{key}"), value.clone());
             }
         }
-        settings
+        if let Some(files) = self
+            .detectors
+            .get("known_component_issue")
+            .and_then(|d| d.settings.get("files"))
+        {
+            let files: Vec<String> = serde_json::from_value(files.clone()).map_err(|_| {
+                anyhow::anyhow!("detectors.known_component_issue.files: expected a list of paths")
+            })?;
+            let base = self
+                .path
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("."));
+            let mut entries = Vec::new();
+            for file in files {
+                let path = base.join(&file);
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "detectors.known_component_issue.files: cannot read {}",
+                        path.display()
+                    )
+                })?;
+                entries.extend(
+                    detek_kubernetes::detectors::parse_known_component_issues(
+                        &text,
+                        &path.display().to_string(),
+                    )
+                    .map_err(|e| anyhow::anyhow!("detectors.known_component_issue.files: {e}"))?,
+                );
+            }
+            settings.set(
+                detek_kubernetes::detectors::KNOWN_COMPONENT_ISSUE_ENTRIES,
+                serde_json::to_value(entries)?,
+            );
+        }
+        Ok(settings)
     }
 
     pub fn is_disabled(&self, id: &str) -> bool {
@@ -296,7 +333,7 @@ mod tests {
     #[test]
     fn detector_entries_become_settings() {
         let c = Config::parse("targetVersion: v1.30\ndetectors:\n  pod_restarting:\n    threshold: 10\n    level: Error\n").unwrap();
-        let s = c.settings();
+        let s = c.settings().unwrap();
         assert_eq!(s.get_or("pod_restarting.threshold", 0), 10);
         assert_eq!(s.get_str("kubernetes.target_version"), Some("1.30"));
         assert_eq!(c.level_override("pod_restarting"), Some(Level::Error));
