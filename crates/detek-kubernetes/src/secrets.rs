@@ -8,6 +8,9 @@ use base64::Engine;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+/// The annotation `kubectl apply` writes: the applied manifest, a Secret's data included.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// What detek keeps of a Secret.
 #[derive(Debug, Clone, Default)]
 pub struct SecretInfo {
@@ -37,10 +40,17 @@ impl SecretInfo {
         let Value::Object(mut map) = value else {
             return SecretInfo::default();
         };
-        let metadata: ObjectMeta = map
+        let mut metadata: ObjectMeta = map
             .remove("metadata")
             .and_then(|m| serde_json::from_value(m).ok())
             .unwrap_or_default();
+        // `kubectl apply` copies the whole manifest, data included, into this annotation (a
+        // `kubectl get -o yaml` dump carries it); managedFields can name data keys only, but no
+        // detector reads them either.
+        if let Some(annotations) = metadata.annotations.as_mut() {
+            annotations.remove(LAST_APPLIED);
+        }
+        metadata.managed_fields = None;
         let type_ = map
             .get("type")
             .and_then(Value::as_str)
