@@ -526,6 +526,9 @@ fn yaml_options(
     budget.max_events = values_left.saturating_mul(3).saturating_add(16);
     budget.max_total_scalar_bytes = len.saturating_mul(2).saturating_add(4096);
     budget.max_reader_input_bytes = None;
+    // Long commented-out blocks are common in real manifests (rook's nfs.yaml has 60 comment
+    // lines inside a mapping); the default of 32 refused them. Bounded by the document size.
+    budget.max_buffered_comment_events = len.max(1024);
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     // Only the first line of an error is shown; rendering source snippets is costly.
@@ -602,6 +605,18 @@ mod tests {
         let diag = &out.diagnostics[0];
         let line = diag.source.as_ref().unwrap().line;
         assert!((7..=12).contains(&line), "line {line}: {}", diag.message);
+    }
+
+    #[test]
+    fn long_comment_blocks_inside_a_mapping_are_fine() {
+        // rook's deploy/examples/nfs.yaml has a commented-out block of 60 lines in a mapping.
+        let comments = "    # - commented: out\n".repeat(200);
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n{comments}  c: d\n"
+        );
+        let out = parse_text("c.yaml", &text);
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert_eq!(out.documents.len(), 1);
     }
 
     #[test]
