@@ -162,7 +162,10 @@ pub fn plan(
 }
 
 fn source_hint(missing: &[KeyId]) -> &'static str {
-    let area = missing.first().and_then(|k| k.split('/').next()).unwrap_or("");
+    let area = missing
+        .first()
+        .and_then(|k| k.split('/').next())
+        .unwrap_or("");
     match area {
         "kubernetes" => "a live cluster",
         "prometheus" => "a Prometheus server",

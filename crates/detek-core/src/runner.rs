@@ -6,7 +6,9 @@ use crate::report::{
 };
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::traits::{CollectContext, CollectError, Detector, DetectContext, DetectorMeta, Produced};
+use crate::traits::{
+    CollectContext, CollectError, DetectContext, Detector, DetectorMeta, Produced,
+};
 use futures::FutureExt;
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -31,7 +33,8 @@ impl Progress for Silent {}
 
 /// Decides whether a finding is suppressed (annotation, config rule); returns the reason.
 pub trait Suppressor: Send + Sync {
-    fn suppress(&self, store: &Store, detector: &DetectorMeta, finding: &Finding) -> Option<String>;
+    fn suppress(&self, store: &Store, detector: &DetectorMeta, finding: &Finding)
+    -> Option<String>;
 }
 
 pub struct RunOptions {
@@ -70,7 +73,11 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     let mut reports = detect(plan, &store, options);
     for u in &plan.unrunnable {
         if options.report_unrunnable.contains(u.detector.meta().id) {
-            reports.push(unknown_report(u.detector.meta(), format!("not run: {}", u.reason), 0.0));
+            reports.push(unknown_report(
+                u.detector.meta(),
+                format!("not run: {}", u.reason),
+                0.0,
+            ));
         }
     }
     reports.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.id.cmp(&b.id)));
@@ -123,7 +130,11 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
         if last_stage.is_none() {
             break;
         }
-        let members: Vec<_> = plan.collectors.iter().filter(|c| c.stage == stage).collect();
+        let members: Vec<_> = plan
+            .collectors
+            .iter()
+            .filter(|c| c.stage == stage)
+            .collect();
         let store_ref = &store;
         let runs = members.iter().map(|planned| {
             let collector = planned.collector.clone();
@@ -135,7 +146,8 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
                     .iter()
                     .find_map(|k| store_ref.failure(k).map(|r| (*k, r)))
                 {
-                    let err = CollectError::new(format!("not run: input {key} unavailable: {reason}"));
+                    let err =
+                        CollectError::new(format!("not run: input {key} unavailable: {reason}"));
                     return (collector, Err(err), 0.0);
                 }
                 options.progress.collector_started(meta.id);
@@ -184,7 +196,10 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
                         store.set(key, slot);
                     }
                     for key in &meta.produces {
-                        if plan.wanted.contains(key) && store.failure(key).is_some() && !status.failed_keys.contains_key(*key) {
+                        if plan.wanted.contains(key)
+                            && store.failure(key).is_some()
+                            && !status.failed_keys.contains_key(*key)
+                        {
                             let reason = format!("collector {} did not produce it", meta.id);
                             status.failed_keys.insert(key.to_string(), reason.clone());
                             store.fail(key, reason);
@@ -228,7 +243,11 @@ pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &Run
         .iter()
         .find_map(|k| store.failure(k).map(|r| (*k, r)))
     {
-        return unknown_report(meta, format!("not run: input {key} unavailable: {reason}"), 0.0);
+        return unknown_report(
+            meta,
+            format!("not run: input {key} unavailable: {reason}"),
+            0.0,
+        );
     }
     let ctx = DetectContext {
         store,
@@ -266,7 +285,11 @@ pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &Run
         .iter()
         .filter(|f| f.suppressed.is_none())
         .collect();
-    let level = active.iter().map(|f| f.level).max().unwrap_or(Level::Normal);
+    let level = active
+        .iter()
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Normal);
     let passed = active.is_empty();
     let problem = (!passed).then(|| Attachment {
         description: format!("{} finding(s): {}", active.len(), meta.title),

@@ -83,7 +83,10 @@ impl Produced {
 /// depend on.
 pub trait Collector: Send + Sync {
     fn meta(&self) -> &CollectorMeta;
-    fn collect<'a>(&'a self, ctx: CollectContext<'a>) -> BoxFuture<'a, Result<Produced, CollectError>>;
+    fn collect<'a>(
+        &'a self,
+        ctx: CollectContext<'a>,
+    ) -> BoxFuture<'a, Result<Produced, CollectError>>;
 }
 
 /// A detector's documentation, in the four sections of its doc comment.

@@ -35,7 +35,10 @@ impl Collector for Source {
     fn meta(&self) -> &CollectorMeta {
         &self.meta
     }
-    fn collect<'a>(&'a self, ctx: CollectContext<'a>) -> BoxFuture<'a, Result<Produced, CollectError>> {
+    fn collect<'a>(
+        &'a self,
+        ctx: CollectContext<'a>,
+    ) -> BoxFuture<'a, Result<Produced, CollectError>> {
         Box::pin(async move {
             self.runs.fetch_add(1, Ordering::SeqCst);
             if self.fail {
@@ -59,9 +62,15 @@ impl Collector for Doubler {
     fn meta(&self) -> &CollectorMeta {
         &self.meta
     }
-    fn collect<'a>(&'a self, ctx: CollectContext<'a>) -> BoxFuture<'a, Result<Produced, CollectError>> {
+    fn collect<'a>(
+        &'a self,
+        ctx: CollectContext<'a>,
+    ) -> BoxFuture<'a, Result<Produced, CollectError>> {
         Box::pin(async move {
-            let numbers = ctx.store.get(&NUMBERS).map_err(|m| CollectError::new(m.to_string()))?;
+            let numbers = ctx
+                .store
+                .get(&NUMBERS)
+                .map_err(|m| CollectError::new(m.to_string()))?;
             let mut out = Produced::new();
             out.put(&DOUBLED, numbers.iter().map(|n| n * 2).collect());
             Ok(out)
@@ -94,7 +103,11 @@ struct TestDetector {
     behaviour: Behaviour,
 }
 
-fn detector(id: &'static str, requires: &'static [KeyId], behaviour: Behaviour) -> Arc<dyn Detector> {
+fn detector(
+    id: &'static str,
+    requires: &'static [KeyId],
+    behaviour: Behaviour,
+) -> Arc<dyn Detector> {
     Arc::new(TestDetector {
         meta: DetectorMeta {
             id,
@@ -181,11 +194,24 @@ fn plan_rejects_cycles_unknown_keys_and_duplicate_producers() {
         doubler(vec![OTHER.id()], vec![DOUBLED.id()], "a"),
         doubler(vec![DOUBLED.id()], vec![OTHER.id()], "b"),
     ];
-    let err = plan(vec![detector("d", DOUBLED_ONLY, Behaviour::Negatives)], &cyclic).err().unwrap();
-    assert!(matches!(err, PlanError::Cycle(ref ids) if ids.len() == 2), "{err}");
+    let err = plan(
+        vec![detector("d", DOUBLED_ONLY, Behaviour::Negatives)],
+        &cyclic,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, PlanError::Cycle(ref ids) if ids.len() == 2),
+        "{err}"
+    );
 
     let dangling = vec![doubler(vec![NOBODY.id()], vec![DOUBLED.id()], "a")];
-    let err = plan(vec![detector("d", DOUBLED_ONLY, Behaviour::Negatives)], &dangling).err().unwrap();
+    let err = plan(
+        vec![detector("d", DOUBLED_ONLY, Behaviour::Negatives)],
+        &dangling,
+    )
+    .err()
+    .unwrap();
     assert_eq!(
         err.to_string(),
         "collector a requires key remote/nobody, which no collector produces"
@@ -226,16 +252,42 @@ fn run_reports_findings_panics_errors_and_missing_inputs() {
 
     let panics = by_id("panics");
     assert_eq!(panics.level, Level::Unknown);
-    assert!(panics.error.as_deref().unwrap().contains("index out of bounds"));
+    assert!(
+        panics
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("index out of bounds")
+    );
 
     assert_eq!(by_id("errors").level, Level::Unknown);
-    assert!(by_id("errors").error.as_deref().unwrap().contains("bad data"));
+    assert!(
+        by_id("errors")
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("bad data")
+    );
 
     let needs_other = by_id("needs_other");
     assert_eq!(needs_other.level, Level::Unknown);
-    assert!(needs_other.error.as_deref().unwrap().contains("forbidden: other"), "{:?}", needs_other.error);
+    assert!(
+        needs_other
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("forbidden: other"),
+        "{:?}",
+        needs_other.error
+    );
 
-    assert!(by_id("undeclared").error.as_deref().unwrap().contains("without declaring"));
+    assert!(
+        by_id("undeclared")
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("without declaring")
+    );
 
     assert_eq!(list.status, ScanStatus::Partial);
     assert_eq!(list.summary.error, 1);
@@ -257,10 +309,21 @@ fn failed_collector_makes_dependents_unknown_and_scan_not_healthy() {
     assert_eq!(report.level, Level::Unknown);
     assert!(!report.passed);
     let error = report.error.as_deref().unwrap();
-    assert!(error.contains("collector test/source failed: connection refused"), "{error}");
-    let source = list.collectors.iter().find(|c| c.id == "test/source").unwrap();
+    assert!(
+        error.contains("collector test/source failed: connection refused"),
+        "{error}"
+    );
+    let source = list
+        .collectors
+        .iter()
+        .find(|c| c.id == "test/source")
+        .unwrap();
     assert!(!source.ok);
-    let doubler = list.collectors.iter().find(|c| c.id == "test/doubler").unwrap();
+    let doubler = list
+        .collectors
+        .iter()
+        .find(|c| c.id == "test/doubler")
+        .unwrap();
     assert!(doubler.error.as_deref().unwrap().starts_with("not run"));
     assert_eq!(list.summary.normal, 0);
 }
@@ -268,7 +331,10 @@ fn failed_collector_makes_dependents_unknown_and_scan_not_healthy() {
 struct SuppressNegatives;
 impl Suppressor for SuppressNegatives {
     fn suppress(&self, _: &Store, _: &DetectorMeta, finding: &Finding) -> Option<String> {
-        finding.message.contains("negative").then(|| "accepted risk".to_string())
+        finding
+            .message
+            .contains("negative")
+            .then(|| "accepted risk".to_string())
     }
 }
 
@@ -294,7 +360,11 @@ fn suppressed_findings_are_kept_and_counted() {
 
 #[test]
 fn unrunnable_detector_asked_for_by_id_is_unknown() {
-    let plan = plan(vec![detector("remote", NOBODY_ONLY, Behaviour::NeedsOther)], &collectors(false)).unwrap();
+    let plan = plan(
+        vec![detector("remote", NOBODY_ONLY, Behaviour::NeedsOther)],
+        &collectors(false),
+    )
+    .unwrap();
     let options = RunOptions {
         report_unrunnable: ["remote".to_string()].into(),
         ..Default::default()
