@@ -33,6 +33,12 @@ fn lvl(level: Level) -> &'static str {
     }
 }
 
+/// True when detectors ran but none saw an object of the kinds it reads (every report
+/// evaluated 0 objects): such a scan checked nothing and must not read "all passed".
+pub(crate) fn nothing_checked(list: &ReportList) -> bool {
+    !list.reports.is_empty() && list.reports.iter().all(|r| r.evaluated == Some(0))
+}
+
 /// The report for one or more scans as one self-contained HTML document.
 ///
 /// With several lists (one per cluster), a selector at the top switches between them; the
@@ -248,6 +254,10 @@ fn summary(o: &mut String, list: &ReportList) {
         }
         ScanStatus::Partial => ("partial", format!("Incomplete · worst {}", worst.as_str())),
         ScanStatus::Complete if list.reports.is_empty() => ("zero", "No detector ran".to_string()),
+        // Detectors that saw no object of the kinds they read checked nothing.
+        ScanStatus::Complete if worst == Level::Normal && nothing_checked(list) => {
+            ("zero", "Nothing to check".to_string())
+        }
         ScanStatus::Complete if worst == Level::Normal => ("normal", "All passed".to_string()),
         ScanStatus::Complete => (lvl(worst), format!("Worst: {}", worst.as_str())),
     };

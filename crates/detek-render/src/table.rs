@@ -180,11 +180,29 @@ pub fn table(list: &ReportList, color: bool) -> String {
         let text = match (list.status, list.reports.len()) {
             (_, 0) => "No detector ran.".to_string(),
             (ScanStatus::Complete, n) => {
-                format!("All {} passed.", plural(n as u64, "detector", "detectors"))
+                let idle = list
+                    .reports
+                    .iter()
+                    .filter(|r| r.evaluated == Some(0))
+                    .count();
+                if idle == n {
+                    format!(
+                        "Nothing to check: none of the {} found an object of the kinds it reads.",
+                        plural(n as u64, "detector", "detectors")
+                    )
+                } else if idle > 0 {
+                    format!(
+                        "All {} passed ({idle} had no object to check).",
+                        plural(n as u64, "detector", "detectors")
+                    )
+                } else {
+                    format!("All {} passed.", plural(n as u64, "detector", "detectors"))
+                }
             }
             _ => "No problem found in what could be collected.".to_string(),
         };
-        let sgr = if list.status == ScanStatus::Complete && !list.reports.is_empty() {
+        let checked = !list.reports.is_empty() && !crate::html::nothing_checked(list);
+        let sgr = if list.status == ScanStatus::Complete && checked {
             GREEN
         } else {
             YELLOW
