@@ -1,0 +1,2 @@
+#![no_main]
+detek_fuzz::target!(config);
