@@ -17,7 +17,10 @@ fn main() -> ExitCode {
         Err(err) => {
             // The message can carry file names and contents: no control characters.
             let message = format!("{err:#}");
-            eprintln!("detek: error: {}", detek_render::sanitize_terminal(&message));
+            eprintln!(
+                "detek: error: {}",
+                detek_render::sanitize_terminal(&message)
+            );
             ExitCode::from(2)
         }
     }
