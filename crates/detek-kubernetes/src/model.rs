@@ -26,7 +26,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 pub use crate::live::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
-use crate::pods::{WorkloadTemplate, workload_templates};
+use crate::pods::{WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
 
 /// Where an object came from and how it was written.
@@ -148,8 +148,7 @@ impl Named for SecretInfo {
 }
 /// Pod templates of workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
 /// CronJob, ReplicationController), for pod-level checks on manifests; see [`crate::pods`].
-pub const WORKLOAD_TEMPLATES: Key<Vec<WorkloadTemplate>> =
-    Key::new("kubernetes/workload-templates");
+pub const WORKLOAD_TEMPLATES: Key<WorkloadTemplates> = Key::new("kubernetes/workload-templates");
 
 /// Static facts about a kind: how to recognise it in a file and how to list it live.
 #[derive(Debug, Clone, Copy)]
@@ -259,6 +258,9 @@ macro_rules! kinds {
                 self.finish();
                 if !skip(WORKLOAD_TEMPLATES.id()) {
                     let templates = workload_templates(&self);
+                    // The pod-spec views every pod-level detector walks, computed once here
+                    // rather than once per detector (it was 40% of a 100k-object scan).
+                    let templates = WorkloadTemplates::new(templates, &self.pods);
                     produced.put(&WORKLOAD_TEMPLATES, templates);
                 }
                 $(

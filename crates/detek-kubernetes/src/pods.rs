@@ -19,6 +19,67 @@ pub struct WorkloadTemplate {
     pub replicas: Option<i32>,
 }
 
+/// The pod templates of the scan's workloads, with the pod-spec views of the scan computed once
+/// (see [`pod_specs`]). Derefs to the templates.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadTemplates {
+    pub templates: Vec<WorkloadTemplate>,
+    /// Views as indices, valid for the Pod list identified by `pods_key`.
+    views: Vec<ViewRef>,
+    pods_key: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ViewRef {
+    Pod { index: usize, replicas: usize },
+    Template(usize),
+}
+
+/// Identifies a Pod list: its length and the address of its first item.
+fn pods_key(pods: &Items<Pod>) -> (usize, usize) {
+    (
+        pods.len(),
+        pods.first().map_or(0, |p| Arc::as_ptr(p) as usize),
+    )
+}
+
+impl WorkloadTemplates {
+    /// Templates, with the views of `pods` (the Pod list stored beside them) precomputed.
+    pub fn new(templates: Vec<WorkloadTemplate>, pods: &Items<Pod>) -> Self {
+        let views = view_refs(pods, &templates);
+        WorkloadTemplates {
+            templates,
+            views,
+            pods_key: Some(pods_key(pods)),
+        }
+    }
+}
+
+impl From<Vec<WorkloadTemplate>> for WorkloadTemplates {
+    fn from(templates: Vec<WorkloadTemplate>) -> Self {
+        WorkloadTemplates {
+            templates,
+            views: Vec::new(),
+            pods_key: None,
+        }
+    }
+}
+
+impl std::ops::Deref for WorkloadTemplates {
+    type Target = [WorkloadTemplate];
+    fn deref(&self) -> &[WorkloadTemplate] {
+        &self.templates
+    }
+}
+
+impl<'a> IntoIterator for &'a WorkloadTemplates {
+    type Item = &'a WorkloadTemplate;
+    type IntoIter = std::slice::Iter<'a, WorkloadTemplate>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.templates.iter()
+    }
+}
+
 /// One pod spec to check: a Pod (standing for every replica of its controller), or a
 /// workload's template.
 #[derive(Debug, Clone, Copy)]
@@ -87,32 +148,62 @@ impl<'a> PodSpecView<'a> {
 /// their template's labels).
 pub fn pod_specs<'a>(
     pods: &'a Items<Pod>,
-    templates: &'a [WorkloadTemplate],
+    templates: &'a WorkloadTemplates,
 ) -> Vec<PodSpecView<'a>> {
+    let computed;
+    let refs: &[ViewRef] = if templates.pods_key == Some(pods_key(pods)) {
+        &templates.views
+    } else {
+        computed = view_refs(pods, &templates.templates);
+        &computed
+    };
+    refs.iter()
+        .filter_map(|r| match *r {
+            ViewRef::Pod { index, replicas } => {
+                let pod = pods[index].as_ref();
+                Some(PodSpecView {
+                    metadata: &pod.metadata,
+                    spec: pod.spec.as_ref()?,
+                    pod: Some(pod),
+                    template: None,
+                    replicas,
+                })
+            }
+            ViewRef::Template(i) => {
+                let t = &templates.templates[i];
+                Some(PodSpecView {
+                    metadata: &t.metadata,
+                    spec: &t.spec,
+                    pod: None,
+                    template: Some(t),
+                    replicas: 1,
+                })
+            }
+        })
+        .collect()
+}
+
+fn view_refs(pods: &Items<Pod>, templates: &[WorkloadTemplate]) -> Vec<ViewRef> {
     // Replicas of one controller share its template: one view per controller (its first Pod),
     // so a spec problem is reported once, on the object to fix, not once per replica.
-    let mut views: Vec<PodSpecView<'a>> = Vec::new();
-    let mut by_controller: std::collections::HashMap<(&str, String, String), usize> =
+    let mut views: Vec<ViewRef> = Vec::new();
+    let mut by_controller: std::collections::HashMap<(&str, &'static str, String), usize> =
         std::collections::HashMap::new();
-    for pod in pods.iter() {
-        let Some(spec) = pod.spec.as_ref() else {
+    for (index, pod) in pods.iter().enumerate() {
+        if pod.spec.is_none() {
             continue;
-        };
+        }
         if let Some((kind, name)) = controller_of(pod) {
-            let key = (pod.namespace().unwrap_or("default"), kind.to_string(), name);
+            let key = (pod.namespace().unwrap_or("default"), kind, name);
             if let Some(&i) = by_controller.get(&key) {
-                views[i].replicas += 1;
+                if let ViewRef::Pod { replicas, .. } = &mut views[i] {
+                    *replicas += 1;
+                }
                 continue;
             }
             by_controller.insert(key, views.len());
         }
-        views.push(PodSpecView {
-            metadata: &pod.metadata,
-            spec,
-            pod: Some(pod.as_ref()),
-            template: None,
-            replicas: 1,
-        });
+        views.push(ViewRef::Pod { index, replicas: 1 });
     }
     // Pods by (namespace, label key, label value), to find a template's Pods quickly.
     let mut by_label: std::collections::HashMap<(&str, &str, &str), Vec<usize>> =
@@ -125,29 +216,23 @@ pub fn pod_specs<'a>(
             }
         }
     }
-    for t in templates {
+    for (i, t) in templates.iter().enumerate() {
         let ns = t.metadata.namespace.as_deref().unwrap_or("default");
         let labels = t.metadata.labels.as_ref();
         let has_pods = labels.and_then(|l| l.iter().next()).is_some_and(|(k, v)| {
             by_label
                 .get(&(ns, k.as_str(), v.as_str()))
                 .is_some_and(|candidates| {
-                    candidates.iter().any(|&i| {
+                    candidates.iter().any(|&c| {
                         selector_matches(
                             labels.expect("non-empty"),
-                            pods[i].metadata.labels.as_ref(),
+                            pods[c].metadata.labels.as_ref(),
                         )
                     })
                 })
         });
         if !has_pods {
-            views.push(PodSpecView {
-                metadata: &t.metadata,
-                spec: &t.spec,
-                pod: None,
-                template: Some(t),
-                replicas: 1,
-            });
+            views.push(ViewRef::Template(i));
         }
     }
     views

@@ -181,7 +181,7 @@ pub(super) fn containers<'a>(view: &PodSpecView<'a>) -> Vec<Ctr<'a>> {
 /// host network by design, and whoever can change them is already root on the node.
 pub(super) fn checked_pod_specs<'a>(
     pods: &'a Items<k8s_openapi::api::core::v1::Pod>,
-    templates: &'a [crate::pods::WorkloadTemplate],
+    templates: &'a crate::pods::WorkloadTemplates,
 ) -> Vec<PodSpecView<'a>> {
     let mut specs = crate::pods::pod_specs(pods, templates);
     specs.retain(|v| !is_mirror_pod(v));
