@@ -507,3 +507,37 @@ fn an_etcd_outage_is_fatal_and_a_stopped_server_is_refused() {
     );
     assert!(run.stderr.contains("Connection refused"), "{}", run.stderr);
 }
+
+#[test]
+fn an_expired_continue_token_fails_its_kind_not_the_scan() {
+    // 410 Gone on a continue request: etcd compacted the snapshot mid-list. Only ConfigMaps
+    // (1,100 of them) need a second page.
+    let (proxy, _dir, kc) = via_proxy(vec![Fault::status("&continue=", 410)]);
+    let run = detek(&["run", "all", "-f", "json", "--kubeconfig", &kc]);
+    let list = run.json();
+    let failed = list["collectors"][0]["failed_keys"]
+        .as_object()
+        .expect("a failed kind");
+    assert_eq!(
+        failed.keys().collect::<Vec<_>>(),
+        ["kubernetes/configmaps", "kubernetes/objects"],
+        "{failed:?}"
+    );
+    assert!(
+        failed["kubernetes/configmaps"]
+            .as_str()
+            .unwrap()
+            .contains("the list expired after 1 page(s)"),
+        "{failed:?}"
+    );
+    assert_only_dependents_unknown(
+        &list,
+        &["kubernetes/configmaps", "kubernetes/objects"],
+        "the list expired",
+    );
+    assert_eq!(
+        proxy.requests_to("&continue=").len(),
+        1,
+        "410 is not retried"
+    );
+}

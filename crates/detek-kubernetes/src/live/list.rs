@@ -180,8 +180,8 @@ pub(crate) async fn list_kind(
                     code: 410,
                     reason: "Expired".into(),
                     message: format!(
-                        "the list expired after {pages} page(s) ({objects} objects): the server no longer \
-                         holds that snapshot; scan again (a larger page size needs fewer round trips)"
+                        "the list expired after {pages} page(s): the server no longer holds the \
+                         snapshot its continue token points at (etcd compacted it); scan again"
                     ),
                 });
             }
