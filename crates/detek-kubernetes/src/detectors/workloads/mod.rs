@@ -3,10 +3,11 @@
 //! Helpers shared by the workload detectors live here rather than in their own file: `build.rs`
 //! reads every other `.rs` file of this directory as a detector's documentation.
 
-use crate::pods::PodSpecView;
-use detek_core::Detector;
+use crate::model::{PODS, WORKLOAD_TEMPLATES};
+use crate::pods::{PodSpecView, pod_specs};
+use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerStateTerminated, ContainerStatus, Pod, PodSpec, PodStatus,
+    Container, ContainerStateTerminated, ContainerStatus, Pod, PodSpec, PodStatus, Probe,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
@@ -151,4 +152,28 @@ fn is_batch(view: &PodSpecView) -> bool {
     }
     view.template
         .is_some_and(|t| BATCH.contains(&t.owner.kind.as_str()))
+}
+
+/// The probe checks: one `Warn` finding per container of a long-running Pod (batch work left
+/// out) for which `probe` finds no probe, saying `message`.
+fn missing_probe(
+    ctx: &DetectContext,
+    probe: fn(&Container) -> Option<&Probe>,
+    message: &str,
+) -> Result<Outcome, DetectError> {
+    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs: Vec<_> = specs.into_iter().filter(|v| !is_batch(v)).collect();
+    let mut out = Outcome::new().evaluated(specs.len());
+    for view in &specs {
+        for c in view.containers() {
+            if probe(c).is_none() {
+                out.push(Finding::new(
+                    Level::Warn,
+                    Some(view.container_ref(&c.name)),
+                    message,
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

@@ -29,7 +29,7 @@
 //!     failureThreshold: 3
 //! ```
 
-use super::is_batch;
+use super::missing_probe;
 use crate::prelude::*;
 
 detector! {
@@ -44,21 +44,11 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let specs: Vec<_> = specs.into_iter().filter(|v| !is_batch(v)).collect();
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        for c in view.containers() {
-            if c.liveness_probe.is_none() {
-                out.push(Finding::new(
-                    Level::Warn,
-                    Some(view.container_ref(&c.name)),
-                    "no liveness probe: a hung process is never restarted",
-                ));
-            }
-        }
-    }
-    Ok(out)
+    missing_probe(
+        ctx,
+        |c| c.liveness_probe.as_ref(),
+        "no liveness probe: a hung process is never restarted",
+    )
 }
 
 #[cfg(test)]

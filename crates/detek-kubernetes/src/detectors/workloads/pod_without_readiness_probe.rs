@@ -27,7 +27,7 @@
 //!     periodSeconds: 5
 //! ```
 
-use super::is_batch;
+use super::missing_probe;
 use crate::prelude::*;
 
 detector! {
@@ -42,21 +42,11 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let specs: Vec<_> = specs.into_iter().filter(|v| !is_batch(v)).collect();
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        for c in view.containers() {
-            if c.readiness_probe.is_none() {
-                out.push(Finding::new(
-                    Level::Warn,
-                    Some(view.container_ref(&c.name)),
-                    "no readiness probe: receives traffic before it is ready and while it fails",
-                ));
-            }
-        }
-    }
-    Ok(out)
+    missing_probe(
+        ctx,
+        |c| c.readiness_probe.as_ref(),
+        "no readiness probe: receives traffic before it is ready and while it fails",
+    )
 }
 
 #[cfg(test)]
