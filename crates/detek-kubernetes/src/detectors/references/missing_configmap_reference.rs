@@ -73,12 +73,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .map(String::from)
         .to_vec(),
     );
-    let specs = specs_to_check(
-        ctx.get(&PODS)?,
-        ctx.get(&WORKLOAD_TEMPLATES)?,
-        ctx.get(&REPLICA_SETS)?,
-        ctx.get(&JOBS)?,
-    );
+    let specs = specs_to_check(ctx)?;
     let index = NameIndex::new(
         configmaps
             .iter()

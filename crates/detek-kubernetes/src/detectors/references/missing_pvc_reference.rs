@@ -58,12 +58,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .iter()
             .map(|s| (s.namespace(), s.name(), s.as_ref())),
     );
-    let specs = specs_to_check(
-        ctx.get(&PODS)?,
-        ctx.get(&WORKLOAD_TEMPLATES)?,
-        ctx.get(&REPLICA_SETS)?,
-        ctx.get(&JOBS)?,
-    );
+    let specs = specs_to_check(ctx)?;
     let find = |namespace: Option<&str>, name: &str| present.find(namespace, name).map(|_| None);
     // A StatefulSet replaces the template's volumes named like its volumeClaimTemplates with
     // the claims it creates (`<template>-<statefulset>-<ordinal>`).

@@ -71,12 +71,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         return Ok(not_judged("Secrets"));
     }
     let metadata_only = ctx.get(&CLUSTER_INFO)?.secrets_metadata_only;
-    let specs = specs_to_check(
-        ctx.get(&PODS)?,
-        ctx.get(&WORKLOAD_TEMPLATES)?,
-        ctx.get(&REPLICA_SETS)?,
-        ctx.get(&JOBS)?,
-    );
+    let specs = specs_to_check(ctx)?;
     let index = NameIndex::new(
         secrets
             .iter()

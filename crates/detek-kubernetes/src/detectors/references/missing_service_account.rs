@@ -53,12 +53,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     if scope.is_empty() {
         return Ok(not_judged("ServiceAccounts"));
     }
-    let specs = specs_to_check(
-        ctx.get(&PODS)?,
-        ctx.get(&WORKLOAD_TEMPLATES)?,
-        ctx.get(&REPLICA_SETS)?,
-        ctx.get(&JOBS)?,
-    );
+    let specs = specs_to_check(ctx)?;
     let mut out = Outcome::new();
     let mut evaluated = 0;
     let mut skipped: BTreeSet<&str> = BTreeSet::new();

@@ -9,12 +9,14 @@
 //! Helpers shared by the reference detectors live here rather than in their own file: `build.rs`
 //! reads every other `.rs` file of this directory as a detector's documentation.
 
-use crate::model::{Item, Items, Named, ObjectSummary};
+use crate::model::{
+    Item, Items, JOBS, Named, ObjectSummary, PODS, REPLICA_SETS, WORKLOAD_TEMPLATES,
+};
 use crate::pods::{PodSpecView, WorkloadTemplate};
-use detek_core::{Detector, Finding, Level, Outcome};
+use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::api::core::v1::{KeyToPath, Pod, PodSpec};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -79,93 +81,53 @@ fn pod_references(spec: &PodSpec) -> Vec<Reference<'_>> {
             via,
         });
     }
+    /// A reference to a whole ConfigMap or Secret, then one per key its `items` name.
+    fn add_with_items<'a>(
+        out: &mut Vec<Reference<'a>>,
+        target: Target,
+        name: &'a str,
+        items: Option<&'a Vec<KeyToPath>>,
+        optional: Option<bool>,
+        via: &str,
+    ) {
+        add(out, target, name, None, optional, via.to_string());
+        for item in items.into_iter().flatten() {
+            let key = Some(item.key.as_str());
+            add(out, target, name, key, optional, via.to_string());
+        }
+    }
     let mut out = Vec::new();
-    let out_ref = &mut out;
-    let mut push =
-        |target, name, key, optional, via| add(out_ref, target, name, key, optional, via);
     for volume in spec.volumes.iter().flatten() {
         let via = format!("volume {:?}", volume.name);
         if let Some(cm) = &volume.config_map {
-            push(
-                Target::ConfigMap,
-                cm.name.as_str(),
-                None,
-                cm.optional,
-                via.clone(),
-            );
-            for item in cm.items.iter().flatten() {
-                push(
-                    Target::ConfigMap,
-                    cm.name.as_str(),
-                    Some(item.key.as_str()),
-                    cm.optional,
-                    via.clone(),
-                );
-            }
+            let (name, items) = (cm.name.as_str(), cm.items.as_ref());
+            add_with_items(&mut out, Target::ConfigMap, name, items, cm.optional, &via);
         }
         if let Some(secret) = &volume.secret {
             let name = secret.secret_name.as_deref().unwrap_or("");
-            push(Target::Secret, name, None, secret.optional, via.clone());
-            for item in secret.items.iter().flatten() {
-                push(
-                    Target::Secret,
-                    name,
-                    Some(item.key.as_str()),
-                    secret.optional,
-                    via.clone(),
-                );
-            }
+            let items = secret.items.as_ref();
+            add_with_items(&mut out, Target::Secret, name, items, secret.optional, &via);
         }
         if let Some(claim) = &volume.persistent_volume_claim {
-            push(
-                Target::Claim,
-                claim.claim_name.as_str(),
-                None,
-                None,
-                via.clone(),
-            );
+            let name = claim.claim_name.as_str();
+            add(&mut out, Target::Claim, name, None, None, via.clone());
         }
         let sources = volume.projected.as_ref().and_then(|p| p.sources.as_ref());
         for source in sources.into_iter().flatten() {
             let via = format!("projected volume {:?}", volume.name);
             if let Some(cm) = &source.config_map {
-                push(
-                    Target::ConfigMap,
-                    cm.name.as_str(),
-                    None,
-                    cm.optional,
-                    via.clone(),
-                );
-                for item in cm.items.iter().flatten() {
-                    push(
-                        Target::ConfigMap,
-                        cm.name.as_str(),
-                        Some(item.key.as_str()),
-                        cm.optional,
-                        via.clone(),
-                    );
-                }
+                let (name, items) = (cm.name.as_str(), cm.items.as_ref());
+                add_with_items(&mut out, Target::ConfigMap, name, items, cm.optional, &via);
             }
             if let Some(secret) = &source.secret {
-                push(
-                    Target::Secret,
-                    secret.name.as_str(),
-                    None,
-                    secret.optional,
-                    via.clone(),
-                );
-                for item in secret.items.iter().flatten() {
-                    push(
-                        Target::Secret,
-                        secret.name.as_str(),
-                        Some(item.key.as_str()),
-                        secret.optional,
-                        via.clone(),
-                    );
-                }
+                let (name, items) = (secret.name.as_str(), secret.items.as_ref());
+                add_with_items(&mut out, Target::Secret, name, items, secret.optional, &via);
             }
         }
     }
+    let out_ref = &mut out;
+    let mut push =
+        |target, name, key, optional, via| add(out_ref, target, name, key, optional, via);
     let containers = spec
         .init_containers
         .iter()
@@ -306,7 +268,17 @@ fn index_of<K: Named>(items: &Items<K>) -> NameIndex<'_, Item<K>> {
 /// or ReplicationController in the scan (directly, or through a Deployment or CronJob in the
 /// scan) is left out: its controller's template is checked once instead of every replica, and
 /// it is also checked when the controller cannot create Pods at all (a missing ServiceAccount).
-fn specs_to_check<'a>(
+fn specs_to_check<'a>(ctx: &DetectContext<'a>) -> Result<Vec<PodSpecView<'a>>, DetectError> {
+    Ok(specs_of(
+        ctx.get(&PODS)?,
+        ctx.get(&WORKLOAD_TEMPLATES)?,
+        ctx.get(&REPLICA_SETS)?,
+        ctx.get(&JOBS)?,
+    ))
+}
+
+/// [`specs_to_check`] from the scan's objects.
+fn specs_of<'a>(
     pods: &'a Items<Pod>,
     templates: &'a [WorkloadTemplate],
     replica_sets: &'a Items<ReplicaSet>,
