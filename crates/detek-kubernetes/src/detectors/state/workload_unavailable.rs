@@ -62,23 +62,18 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         evaluated += 1;
         let desired = d.spec.replicas.unwrap_or(1);
         let available = status.available_replicas.unwrap_or(0);
-        if available >= desired {
+        let Some(mut f) = shortfall(d.object_ref(), available, desired, "replicas available")
+        else {
             continue;
-        }
-        let mut f = Finding::new(
-            Level::Error,
-            Some(d.object_ref()),
-            format!("{available} of {desired} replicas available"),
-        );
+        };
         for c in status.conditions.iter().flatten() {
             if c.status.as_deref() == Some("False") || c.type_.as_deref() == Some("ReplicaFailure")
             {
-                f = f.with_evidence(format!(
-                    "{}={} ({}): {}",
-                    c.type_.as_deref().unwrap_or("?"),
-                    c.status.as_deref().unwrap_or("?"),
-                    c.reason.as_deref().unwrap_or(""),
-                    c.message.as_deref().unwrap_or("")
+                f = f.with_evidence(describe_condition(
+                    c.type_.as_deref(),
+                    c.status.as_deref(),
+                    c.reason.as_deref(),
+                    c.message.as_deref(),
                 ));
             }
         }
@@ -94,14 +89,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         evaluated += 1;
         let desired = s.spec.replicas.unwrap_or(1);
         let ready = status.ready_replicas.unwrap_or(0);
-        if ready >= desired {
+        let Some(mut f) = shortfall(s.object_ref(), ready, desired, "replicas ready") else {
             continue;
-        }
-        let mut f = Finding::new(
-            Level::Error,
-            Some(s.object_ref()),
-            format!("{ready} of {desired} replicas ready"),
-        );
+        };
         if let (Some(current), Some(update)) = (&status.current_revision, &status.update_revision)
             && current != update
         {
@@ -124,14 +114,14 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         evaluated += 1;
         let desired = status.desired_number_scheduled;
         let available = status.number_available.unwrap_or(0);
-        if available >= desired {
+        let Some(mut f) = shortfall(
+            d.object_ref(),
+            available,
+            desired,
+            "scheduled Pods available",
+        ) else {
             continue;
-        }
-        let mut f = Finding::new(
-            Level::Error,
-            Some(d.object_ref()),
-            format!("{available} of {desired} scheduled Pods available"),
-        );
+        };
         f = f.with_evidence(format!(
             "{} scheduled, {} ready, {} unavailable",
             status.current_number_scheduled,
@@ -163,26 +153,21 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         evaluated += 1;
         let desired = r.spec.replicas.unwrap_or(1);
         let available = status.available_replicas.unwrap_or(0);
-        if available >= desired {
+        let Some(mut f) = shortfall(r.object_ref(), available, desired, "replicas available")
+        else {
             continue;
-        }
-        let mut f = Finding::new(
-            Level::Error,
-            Some(r.object_ref()),
-            format!("{available} of {desired} replicas available"),
-        );
+        };
         f = f.with_evidence(format!(
             "{} created, {} ready",
             status.replicas,
             status.ready_replicas.unwrap_or(0)
         ));
         for c in status.conditions.iter().flatten() {
-            f = f.with_evidence(format!(
-                "{}={} ({}): {}",
-                c.type_.as_deref().unwrap_or("?"),
-                c.status.as_deref().unwrap_or("?"),
-                c.reason.as_deref().unwrap_or(""),
-                c.message.as_deref().unwrap_or("")
+            f = f.with_evidence(describe_condition(
+                c.type_.as_deref(),
+                c.status.as_deref(),
+                c.reason.as_deref(),
+                c.message.as_deref(),
             ));
         }
         out.push(f);
@@ -190,6 +175,33 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
     out.evaluated = Some(evaluated as u64);
     Ok(out)
+}
+
+/// `1 of 3 replicas ready` when `have` is short of `desired`.
+fn shortfall(object: ObjectRef, have: i32, desired: i32, what: &str) -> Option<Finding> {
+    (have < desired).then(|| {
+        Finding::new(
+            Level::Error,
+            Some(object),
+            format!("{have} of {desired} {what}"),
+        )
+    })
+}
+
+/// `Available=False (MinimumReplicasUnavailable): Deployment does not have minimum availability.`
+fn describe_condition(
+    type_: Option<&str>,
+    status: Option<&str>,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> String {
+    format!(
+        "{}={} ({}): {}",
+        type_.unwrap_or("?"),
+        status.unwrap_or("?"),
+        reason.unwrap_or(""),
+        message.unwrap_or("")
+    )
 }
 
 #[cfg(test)]
