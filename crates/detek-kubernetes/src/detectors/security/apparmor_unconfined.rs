@@ -25,7 +25,7 @@
 //!     type: Unconfined        # fires
 //! ```
 
-use super::{checked_pod_specs, containers, effective, is_windows};
+use super::{effective, flag_linux_containers};
 use crate::prelude::*;
 
 detector! {
@@ -43,48 +43,36 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        if is_windows(view) {
-            continue;
-        }
+    flag_linux_containers(ctx, |view, c| {
         let pod = view.spec.security_context.as_ref();
-        for c in containers(view) {
-            if c.privileged() {
-                continue;
-            }
-            let profile = effective(
-                &c,
-                pod,
-                |s| s.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
-                |p| p.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
-            );
-            let message = match profile {
-                Some(("Unconfined", at)) => format!(
-                    "{}: {} is Unconfined",
-                    c.label(),
-                    at.field("appArmorProfile.type")
-                ),
-                Some(_) => continue,
-                None => {
-                    let key = format!("container.apparmor.security.beta.kubernetes.io/{}", c.name);
-                    match view.metadata.annotations.as_ref().and_then(|a| a.get(&key)) {
-                        Some(v) if v == "unconfined" => {
-                            format!("{}: annotation {key} is unconfined", c.label())
-                        }
-                        _ => continue,
-                    }
-                }
-            };
-            out.push(Finding::new(
-                Level::Warn,
-                Some(view.container_ref(c.name)),
-                message,
-            ));
+        if c.privileged() {
+            return None;
         }
-    }
-    Ok(out)
+        let profile = effective(
+            c,
+            pod,
+            |s| s.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+            |p| p.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+        );
+        let message = match profile {
+            Some(("Unconfined", at)) => format!(
+                "{}: {} is Unconfined",
+                c.label(),
+                at.field("appArmorProfile.type")
+            ),
+            Some(_) => return None,
+            None => {
+                let key = format!("container.apparmor.security.beta.kubernetes.io/{}", c.name);
+                match view.metadata.annotations.as_ref().and_then(|a| a.get(&key)) {
+                    Some(v) if v == "unconfined" => {
+                        format!("{}: annotation {key} is unconfined", c.label())
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@
 //!       drop: [NET_RAW]       # fires: only NET_RAW is dropped
 //! ```
 
-use super::{checked_pod_specs, containers, is_windows};
+use super::flag_linux_containers;
 use crate::prelude::*;
 
 detector! {
@@ -48,40 +48,28 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        if is_windows(view) {
-            continue;
+    flag_linux_containers(ctx, |_, c| {
+        if c.privileged() {
+            return None;
         }
-        for c in containers(view) {
-            if c.privileged() {
-                continue;
-            }
-            let dropped = c.dropped_capabilities();
-            if dropped.iter().any(|d| d == "ALL") {
-                continue;
-            }
-            let message = if dropped.is_empty() {
-                format!(
-                    "{}: securityContext.capabilities.drop does not include ALL (nothing is dropped)",
-                    c.label()
-                )
-            } else {
-                format!(
-                    "{}: securityContext.capabilities.drop does not include ALL (drops only {})",
-                    c.label(),
-                    dropped.join(", ")
-                )
-            };
-            out.push(Finding::new(
-                Level::Warn,
-                Some(view.container_ref(c.name)),
-                message,
-            ));
+        let dropped = c.dropped_capabilities();
+        if dropped.iter().any(|d| d == "ALL") {
+            return None;
         }
-    }
-    Ok(out)
+        let message = if dropped.is_empty() {
+            format!(
+                "{}: securityContext.capabilities.drop does not include ALL (nothing is dropped)",
+                c.label()
+            )
+        } else {
+            format!(
+                "{}: securityContext.capabilities.drop does not include ALL (drops only {})",
+                c.label(),
+                dropped.join(", ")
+            )
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]

@@ -3,9 +3,12 @@
 //! Helpers shared by the security detectors live here rather than in their own file: `build.rs`
 //! reads every other `.rs` file of this directory as a detector's documentation.
 
+use crate::model::{
+    CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, PODS, ROLE_BINDINGS, ROLES, WORKLOAD_TEMPLATES,
+};
 use crate::model::{Item, Items};
 use crate::pods::PodSpecView;
-use detek_core::{Detector, ObjectRef};
+use detek_core::{DetectContext, DetectError, Detector, Finding, Level, ObjectRef, Outcome};
 use k8s_openapi::api::core::v1::{
     ContainerPort, EnvVar, HostPathVolumeSource, PodSecurityContext, SecurityContext, VolumeMount,
 };
@@ -186,6 +189,31 @@ pub(super) fn checked_pod_specs<'a>(
     let mut specs = crate::pods::pod_specs(pods, templates);
     specs.retain(|v| !is_mirror_pod(v));
     specs
+}
+
+/// The Linux container checks: one `Warn` finding on each container of the checked pod specs
+/// (Windows pods left out) for which `judge` returns a message.
+pub(super) fn flag_linux_containers(
+    ctx: &DetectContext,
+    judge: impl Fn(&PodSpecView, &Ctr) -> Option<String>,
+) -> Result<Outcome, DetectError> {
+    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let mut out = Outcome::new().evaluated(specs.len());
+    for view in &specs {
+        if is_windows(view) {
+            continue;
+        }
+        for c in containers(view) {
+            if let Some(message) = judge(view, &c) {
+                out.push(Finding::new(
+                    Level::Warn,
+                    Some(view.container_ref(c.name)),
+                    message,
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Where an effective security setting was written.
@@ -492,6 +520,57 @@ pub(super) fn bindings_evidence(bindings: &[String]) -> String {
     } else {
         format!("bound by {}", bindings.join(", "))
     }
+}
+
+/// The RBAC role checks: one `Warn` finding per Role and ClusterRole (built-in and aggregated
+/// ones left out) that `judge` flags with a message and the indexes of the rules it blames.
+/// The finding's evidence is each blamed rule (`rule 2: apiGroups [...]`), then the bindings.
+pub(super) fn flag_roles(
+    ctx: &DetectContext,
+    judge: impl Fn(&RoleView) -> Option<(String, Vec<usize>)>,
+) -> Result<Outcome, DetectError> {
+    let all = roles(ctx.get(&ROLES)?, ctx.get(&CLUSTER_ROLES)?);
+    let role_bindings = ctx.get(&ROLE_BINDINGS)?;
+    let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
+    let mut out = Outcome::new().evaluated(all.len());
+    for role in &all {
+        if is_builtin_rbac(role.metadata) || role.aggregated {
+            continue;
+        }
+        let Some((message, rules)) = judge(role) else {
+            continue;
+        };
+        let mut finding = Finding::new(Level::Warn, Some(role.object.clone()), message);
+        for i in rules {
+            finding =
+                finding.with_evidence(format!("rule {}: {}", i + 1, describe_rule(&role.rules[i])));
+        }
+        let bindings = bindings_of(role, role_bindings, cluster_role_bindings);
+        out.push(finding.with_evidence(bindings_evidence(&bindings)));
+    }
+    Ok(out)
+}
+
+/// [`flag_roles`] for checks of one rule at a time: `grants_of` lists what a rule grants that
+/// is risky (`create on pods/exec`), and a role granting anything is flagged with
+/// `{message}: ` and every grant.
+pub(super) fn flag_rules(
+    ctx: &DetectContext,
+    message: &str,
+    grants_of: impl Fn(&PolicyRule) -> Vec<String>,
+) -> Result<Outcome, DetectError> {
+    flag_roles(ctx, |role| {
+        let mut grants: Vec<String> = Vec::new();
+        let mut blamed = Vec::new();
+        for (i, rule) in role.rules.iter().enumerate() {
+            let found = grants_of(rule);
+            if !found.is_empty() {
+                grants.extend(found);
+                blamed.push(i);
+            }
+        }
+        (!grants.is_empty()).then(|| (format!("{message}: {}", grants.join("; ")), blamed))
+    })
 }
 
 pub(super) fn refers_to(role_ref: &RoleRef, kind: &str, name: &str) -> bool {

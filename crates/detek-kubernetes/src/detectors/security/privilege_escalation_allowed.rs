@@ -34,7 +34,7 @@
 //!     allowPrivilegeEscalation: false       # fine
 //! ```
 
-use super::{checked_pod_specs, containers, is_windows};
+use super::flag_linux_containers;
 use crate::prelude::*;
 
 detector! {
@@ -55,39 +55,27 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let explicit_only: bool = ctx
         .settings
         .get_or("privilege_escalation_allowed.explicit_only", false);
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        if is_windows(view) {
-            continue;
+    flag_linux_containers(ctx, |_, c| {
+        if c.privileged() {
+            return None;
         }
-        for c in containers(view) {
-            if c.privileged() {
-                continue;
-            }
-            let message = match c
-                .security_context
-                .and_then(|s| s.allow_privilege_escalation)
-            {
-                Some(false) => continue,
-                Some(true) => format!(
-                    "{}: securityContext.allowPrivilegeEscalation is true",
-                    c.label()
-                ),
-                None if explicit_only => continue,
-                None => format!(
-                    "{}: securityContext.allowPrivilegeEscalation is not set (escalation is allowed unless it is false)",
-                    c.label()
-                ),
-            };
-            out.push(Finding::new(
-                Level::Warn,
-                Some(view.container_ref(c.name)),
-                message,
-            ));
-        }
-    }
-    Ok(out)
+        let message = match c
+            .security_context
+            .and_then(|s| s.allow_privilege_escalation)
+        {
+            Some(false) => return None,
+            Some(true) => format!(
+                "{}: securityContext.allowPrivilegeEscalation is true",
+                c.label()
+            ),
+            None if explicit_only => return None,
+            None => format!(
+                "{}: securityContext.allowPrivilegeEscalation is not set (escalation is allowed unless it is false)",
+                c.label()
+            ),
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]

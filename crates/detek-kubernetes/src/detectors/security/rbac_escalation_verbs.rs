@@ -37,7 +37,7 @@
 //!   verbs: ["*"]          # fires: includes escalate and bind
 //! ```
 
-use super::{bindings_evidence, bindings_of, describe_rule, is_builtin_rbac, roles};
+use super::flag_rules;
 use crate::prelude::*;
 
 detector! {
@@ -77,21 +77,14 @@ const RISKS: &[(&[&str], &[&str], &[&str])] = &[
 ];
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let all = roles(ctx.get(&ROLES)?, ctx.get(&CLUSTER_ROLES)?);
-    let role_bindings = ctx.get(&ROLE_BINDINGS)?;
-    let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
-    let mut out = Outcome::new().evaluated(all.len());
-    for role in &all {
-        if is_builtin_rbac(role.metadata) || role.aggregated {
-            continue;
-        }
-        let mut grants: Vec<String> = Vec::new();
-        let mut evidence = Vec::new();
-        for (i, rule) in role.rules.iter().enumerate() {
-            if rule.resource_names.as_ref().is_some_and(|n| !n.is_empty()) {
-                continue;
-            }
+    flag_rules(
+        ctx,
+        "lets its subjects raise their own permissions",
+        |rule| {
             let mut found = Vec::new();
+            if rule.resource_names.as_ref().is_some_and(|n| !n.is_empty()) {
+                return found;
+            }
             for (groups, resources, verbs) in RISKS {
                 let in_group = rule
                     .api_groups
@@ -127,29 +120,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 };
                 found.push(format!("{verb_text} on {}", named.join(", ")));
             }
-            if !found.is_empty() {
-                grants.extend(found);
-                evidence.push(format!("rule {}: {}", i + 1, describe_rule(rule)));
-            }
-        }
-        if grants.is_empty() {
-            continue;
-        }
-        let mut finding = Finding::new(
-            Level::Warn,
-            Some(role.object.clone()),
-            format!(
-                "lets its subjects raise their own permissions: {}",
-                grants.join("; ")
-            ),
-        );
-        for e in evidence {
-            finding = finding.with_evidence(e);
-        }
-        let bindings = bindings_of(role, role_bindings, cluster_role_bindings);
-        out.push(finding.with_evidence(bindings_evidence(&bindings)));
-    }
-    Ok(out)
+            found
+        },
+    )
 }
 
 #[cfg(test)]

@@ -34,9 +34,7 @@
 //!   verbs: [create]       # fires
 //! ```
 
-use super::{
-    bindings_evidence, bindings_of, describe_rule, is_builtin_rbac, roles, rule_in_core_group,
-};
+use super::{flag_rules, rule_in_core_group};
 use crate::prelude::*;
 
 detector! {
@@ -54,61 +52,30 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let all = roles(ctx.get(&ROLES)?, ctx.get(&CLUSTER_ROLES)?);
-    let role_bindings = ctx.get(&ROLE_BINDINGS)?;
-    let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
-    let mut out = Outcome::new().evaluated(all.len());
-    for role in &all {
-        if is_builtin_rbac(role.metadata) || role.aggregated {
-            continue;
+    flag_rules(ctx, "lets its subjects run commands in Pods", |rule| {
+        let mut found = Vec::new();
+        if !rule_in_core_group(rule) {
+            return found;
         }
-        let mut grants: Vec<String> = Vec::new();
-        let mut evidence = Vec::new();
-        for (i, rule) in role.rules.iter().enumerate() {
-            if !rule_in_core_group(rule) {
-                continue;
-            }
-            let mut found = Vec::new();
-            for resource in rule.resources.iter().flatten() {
-                let verbs: &[&str] = match resource.as_str() {
-                    "pods/exec" | "pods/attach" => &["create", "get"],
-                    "pods/*" => &["create"],
-                    "pods/ephemeralcontainers" => &["patch", "update"],
-                    _ => continue,
-                };
-                let granted: Vec<&str> = rule
-                    .verbs
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|v| *v == "*" || verbs.contains(v))
-                    .collect();
-                if !granted.is_empty() {
-                    found.push(format!("{} on {resource}", granted.join(", ")));
-                }
-            }
-            if !found.is_empty() {
-                grants.extend(found);
-                evidence.push(format!("rule {}: {}", i + 1, describe_rule(rule)));
+        for resource in rule.resources.iter().flatten() {
+            let verbs: &[&str] = match resource.as_str() {
+                "pods/exec" | "pods/attach" => &["create", "get"],
+                "pods/*" => &["create"],
+                "pods/ephemeralcontainers" => &["patch", "update"],
+                _ => continue,
+            };
+            let granted: Vec<&str> = rule
+                .verbs
+                .iter()
+                .map(String::as_str)
+                .filter(|v| *v == "*" || verbs.contains(v))
+                .collect();
+            if !granted.is_empty() {
+                found.push(format!("{} on {resource}", granted.join(", ")));
             }
         }
-        if grants.is_empty() {
-            continue;
-        }
-        let mut finding = Finding::new(
-            Level::Warn,
-            Some(role.object.clone()),
-            format!(
-                "lets its subjects run commands in Pods: {}",
-                grants.join("; ")
-            ),
-        );
-        for e in evidence {
-            finding = finding.with_evidence(e);
-        }
-        let bindings = bindings_of(role, role_bindings, cluster_role_bindings);
-        out.push(finding.with_evidence(bindings_evidence(&bindings)));
-    }
-    Ok(out)
+        found
+    })
 }
 
 #[cfg(test)]

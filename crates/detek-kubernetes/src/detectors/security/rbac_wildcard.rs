@@ -37,7 +37,7 @@
 //!   verbs: ["*"]          # fires: every verb on every resource
 //! ```
 
-use super::{bindings_evidence, bindings_of, describe_rule, is_builtin_rbac, roles};
+use super::flag_roles;
 use crate::prelude::*;
 
 detector! {
@@ -52,16 +52,9 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let all = roles(ctx.get(&ROLES)?, ctx.get(&CLUSTER_ROLES)?);
-    let role_bindings = ctx.get(&ROLE_BINDINGS)?;
-    let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
-    let mut out = Outcome::new().evaluated(all.len());
-    for role in &all {
-        if is_builtin_rbac(role.metadata) || role.aggregated {
-            continue;
-        }
+    flag_roles(ctx, |role| {
         let mut parts = Vec::new();
-        let mut evidence = Vec::new();
+        let mut blamed = Vec::new();
         let mut full_rule = None;
         for (i, rule) in role.rules.iter().enumerate() {
             if rule.resources.as_ref().is_none_or(|r| r.is_empty()) {
@@ -89,10 +82,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 full_rule = Some(i + 1);
             }
             parts.push(format!("rule {} ({})", i + 1, fields.join(", ")));
-            evidence.push(format!("rule {}: {}", i + 1, describe_rule(rule)));
+            blamed.push(i);
         }
         if parts.is_empty() {
-            continue;
+            return None;
         }
         let message = match full_rule {
             Some(n) => format!(
@@ -100,14 +93,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             ),
             None => format!("uses \"*\" in {}", parts.join(", ")),
         };
-        let mut finding = Finding::new(Level::Warn, Some(role.object.clone()), message);
-        for e in evidence {
-            finding = finding.with_evidence(e);
-        }
-        let bindings = bindings_of(role, role_bindings, cluster_role_bindings);
-        out.push(finding.with_evidence(bindings_evidence(&bindings)));
-    }
-    Ok(out)
+        Some((message, blamed))
+    })
 }
 
 /// The API groups of Kubernetes itself (and `*`), as opposed to those of CRDs.

@@ -29,7 +29,7 @@
 //! - name: worker                      # fires: writable by default
 //! ```
 
-use super::{checked_pod_specs, containers, is_windows};
+use super::flag_linux_containers;
 use crate::prelude::*;
 
 detector! {
@@ -44,32 +44,20 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        if is_windows(view) {
-            continue;
-        }
-        for c in containers(view) {
-            let message = match c.security_context.and_then(|s| s.read_only_root_filesystem) {
-                Some(true) => continue,
-                Some(false) => format!(
-                    "{}: securityContext.readOnlyRootFilesystem is false",
-                    c.label()
-                ),
-                None => format!(
-                    "{}: securityContext.readOnlyRootFilesystem is not set (the root filesystem is writable)",
-                    c.label()
-                ),
-            };
-            out.push(Finding::new(
-                Level::Warn,
-                Some(view.container_ref(c.name)),
-                message,
-            ));
-        }
-    }
-    Ok(out)
+    flag_linux_containers(ctx, |_, c| {
+        let message = match c.security_context.and_then(|s| s.read_only_root_filesystem) {
+            Some(true) => return None,
+            Some(false) => format!(
+                "{}: securityContext.readOnlyRootFilesystem is false",
+                c.label()
+            ),
+            None => format!(
+                "{}: securityContext.readOnlyRootFilesystem is not set (the root filesystem is writable)",
+                c.label()
+            ),
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]

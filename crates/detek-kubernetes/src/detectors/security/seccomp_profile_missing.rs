@@ -33,7 +33,7 @@
 //!       seccompProfile: {type: Unconfined}     # fires
 //! ```
 
-use super::{checked_pod_specs, containers, effective, is_windows};
+use super::{effective, flag_linux_containers};
 use crate::prelude::*;
 
 detector! {
@@ -51,60 +51,47 @@ detector! {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        if is_windows(view) {
-            continue;
-        }
+    flag_linux_containers(ctx, |view, c| {
         let pod = view.spec.security_context.as_ref();
         let annotations = view.metadata.annotations.as_ref();
-        for c in containers(view) {
-            if c.privileged() {
-                continue;
-            }
-            let profile = effective(
-                &c,
-                pod,
-                |s| s.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
-                |p| p.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
-            );
-            let message = match profile {
-                Some(("RuntimeDefault" | "Localhost", _)) => continue,
-                Some((kind, at)) => format!(
-                    "{}: {} is {kind}",
-                    c.label(),
-                    at.field("seccompProfile.type")
-                ),
-                None => {
-                    let annotation = annotations.and_then(|a| {
-                        let key =
-                            format!("container.seccomp.security.alpha.kubernetes.io/{}", c.name);
-                        a.get(&key).map(|v| (key, v)).or_else(|| {
-                            a.get_key_value("seccomp.security.alpha.kubernetes.io/pod")
-                                .map(|(k, v)| (k.clone(), v))
-                        })
-                    });
-                    match annotation {
-                        Some((key, value)) if value != "unconfined" => format!(
-                            "{}: no seccompProfile, only the deprecated annotation {key}: {value}, which Kubernetes 1.27+ ignores",
-                            c.label()
-                        ),
-                        _ => format!(
-                            "{}: no seccompProfile on the container or the pod (Unconfined unless the kubelet defaults to RuntimeDefault)",
-                            c.label()
-                        ),
-                    }
-                }
-            };
-            out.push(Finding::new(
-                Level::Warn,
-                Some(view.container_ref(c.name)),
-                message,
-            ));
+        if c.privileged() {
+            return None;
         }
-    }
-    Ok(out)
+        let profile = effective(
+            c,
+            pod,
+            |s| s.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+            |p| p.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+        );
+        let message = match profile {
+            Some(("RuntimeDefault" | "Localhost", _)) => return None,
+            Some((kind, at)) => format!(
+                "{}: {} is {kind}",
+                c.label(),
+                at.field("seccompProfile.type")
+            ),
+            None => {
+                let annotation = annotations.and_then(|a| {
+                    let key = format!("container.seccomp.security.alpha.kubernetes.io/{}", c.name);
+                    a.get(&key).map(|v| (key, v)).or_else(|| {
+                        a.get_key_value("seccomp.security.alpha.kubernetes.io/pod")
+                            .map(|(k, v)| (k.clone(), v))
+                    })
+                });
+                match annotation {
+                    Some((key, value)) if value != "unconfined" => format!(
+                        "{}: no seccompProfile, only the deprecated annotation {key}: {value}, which Kubernetes 1.27+ ignores",
+                        c.label()
+                    ),
+                    _ => format!(
+                        "{}: no seccompProfile on the container or the pod (Unconfined unless the kubelet defaults to RuntimeDefault)",
+                        c.label()
+                    ),
+                }
+            }
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]
