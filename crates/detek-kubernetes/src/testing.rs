@@ -23,6 +23,30 @@ pub fn run_fixture(id: &str, file: &str) -> Report {
     )
 }
 
+/// Each finding as `Kind/namespace/name [container]: message`, in order.
+pub fn finding_lines(report: &Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f.object.as_ref().unwrap().display_name(),
+                f.message
+            )
+        })
+        .collect()
+}
+
+/// Everything a report says about its findings (messages, evidence, objects, summary), as one
+/// string, for asserting that a Secret value appears nowhere.
+pub fn reported(report: &Report) -> String {
+    let findings = serde_json::to_string(&report.findings).unwrap();
+    let problem = serde_json::to_string(&report.problem).unwrap();
+    let attachments = serde_json::to_string(&report.attachment).unwrap();
+    format!("{findings}{problem}{attachments}")
+}
+
 /// Run detector `id` alone on the given inputs with the given settings.
 pub fn run_on(id: &str, inputs: Vec<Input>, settings: Settings) -> Report {
     run_on_at(id, inputs, settings, SystemTime::now())

@@ -185,7 +185,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 mod tests {
     use super::IGNORE_SETTING;
     use crate::Input;
-    use crate::testing::{fixture_dir, run_fixture_at, run_on_at};
+    use crate::testing::{finding_lines, fixture_dir, run_fixture_at, run_on_at};
     use detek_core::Settings;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -197,17 +197,7 @@ mod tests {
     #[test]
     fn names_the_node_the_taint_and_since_when() {
         let report = run_fixture_at("node_taint_forgotten", "fail.json", now());
-        let messages: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect();
+        let messages: Vec<_> = finding_lines(&report);
         assert_eq!(
             messages,
             vec![

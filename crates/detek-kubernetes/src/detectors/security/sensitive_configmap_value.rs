@@ -110,15 +110,7 @@ fn secret_settings(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
-
-    /// Everything the report says about the findings: messages, evidence, objects, summary.
-    fn reported(report: &detek_core::Report) -> String {
-        let findings = serde_json::to_string(&report.findings).unwrap();
-        let problem = serde_json::to_string(&report.problem).unwrap();
-        let attachments = serde_json::to_string(&report.attachment).unwrap();
-        format!("{findings}{problem}{attachments}")
-    }
+    use crate::testing::{reported, run_fixture};
 
     #[test]
     fn names_the_key_and_setting_and_never_the_value() {

@@ -94,15 +94,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
-
-    /// Everything the report says about the findings: messages, evidence, objects, summary.
-    fn reported(report: &detek_core::Report) -> String {
-        let findings = serde_json::to_string(&report.findings).unwrap();
-        let problem = serde_json::to_string(&report.problem).unwrap();
-        let attachments = serde_json::to_string(&report.attachment).unwrap();
-        format!("{findings}{problem}{attachments}")
-    }
+    use crate::testing::{reported, run_fixture};
 
     #[test]
     fn names_the_variable_and_never_the_value() {

@@ -65,22 +65,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn groups_warnings_by_object_and_reason() {
         let report = run_fixture("warning_events", "fail.json");
-        let lines: Vec<String> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect();
+        let lines: Vec<String> = finding_lines(&report);
         assert_eq!(
             lines,
             vec![

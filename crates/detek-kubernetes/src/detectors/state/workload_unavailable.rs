@@ -206,20 +206,10 @@ fn describe_condition(
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     fn lines(file: &str) -> Vec<String> {
-        run_fixture("workload_unavailable", file)
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect()
+        finding_lines(&run_fixture("workload_unavailable", file))
     }
 
     #[test]

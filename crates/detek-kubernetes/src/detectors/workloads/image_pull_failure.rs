@@ -106,7 +106,7 @@ fn spec_image<'a>(pod: &'a Pod, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn gives_the_image_and_the_pull_error() {
@@ -138,17 +138,7 @@ mod tests {
     #[test]
     fn covers_backoff_and_init_containers() {
         let report = run_fixture("image_pull_failure", "fail_backoff.yaml");
-        let messages: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect();
+        let messages: Vec<_> = finding_lines(&report);
         assert_eq!(
             messages,
             vec![

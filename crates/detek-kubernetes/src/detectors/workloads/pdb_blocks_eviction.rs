@@ -212,7 +212,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use super::scaled;
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
     #[test]
@@ -226,17 +226,7 @@ mod tests {
     #[test]
     fn names_the_budget_and_the_workload_it_freezes() {
         let report = run_fixture("pdb_blocks_eviction", "fail.yaml");
-        let messages: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect();
+        let messages: Vec<_> = finding_lines(&report);
         assert_eq!(
             messages,
             vec![

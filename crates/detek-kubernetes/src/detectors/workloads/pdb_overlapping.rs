@@ -92,22 +92,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn names_the_pods_and_both_budgets() {
         let report = run_fixture("pdb_overlapping", "fail.yaml");
-        let messages: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect();
+        let messages: Vec<_> = finding_lines(&report);
         assert_eq!(
             messages,
             vec![

@@ -87,21 +87,11 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use crate::Input;
-    use crate::testing::{fixture_dir, run_fixture, run_on};
+    use crate::testing::{finding_lines, fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
 
     fn summary(report: &detek_core::Report) -> Vec<String> {
-        report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect()
+        finding_lines(report)
     }
 
     #[test]

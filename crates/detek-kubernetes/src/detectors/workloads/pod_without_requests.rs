@@ -71,7 +71,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn names_the_container_and_the_missing_requests() {
@@ -86,17 +86,7 @@ mod tests {
         assert_eq!(f.message, "container has no cpu or memory request");
 
         let report = run_fixture("pod_without_requests", "fail_init.yaml");
-        let messages: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message
-                )
-            })
-            .collect();
+        let messages: Vec<_> = finding_lines(&report);
         assert_eq!(
             messages,
             vec!["StatefulSet/shop/db [init-schema]: init container has no memory request"]
