@@ -51,7 +51,14 @@ pub(crate) fn since_and_why(c: &NodeCondition) -> String {
 
 /// `for 3d 4h` at scan time, when the transition time is known and in the past.
 pub(crate) fn duration_at(c: &NodeCondition, now: SystemTime) -> Option<String> {
-    let since = c.last_transition_time.as_ref()?.0;
+    duration_since(&c.last_transition_time.as_ref()?.0, now)
+}
+
+/// `7d 6h` from `since` to the scan time, when `since` is in the past.
+pub(super) fn duration_since(
+    since: &k8s_openapi::jiff::Timestamp,
+    now: std::time::SystemTime,
+) -> Option<String> {
     let now = jiff::Timestamp::try_from(now).ok()?;
     let secs = now.as_second() - since.as_second();
     if secs < 0 {

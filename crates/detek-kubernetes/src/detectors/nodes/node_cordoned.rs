@@ -24,7 +24,7 @@
 //!   unschedulable: true     # fires
 //! ```
 
-use super::node_taint_forgotten::duration_since;
+use super::duration_since;
 use crate::prelude::*;
 
 detector! {

@@ -36,6 +36,7 @@
 //!   - {key: maintenance, value: kernel-upgrade, effect: NoSchedule}   # fires: nothing tolerates it
 //! ```
 
+use super::duration_since;
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{Taint, Toleration};
 
@@ -67,26 +68,6 @@ const WELL_KNOWN: &[&str] = &[
     "karpenter.sh/",
     "node.cilium.io/agent-not-ready",
 ];
-
-/// `7d 6h` from `since` to the scan time, when `since` is in the past.
-pub(super) fn duration_since(
-    since: &k8s_openapi::jiff::Timestamp,
-    now: std::time::SystemTime,
-) -> Option<String> {
-    let now = jiff::Timestamp::try_from(now).ok()?;
-    let secs = now.as_second() - since.as_second();
-    if secs < 0 {
-        return None;
-    }
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
-    Some(if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else {
-        format!("{m}m")
-    })
-}
 
 fn key_matches(patterns: &[String], key: &str) -> bool {
     patterns.iter().any(|p| {
