@@ -10,7 +10,8 @@ use crate::model::{Item, Items};
 use crate::pods::PodSpecView;
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, ObjectRef, Outcome};
 use k8s_openapi::api::core::v1::{
-    ContainerPort, EnvVar, HostPathVolumeSource, PodSecurityContext, SecurityContext, VolumeMount,
+    Capabilities, ContainerPort, EnvVar, HostPathVolumeSource, PodSecurityContext, SecurityContext,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
@@ -111,23 +112,24 @@ impl<'a> Ctr<'a> {
     /// Capabilities listed in `securityContext.capabilities.add`, normalised (`CAP_` prefix
     /// removed, upper case).
     pub fn added_capabilities(&self) -> Vec<String> {
-        let add = self
-            .security_context
-            .and_then(|s| s.capabilities.as_ref())
-            .and_then(|c| c.add.as_ref());
-        add.into_iter()
-            .flatten()
-            .map(|c| normalise_capability(c))
-            .collect()
+        self.capabilities(|c| c.add.as_ref())
     }
 
     /// Capabilities listed in `securityContext.capabilities.drop`, normalised.
     pub fn dropped_capabilities(&self) -> Vec<String> {
-        let drop = self
+        self.capabilities(|c| c.drop.as_ref())
+    }
+
+    /// One list of `securityContext.capabilities`, normalised.
+    fn capabilities(
+        &self,
+        list: impl Fn(&'a Capabilities) -> Option<&'a Vec<String>>,
+    ) -> Vec<String> {
+        let list = self
             .security_context
             .and_then(|s| s.capabilities.as_ref())
-            .and_then(|c| c.drop.as_ref());
-        drop.into_iter()
+            .and_then(list);
+        list.into_iter()
             .flatten()
             .map(|c| normalise_capability(c))
             .collect()
