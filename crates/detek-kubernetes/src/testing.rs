@@ -38,6 +38,20 @@ pub fn finding_lines(report: &Report) -> Vec<String> {
         .collect()
 }
 
+/// Each finding as (`Kind/namespace/name [container]`, message), in order.
+pub fn finding_pairs(report: &Report) -> Vec<(String, &str)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.object.as_ref().unwrap().display_name(),
+                f.message.as_str(),
+            )
+        })
+        .collect()
+}
+
 /// Everything a report says about its findings (messages, evidence, objects, summary), as one
 /// string, for asserting that a Secret value appears nowhere.
 pub fn reported(report: &Report) -> String {

@@ -110,21 +110,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_pairs, run_fixture};
 
     #[test]
     fn names_pods_with_an_unneeded_token() {
         let report = run_fixture("automount_token_unused", "fail.yaml");
-        let got: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message.as_str(),
-                )
-            })
-            .collect();
+        let got = finding_pairs(&report);
         assert_eq!(
             got,
             vec![(

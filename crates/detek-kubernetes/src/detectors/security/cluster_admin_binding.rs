@@ -127,21 +127,12 @@ fn admin_role(role_ref: &RoleRef, cluster_roles: &Items<ClusterRole>) -> Option<
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_pairs, run_fixture};
 
     #[test]
     fn names_the_binding_and_its_subjects() {
         let report = run_fixture("cluster_admin_binding", "fail.yaml");
-        let got: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message.as_str(),
-                )
-            })
-            .collect();
+        let got = finding_pairs(&report);
         assert_eq!(
             got,
             vec![(

@@ -112,22 +112,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use crate::Input;
-    use crate::testing::{fixture_dir, run_fixture, run_on};
+    use crate::testing::{finding_pairs, fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
 
     #[test]
     fn names_the_added_capabilities() {
         let report = run_fixture("dangerous_capabilities", "fail.yaml");
-        let got: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message.as_str(),
-                )
-            })
-            .collect();
+        let got = finding_pairs(&report);
         assert_eq!(
             got,
             vec![(

@@ -81,22 +81,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use crate::Input;
-    use crate::testing::{fixture_dir, run_fixture, run_on};
+    use crate::testing::{finding_pairs, fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
 
     #[test]
     fn reports_explicit_and_unset_escalation() {
         let report = run_fixture("privilege_escalation_allowed", "fail.yaml");
-        let got: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message.as_str(),
-                )
-            })
-            .collect();
+        let got = finding_pairs(&report);
         assert_eq!(
             got,
             vec![(

@@ -108,22 +108,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use crate::Input;
-    use crate::testing::{fixture_dir, run_fixture, run_on};
+    use crate::testing::{finding_pairs, fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
 
     #[test]
     fn tells_root_from_maybe_root() {
         let report = run_fixture("run_as_root", "fail.yaml");
-        let got: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message.as_str(),
-                )
-            })
-            .collect();
+        let got = finding_pairs(&report);
         assert_eq!(
             got,
             vec![(

@@ -94,21 +94,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{reported, run_fixture};
+    use crate::testing::{finding_pairs, reported, run_fixture};
 
     #[test]
     fn names_the_variable_and_never_the_value() {
         let report = run_fixture("sensitive_env_value", "fail.yaml");
-        let got: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.object.as_ref().unwrap().display_name(),
-                    f.message.as_str(),
-                )
-            })
-            .collect();
+        let got = finding_pairs(&report);
         assert_eq!(
             got,
             vec![(
