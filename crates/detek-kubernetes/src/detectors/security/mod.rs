@@ -582,17 +582,23 @@ pub(super) fn refers_to(role_ref: &RoleRef, kind: &str, name: &str) -> bool {
 /// `ServiceAccount argocd/argocd-server`, `User alice`, `Group system:masters`.
 pub(super) fn describe_subject(subject: &Subject, binding_namespace: Option<&str>) -> String {
     match subject.kind.as_str() {
-        "ServiceAccount" => {
-            let ns = subject
-                .namespace
-                .as_deref()
-                .filter(|n| !n.is_empty())
-                .or(binding_namespace)
-                .unwrap_or("default");
-            format!("ServiceAccount {ns}/{}", subject.name)
-        }
+        "ServiceAccount" => format!(
+            "ServiceAccount {}/{}",
+            subject_namespace(subject, binding_namespace),
+            subject.name
+        ),
         kind => format!("{kind} {}", subject.name),
     }
+}
+
+/// The namespace of a ServiceAccount subject: its own, else the binding's, else `default`.
+fn subject_namespace<'a>(subject: &'a Subject, binding_namespace: Option<&'a str>) -> &'a str {
+    subject
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .or(binding_namespace)
+        .unwrap_or("default")
 }
 
 /// Users and groups of Kubernetes itself (`system:masters`, `system:kube-controller-manager`,
@@ -612,13 +618,7 @@ pub(super) fn subject_includes_service_account(
 ) -> bool {
     match subject.kind.as_str() {
         "ServiceAccount" => {
-            let ns = subject
-                .namespace
-                .as_deref()
-                .filter(|n| !n.is_empty())
-                .or(binding_namespace)
-                .unwrap_or("default");
-            ns == namespace && subject.name == name
+            subject_namespace(subject, binding_namespace) == namespace && subject.name == name
         }
         "Group" => {
             subject.name == "system:serviceaccounts"
