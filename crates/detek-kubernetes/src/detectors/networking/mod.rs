@@ -2,7 +2,7 @@
 
 use crate::model::Item;
 use crate::pods::PodSpecView;
-use detek_core::Detector;
+use detek_core::{Detector, Outcome};
 use k8s_openapi::api::core::v1::{EndpointAddress, Endpoints, Service};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -191,4 +191,18 @@ pub(crate) fn selector_string(selector: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The outcome of a Service check that reads Endpoints when the scan has none (plain
+/// manifests): nothing judged, and a note saying why, with `details` added to it.
+pub(crate) fn endpoints_not_judged(details: serde_json::Value) -> Outcome {
+    let mut note = serde_json::json!({
+        "reason": "without Endpoints (e.g. plain manifests) nothing tells which Pods are ready",
+    });
+    if let (Some(note), serde_json::Value::Object(details)) = (note.as_object_mut(), details) {
+        note.extend(details);
+    }
+    let mut out = Outcome::new().evaluated(0);
+    out.attach("Not judged: the scan has no Endpoints objects", note);
+    out
 }

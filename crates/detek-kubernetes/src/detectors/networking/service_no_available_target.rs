@@ -26,7 +26,10 @@
 //!     targetRef: {kind: Pod, name: web-5d9c-x2x}
 //! ```
 
-use super::{addresses, describe_address, endpoints_index, pod_selector, selector_string};
+use super::{
+    addresses, describe_address, endpoints_index, endpoints_not_judged, pod_selector,
+    selector_string,
+};
 use crate::prelude::*;
 
 detector! {
@@ -48,15 +51,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .filter_map(|s| Some((s, pod_selector(s)?)))
         .collect();
     if endpoints.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
-        out.attach(
-            "Not judged: the scan has no Endpoints objects",
-            serde_json::json!({
-                "reason": "without Endpoints (e.g. plain manifests) nothing tells which Pods are ready",
-                "services_with_selector": with_selector.len(),
-            }),
-        );
-        return Ok(out);
+        return Ok(endpoints_not_judged(serde_json::json!({
+            "services_with_selector": with_selector.len(),
+        })));
     }
     let index = endpoints_index(endpoints);
     let mut out = Outcome::new();

@@ -26,7 +26,7 @@
 //!     targetRef: {kind: Pod, name: web-1}
 //! ```
 
-use super::{addresses, describe_address, endpoints_index, pod_selector};
+use super::{addresses, describe_address, endpoints_index, endpoints_not_judged, pod_selector};
 use crate::prelude::*;
 
 detector! {
@@ -44,14 +44,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
     let endpoints = ctx.get(&ENDPOINTS)?;
     if endpoints.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
-        out.attach(
-            "Not judged: the scan has no Endpoints objects",
-            serde_json::json!({
-                "reason": "without Endpoints (e.g. plain manifests) nothing tells which Pods are ready",
-            }),
-        );
-        return Ok(out);
+        return Ok(endpoints_not_judged(serde_json::json!({})));
     }
     let index = endpoints_index(endpoints);
     let mut out = Outcome::new();
