@@ -363,12 +363,9 @@ mod tests {
         assert!(run_fixture("known_component_issue", "pass.yaml").passed);
     }
 
-    /// A Kubernetes 1.14 kind cluster (sonobuoy's dump): kube-proxy v1.14.2 predates the fix of
-    /// CVE-2020-8558; etcd 3.3.10 and kube-apiserver v1.14.2 are not in any range.
-    #[test]
-    fn old_control_plane_images() {
-        let report = run_fixture("known_component_issue", "fail-sonobuoy.json");
-        let messages: Vec<_> = report
+    /// Each finding as `object: message` up to the message's first colon.
+    fn headlines(report: &detek_core::Report) -> Vec<String> {
+        report
             .findings
             .iter()
             .map(|f| {
@@ -378,7 +375,15 @@ mod tests {
                     &f.message[..f.message.find(':').unwrap()]
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    /// A Kubernetes 1.14 kind cluster (sonobuoy's dump): kube-proxy v1.14.2 predates the fix of
+    /// CVE-2020-8558; etcd 3.3.10 and kube-apiserver v1.14.2 are not in any range.
+    #[test]
+    fn old_control_plane_images() {
+        let report = run_fixture("known_component_issue", "fail-sonobuoy.json");
+        let messages: Vec<_> = headlines(&report);
         assert_eq!(
             messages,
             vec![
@@ -392,17 +397,7 @@ mod tests {
     #[test]
     fn architecture_suffixed_images() {
         let report = run_fixture("known_component_issue", "fail-sonobuoy-1.8.json");
-        let messages: Vec<_> = report
-            .findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.object.as_ref().unwrap().display_name(),
-                    &f.message[..f.message.find(':').unwrap()]
-                )
-            })
-            .collect();
+        let messages: Vec<_> = headlines(&report);
         assert_eq!(
             messages,
             vec![
