@@ -32,7 +32,7 @@
 //!   hostPath: {path: /var/run/docker.sock, type: Socket}   # fires
 //! ```
 
-use super::{checked_pod_specs, host_paths, path_covers};
+use super::{flag_mounted_host_paths, path_covers};
 use crate::prelude::*;
 
 detector! {
@@ -64,37 +64,26 @@ const SOCKETS: &[&str] = &[
 ];
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        for hp in host_paths(view) {
-            if hp.mounts.is_empty() {
-                continue;
-            }
-            let path = hp.path();
-            if path == "/" || path == "/var" {
-                continue;
-            }
-            let message = if SOCKETS.contains(&path) {
-                format!(
-                    "hostPath volume {:?} mounts the container runtime socket {path}",
-                    hp.volume
-                )
-            } else if let Some(socket) = SOCKETS.iter().find(|s| path_covers(path, s)) {
-                format!(
-                    "hostPath volume {:?} mounts {path}, which holds the container runtime socket {socket}",
-                    hp.volume
-                )
-            } else {
-                continue;
-            };
-            out.push(
-                Finding::new(Level::Error, Some(view.object_ref()), message)
-                    .with_evidence(hp.evidence()),
-            );
+    flag_mounted_host_paths(ctx, |hp| {
+        let path = hp.path();
+        if path == "/" || path == "/var" {
+            return None;
         }
-    }
-    Ok(out)
+        let message = if SOCKETS.contains(&path) {
+            format!(
+                "hostPath volume {:?} mounts the container runtime socket {path}",
+                hp.volume
+            )
+        } else if let Some(socket) = SOCKETS.iter().find(|s| path_covers(path, s)) {
+            format!(
+                "hostPath volume {:?} mounts {path}, which holds the container runtime socket {socket}",
+                hp.volume
+            )
+        } else {
+            return None;
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@
 //!   hostPath: {path: /etc/localtime}  # fine
 //! ```
 
-use super::{checked_pod_specs, host_paths, path_covers};
+use super::{flag_mounted_host_paths, path_covers};
 use crate::prelude::*;
 
 detector! {
@@ -178,49 +178,36 @@ const SENSITIVE: &[Sensitive] = &[
 ];
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let mut out = Outcome::new().evaluated(specs.len());
-    for view in &specs {
-        for hp in host_paths(view) {
-            if hp.mounts.is_empty() {
-                continue;
-            }
-            let path = hp.path();
-            let writable = hp.writable();
-            let matched = SENSITIVE
-                .iter()
-                .filter(|e| writable || !e.writable_only)
-                .find_map(|e| {
-                    if path == e.path || (e.tree && path_covers(e.path, path)) {
-                        Some((e, false))
-                    } else if path_covers(path, e.path) {
-                        Some((e, true))
-                    } else {
-                        None
-                    }
-                });
-            let Some((entry, above)) = matched else {
-                continue;
-            };
-            let access = if writable { "read-write" } else { "read-only" };
-            let message = if above {
-                format!(
-                    "hostPath volume {:?} mounts {path} of the node ({access}), which contains {}: {}",
-                    hp.volume, entry.path, entry.what
-                )
-            } else {
-                format!(
-                    "hostPath volume {:?} mounts {path} of the node ({access}): {}",
-                    hp.volume, entry.what
-                )
-            };
-            out.push(
-                Finding::new(Level::Error, Some(view.object_ref()), message)
-                    .with_evidence(hp.evidence()),
-            );
-        }
-    }
-    Ok(out)
+    flag_mounted_host_paths(ctx, |hp| {
+        let path = hp.path();
+        let writable = hp.writable();
+        let matched = SENSITIVE
+            .iter()
+            .filter(|e| writable || !e.writable_only)
+            .find_map(|e| {
+                if path == e.path || (e.tree && path_covers(e.path, path)) {
+                    Some((e, false))
+                } else if path_covers(path, e.path) {
+                    Some((e, true))
+                } else {
+                    None
+                }
+            });
+        let (entry, above) = matched?;
+        let access = if writable { "read-write" } else { "read-only" };
+        let message = if above {
+            format!(
+                "hostPath volume {:?} mounts {path} of the node ({access}), which contains {}: {}",
+                hp.volume, entry.path, entry.what
+            )
+        } else {
+            format!(
+                "hostPath volume {:?} mounts {path} of the node ({access}): {}",
+                hp.volume, entry.what
+            )
+        };
+        Some(message)
+    })
 }
 
 #[cfg(test)]

@@ -218,6 +218,30 @@ pub(super) fn flag_linux_containers(
     Ok(out)
 }
 
+/// The hostPath checks: one `Error` finding on the pod spec for each mounted hostPath volume
+/// of the checked pod specs for which `judge` returns a message, with the mounts as evidence.
+pub(super) fn flag_mounted_host_paths(
+    ctx: &DetectContext,
+    judge: impl Fn(&HostPathUse) -> Option<String>,
+) -> Result<Outcome, DetectError> {
+    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let mut out = Outcome::new().evaluated(specs.len());
+    for view in &specs {
+        for hp in host_paths(view) {
+            if hp.mounts.is_empty() {
+                continue;
+            }
+            if let Some(message) = judge(&hp) {
+                out.push(
+                    Finding::new(Level::Error, Some(view.object_ref()), message)
+                        .with_evidence(hp.evidence()),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Where an effective security setting was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum SetAt {
