@@ -369,11 +369,8 @@ impl ObjectSet {
             if let Some(Value::Array(items)) = map.remove("items") {
                 for mut item in items {
                     // `kubectl get pods -o json` items carry kind/apiVersion; API list responses don't.
-                    if let (Value::Object(obj), Some(k)) = (&mut item, &item_kind) {
-                        obj.entry("kind")
-                            .or_insert_with(|| Value::String(k.clone()));
-                        obj.entry("apiVersion")
-                            .or_insert_with(|| Value::String(item_api_version.clone()));
+                    if let Some(k) = &item_kind {
+                        fill_type(&mut item, &item_api_version, k);
                     }
                     self.add_value(item, source.clone());
                 }
@@ -577,6 +574,16 @@ fn ignore_ids(meta: Option<&MetaHeader>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Set `apiVersion` and `kind` on an object that omits them (items of an API list response).
+fn fill_type(object: &mut Value, api_version: &str, kind: &str) {
+    if let Some(obj) = object.as_object_mut() {
+        obj.entry("kind")
+            .or_insert_with(|| Value::String(kind.to_string()));
+        obj.entry("apiVersion")
+            .or_insert_with(|| Value::String(api_version.to_string()));
+    }
+}
+
 fn convert_pending_object(
     (pending, source): (Pending, Option<SourceLocation>),
 ) -> Option<(ObjectSummary, Result<Typed, String>)> {
@@ -595,11 +602,8 @@ fn convert_pending_object(
         // Odd shapes (a string where a map belongs...): the tree path reads or reports them.
         Err(_) => {
             let mut value: Value = serde_json::from_str(slice).ok()?;
-            if let (Some(obj), Some((api_version, kind))) = (value.as_object_mut(), hint) {
-                obj.entry("kind")
-                    .or_insert_with(|| Value::String(kind.to_string()));
-                obj.entry("apiVersion")
-                    .or_insert_with(|| Value::String(api_version.to_string()));
+            if let Some((api_version, kind)) = hint {
+                fill_type(&mut value, &api_version, &kind);
             }
             return value.is_object().then(|| convert_object((value, source)));
         }
@@ -636,12 +640,7 @@ fn convert_pending_object(
         || (group == "networking.k8s.io" && kind.as_ref() == "Ingress" && version != "v1");
     if needs_tree {
         let mut value: Value = serde_json::from_str(slice).ok()?;
-        if let Some(obj) = value.as_object_mut() {
-            obj.entry("kind")
-                .or_insert_with(|| Value::String(kind.to_string()));
-            obj.entry("apiVersion")
-                .or_insert_with(|| Value::String(api_version.to_string()));
-        }
+        fill_type(&mut value, &api_version, &kind);
         return Some(convert_object((value, source)));
     }
     let meta = header.metadata.as_ref();
