@@ -212,10 +212,9 @@ fn demo_renders_as_json_html_and_table() {
         .filter(|r| !r["findings"].as_array().unwrap().is_empty())
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    let total = report["reports"].as_array().unwrap().len();
     assert!(
-        firing.len() * 3 >= total * 2,
-        "most detectors should fire on the demo: {firing:?} of {total}"
+        firing.len() >= 15,
+        "at least 15 detectors should fire on the demo: {firing:?}"
     );
 
     let out = detek()
