@@ -54,14 +54,14 @@ fn main() {
         }
         let _ = writeln!(
             out,
-            "        {id:?} => detek_core::Docs {{ what: {:?}, why: {:?}, fix: {:?}, example: {:?} }},",
+            "        {id:?} => detek_core::Docs {{ what: {:?}.into(), why: {:?}.into(), fix: {:?}.into(), example: {:?}.into() }},",
             sections[0].trim(),
             sections[1].trim(),
             sections[2].trim(),
             sections[3].trim()
         );
     }
-    out.push_str("        _ => detek_core::Docs { what: \"\", why: \"\", fix: \"\", example: \"\" },\n    }\n}\n");
+    out.push_str("        _ => detek_core::Docs::default(),\n    }\n}\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("detector_docs.rs");
     std::fs::write(dest, out).unwrap();
 }

@@ -52,6 +52,17 @@ pub fn plan(
     detectors: Vec<Arc<dyn Detector>>,
     collectors: &[Arc<dyn Collector>],
 ) -> Result<Plan, PlanError> {
+    plan_with(detectors, &[], collectors)
+}
+
+/// [`plan`], also collecting `also_wanted` where some collector produces it: the keys that
+/// suppressors read (`Suppressor::requires`), so `detek.io/ignore` is honoured whichever
+/// detectors are selected.
+pub fn plan_with(
+    detectors: Vec<Arc<dyn Detector>>,
+    also_wanted: &[KeyId],
+    collectors: &[Arc<dyn Collector>],
+) -> Result<Plan, PlanError> {
     let mut producer: HashMap<KeyId, usize> = HashMap::new();
     for (i, c) in collectors.iter().enumerate() {
         for key in &c.meta().produces {
@@ -75,10 +86,15 @@ pub fn plan(
             .requires
             .iter()
             .copied()
-            .filter(|k| !producer.contains_key(k))
+            .filter(|k| !producer.contains_key(k) && !crate::runner::is_engine_key(k))
             .collect();
         if missing.is_empty() {
-            wanted.extend(meta.requires.iter().copied());
+            wanted.extend(
+                meta.requires
+                    .iter()
+                    .copied()
+                    .filter(|k| !crate::runner::is_engine_key(k)),
+            );
             runnable.push(d);
         } else {
             unrunnable.push(Unrunnable {
@@ -91,6 +107,12 @@ pub fn plan(
                 missing,
             });
         }
+    }
+
+    // Keys wanted besides the detectors' (suppressors'): only when a runnable detector makes
+    // the scan collect anything at all, and only where this target can produce them.
+    if !runnable.is_empty() {
+        wanted.extend(also_wanted.iter().filter(|k| producer.contains_key(*k)));
     }
 
     // Close over collector requirements.
@@ -151,7 +173,8 @@ pub fn plan(
             stage,
         })
         .collect();
-    planned.sort_by_key(|p| (p.stage, p.collector.meta().id));
+    planned
+        .sort_by(|a, b| (a.stage, &a.collector.meta().id).cmp(&(b.stage, &b.collector.meta().id)));
 
     Ok(Plan {
         collectors: planned,

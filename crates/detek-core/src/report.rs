@@ -90,6 +90,14 @@ pub struct Finding {
     /// kept and counted, never dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// What tells this finding apart from others of the same detector on the same object (an
+    /// env key, a kernel parameter, a port): part of the fingerprint, never the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discriminator: Option<String>,
+    /// Stable identity (DESIGN.md §4): the same problem on the same object of the same target
+    /// keeps it across scans whose messages differ; computed by the runner.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 impl Finding {
@@ -100,7 +108,42 @@ impl Finding {
             level,
             evidence: Vec::new(),
             suppressed: None,
+            discriminator: None,
+            fingerprint: String::new(),
         }
+    }
+
+    /// Tell this finding apart from others of the same detector on the same object.
+    pub fn with_discriminator(mut self, discriminator: impl Into<String>) -> Self {
+        self.discriminator = Some(discriminator.into());
+        self
+    }
+
+    /// The fingerprint of this finding of `detector` on the target identified by
+    /// `target_identity`: a hash of the target identity, the detector id, the object's kind,
+    /// namespace, name and container, and the discriminator — not the message, the level, the
+    /// evidence or the source file.
+    pub fn compute_fingerprint(&self, target_identity: &str, detector: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let object = self.object.as_ref();
+        let parts = [
+            "detek-finding-v1",
+            target_identity,
+            detector,
+            object.map_or("", |o| o.kind.as_str()),
+            object.and_then(|o| o.namespace.as_deref()).unwrap_or(""),
+            object.map_or("", |o| o.name.as_str()),
+            object.and_then(|o| o.container.as_deref()).unwrap_or(""),
+            self.discriminator.as_deref().unwrap_or(""),
+        ];
+        let mut hasher = Sha256::new();
+        for part in parts {
+            // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let digest = hasher.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
@@ -208,6 +251,16 @@ pub struct Target {
     pub kind: String,
     /// Context name, input paths, ...
     pub name: String,
+    /// What the target is, independent of how it was named (DESIGN.md §4): a live cluster's
+    /// `kube-system` namespace UID (`cluster:uid:…`), else its server URL and CA hash; a
+    /// snapshot that holds the kube-system Namespace, that UID; other manifests `manifests`
+    /// (so a baseline survives another checkout). Part of every finding's fingerprint.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
+    /// The kubeconfig context name, for a live cluster (a label: a renamed context is the
+    /// same cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,3 +1,4 @@
+use crate::key::KeyId;
 use crate::level::Level;
 use crate::plan::Plan;
 use crate::report::{
@@ -35,6 +36,12 @@ impl Progress for Silent {}
 pub trait Suppressor: Send + Sync {
     fn suppress(&self, store: &Store, detector: &DetectorMeta, finding: &Finding)
     -> Option<String>;
+
+    /// Keys the suppressor reads: the planner collects them whatever detectors are selected
+    /// (an annotation is honoured on a scan of one detector too).
+    fn requires(&self) -> Vec<KeyId> {
+        Vec::new()
+    }
 }
 
 pub struct RunOptions {
@@ -69,10 +76,25 @@ impl Default for RunOptions {
 pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     let started_at = Timestamp::now();
     let clock = Instant::now();
-    let (store, collectors) = collect(plan, options).await;
-    let mut reports = detect(plan, &store, options);
+    let (mut store, collectors, identity) = collect(plan, options).await;
+    store.insert(&crate::COLLECTORS, collectors.clone());
+    let mut target = options.target.clone();
+    if let Some(identity) = identity {
+        target.identity = identity;
+    }
+    // Detectors are CPU-bound (rayon): keep them off the async workers, so other targets'
+    // collectors scanned concurrently keep making progress.
+    let mut reports = off_async_workers(|| detect(plan, &store, options));
+    for report in &mut reports {
+        for finding in &mut report.findings {
+            finding.fingerprint = finding.compute_fingerprint(&target.identity, &report.id);
+        }
+    }
     for u in &plan.unrunnable {
-        if options.report_unrunnable.contains(u.detector.meta().id) {
+        if options
+            .report_unrunnable
+            .contains(u.detector.meta().id.as_ref())
+        {
             reports.push(unknown_report(
                 u.detector.meta(),
                 format!("not run: {}", u.reason),
@@ -83,11 +105,20 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     reports.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.id.cmp(&b.id)));
 
     let status = scan_status(&collectors, plan, &store);
+    if status == ScanStatus::NothingCollected {
+        // A report of a scan that collected nothing says nothing about the target's health,
+        // whatever a detector of the engine's own keys concluded.
+        for report in reports.iter_mut().filter(|r| r.level != Level::Unknown) {
+            report.level = Level::Unknown;
+            report.passed = false;
+            report.error = Some("nothing could be collected from this target".to_string());
+        }
+    }
     ReportList {
         schema_version: SCHEMA_VERSION,
         tool: "detek".to_string(),
         version: options.tool_version.clone(),
-        target: options.target.clone(),
+        target,
         started_at,
         finished_at: Timestamp::now(),
         duration_ms: ms(clock),
@@ -98,9 +129,28 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         skipped: plan
             .unrunnable
             .iter()
-            .filter(|u| !options.report_unrunnable.contains(u.detector.meta().id))
+            .filter(|u| {
+                !options
+                    .report_unrunnable
+                    .contains(u.detector.meta().id.as_ref())
+            })
             .map(|u| (u.detector.meta().id.to_string(), u.reason.clone()))
             .collect(),
+    }
+}
+
+/// Keys the runner itself provides (`engine/…`): every target has them.
+pub(crate) fn is_engine_key(key: &str) -> bool {
+    key.starts_with("engine/")
+}
+
+/// Run CPU-bound work without holding up an async worker: on a multi-threaded runtime the
+/// worker hands its other tasks to the rest of the pool first (`block_in_place`); elsewhere
+/// (a current-thread runtime, no runtime) it simply runs.
+pub fn off_async_workers<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
 
@@ -122,8 +172,12 @@ fn scan_status(collectors: &[CollectorStatus], plan: &Plan, store: &Store) -> Sc
     }
 }
 
-async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStatus>) {
+async fn collect(
+    plan: &Plan,
+    options: &RunOptions,
+) -> (Store, Vec<CollectorStatus>, Option<String>) {
     let mut store = Store::new();
+    let mut identity = None;
     let mut statuses = Vec::new();
     let last_stage = plan.collectors.iter().map(|c| c.stage).max();
     for stage in 0..=last_stage.unwrap_or(0) {
@@ -150,7 +204,7 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
                         CollectError::new(format!("not run: input {key} unavailable: {reason}"));
                     return (collector, Err(err), 0.0);
                 }
-                options.progress.collector_started(meta.id);
+                options.progress.collector_started(&meta.id);
                 let clock = Instant::now();
                 let ctx = CollectContext {
                     store: store_ref,
@@ -170,7 +224,7 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
                 let elapsed = ms(clock);
                 options
                     .progress
-                    .collector_finished(meta.id, result.is_ok(), elapsed);
+                    .collector_finished(&meta.id, result.is_ok(), elapsed);
                 (collector, result, elapsed)
             }
         });
@@ -207,6 +261,7 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
                     }
                     status.diagnostics = produced.diagnostics;
                     status.stats = produced.stats;
+                    identity = identity.or(produced.identity);
                 }
                 Err(err) => {
                     let reason = format!("collector {} failed: {}", meta.id, err);
@@ -219,7 +274,7 @@ async fn collect(plan: &Plan, options: &RunOptions) -> (Store, Vec<CollectorStat
             statuses.push(status);
         }
     }
-    (store, statuses)
+    (store, statuses, identity)
 }
 
 fn detect(plan: &Plan, store: &Store, options: &RunOptions) -> Vec<Report> {
@@ -228,7 +283,7 @@ fn detect(plan: &Plan, store: &Store, options: &RunOptions) -> Vec<Report> {
         .par_iter()
         .map(|detector| {
             let report = run_detector(detector.as_ref(), store, options);
-            options.progress.detector_finished(detector.meta().id);
+            options.progress.detector_finished(&detector.meta().id);
             report
         })
         .collect()
@@ -253,7 +308,8 @@ pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &Run
         store,
         settings: &options.settings,
         now: options.now,
-        requires: meta.requires,
+        requires: &meta.requires,
+        detector: &meta.id,
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| detector.detect(&ctx)));
     let elapsed = ms(clock);

@@ -1,8 +1,9 @@
 use crate::key::{Key, KeyId};
 use crate::level::Level;
 use crate::report::{Attachment, Diagnostic, Finding};
-use crate::settings::Settings;
+use crate::settings::{SettingSpec, Settings};
 use crate::store::{Missing, Slot, Store};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +51,9 @@ pub struct Produced {
     pub(crate) slots: Vec<(KeyId, Slot)>,
     pub diagnostics: Vec<Diagnostic>,
     pub stats: BTreeMap<String, u64>,
+    /// What the target is, as this collector learnt it (a cluster's kube-system namespace UID):
+    /// the stable part of every finding's fingerprint (DESIGN.md §4).
+    pub identity: Option<String>,
 }
 
 impl Produced {
@@ -74,6 +78,11 @@ impl Produced {
         *self.stats.entry(name.into()).or_default() += value;
     }
 
+    /// Record the target's identity (see [`Produced::identity`]).
+    pub fn identify(&mut self, identity: impl Into<String>) {
+        self.identity = Some(identity.into());
+    }
+
     pub fn produced_keys(&self) -> impl Iterator<Item = KeyId> + '_ {
         self.slots.iter().map(|(k, _)| *k)
     }
@@ -89,16 +98,60 @@ pub trait Collector: Send + Sync {
     ) -> BoxFuture<'a, Result<Produced, CollectError>>;
 }
 
+/// Text that is usually a `&'static str` from the source (built-in detectors) and sometimes
+/// owned (a detector loaded at run time: a Rego policy, a hub reload) — without leaking memory.
+pub type Text = Cow<'static, str>;
+
 /// A detector's documentation, in the four sections of its doc comment.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Docs {
-    pub what: &'static str,
-    pub why: &'static str,
-    pub fix: &'static str,
-    pub example: &'static str,
+    pub what: Text,
+    pub why: Text,
+    pub fix: Text,
+    pub example: Text,
 }
 
 impl Docs {
+    /// Split Markdown with the sections `## What it detects`, `## Why it matters`,
+    /// `## How to fix` and `## Example` (the shape of every detector's doc comment). Text
+    /// before the first heading and under other headings is left out.
+    pub fn parse(markdown: &str) -> Docs {
+        let mut sections: [String; 4] = Default::default();
+        let mut current: Option<usize> = None;
+        let mut in_code = false;
+        for line in markdown.lines() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            }
+            if !in_code && line.trim_start().starts_with("## ") {
+                let heading = line
+                    .trim()
+                    .trim_start_matches('#')
+                    .trim()
+                    .to_ascii_lowercase();
+                current = match heading.as_str() {
+                    "what it detects" => Some(0),
+                    "why it matters" => Some(1),
+                    "how to fix" => Some(2),
+                    "example" | "examples" => Some(3),
+                    _ => None,
+                };
+                continue;
+            }
+            if let Some(i) = current {
+                sections[i].push_str(line);
+                sections[i].push('\n');
+            }
+        }
+        let [what, why, fix, example] = sections.map(|s| Text::Owned(s.trim().to_string()));
+        Docs {
+            what,
+            why,
+            fix,
+            example,
+        }
+    }
+
     /// The whole text, as `detek explain` prints it.
     pub fn markdown(&self) -> String {
         format!(
@@ -111,25 +164,28 @@ impl Docs {
     }
 
     pub fn is_complete(&self) -> bool {
-        [self.what, self.why, self.fix, self.example]
+        [&self.what, &self.why, &self.fix, &self.example]
             .iter()
             .all(|s| !s.trim().is_empty())
     }
 }
 
-/// What a detector is.
+/// What a detector is. Owned, so detectors loaded at run time have metadata too; built-in
+/// detectors build it once (`detek-macros`) from `&'static` text without copying.
 #[derive(Debug, Clone)]
 pub struct DetectorMeta {
     /// "(the cluster has) `<id>`", e.g. `failed_pod`.
-    pub id: &'static str,
+    pub id: Text,
     /// One line, e.g. "Pods in phase Failed".
-    pub title: &'static str,
-    pub labels: &'static [&'static str],
+    pub title: Text,
+    pub labels: Vec<Text>,
     /// Default level of its findings.
     pub level: Level,
-    pub requires: &'static [KeyId],
-    pub references: &'static [&'static str],
+    pub requires: Vec<KeyId>,
+    pub references: Vec<Text>,
     pub docs: Docs,
+    /// Declared settings: `detek explain` shows them, the config file is validated against them.
+    pub settings: Vec<SettingSpec>,
 }
 
 impl DetectorMeta {
@@ -144,12 +200,17 @@ impl DetectorMeta {
         }
     }
 
-    pub fn solution(&self) -> &'static str {
+    pub fn solution(&self) -> &str {
         self.docs.fix.trim()
     }
 
     pub fn has_label(&self, label: &str) -> bool {
-        self.labels.contains(&label)
+        self.labels.iter().any(|l| l == label)
+    }
+
+    /// The declared setting `name`.
+    pub fn setting(&self, name: &str) -> Option<&SettingSpec> {
+        self.settings.iter().find(|s| s.name == name)
     }
 }
 
@@ -160,6 +221,8 @@ pub struct DetectContext<'a> {
     pub settings: &'a Settings,
     pub now: SystemTime,
     pub(crate) requires: &'a [KeyId],
+    /// The id of the detector being run (for its typed settings).
+    pub(crate) detector: &'a str,
 }
 
 impl<'a> DetectContext<'a> {
@@ -169,7 +232,19 @@ impl<'a> DetectContext<'a> {
             settings,
             now,
             requires: &[],
+            detector: "",
         }
+    }
+
+    /// The same context for detector `id` (tests that call a detector directly).
+    pub fn for_detector(mut self, id: &'a str) -> Self {
+        self.detector = id;
+        self
+    }
+
+    /// The running detector's own settings, typed (see [`Settings::detector`]).
+    pub fn settings_of<T: crate::settings::DetectorSettings>(&self) -> Result<T, DetectError> {
+        self.settings.detector(self.detector)
     }
 
     /// A required input. Reading a key not listed in `requires` is a bug and fails loudly.

@@ -110,13 +110,14 @@ fn detector(
 ) -> Arc<dyn Detector> {
     Arc::new(TestDetector {
         meta: DetectorMeta {
-            id,
-            title: "test",
-            labels: &["test"],
+            id: id.into(),
+            title: "test".into(),
+            labels: vec!["test".into()],
             level: Level::Error,
-            requires,
-            references: &[],
+            requires: requires.to_vec(),
+            references: Vec::new(),
             docs: Docs::default(),
+            settings: Vec::new(),
         },
         behaviour,
     })

@@ -1,7 +1,9 @@
 //! The snapshot collector: manifests and dumps on disk (or stdin, or embedded text).
 
 use crate::ingest::{Input, load};
-use crate::model::{CLUSTER_INFO, KINDS, OBJECTS, ObjectSet, WORKLOAD_TEMPLATES};
+use crate::model::{
+    CLUSTER_INFO, IGNORE_ANNOTATIONS, KINDS, OBJECTS, ObjectSet, WORKLOAD_TEMPLATES,
+};
 use detek_core::{BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Produced};
 
 pub struct SnapshotCollector {
@@ -12,7 +14,12 @@ pub struct SnapshotCollector {
 /// Every key a Kubernetes collector (snapshot or live) produces.
 pub fn kubernetes_keys() -> Vec<&'static str> {
     let mut keys: Vec<&'static str> = KINDS.iter().map(|k| k.key).collect();
-    keys.extend([OBJECTS.id(), CLUSTER_INFO.id(), WORKLOAD_TEMPLATES.id()]);
+    keys.extend([
+        OBJECTS.id(),
+        CLUSTER_INFO.id(),
+        WORKLOAD_TEMPLATES.id(),
+        IGNORE_ANNOTATIONS.id(),
+    ]);
     keys
 }
 

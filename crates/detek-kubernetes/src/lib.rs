@@ -17,3 +17,5 @@ pub mod version;
 pub use collector::SnapshotCollector;
 pub use ingest::Input;
 pub use live::{LiveCollector, LiveOptions};
+
+pub use detectors::register;

@@ -136,6 +136,30 @@ pub struct ClusterInfo {
 }
 
 pub const OBJECTS: Key<Vec<ObjectSummary>> = Key::new("kubernetes/objects");
+/// Detector ids each object (or its namespace) asks to ignore with `detek.io/ignore`, by
+/// (kind, namespace, name): what the annotation suppressor reads. Derived from the objects
+/// collected, so a scan of one detector honours annotations without listing every kind (a
+/// live scan adds only Namespaces).
+pub const IGNORE_ANNOTATIONS: Key<IgnoreAnnotations> = Key::new("kubernetes/ignore-annotations");
+
+/// See [`IGNORE_ANNOTATIONS`]: (kind, namespace — empty for a Namespace —, name) → ids.
+pub type IgnoreAnnotations = std::collections::HashMap<(String, String, String), Vec<String>>;
+
+/// The ignore annotations of `objects`, indexed.
+pub fn ignore_annotations(objects: &[ObjectSummary]) -> IgnoreAnnotations {
+    objects
+        .iter()
+        .filter(|o| !o.ignore.is_empty())
+        .map(|o| {
+            let ns = if o.kind.as_ref() == "Namespace" {
+                String::new()
+            } else {
+                o.namespace.clone().unwrap_or_else(|| "default".into())
+            };
+            ((o.kind.to_string(), ns, o.name.clone()), o.ignore.clone())
+        })
+        .collect()
+}
 pub const CLUSTER_INFO: Key<ClusterInfo> = Key::new("kubernetes/cluster-info");
 /// Secrets without their data: metadata, key names, TLS certificate facts.
 pub const SECRETS: Key<Items<SecretInfo>> = Key::new("kubernetes/secrets");
@@ -282,6 +306,9 @@ macro_rules! kinds {
                 produced.stat("documents_skipped", self.skipped_documents);
                 produced.stat("objects_untyped", self.untyped_objects);
                 produced.diagnostics.append(&mut self.diagnostics);
+                if !skip(IGNORE_ANNOTATIONS.id()) {
+                    produced.put(&IGNORE_ANNOTATIONS, ignore_annotations(&self.objects));
+                }
                 if !skip(OBJECTS.id()) {
                     produced.put(&OBJECTS, std::mem::take(&mut self.objects));
                 }

@@ -2,11 +2,9 @@
 //! or its namespace (`*` ignores every detector). Suppressed findings stay in the report,
 //! marked with the reason, and are counted.
 
-use crate::model::{OBJECTS, ObjectSummary};
+use crate::model::IGNORE_ANNOTATIONS;
 use detek_core::{DetectorMeta, Finding, Store, Suppressor};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
 pub const IGNORE_ANNOTATION: &str = "detek.io/ignore";
 
@@ -33,35 +31,13 @@ pub(crate) fn ignore_annotation(object: &Value) -> Vec<String> {
     ids
 }
 
-type ObjectKey = (String, String, String);
-
 /// Suppresses findings whose object or namespace carries the ignore annotation.
 #[derive(Default)]
-pub struct AnnotationSuppressor {
-    index: OnceLock<HashMap<ObjectKey, Vec<String>>>,
-}
+pub struct AnnotationSuppressor;
 
 impl AnnotationSuppressor {
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn index(&self, store: &Store) -> &HashMap<ObjectKey, Vec<String>> {
-        self.index.get_or_init(|| {
-            let objects: &[ObjectSummary] = store.get(&OBJECTS).map(Vec::as_slice).unwrap_or(&[]);
-            objects
-                .iter()
-                .filter(|o| !o.ignore.is_empty())
-                .map(|o| {
-                    let ns = if o.kind.as_ref() == "Namespace" {
-                        String::new()
-                    } else {
-                        o.namespace.clone().unwrap_or_else(|| "default".into())
-                    };
-                    ((o.kind.to_string(), ns, o.name.clone()), o.ignore.clone())
-                })
-                .collect()
-        })
+        AnnotationSuppressor
     }
 }
 
@@ -70,13 +46,20 @@ fn covers(ids: &[String], detector: &str) -> bool {
 }
 
 impl Suppressor for AnnotationSuppressor {
+    /// The annotations are read from the object summaries: collected whatever detectors run.
+    fn requires(&self) -> Vec<detek_core::KeyId> {
+        vec![IGNORE_ANNOTATIONS.id()]
+    }
+
     fn suppress(
         &self,
         store: &Store,
         detector: &DetectorMeta,
         finding: &Finding,
     ) -> Option<String> {
-        let index = self.index(store);
+        let Ok(index) = store.get(&IGNORE_ANNOTATIONS) else {
+            return None;
+        };
         if index.is_empty() {
             return None;
         }
@@ -85,7 +68,7 @@ impl Suppressor for AnnotationSuppressor {
         let on_object = (object.kind.clone(), ns.clone(), object.name.clone());
         if index
             .get(&on_object)
-            .is_some_and(|ids| covers(ids, detector.id))
+            .is_some_and(|ids| covers(ids, &detector.id))
         {
             return Some(format!(
                 "annotation {IGNORE_ANNOTATION} on {} {}",
@@ -95,7 +78,7 @@ impl Suppressor for AnnotationSuppressor {
         let on_namespace = ("Namespace".to_string(), String::new(), ns.clone());
         if index
             .get(&on_namespace)
-            .is_some_and(|ids| covers(ids, detector.id))
+            .is_some_and(|ids| covers(ids, &detector.id))
         {
             return Some(format!("annotation {IGNORE_ANNOTATION} on namespace {ns}"));
         }

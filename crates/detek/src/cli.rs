@@ -146,6 +146,11 @@ pub struct RunArgs {
     /// Never draw progress on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
+
+    /// How many targets (kubeconfig contexts) to scan at the same time. Each target's report
+    /// section is in the order the targets were given, whatever order they finish in.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]

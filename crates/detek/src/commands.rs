@@ -1,4 +1,4 @@
-use crate::catalogue::{all_detectors, explicit_ids, select, suggestion};
+use crate::catalogue::catalogue;
 use crate::cli::{
     Cli, Command, ExplainArgs, FailOn, ListArgs, ListFormat, OutputFormat, PlanArgs, RunArgs,
     TargetArgs,
@@ -7,11 +7,12 @@ use crate::config::{Config, RuleSuppressor};
 use crate::progress::StderrProgress;
 use anyhow::{Context, Result, bail};
 use detek_core::{
-    Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Settings, Silent, Suppressor,
-    Target,
+    Catalogue, Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Selection, Settings,
+    Silent, Suppressor, Target,
 };
 use detek_kubernetes::suppress::AnnotationSuppressor;
 use detek_kubernetes::{Input, SnapshotCollector};
+use futures::StreamExt;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
             target: Target {
                 kind: "demo".into(),
                 name: "detek demo cluster".into(),
+                identity: "demo".into(),
+                context: None,
             },
             collectors: vec![Arc::new(SnapshotCollector::new(vec![Input::Text {
                 name: "demo-cluster.yaml".into(),
@@ -60,6 +63,10 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
             target: Target {
                 kind: "snapshot".into(),
                 name: args.inputs.join(", "),
+                // Manifests are the same target in any checkout; a dump that holds the
+                // kube-system Namespace is identified by its UID (the snapshot collector).
+                identity: "manifests".into(),
+                context: None,
             },
             collectors: vec![Arc::new(SnapshotCollector::new(inputs))],
             now: SystemTime::now(),
@@ -94,6 +101,9 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
             target: Target {
                 kind: "cluster".into(),
                 name: t.name.clone(),
+                // The collector replaces it with the kube-system namespace UID.
+                identity: format!("context:{}", t.name),
+                context: (!t.in_cluster()).then(|| t.name.clone()),
             },
             collectors: vec![Arc::new(detek_kubernetes::LiveCollector::new(
                 t,
@@ -104,8 +114,8 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         .collect())
 }
 
-fn settings(args: &TargetArgs, config: &Config) -> Result<Settings> {
-    let mut settings = config.settings()?;
+fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result<Settings> {
+    let mut settings = config.settings(catalogue)?;
     if let Some(v) = &args.target_version {
         if detek_kubernetes::version::parse(v).is_none() {
             bail!("--target-version {v:?} is not a Kubernetes version (e.g. 1.32 or v1.32.1)");
@@ -118,9 +128,9 @@ fn settings(args: &TargetArgs, config: &Config) -> Result<Settings> {
     Ok(settings)
 }
 
-fn load_config(select_args: &crate::cli::SelectArgs) -> Result<Config> {
+fn load_config(select_args: &crate::cli::SelectArgs, catalogue: &Catalogue) -> Result<Config> {
     let config = Config::discover(select_args.config.as_deref())?;
-    if let Err(err) = config.validate(&all_detectors()) {
+    if let Err(err) = config.validate(catalogue) {
         let path = config
             .path
             .as_ref()
@@ -131,39 +141,50 @@ fn load_config(select_args: &crate::cli::SelectArgs) -> Result<Config> {
     Ok(config)
 }
 
+fn selection(select_args: &crate::cli::SelectArgs) -> Selection {
+    Selection {
+        set: select_args.set.clone(),
+        select: select_args.select.clone(),
+        ignore: select_args.ignore.clone(),
+    }
+}
+
 fn make_plan(
     select_args: &crate::cli::SelectArgs,
     target: &ScanTarget,
     config: &Config,
+    catalogue: &Catalogue,
+    suppressors: &[Arc<dyn Suppressor>],
 ) -> Result<Plan> {
-    let detectors = select(
-        &select_args.set,
-        &select_args.select,
-        &select_args.ignore,
-        config,
-    )?;
+    let detectors = catalogue.select(&selection(select_args), &config.detectors, &config.sets)?;
     if detectors.is_empty() {
         bail!("no detector selected (check --select/--ignore)");
     }
-    detek_core::plan(detectors, &target.collectors).context("cannot plan the scan")
+    let also_wanted: Vec<detek_core::KeyId> =
+        suppressors.iter().flat_map(|s| s.requires()).collect();
+    detek_core::plan_with(detectors, &also_wanted, &target.collectors)
+        .context("cannot plan the scan")
+}
+
+/// The suppressors of one target: the config's ignore rules and the `detek.io/ignore`
+/// annotations (per target: the index is built from that target's objects).
+fn suppressors(config: &Config) -> Vec<Arc<dyn Suppressor>> {
+    vec![
+        Arc::new(RuleSuppressor::new(&config.ignore)),
+        Arc::new(AnnotationSuppressor::new()),
+    ]
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let config = load_config(&args.select)?;
+    let catalogue = catalogue()?;
+    let config = load_config(&args.select, &catalogue)?;
     let targets = resolve_targets(&args.target)?;
-    let settings = settings(&args.target, &config)?;
-    let suppressors: Vec<Arc<dyn Suppressor>> = vec![Arc::new(RuleSuppressor::new(&config.ignore))];
+    let settings = settings(&args.target, &config, &catalogue)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let mut lists = Vec::new();
+    let mut scans = Vec::new();
     for target in targets {
-        let plan = make_plan(&args.select, &target, &config)?;
-        let mut suppressors = suppressors.clone();
-        // Per target: the annotation index is built from that target's objects.
-        suppressors.push(Arc::new(AnnotationSuppressor::new()));
+        let suppressors = suppressors(&config);
+        let plan = make_plan(&args.select, &target, &config, &catalogue, &suppressors)?;
         let options = RunOptions {
             target: target.target.clone(),
             settings: settings.clone(),
@@ -175,11 +196,25 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 Arc::new(Silent)
             },
             suppressors,
-            report_unrunnable: explicit_ids(&args.select.select),
+            report_unrunnable: catalogue.explicit_ids(&args.select.select),
         };
-        let list = runtime.block_on(detek_core::run(&plan, &options));
-        print_diagnostics(&list);
-        lists.push(list);
+        scans.push((plan, options));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let concurrency = args.concurrency.max(1);
+    // Targets are scanned concurrently, at most `concurrency` at a time; reports keep the
+    // order the targets were given in.
+    let lists: Vec<ReportList> = runtime.block_on(
+        futures::stream::iter(scans.iter())
+            .map(|(plan, options)| detek_core::run(plan, options))
+            .buffered(concurrency)
+            .collect(),
+    );
+    for list in &lists {
+        print_diagnostics(list);
     }
     write_report(&args, &lists)?;
     Ok(exit_code(&lists, args.fail_on))
@@ -305,12 +340,19 @@ fn exit_code(lists: &[ReportList], fail_on: FailOn) -> ExitCode {
 }
 
 fn plan(args: PlanArgs) -> Result<ExitCode> {
-    let config = load_config(&args.select)?;
+    let catalogue = catalogue()?;
+    let config = load_config(&args.select, &catalogue)?;
     let targets = resolve_targets(&args.target)?;
     let mut out = String::new();
     let mut json_plans = Vec::new();
     for target in &targets {
-        let plan = make_plan(&args.select, target, &config)?;
+        let plan = make_plan(
+            &args.select,
+            target,
+            &config,
+            &catalogue,
+            &suppressors(&config),
+        )?;
         match args.format {
             ListFormat::Json => json_plans.push(plan_json(&target.target, &plan)),
             ListFormat::Table => out.push_str(&plan_table(&target.target, &plan)),
@@ -399,7 +441,13 @@ fn plan_table(target: &Target, plan: &Plan) -> String {
 }
 
 fn list(args: ListArgs) -> Result<ExitCode> {
-    let detectors = select("all", &args.select, &[], &Config::default())?;
+    let catalogue = catalogue()?;
+    let all = Selection {
+        set: "all".into(),
+        select: args.select.clone(),
+        ignore: Vec::new(),
+    };
+    let detectors = catalogue.select(&all, &Default::default(), &Default::default())?;
     match args.format {
         ListFormat::Json => {
             let entries: Vec<serde_json::Value> = detectors
@@ -416,6 +464,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
                         "explanation": m.explanation(),
                         "solution": m.solution(),
                         "docs": m.docs,
+                        "settings": m.settings,
                     })
                 })
                 .collect();
@@ -443,12 +492,12 @@ fn list(args: ListArgs) -> Result<ExitCode> {
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode> {
-    let all = all_detectors();
-    let Some(d) = all.iter().find(|d| d.meta().id == args.id) else {
+    let catalogue = catalogue()?;
+    let Some(d) = catalogue.get(&args.id) else {
         bail!(
             "no detector {:?}{} (see `detek list`)",
             args.id,
-            suggestion(&args.id, &all)
+            catalogue.suggestion(&args.id)
         );
     };
     let m = d.meta();
@@ -456,9 +505,23 @@ fn explain(args: ExplainArgs) -> Result<ExitCode> {
     println!("Level: {}    Labels: {}", m.level, m.labels.join(", "));
     println!("Reads: {}\n", m.requires.join(", "));
     print!("{}", m.docs.markdown());
+    if !m.settings.is_empty() {
+        println!(
+            "\n## Settings (detek.yaml: `detectors: {{{}: {{KEY: VALUE}}}}`)",
+            m.id
+        );
+        for spec in &m.settings {
+            let default = if spec.default.is_null() {
+                "no default".to_string()
+            } else {
+                format!("default {}", spec.default)
+            };
+            println!("- `{}` ({}, {default}): {}", spec.name, spec.kind, spec.doc);
+        }
+    }
     if !m.references.is_empty() {
         println!("\n## References");
-        for r in m.references {
+        for r in &m.references {
             println!("- {r}");
         }
     }

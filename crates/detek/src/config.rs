@@ -21,11 +21,10 @@
 //! Unknown keys and wrong types are errors that name the key.
 
 use anyhow::{Context, Result, bail};
-use detek_core::{Detector, Level, Settings};
+use detek_core::{Catalogue, DetectorConfig, Settings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub const DEFAULT_FILES: &[&str] = &["detek.yaml", ".detek.yaml"];
 
@@ -49,18 +48,6 @@ pub struct Config {
     pub ignore: Vec<IgnoreRule>,
     #[serde(skip)]
     pub path: Option<PathBuf>,
-}
-
-// No deny_unknown_fields here: every other key is a setting (serde cannot combine it with flatten).
-#[derive(Debug, Default, Deserialize)]
-pub struct DetectorConfig {
-    #[serde(default)]
-    pub level: Option<String>,
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// Everything else: settings of the detector (`<id>.<key>`).
-    #[serde(flatten)]
-    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,40 +96,17 @@ impl Config {
         Ok(config)
     }
 
-    /// Check names against the catalogue: unknown detector ids and bad levels are errors.
-    pub fn validate(&self, all: &[Arc<dyn Detector>]) -> Result<()> {
-        let known = |id: &str| all.iter().any(|d| d.meta().id == id);
-        let known_name = |n: &str| {
-            all.iter()
-                .any(|d| d.meta().id == n || d.meta().has_label(n))
-        };
-        for (id, dc) in &self.detectors {
-            if !known(id) {
-                bail!("detectors.{id}: no such detector (see `detek list`)");
-            }
-            if let Some(level) = &dc.level {
-                let parsed: Level = level
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("detectors.{id}.level: {e}"))?;
-                if matches!(parsed, Level::Normal | Level::Unknown) {
-                    bail!("detectors.{id}.level: must be Fatal, Error or Warn");
-                }
-            }
-        }
-        for (set, names) in &self.sets {
-            if matches!(set.as_str(), "default" | "all") {
-                bail!("sets.{set}: `default` and `all` are built in");
-            }
-            for name in names {
-                let bare = name.strip_prefix('-').unwrap_or(name);
-                if !known_name(bare) {
-                    bail!("sets.{set}: unknown detector or label {bare:?}");
-                }
-            }
-        }
+    /// Check names against the catalogue: unknown detectors, unknown settings (naming the valid
+    /// keys), wrong types, bad levels and sets are errors (core's catalogue), then ignore rules.
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<()> {
+        catalogue.validate(&self.detectors, &self.sets)?;
         for (i, rule) in self.ignore.iter().enumerate() {
-            if rule.detector != "*" && !known(&rule.detector) {
-                bail!("ignore[{i}].detector: no such detector {:?}", rule.detector);
+            if rule.detector != "*" && catalogue.get(&rule.detector).is_none() {
+                bail!(
+                    "ignore[{i}].detector: no such detector {:?}{}",
+                    rule.detector,
+                    catalogue.suggestion(&rule.detector)
+                );
             }
             if rule.reason.trim().is_empty() {
                 bail!("ignore[{i}].reason: say why the finding is accepted");
@@ -158,7 +122,7 @@ impl Config {
     /// Settings from the config (CLI flags are applied on top by the caller). Files named by
     /// settings (known component issues) are read here, relative to the config file; a bad
     /// file is an error naming it.
-    pub fn settings(&self) -> Result<Settings> {
+    pub fn settings(&self, catalogue: &Catalogue) -> Result<Settings> {
         let mut settings = Settings::new();
         if let Some(v) = &self.target_version {
             settings.set(
@@ -172,11 +136,7 @@ impl Config {
                 serde_json::json!(regs),
             );
         }
-        for (id, dc) in &self.detectors {
-            for (key, value) in &dc.settings {
-                settings.set(format!("{id}.{key}"), value.clone());
-            }
-        }
+        catalogue.apply_settings(&self.detectors, &mut settings);
         if let Some(files) = self
             .detectors
             .get("known_component_issue")
@@ -213,49 +173,6 @@ impl Config {
             );
         }
         Ok(settings)
-    }
-
-    pub fn is_disabled(&self, id: &str) -> bool {
-        self.detectors.get(id).and_then(|d| d.enabled) == Some(false)
-    }
-
-    pub fn level_override(&self, id: &str) -> Option<Level> {
-        self.detectors.get(id)?.level.as_deref()?.parse().ok()
-    }
-}
-
-/// A detector whose default level the config overrides: findings at the default level take the
-/// new one (graded findings keep their grade relative to it).
-pub struct LevelOverride {
-    inner: Arc<dyn Detector>,
-    meta: detek_core::DetectorMeta,
-}
-
-impl LevelOverride {
-    pub fn wrap(inner: Arc<dyn Detector>, level: Level) -> Arc<dyn Detector> {
-        let mut meta = inner.meta().clone();
-        meta.level = level;
-        Arc::new(LevelOverride { inner, meta })
-    }
-}
-
-impl Detector for LevelOverride {
-    fn meta(&self) -> &detek_core::DetectorMeta {
-        &self.meta
-    }
-
-    fn detect(
-        &self,
-        ctx: &detek_core::DetectContext,
-    ) -> Result<detek_core::Outcome, detek_core::DetectError> {
-        let default = self.inner.meta().level;
-        let mut outcome = self.inner.detect(ctx)?;
-        for f in &mut outcome.findings {
-            if f.level == default {
-                f.level = self.meta.level;
-            }
-        }
-        Ok(outcome)
     }
 }
 
@@ -333,9 +250,12 @@ mod tests {
     #[test]
     fn detector_entries_become_settings() {
         let c = Config::parse("targetVersion: v1.30\ndetectors:\n  pod_restarting:\n    threshold: 10\n    level: Error\n").unwrap();
-        let s = c.settings().unwrap();
+        let s = c.settings(&crate::catalogue::catalogue().unwrap()).unwrap();
         assert_eq!(s.get_or("pod_restarting.threshold", 0), 10);
         assert_eq!(s.get_str("kubernetes.target_version"), Some("1.30"));
-        assert_eq!(c.level_override("pod_restarting"), Some(Level::Error));
+        assert_eq!(
+            c.detectors["pod_restarting"].level.as_deref(),
+            Some("Error")
+        );
     }
 }

@@ -226,9 +226,11 @@ fn the_job_and_the_cron_job_run_detek_in_cluster_with_the_service_account() {
         run.stderr
     );
     let list = run.json();
+    let identity = list["target"]["identity"].as_str().unwrap().to_string();
+    assert!(identity.starts_with("cluster:uid:"), "{identity}");
     assert_eq!(
         list["target"],
-        json!({"kind": "cluster", "name": "in-cluster"})
+        json!({"kind": "cluster", "name": "in-cluster", "identity": identity})
     );
     assert_eq!(list["status"], "complete", "{}", run.stderr);
     assert!(

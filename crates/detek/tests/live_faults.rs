@@ -124,7 +124,8 @@ fn lists_only_wanted_kinds_page_by_page_with_bounded_concurrency() {
     let stats = &run.json()["collectors"][0]["stats"];
     assert!(stats["objects"].as_u64().unwrap() > 1100, "{stats}");
 
-    // One detector: only its kinds are listed (plus the version and discovery).
+    // One detector: only its kinds are listed (plus the version, the kube-system namespace for
+    // the cluster's identity, discovery, and Namespaces for their `detek.io/ignore`).
     let (proxy, _dir, kc) = via_proxy(vec![]);
     let run = detek(&[
         "run",
@@ -142,7 +143,13 @@ fn lists_only_wanted_kinds_page_by_page_with_bounded_concurrency() {
             .iter()
             .map(|p| p.split('?').next().unwrap())
             .collect::<BTreeSet<_>>(),
-        BTreeSet::from(["/version", "/api/v1", "/api/v1/pods"]),
+        BTreeSet::from([
+            "/version",
+            "/api/v1/namespaces/kube-system",
+            "/api/v1",
+            "/api/v1/namespaces",
+            "/api/v1/pods"
+        ]),
         "{paths:?}"
     );
 }

@@ -98,9 +98,12 @@ fn a_live_scan_reports_what_the_real_dumps_hold() {
         run.stderr
     );
     let list = run.json();
+    let identity = list["target"]["identity"].as_str().unwrap().to_string();
+    assert!(identity.starts_with("cluster:uid:"), "{identity}");
     assert_eq!(
         list["target"],
-        json!({"kind": "cluster", "name": "detek-testenv-admin"})
+        json!({"kind": "cluster", "name": "detek-testenv-admin",
+               "context": "detek-testenv-admin", "identity": identity})
     );
     assert_eq!(list["status"], "complete", "{}", run.stderr);
     let collector = &list["collectors"][0];

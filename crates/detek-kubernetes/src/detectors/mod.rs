@@ -36,16 +36,16 @@ macro_rules! detector {
 
         impl detek_core::Detector for $name {
             fn meta(&self) -> &detek_core::DetectorMeta {
-                const REQUIRES: &[detek_core::KeyId] = &[$($key.id()),*];
                 static META: std::sync::LazyLock<detek_core::DetectorMeta> =
                     std::sync::LazyLock::new(|| detek_core::DetectorMeta {
-                        id: $id,
-                        title: $title,
-                        labels: &[$($label),*],
+                        id: $id.into(),
+                        title: $title.into(),
+                        labels: vec![$($label.into()),*],
                         level: detek_core::Level::$level,
-                        requires: REQUIRES,
-                        references: &[$($($reference),*)?],
+                        requires: vec![$($key.id()),*],
+                        references: vec![$($($reference.into()),*)?],
                         docs: $crate::detectors::docs_for($id),
+                        settings: Vec::new(),
                     });
                 &META
             }
@@ -77,6 +77,22 @@ pub use cluster::known_component_issue::{
     KnownComponentIssueEntry, parse_known_component_issues,
 };
 pub use cluster::{ApiRow, ApiTable, parse_api_lifecycle_table};
+
+/// Register every Kubernetes detector, and the scan-wide settings they read, into the
+/// catalogue.
+pub fn register(catalogue: &mut detek_core::Catalogue) -> Result<(), detek_core::CatalogueError> {
+    for detector in all() {
+        catalogue.register(detector)?;
+    }
+    catalogue.declare_global(detek_core::SettingSpec::new(
+        "kubernetes.target_version",
+        detek_core::SettingType::String,
+        serde_json::Value::Null,
+        "Kubernetes version to judge deprecated and removed APIs against (config: \
+         `targetVersion`, flag: `--target-version`)",
+    ));
+    Ok(())
+}
 
 /// Every Kubernetes detector, in catalogue order.
 pub fn all() -> Vec<Arc<dyn Detector>> {

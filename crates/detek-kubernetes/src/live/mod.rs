@@ -40,7 +40,10 @@ pub use health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint}
 pub use target::{Environment, LiveTarget, TargetRequest, resolve};
 
 use crate::collector::kubernetes_keys;
-use crate::model::{KINDS, KindInfo, OBJECTS, ObjectSet, SECRETS, WORKLOAD_TEMPLATES};
+use crate::model::{
+    IGNORE_ANNOTATIONS, KINDS, KindInfo, NAMESPACES, OBJECTS, ObjectSet, SECRETS,
+    WORKLOAD_TEMPLATES,
+};
 use client::{Api, Failure};
 use detek_core::{
     BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Diagnostic, KeyId, Level,
@@ -175,10 +178,14 @@ impl LiveCollector {
 fn kinds_for(wanted: &BTreeSet<KeyId>) -> Vec<&'static KindInfo> {
     let all = wanted.contains(OBJECTS.id());
     let templates = wanted.contains(WORKLOAD_TEMPLATES.id());
+    // Annotations on a namespace suppress findings on every object in it.
+    let ignore = wanted.contains(IGNORE_ANNOTATIONS.id());
     KINDS
         .iter()
         .filter(|k| {
-            all || wanted.contains(k.key) || (templates && TEMPLATE_SOURCES.contains(&k.key))
+            all || wanted.contains(k.key)
+                || (templates && TEMPLATE_SOURCES.contains(&k.key))
+                || (ignore && k.key == NAMESPACES.id())
         })
         .collect()
 }
@@ -221,6 +228,7 @@ impl LiveCollector {
             .to_string()
             .trim_end_matches('/')
             .to_string();
+        let fallback_identity = server_identity(&server, config.root_cert.as_deref());
         let client = kube::Client::try_from(config).map_err(|e| {
             CollectError::new(format!(
                 "cannot set up a client for {server} (context {name}): {}",
@@ -266,6 +274,13 @@ impl LiveCollector {
                 }));
             }
         };
+
+        // The cluster's identity: the kube-system namespace UID survives renamed contexts and
+        // moved endpoints; without read access to it, the server URL and CA.
+        produced.identify(match cluster_uid(&api).await {
+            Some(uid) => format!("cluster:uid:{uid}"),
+            None => fallback_identity,
+        });
 
         let kinds = kinds_for(ctx.wanted);
         let want_health = ctx.wanted.contains(APISERVER_HEALTH.id());
@@ -491,6 +506,36 @@ impl LiveCollector {
         }
         Ok(produced)
     }
+}
+
+/// The UID of the kube-system namespace (one GET, not retried), when readable.
+async fn cluster_uid(api: &Api) -> Option<String> {
+    let answer = api
+        .get_any("/api/v1/namespaces/kube-system", JSON, false)
+        .await
+        .ok()?;
+    if !answer.status.is_success() {
+        return None;
+    }
+    let namespace: Value = serde_json::from_slice(&answer.body).ok()?;
+    namespace
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|uid| !uid.is_empty())
+        .map(str::to_string)
+}
+
+/// `cluster:server:URL#ca:HASH`: the identity of a cluster whose kube-system namespace cannot
+/// be read (the CA tells two clusters behind one URL apart).
+fn server_identity(server: &str, root_certs: Option<&[Vec<u8>]>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for cert in root_certs.unwrap_or_default() {
+        hasher.update(cert);
+    }
+    let digest = hasher.finalize();
+    let ca: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("cluster:server:{server}#ca:{ca}")
 }
 
 /// `/readyz?verbose` and `/livez?verbose` (`/healthz?verbose` when the server has no readyz).

@@ -236,6 +236,7 @@ pub fn representative() -> ReportList {
         target: Target {
             kind: "snapshot".to_string(),
             name: "manifests/".to_string(),
+            ..Default::default()
         },
         started_at: ts("2025-03-04T05:06:07Z"),
         finished_at: ts("2025-03-04T05:06:08.75Z"),
@@ -266,6 +267,7 @@ pub fn healthy() -> ReportList {
         target: Target {
             kind: "cluster".to_string(),
             name: "prod-eu".to_string(),
+            ..Default::default()
         },
         started_at: ts("2025-03-04T06:00:00Z"),
         finished_at: ts("2025-03-04T06:00:02Z"),
@@ -304,6 +306,7 @@ pub fn nothing_collected() -> ReportList {
         target: Target {
             kind: "cluster".to_string(),
             name: "staging".to_string(),
+            ..Default::default()
         },
         started_at: ts("2025-03-04T07:00:00Z"),
         finished_at: ts("2025-03-04T07:00:30Z"),
@@ -347,6 +350,7 @@ pub fn hostile() -> ReportList {
     list.target = Target {
         kind: h(0),
         name: h(1),
+        ..Default::default()
     };
     list.version = h(7);
     list.tool = h(2);
