@@ -110,10 +110,11 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// A kubeconfig, as the live collector reads it: `Kubeconfig::read_from` (via
-/// `live::resolve` with `--kubeconfig`, current context and `--all-contexts`), then the client
-/// configuration of each context (`kube::Config::from_custom_kubeconfig`: inline certificate and
-/// key data, server URL, proxy URL). Exec plugins, auth providers and file references are removed
-/// before that step: the fuzzer must not run commands or read arbitrary files.
+/// `detek_kubernetes_live::resolve` with `--kubeconfig`, current context and
+/// `--all-contexts`), then the client configuration of each context
+/// (`kube::Config::from_custom_kubeconfig`: inline certificate and key data, server URL, proxy
+/// URL). Exec plugins, auth providers and file references are removed before that step: the
+/// fuzzer must not run commands or read arbitrary files.
 pub fn kubeconfig(data: &[u8]) {
     use detek_kubernetes_live::{Environment, TargetRequest, resolve};
     use kube::config::{KubeConfigOptions, Kubeconfig};
