@@ -83,13 +83,12 @@ pub fn scan(data: &[u8]) {
     };
     static DETECTORS: LazyLock<Vec<Arc<dyn detek_core::Detector>>> =
         LazyLock::new(detek_kubernetes::detectors::all);
-    let collectors: Vec<Arc<dyn detek_core::Collector>> =
-        vec![Arc::new(detek_kubernetes_model::SnapshotCollector::new(vec![
-            Input::Text {
-                name: "fuzz.yaml".into(),
-                text: text.to_string(),
-            },
-        ]))];
+    let collectors: Vec<Arc<dyn detek_core::Collector>> = vec![Arc::new(
+        detek_kubernetes_model::SnapshotCollector::new(vec![Input::Text {
+            name: "fuzz.yaml".into(),
+            text: text.to_string(),
+        }]),
+    )];
     let plan = detek_core::plan(DETECTORS.clone(), &collectors).expect("plan");
     let list = runtime().block_on(detek_core::run(&plan, &Default::default()));
     for report in &list.reports {
