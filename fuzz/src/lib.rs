@@ -13,8 +13,8 @@
 //! crash or hang.
 
 use detek_core::Produced;
-use detek_kubernetes::ingest::{self, Input};
-use detek_kubernetes::model::ObjectSet;
+use detek_kubernetes_model::ingest::{self, Input};
+use detek_kubernetes_model::model::ObjectSet;
 use std::sync::{Arc, LazyLock};
 
 /// `detek_fuzz::target!(name)`: a libFuzzer entry point calling [`name`](crate).
@@ -83,13 +83,12 @@ pub fn scan(data: &[u8]) {
     };
     static DETECTORS: LazyLock<Vec<Arc<dyn detek_core::Detector>>> =
         LazyLock::new(detek_kubernetes::detectors::all);
-    let collectors: Vec<Arc<dyn detek_core::Collector>> =
-        vec![Arc::new(detek_kubernetes::SnapshotCollector::new(vec![
-            Input::Text {
-                name: "fuzz.yaml".into(),
-                text: text.to_string(),
-            },
-        ]))];
+    let collectors: Vec<Arc<dyn detek_core::Collector>> = vec![Arc::new(
+        detek_kubernetes_model::SnapshotCollector::new(vec![Input::Text {
+            name: "fuzz.yaml".into(),
+            text: text.to_string(),
+        }]),
+    )];
     let plan = detek_core::plan(DETECTORS.clone(), &collectors).expect("plan");
     let list = runtime().block_on(detek_core::run(&plan, &Default::default()));
     for report in &list.reports {
@@ -110,12 +109,13 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// A kubeconfig, as the live collector reads it: `Kubeconfig::read_from` (via
-/// `live::resolve` with `--kubeconfig`, current context and `--all-contexts`), then the client
-/// configuration of each context (`kube::Config::from_custom_kubeconfig`: inline certificate and
-/// key data, server URL, proxy URL). Exec plugins, auth providers and file references are removed
-/// before that step: the fuzzer must not run commands or read arbitrary files.
+/// `detek_kubernetes_live::resolve` with `--kubeconfig`, current context and
+/// `--all-contexts`), then the client configuration of each context
+/// (`kube::Config::from_custom_kubeconfig`: inline certificate and key data, server URL, proxy
+/// URL). Exec plugins, auth providers and file references are removed before that step: the
+/// fuzzer must not run commands or read arbitrary files.
 pub fn kubeconfig(data: &[u8]) {
-    use detek_kubernetes::live::{Environment, TargetRequest, resolve};
+    use detek_kubernetes_live::{Environment, TargetRequest, resolve};
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -195,7 +195,7 @@ pub fn config(data: &[u8]) {
 /// `tls.crt` of a TLS Secret: PEM or DER → certificate facts (subject, issuer, validity, DNS
 /// names).
 pub fn tls_certificate(data: &[u8]) {
-    let _ = detek_kubernetes::secrets::certificate_facts(data);
+    let _ = detek_kubernetes_model::secrets::certificate_facts(data);
 }
 
 /// The API lifecycle table (`data/api-lifecycle.yaml`, pluto's format): parse, index, and look
@@ -215,7 +215,7 @@ pub fn api_lifecycle(data: &[u8]) {
             &row.removed_in,
             &row.replacement_available_in,
         ] {
-            let _ = detek_kubernetes::version::parse(v);
+            let _ = detek_kubernetes_model::version::parse(v);
         }
     }
 }

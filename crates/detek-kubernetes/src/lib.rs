@@ -1,21 +1,14 @@
-//! detek's Kubernetes room: the snapshot model every Kubernetes detector reads, the
-//! collectors that fill it (files and dumps; the live API), and the detectors.
+//! detek's Kubernetes detectors, and the kit their tests use (fixtures, store fixtures). They
+//! read the cluster model of `detek-kubernetes-model`, which the snapshot collector and the live
+//! collector (`detek-kubernetes-live`, never a dependency here) both fill.
 
-pub mod collector;
 pub mod detectors;
-pub mod ingest;
-mod legacy;
-pub mod live;
-pub mod model;
-pub mod pods;
+pub mod fixture;
 pub(crate) mod prelude;
-pub mod secrets;
-pub mod suppress;
 pub mod testing;
-pub mod version;
 
-pub use collector::SnapshotCollector;
-pub use ingest::Input;
-pub use live::{LiveCollector, LiveOptions};
+// The model's modules under the paths detector files and their tests use (`crate::model::...`,
+// `crate::pods::...`, `crate::version::...`, `crate::Input`); `Input` is what `testing` takes.
+pub use detek_kubernetes_model::{Input, collector, ingest, model, pods, secrets, version};
 
 pub use detectors::register;

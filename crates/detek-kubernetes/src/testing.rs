@@ -83,15 +83,13 @@ pub fn run_on_at(id: &str, inputs: Vec<Input>, settings: Settings, now: SystemTi
         .into_iter()
         .find(|d| d.meta().id == id)
         .unwrap_or_else(|| panic!("no detector {id}"));
-    // `*.store.json` inputs provide live-only keys (see `crate::live::fixture`).
+    // `*.store.json` inputs provide live-only keys (see `crate::fixture`).
     let (stores, inputs): (Vec<Input>, Vec<Input>) = inputs
         .into_iter()
-        .partition(crate::live::fixture::is_store_fixture);
+        .partition(crate::fixture::is_store_fixture);
     let mut collectors: Vec<Arc<dyn Collector>> = vec![Arc::new(SnapshotCollector::new(inputs))];
     if !stores.is_empty() {
-        collectors.push(Arc::new(crate::live::fixture::StoreFixtureCollector::new(
-            stores,
-        )));
+        collectors.push(Arc::new(crate::fixture::StoreFixtureCollector::new(stores)));
     }
     let plan = detek_core::plan(vec![detector], &collectors).expect("plan");
     let options = RunOptions {

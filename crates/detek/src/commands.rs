@@ -10,8 +10,8 @@ use detek_core::{
     Catalogue, Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Selection, Settings,
     Silent, Suppressor, Target,
 };
-use detek_kubernetes::suppress::AnnotationSuppressor;
-use detek_kubernetes::{Input, SnapshotCollector};
+use detek_kubernetes_model::suppress::AnnotationSuppressor;
+use detek_kubernetes_model::{Input, SnapshotCollector};
 use futures::StreamExt;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -77,9 +77,7 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
 
 /// No --input/--demo: live clusters (kubeconfig contexts or the in-cluster service account).
 fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
-    use detek_kubernetes::live::{
-        Environment, LiveOptions, TargetRequest, parse_duration, resolve,
-    };
+    use detek_kubernetes_live::{Environment, LiveOptions, TargetRequest, parse_duration, resolve};
     let request_timeout = parse_duration(&args.request_timeout)
         .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
     let options = LiveOptions {
@@ -105,7 +103,7 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
                 identity: format!("context:{}", t.name),
                 context: (!t.in_cluster()).then(|| t.name.clone()),
             },
-            collectors: vec![Arc::new(detek_kubernetes::LiveCollector::new(
+            collectors: vec![Arc::new(detek_kubernetes_live::LiveCollector::new(
                 t,
                 options.clone(),
             ))],
@@ -117,7 +115,7 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
 fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result<Settings> {
     let mut settings = config.settings(catalogue)?;
     if let Some(v) = &args.target_version {
-        if detek_kubernetes::version::parse(v).is_none() {
+        if detek_kubernetes_model::version::parse(v).is_none() {
             bail!("--target-version {v:?} is not a Kubernetes version (e.g. 1.32 or v1.32.1)");
         }
         settings.set(

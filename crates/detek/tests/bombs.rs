@@ -3,7 +3,7 @@
 //! stderr names its file and line, the ordinary manifest is still scanned, and the peak memory
 //! (max RSS, from /usr/bin/time when installed) stays bounded.
 //!
-//! The parser-level bomb tests are in crates/detek-kubernetes/tests/bombs.rs.
+//! The parser-level bomb tests are in crates/detek-kubernetes-model/tests/bombs.rs.
 
 use assert_cmd::Command;
 use serde_json::Value;

@@ -98,7 +98,7 @@ fn the_manifests_apply_and_the_cluster_role_is_read_only() {
     let env = env();
     let api = env.admin();
     // Every kind detek reads: get, list, watch.
-    for k in detek_kubernetes::model::KINDS {
+    for k in detek_kubernetes_model::model::KINDS {
         for verb in ["get", "list", "watch"] {
             assert!(
                 can(&api, verb, k.group, k.plural),
@@ -169,7 +169,7 @@ fn the_manifests_apply_and_the_cluster_role_is_read_only() {
             }
         }
     }
-    let read: BTreeSet<(String, String)> = detek_kubernetes::model::KINDS
+    let read: BTreeSet<(String, String)> = detek_kubernetes_model::model::KINDS
         .iter()
         .map(|k| (k.group.to_string(), k.plural.to_string()))
         .collect();

@@ -269,7 +269,7 @@ fn a_forbidden_kind_makes_only_its_detectors_unknown() {
     // Real RBAC: user `limited` may read everything detek reads except Pods.
     let env = env();
     let api = env.admin();
-    let mut rules: Vec<Value> = detek_kubernetes::model::KINDS
+    let mut rules: Vec<Value> = detek_kubernetes_model::model::KINDS
         .iter()
         .filter(|k| k.plural != "pods")
         .map(|k| json!({"apiGroups": [k.group], "resources": [k.plural], "verbs": ["get", "list", "watch"]}))

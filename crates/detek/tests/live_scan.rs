@@ -174,7 +174,7 @@ fn live_and_offline_scans_of_the_same_objects_agree() {
     // A `kubectl get <kind> -A -o yaml` of every kind detek reads, from the API's lists.
     let dump = tempfile::tempdir().unwrap();
     let mut holding: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for kind in detek_kubernetes::model::KINDS {
+    for kind in detek_kubernetes_model::model::KINDS {
         let prefix = if kind.group.is_empty() {
             "/api"
         } else {

@@ -9,7 +9,7 @@
 //! (subject, issuer, validity, DNS names) may be shown; its bytes may not.
 //!
 //! The live path is covered by tests/live_scan.rs against a real API server (Secrets are listed
-//! reduced there: see crates/detek-kubernetes/src/live/list.rs).
+//! reduced there: see crates/detek-kubernetes-live/src/list.rs).
 
 use assert_cmd::Command;
 use base64::Engine;
@@ -190,8 +190,8 @@ proptest! {
         let (list, sensitive) = snapshot(&cases);
         let dir = tempfile::tempdir().unwrap();
         let input = write_input(dir.path(), &list, yaml);
-        let mut set = detek_kubernetes::model::ObjectSet::new();
-        detek_kubernetes::ingest::load(&[detek_kubernetes::Input::Path(input)], &mut set);
+        let mut set = detek_kubernetes_model::model::ObjectSet::new();
+        detek_kubernetes_model::ingest::load(&[detek_kubernetes_model::Input::Path(input)], &mut set);
         set.finish();
         prop_assert_eq!(set.secrets.len(), cases.len());
         let kept = format!("{:?}\n{:?}\n{:?}", set.secrets, set.objects, set.diagnostics);

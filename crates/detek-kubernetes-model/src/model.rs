@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
-pub use crate::live::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
+pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 use crate::pods::{WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
 

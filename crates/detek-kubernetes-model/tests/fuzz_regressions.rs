@@ -1,7 +1,7 @@
 //! Inputs found by the fuzz targets (fuzz/), kept as regression tests. Each names its target and
 //! what it found.
 
-use detek_kubernetes::ingest::parse_text;
+use detek_kubernetes_model::ingest::parse_text;
 
 /// Runs `fuzz/src/lib.rs`'s `snapshot` checks on one input: every diagnostic names the file and
 /// a line that exists (YAML counts a lone carriage return as a line break too).

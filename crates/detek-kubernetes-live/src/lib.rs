@@ -31,23 +31,22 @@
 //!   tells detectors (an empty `keys` then means "not collected", not "no keys").
 
 mod client;
-pub mod fixture;
-pub mod health;
+pub use detek_kubernetes_model::health;
 mod list;
 pub mod target;
 
 pub use health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 pub use target::{Environment, LiveTarget, TargetRequest, resolve};
 
-use crate::collector::kubernetes_keys;
-use crate::model::{
-    IGNORE_ANNOTATIONS, KINDS, KindInfo, NAMESPACES, OBJECTS, ObjectSet, SECRETS,
-    WORKLOAD_TEMPLATES,
-};
 use client::{Api, Failure};
 use detek_core::{
     BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Diagnostic, KeyId, Level,
     Produced,
+};
+use detek_kubernetes_model::collector::kubernetes_keys;
+use detek_kubernetes_model::model::{
+    IGNORE_ANNOTATIONS, KINDS, KindInfo, NAMESPACES, OBJECTS, ObjectSet, SECRETS,
+    WORKLOAD_TEMPLATES,
 };
 use futures::StreamExt;
 use list::{JSON, KindOutcome, Scope, Shape};

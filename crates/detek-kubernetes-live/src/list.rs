@@ -1,7 +1,7 @@
 //! Discovery and paginated listing of one kind.
 
 use super::client::{Api, Failure};
-use crate::model::KindInfo;
+use detek_kubernetes_model::model::KindInfo;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
@@ -373,7 +373,7 @@ pub(crate) fn table_to_secret_list(table: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::KINDS;
+    use detek_kubernetes_model::model::KINDS;
 
     fn kind(plural: &str) -> &'static KindInfo {
         KINDS.iter().find(|k| k.plural == plural).unwrap()

@@ -22,8 +22,8 @@
 //! `crate::testing::run_on` routes inputs named `*.store.json` here; every other input still
 //! goes to the snapshot collector.
 
-use super::health::{APISERVER_HEALTH, ApiServerHealth, HealthEndpoint};
 use crate::ingest::Input;
+use crate::model::{APISERVER_HEALTH, ApiServerHealth, HealthEndpoint};
 use detek_core::{
     BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, KeyId, Produced,
 };

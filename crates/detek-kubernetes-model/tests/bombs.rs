@@ -6,11 +6,11 @@
 //! `DETEK_BOMBS_FULL=1` (they take minutes in a debug build; see each test).
 
 use detek_core::Diagnostic;
-use detek_kubernetes::ingest::{
+use detek_kubernetes_model::ingest::{
     self, FileContents, Input, MAX_DOCUMENTS_PER_FILE, MAX_FILE_BYTES, MAX_JSON_DEPTH,
     MAX_VALUES_PER_FILE, MAX_YAML_DEPTH, parse_text,
 };
-use detek_kubernetes::model::ObjectSet;
+use detek_kubernetes_model::model::ObjectSet;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,17 @@
+//! detek's Kubernetes cluster model: the snapshot model every Kubernetes detector reads and its
+//! keys (those the live collector produces included), ingestion of files/dumps/stdin, and the
+//! snapshot collector. No HTTP here: the live collector (`detek-kubernetes-live`) fills the
+//! same model from an API server.
+
+pub mod collector;
+pub mod health;
+pub mod ingest;
+mod legacy;
+pub mod model;
+pub mod pods;
+pub mod secrets;
+pub mod suppress;
+pub mod version;
+
+pub use collector::SnapshotCollector;
+pub use ingest::Input;
