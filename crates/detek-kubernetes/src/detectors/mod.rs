@@ -1,65 +1,9 @@
 //! The Kubernetes detector catalogue: one detector per file, grouped by area, registered in
-//! [`all`]. Each file's `//!` comment is the detector's documentation (see `build.rs`).
+//! [`all`]. Each detector is declared with `#[detector]` (detek-macros) and documented by its
+//! `///` comment; shared code lives in each area's `helpers.rs` or `mod.rs`.
 
 use detek_core::Detector;
 use std::sync::Arc;
-
-include!(concat!(env!("OUT_DIR"), "/detector_docs.rs"));
-
-/// Declares a detector: its struct, metadata and the `detect` function it runs.
-///
-/// ```ignore
-/// detector! {
-///     FailedPod {
-///         id: "failed_pod",
-///         title: "Pods in phase Failed",
-///         labels: ["workloads"],
-///         level: Error,
-///         requires: [PODS],
-///     }
-/// }
-/// fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> { ... }
-/// ```
-macro_rules! detector {
-    (
-        $name:ident {
-            id: $id:literal,
-            title: $title:literal,
-            labels: [$($label:literal),* $(,)?],
-            level: $level:ident,
-            requires: [$($key:expr),* $(,)?]
-            $(, references: [$($reference:literal),* $(,)?])?
-            $(,)?
-        }
-    ) => {
-        pub struct $name;
-
-        impl detek_core::Detector for $name {
-            fn meta(&self) -> &detek_core::DetectorMeta {
-                static META: std::sync::LazyLock<detek_core::DetectorMeta> =
-                    std::sync::LazyLock::new(|| detek_core::DetectorMeta {
-                        id: $id.into(),
-                        title: $title.into(),
-                        labels: vec![$($label.into()),*],
-                        level: detek_core::Level::$level,
-                        requires: vec![$($key.id()),*],
-                        references: vec![$($($reference.into()),*)?],
-                        docs: $crate::detectors::docs_for($id),
-                        settings: Vec::new(),
-                    });
-                &META
-            }
-
-            fn detect(
-                &self,
-                ctx: &detek_core::DetectContext,
-            ) -> Result<detek_core::Outcome, detek_core::DetectError> {
-                detect(ctx)
-            }
-        }
-    };
-}
-pub(crate) use detector;
 
 mod admission;
 mod certificates;

@@ -1,59 +1,57 @@
-//! ## What it detects
-//! Admission webhooks (Validating- and MutatingWebhookConfigurations) whose
-//! `clientConfig.caBundle` holds only certificates that are expired (or not yet valid) at scan
-//! time, or that cannot be read. Every certificate of the PEM bundle is checked; a bundle that
-//! still holds a valid CA next to an expired one is reported as a warning (rotation leftovers).
-//! Webhooks with an empty `caBundle` (injected later by cert-manager's cainjector or the
-//! webhook itself, or verified with the system roots for `url` webhooks) are not judged.
-//!
-//! ## Why it matters
-//! The API server verifies the webhook's serving certificate against this bundle. Once the CA
-//! has expired the TLS handshake fails (`x509: certificate has expired or is not yet valid`) and
-//! the webhook cannot be called at all. With `failurePolicy: Fail` (the default in
-//! `admissionregistration.k8s.io/v1`) every create or update it intercepts is rejected — often
-//! Pods or every object of a namespace, so deployments, scaling and even controller restarts
-//! stop (Fatal). With `Ignore` the webhook is silently skipped: policies are not enforced,
-//! sidecars not injected (Error).
-//!
-//! ## How to fix
-//! Read the dates: `kubectl get validatingwebhookconfiguration NAME -o
-//! jsonpath='{.webhooks[0].clientConfig.caBundle}' | base64 -d | openssl x509 -noout -subject
-//! -enddate`. Rotate the webhook's CA and serving certificate and update the `caBundle`: with
-//! cert-manager, check the `cert-manager.io/inject-ca-from` annotation and `kubectl describe
-//! certificate -n NS`; for self-managed webhooks (ingress-nginx's `admission-create` Job,
-//! Gatekeeper, Kyverno), restarting the controller or re-running its certificate Job
-//! regenerates them. In an emergency, `kubectl delete validatingwebhookconfiguration NAME`
-//! unblocks writes (the owning operator usually recreates it).
-//!
-//! ## Example
-//! ```yaml
-//! kind: ValidatingWebhookConfiguration
-//! webhooks:
-//! - name: validation.gatekeeper.sh
-//!   failurePolicy: Fail
-//!   clientConfig:
-//!     caBundle: LS0tLS1CRUdJTi...   # fires: its only CA expired 2020-03-01
-//! ```
-
 use super::webhooks;
 use crate::detectors::certificates::{date, unix_seconds};
 use crate::prelude::*;
 use crate::secrets::certificate_facts;
 use std::collections::BTreeMap;
 
-detector! {
-    WebhookCertExpired {
-        id: "webhook_cert_expired",
-        title: "Admission webhooks whose CA bundle has expired",
-        labels: ["kubernetes", "admission", "certificates", "webhook"],
-        level: Fatal,
-        requires: [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS],
-        references: [
-            "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#contacting-the-webhook",
-            "https://cert-manager.io/docs/concepts/ca-injector/",
-        ],
-    }
-}
+/// ## What it detects
+/// Admission webhooks (Validating- and MutatingWebhookConfigurations) whose
+/// `clientConfig.caBundle` holds only certificates that are expired (or not yet valid) at scan
+/// time, or that cannot be read. Every certificate of the PEM bundle is checked; a bundle that
+/// still holds a valid CA next to an expired one is reported as a warning (rotation leftovers).
+/// Webhooks with an empty `caBundle` (injected later by cert-manager's cainjector or the
+/// webhook itself, or verified with the system roots for `url` webhooks) are not judged.
+///
+/// ## Why it matters
+/// The API server verifies the webhook's serving certificate against this bundle. Once the CA
+/// has expired the TLS handshake fails (`x509: certificate has expired or is not yet valid`) and
+/// the webhook cannot be called at all. With `failurePolicy: Fail` (the default in
+/// `admissionregistration.k8s.io/v1`) every create or update it intercepts is rejected — often
+/// Pods or every object of a namespace, so deployments, scaling and even controller restarts
+/// stop (Fatal). With `Ignore` the webhook is silently skipped: policies are not enforced,
+/// sidecars not injected (Error).
+///
+/// ## How to fix
+/// Read the dates: `kubectl get validatingwebhookconfiguration NAME -o
+/// jsonpath='{.webhooks[0].clientConfig.caBundle}' | base64 -d | openssl x509 -noout -subject
+/// -enddate`. Rotate the webhook's CA and serving certificate and update the `caBundle`: with
+/// cert-manager, check the `cert-manager.io/inject-ca-from` annotation and `kubectl describe
+/// certificate -n NS`; for self-managed webhooks (ingress-nginx's `admission-create` Job,
+/// Gatekeeper, Kyverno), restarting the controller or re-running its certificate Job
+/// regenerates them. In an emergency, `kubectl delete validatingwebhookconfiguration NAME`
+/// unblocks writes (the owning operator usually recreates it).
+///
+/// ## Example
+/// ```yaml
+/// kind: ValidatingWebhookConfiguration
+/// webhooks:
+/// - name: validation.gatekeeper.sh
+///   failurePolicy: Fail
+///   clientConfig:
+///     caBundle: LS0tLS1CRUdJTi...   # fires: its only CA expired 2020-03-01
+/// ```
+#[detector(
+    id = "webhook_cert_expired",
+    title = "Admission webhooks whose CA bundle has expired",
+    labels = ["kubernetes", "admission", "certificates", "webhook"],
+    level = Fatal,
+    requires = [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS],
+    references = [
+        "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#contacting-the-webhook",
+        "https://cert-manager.io/docs/concepts/ca-injector/",
+    ],
+)]
+pub struct WebhookCertExpired;
 
 /// The certificates of a PEM bundle (or one DER certificate), each parsed or why not.
 pub(crate) fn bundle_certificates(bytes: &[u8]) -> Vec<Result<CertificateFacts, String>> {

@@ -1,59 +1,57 @@
-//! ## What it detects
-//! Admission webhooks with `failurePolicy: Fail` whose rules intercept what the control plane
-//! needs to recover — Pods, Deployments, DaemonSets, ReplicaSets, StatefulSets, ConfigMaps,
-//! Secrets, Services, Endpoints, EndpointSlices, ServiceAccounts or Leases, directly or through
-//! a `*` wildcard — in `kube-system`, because their `namespaceSelector` does not exclude it. The
-//! selector is evaluated against the labels of the `kube-system` Namespace
-//! (`kubernetes.io/metadata.name: kube-system`, plus its labels when the Namespace is in the
-//! scan). Webhooks whose `objectSelector` only matches labelled objects are left out, and so
-//! are webhooks with `matchConditions` (their CEL expressions may exclude system requests and
-//! are not evaluated; the detector lists them in a note).
-//!
-//! ## Why it matters
-//! If the webhook's backend is down — its Pods evicted, its node gone, its certificate expired
-//! — every matching request in `kube-system` is rejected. CoreDNS, the CNI, kube-proxy and the
-//! webhook's own Pods (when it runs in the cluster) can then no longer be created or updated,
-//! so the cluster cannot heal the very thing the webhook needs: a deadlock that only deleting
-//! the webhook configuration breaks. The Kubernetes documentation recommends excluding
-//! `kube-system` and the webhook's own namespace.
-//!
-//! ## How to fix
-//! Exclude system namespaces in the webhook's `namespaceSelector`:
-//! ```yaml
-//! namespaceSelector:
-//!   matchExpressions:
-//!   - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, MY-WEBHOOK-NS]}
-//! ```
-//! (most charts expose this as a value), or use `failurePolicy: Ignore` for webhooks that are
-//! not security boundaries. List the offenders with `kubectl get
-//! validatingwebhookconfigurations,mutatingwebhookconfigurations -o yaml`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: MutatingWebhookConfiguration
-//! webhooks:
-//! - name: inject.example.com
-//!   failurePolicy: Fail          # fires: no namespaceSelector, intercepts every Pod
-//!   rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
-//! ```
-
 use super::{Webhook, webhooks};
 use crate::prelude::*;
 use std::collections::BTreeMap;
 
-detector! {
-    WebhookInterceptsKubeSystem {
-        id: "webhook_intercepts_kube_system",
-        title: "Fail-closed admission webhooks that can block kube-system",
-        labels: ["kubernetes", "admission", "webhook", "availability"],
-        level: Warn,
-        requires: [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, NAMESPACES],
-        references: [
-            "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#avoiding-operating-on-the-kube-system-namespace",
-            "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#avoiding-deadlocks-in-self-hosted-webhooks",
-        ],
-    }
-}
+/// ## What it detects
+/// Admission webhooks with `failurePolicy: Fail` whose rules intercept what the control plane
+/// needs to recover — Pods, Deployments, DaemonSets, ReplicaSets, StatefulSets, ConfigMaps,
+/// Secrets, Services, Endpoints, EndpointSlices, ServiceAccounts or Leases, directly or through
+/// a `*` wildcard — in `kube-system`, because their `namespaceSelector` does not exclude it. The
+/// selector is evaluated against the labels of the `kube-system` Namespace
+/// (`kubernetes.io/metadata.name: kube-system`, plus its labels when the Namespace is in the
+/// scan). Webhooks whose `objectSelector` only matches labelled objects are left out, and so
+/// are webhooks with `matchConditions` (their CEL expressions may exclude system requests and
+/// are not evaluated; the detector lists them in a note).
+///
+/// ## Why it matters
+/// If the webhook's backend is down — its Pods evicted, its node gone, its certificate expired
+/// — every matching request in `kube-system` is rejected. CoreDNS, the CNI, kube-proxy and the
+/// webhook's own Pods (when it runs in the cluster) can then no longer be created or updated,
+/// so the cluster cannot heal the very thing the webhook needs: a deadlock that only deleting
+/// the webhook configuration breaks. The Kubernetes documentation recommends excluding
+/// `kube-system` and the webhook's own namespace.
+///
+/// ## How to fix
+/// Exclude system namespaces in the webhook's `namespaceSelector`:
+/// ```yaml
+/// namespaceSelector:
+///   matchExpressions:
+///   - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, MY-WEBHOOK-NS]}
+/// ```
+/// (most charts expose this as a value), or use `failurePolicy: Ignore` for webhooks that are
+/// not security boundaries. List the offenders with `kubectl get
+/// validatingwebhookconfigurations,mutatingwebhookconfigurations -o yaml`.
+///
+/// ## Example
+/// ```yaml
+/// kind: MutatingWebhookConfiguration
+/// webhooks:
+/// - name: inject.example.com
+///   failurePolicy: Fail          # fires: no namespaceSelector, intercepts every Pod
+///   rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+/// ```
+#[detector(
+    id = "webhook_intercepts_kube_system",
+    title = "Fail-closed admission webhooks that can block kube-system",
+    labels = ["kubernetes", "admission", "webhook", "availability"],
+    level = Warn,
+    requires = [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, NAMESPACES],
+    references = [
+        "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#avoiding-operating-on-the-kube-system-namespace",
+        "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#avoiding-deadlocks-in-self-hosted-webhooks",
+    ],
+)]
+pub struct WebhookInterceptsKubeSystem;
 
 /// Namespaced resources the control plane needs to recover, by API group.
 const CRITICAL: &[(&str, &str)] = &[

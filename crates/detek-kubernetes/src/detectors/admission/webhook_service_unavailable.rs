@@ -1,61 +1,59 @@
-//! ## What it detects
-//! Admission webhooks whose `clientConfig.service` cannot answer: the Service does not exist,
-//! has no port matching the webhook's `port` (default 443), or — when the scan contains
-//! Endpoints — its Endpoints have no ready address. Fatal for webhooks with
-//! `failurePolicy: Fail` (the default in `admissionregistration.k8s.io/v1`), Error for
-//! `Ignore`. Only judged when the scan contains Services; webhooks called by `url` are not
-//! judged. In manifests, a Service of the right name written without a namespace counts
-//! (kustomize or `kubectl apply -n` places it at install time).
-//!
-//! ## Why it matters
-//! The API server calls the webhook on every request its rules match. When nobody answers,
-//! a `Fail` webhook rejects them all: `Internal error occurred: failed calling webhook
-//! "validate.nginx.ingress.kubernetes.io": ... service "ingress-nginx-controller-admission" not
-//! found` or `no endpoints available for service`. Deployments cannot create Pods, Helm
-//! upgrades fail, and if the webhook intercepts Pods of its own namespace it cannot even be
-//! restarted — the classic leftover of an uninstalled operator whose webhook configuration (a
-//! cluster-scoped object) stayed behind. An `Ignore` webhook lets requests through after the
-//! failure (and its timeout), silently skipping its policies or mutations.
-//!
-//! ## How to fix
-//! `kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations` and
-//! `kubectl get svc,endpoints -n NS NAME` show what is missing. If the webhook's software was
-//! uninstalled, delete the leftover configuration: `kubectl delete
-//! validatingwebhookconfiguration NAME`. If its Pods are down, find out why (`kubectl get pods
-//! -n NS`, `kubectl describe pod`); when they cannot start because the webhook blocks them,
-//! temporarily set `failurePolicy: Ignore` or delete the configuration, then let the operator
-//! recreate it.
-//!
-//! ## Example
-//! ```yaml
-//! kind: ValidatingWebhookConfiguration
-//! webhooks:
-//! - name: validate.nginx.ingress.kubernetes.io
-//!   failurePolicy: Fail
-//!   clientConfig:
-//!     service: {namespace: ingress-nginx, name: ingress-nginx-controller-admission}
-//!     # fires (Fatal) when that Service is gone or has no ready endpoint
-//! ```
-
 use super::webhooks;
 use crate::detectors::networking::addresses;
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::Endpoints;
 use std::collections::{BTreeMap, HashMap};
 
-detector! {
-    WebhookServiceUnavailable {
-        id: "webhook_service_unavailable",
-        title: "Admission webhooks whose Service is missing or has no ready endpoint",
-        labels: ["kubernetes", "admission", "webhook", "networking"],
-        level: Fatal,
-        requires: [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, ENDPOINTS, CLUSTER_INFO],
-        references: [
-            "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#service-reference",
-            "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy",
-        ],
-    }
-}
+/// ## What it detects
+/// Admission webhooks whose `clientConfig.service` cannot answer: the Service does not exist,
+/// has no port matching the webhook's `port` (default 443), or — when the scan contains
+/// Endpoints — its Endpoints have no ready address. Fatal for webhooks with
+/// `failurePolicy: Fail` (the default in `admissionregistration.k8s.io/v1`), Error for
+/// `Ignore`. Only judged when the scan contains Services; webhooks called by `url` are not
+/// judged. In manifests, a Service of the right name written without a namespace counts
+/// (kustomize or `kubectl apply -n` places it at install time).
+///
+/// ## Why it matters
+/// The API server calls the webhook on every request its rules match. When nobody answers,
+/// a `Fail` webhook rejects them all: `Internal error occurred: failed calling webhook
+/// "validate.nginx.ingress.kubernetes.io": ... service "ingress-nginx-controller-admission" not
+/// found` or `no endpoints available for service`. Deployments cannot create Pods, Helm
+/// upgrades fail, and if the webhook intercepts Pods of its own namespace it cannot even be
+/// restarted — the classic leftover of an uninstalled operator whose webhook configuration (a
+/// cluster-scoped object) stayed behind. An `Ignore` webhook lets requests through after the
+/// failure (and its timeout), silently skipping its policies or mutations.
+///
+/// ## How to fix
+/// `kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations` and
+/// `kubectl get svc,endpoints -n NS NAME` show what is missing. If the webhook's software was
+/// uninstalled, delete the leftover configuration: `kubectl delete
+/// validatingwebhookconfiguration NAME`. If its Pods are down, find out why (`kubectl get pods
+/// -n NS`, `kubectl describe pod`); when they cannot start because the webhook blocks them,
+/// temporarily set `failurePolicy: Ignore` or delete the configuration, then let the operator
+/// recreate it.
+///
+/// ## Example
+/// ```yaml
+/// kind: ValidatingWebhookConfiguration
+/// webhooks:
+/// - name: validate.nginx.ingress.kubernetes.io
+///   failurePolicy: Fail
+///   clientConfig:
+///     service: {namespace: ingress-nginx, name: ingress-nginx-controller-admission}
+///     # fires (Fatal) when that Service is gone or has no ready endpoint
+/// ```
+#[detector(
+    id = "webhook_service_unavailable",
+    title = "Admission webhooks whose Service is missing or has no ready endpoint",
+    labels = ["kubernetes", "admission", "webhook", "networking"],
+    level = Fatal,
+    requires = [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, ENDPOINTS, CLUSTER_INFO],
+    references = [
+        "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#service-reference",
+        "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy",
+    ],
+)]
+pub struct WebhookServiceUnavailable;
 
 /// The configuration, the level and the webhooks sharing one problem.
 type Group<'a> = (ObjectRef, Level, Vec<&'a str>);

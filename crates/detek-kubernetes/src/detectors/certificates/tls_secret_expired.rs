@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Secrets holding a `tls.crt` whose (leaf) certificate has expired: its `notAfter` is before
-//! the time of the scan. A `tls.crt` that cannot be read at all (not base64, not PEM, not an
-//! X.509 certificate, empty, truncated) is reported here too, at the same level: whatever
-//! serves it is as broken as with an expired certificate. Only certificate facts are read
-//! (subject, issuer, validity, DNS names); no Secret value ever reaches a report.
-//!
-//! ## Why it matters
-//! Clients refuse an expired certificate: browsers show a full-page warning, API clients and
-//! service meshes fail the TLS handshake, webhooks and ingresses using the Secret stop
-//! answering. Expired certificates are among the most common causes of outages that "nobody
-//! changed anything" for.
-//!
-//! ## How to fix
-//! See the dates: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d |
-//! openssl x509 -noout -subject -enddate`. Renew the certificate and replace the Secret
-//! (`kubectl create secret tls NAME -n NS --cert=new.crt --key=new.key --dry-run=client -o yaml
-//! | kubectl apply -f -`). With cert-manager, `kubectl describe certificate -n NS` tells why
-//! renewal failed; `cmctl renew NAME -n NS` retries. For an unreadable `tls.crt`, write the
-//! whole PEM file again, from `-----BEGIN CERTIFICATE-----` to the end.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Secret
-//! type: kubernetes.io/tls
-//! metadata: {name: shop-tls, namespace: shop}
-//! data:
-//!   tls.crt: LS0tLS1CRUdJTi...   # fires: notAfter 2020-03-01
-//! ```
-
 use super::{cert_evidence, cert_name, date, days_between, unix_seconds};
 use crate::prelude::*;
 
-detector! {
-    TlsSecretExpired {
-        id: "tls_secret_expired",
-        title: "TLS Secrets with an expired or unreadable certificate",
-        labels: ["kubernetes", "certificates", "secret"],
-        level: Error,
-        requires: [SECRETS],
-        references: ["https://kubernetes.io/docs/concepts/configuration/secret/#tls-secrets"],
-    }
-}
+/// ## What it detects
+/// Secrets holding a `tls.crt` whose (leaf) certificate has expired: its `notAfter` is before
+/// the time of the scan. A `tls.crt` that cannot be read at all (not base64, not PEM, not an
+/// X.509 certificate, empty, truncated) is reported here too, at the same level: whatever
+/// serves it is as broken as with an expired certificate. Only certificate facts are read
+/// (subject, issuer, validity, DNS names); no Secret value ever reaches a report.
+///
+/// ## Why it matters
+/// Clients refuse an expired certificate: browsers show a full-page warning, API clients and
+/// service meshes fail the TLS handshake, webhooks and ingresses using the Secret stop
+/// answering. Expired certificates are among the most common causes of outages that "nobody
+/// changed anything" for.
+///
+/// ## How to fix
+/// See the dates: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d |
+/// openssl x509 -noout -subject -enddate`. Renew the certificate and replace the Secret
+/// (`kubectl create secret tls NAME -n NS --cert=new.crt --key=new.key --dry-run=client -o yaml
+/// | kubectl apply -f -`). With cert-manager, `kubectl describe certificate -n NS` tells why
+/// renewal failed; `cmctl renew NAME -n NS` retries. For an unreadable `tls.crt`, write the
+/// whole PEM file again, from `-----BEGIN CERTIFICATE-----` to the end.
+///
+/// ## Example
+/// ```yaml
+/// kind: Secret
+/// type: kubernetes.io/tls
+/// metadata: {name: shop-tls, namespace: shop}
+/// data:
+///   tls.crt: LS0tLS1CRUdJTi...   # fires: notAfter 2020-03-01
+/// ```
+#[detector(
+    id = "tls_secret_expired",
+    title = "TLS Secrets with an expired or unreadable certificate",
+    labels = ["kubernetes", "certificates", "secret"],
+    level = Error,
+    requires = [SECRETS],
+    references = ["https://kubernetes.io/docs/concepts/configuration/secret/#tls-secrets"],
+)]
+pub struct TlsSecretExpired;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let secrets = ctx.get(&SECRETS)?;

@@ -1,44 +1,42 @@
-//! ## What it detects
-//! Secrets holding a `tls.crt` whose (leaf) certificate is still valid but expires within
-//! `tls_secret_expiring.days` days of the scan (default 30). Expired certificates and
-//! `tls.crt` values that cannot be read are `tls_secret_expired`'s findings, not this one's.
-//! Only certificate facts are read; no Secret value ever reaches a report.
-//!
-//! ## Why it matters
-//! In a few days every client will refuse the certificate, with the same outage as an expired
-//! one. A certificate this close to expiry that is managed by cert-manager or another tool
-//! should already have been renewed (cert-manager renews at two thirds of the lifetime by
-//! default): its renewal is probably failing.
-//!
-//! ## How to fix
-//! Check the dates: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d
-//! | openssl x509 -noout -subject -enddate`. Renew and replace the Secret before the date; with
-//! cert-manager, `kubectl describe certificate -n NS` and `kubectl get certificaterequests -n
-//! NS` show why the renewal is stuck. Change the window with the setting
-//! `tls_secret_expiring.days`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Secret
-//! type: kubernetes.io/tls
-//! metadata: {name: api-tls, namespace: shop}
-//! data:
-//!   tls.crt: LS0tLS1CRUdJTi...   # fires 30 days before its notAfter
-//! ```
-
 use super::{cert_evidence, cert_name, date, days_between, unix_seconds};
 use crate::prelude::*;
 
-detector! {
-    TlsSecretExpiring {
-        id: "tls_secret_expiring",
-        title: "TLS Secrets whose certificate expires soon",
-        labels: ["kubernetes", "certificates", "secret"],
-        level: Warn,
-        requires: [SECRETS],
-        references: ["https://cert-manager.io/docs/usage/certificate/#renewal"],
-    }
-}
+/// ## What it detects
+/// Secrets holding a `tls.crt` whose (leaf) certificate is still valid but expires within
+/// `tls_secret_expiring.days` days of the scan (default 30). Expired certificates and
+/// `tls.crt` values that cannot be read are `tls_secret_expired`'s findings, not this one's.
+/// Only certificate facts are read; no Secret value ever reaches a report.
+///
+/// ## Why it matters
+/// In a few days every client will refuse the certificate, with the same outage as an expired
+/// one. A certificate this close to expiry that is managed by cert-manager or another tool
+/// should already have been renewed (cert-manager renews at two thirds of the lifetime by
+/// default): its renewal is probably failing.
+///
+/// ## How to fix
+/// Check the dates: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d
+/// | openssl x509 -noout -subject -enddate`. Renew and replace the Secret before the date; with
+/// cert-manager, `kubectl describe certificate -n NS` and `kubectl get certificaterequests -n
+/// NS` show why the renewal is stuck. Change the window with the setting
+/// `tls_secret_expiring.days`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Secret
+/// type: kubernetes.io/tls
+/// metadata: {name: api-tls, namespace: shop}
+/// data:
+///   tls.crt: LS0tLS1CRUdJTi...   # fires 30 days before its notAfter
+/// ```
+#[detector(
+    id = "tls_secret_expiring",
+    title = "TLS Secrets whose certificate expires soon",
+    labels = ["kubernetes", "certificates", "secret"],
+    level = Warn,
+    requires = [SECRETS],
+    references = ["https://cert-manager.io/docs/usage/certificate/#renewal"],
+)]
+pub struct TlsSecretExpiring;
 
 /// Setting: how many days ahead a certificate counts as expiring.
 pub(crate) const DAYS_SETTING: &str = "tls_secret_expiring.days";

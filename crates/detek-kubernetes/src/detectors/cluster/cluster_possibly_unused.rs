@@ -1,60 +1,58 @@
-//! ## What it detects
-//! Clusters that look abandoned, scored from five signs, each shown in the finding:
-//!
-//! 1. no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob) outside the system
-//!    namespaces (`kube-system`, `kube-public`, `kube-node-lease`, plus the list in
-//!    `cluster_possibly_unused.system_namespaces`);
-//! 2. no Pod started in the last `cluster_possibly_unused.idle_days` days (default 30);
-//! 3. nothing exposed: no Ingress, and no Service of type LoadBalancer outside the system
-//!    namespaces;
-//! 4. every Deployment outside the system namespaces is scaled to zero (when there are some);
-//! 5. the cluster is older than `cluster_possibly_unused.min_age_days` days (default 30; the
-//!    age of its oldest Node or of `kube-system`), so it is not merely being set up.
-//!
-//! It reports when at least `cluster_possibly_unused.min_score` signs hold (default 3). Only
-//! judged on a cluster (live, or a dump with Nodes); plain manifests are not a cluster. Days are
-//! counted to the scan time on a live cluster, and to the time of the dump (the newest node
-//! heartbeat it holds) for a dump, so that an old dump is judged as it was.
-//!
-//! ## Why it matters
-//! Forgotten clusters — a proof of concept, a demo for a customer, the old cluster of a
-//! migration — keep costing nodes, load balancers and disks, keep running unpatched software
-//! with credentials to other systems, and keep paging someone when their certificates expire.
-//! Nobody deletes them because nobody is sure they are unused.
-//!
-//! ## How to fix
-//! Confirm with the owners (labels, the cloud account's tags, `kubectl get events -A
-//! --sort-by=.lastTimestamp | tail`), then delete the cluster or scale its node pools to zero.
-//! If it is kept on purpose (disaster-recovery standby, a scheduled environment), disable the
-//! detector for it (`detectors: {cluster_possibly_unused: {enabled: false}}`) or raise
-//! `cluster_possibly_unused.min_score`.
-//!
-//! ## Example
-//! ```text
-//! the cluster looks unused: 4 of 5 signs (reported from 3)
-//!   [x] no workload outside the system namespaces
-//!   [x] no Pod started in the last 30 days (newest: 2026-06-26T10:12:41Z)
-//!   [x] nothing exposed: no Ingress, no LoadBalancer Service
-//!   [ ] every Deployment scaled to zero: no Deployment outside the system namespaces
-//!   [x] cluster older than 30 days: 96 days
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-detector! {
-    ClusterPossiblyUnused {
-        id: "cluster_possibly_unused",
-        title: "Clusters that look unused",
-        labels: ["kubernetes", "cluster", "cost"],
-        level: Warn,
-        requires: [
-            CLUSTER_INFO, NODES, NAMESPACES, PODS, DEPLOYMENTS, STATEFUL_SETS, DAEMON_SETS,
-            JOBS, CRON_JOBS, INGRESSES, SERVICES,
-        ],
-        references: ["https://kubernetes.io/docs/concepts/cluster-administration/"],
-    }
-}
+/// ## What it detects
+/// Clusters that look abandoned, scored from five signs, each shown in the finding:
+///
+/// 1. no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob) outside the system
+///    namespaces (`kube-system`, `kube-public`, `kube-node-lease`, plus the list in
+///    `cluster_possibly_unused.system_namespaces`);
+/// 2. no Pod started in the last `cluster_possibly_unused.idle_days` days (default 30);
+/// 3. nothing exposed: no Ingress, and no Service of type LoadBalancer outside the system
+///    namespaces;
+/// 4. every Deployment outside the system namespaces is scaled to zero (when there are some);
+/// 5. the cluster is older than `cluster_possibly_unused.min_age_days` days (default 30; the
+///    age of its oldest Node or of `kube-system`), so it is not merely being set up.
+///
+/// It reports when at least `cluster_possibly_unused.min_score` signs hold (default 3). Only
+/// judged on a cluster (live, or a dump with Nodes); plain manifests are not a cluster. Days are
+/// counted to the scan time on a live cluster, and to the time of the dump (the newest node
+/// heartbeat it holds) for a dump, so that an old dump is judged as it was.
+///
+/// ## Why it matters
+/// Forgotten clusters — a proof of concept, a demo for a customer, the old cluster of a
+/// migration — keep costing nodes, load balancers and disks, keep running unpatched software
+/// with credentials to other systems, and keep paging someone when their certificates expire.
+/// Nobody deletes them because nobody is sure they are unused.
+///
+/// ## How to fix
+/// Confirm with the owners (labels, the cloud account's tags, `kubectl get events -A
+/// --sort-by=.lastTimestamp | tail`), then delete the cluster or scale its node pools to zero.
+/// If it is kept on purpose (disaster-recovery standby, a scheduled environment), disable the
+/// detector for it (`detectors: {cluster_possibly_unused: {enabled: false}}`) or raise
+/// `cluster_possibly_unused.min_score`.
+///
+/// ## Example
+/// ```text
+/// the cluster looks unused: 4 of 5 signs (reported from 3)
+///   [x] no workload outside the system namespaces
+///   [x] no Pod started in the last 30 days (newest: 2026-06-26T10:12:41Z)
+///   [x] nothing exposed: no Ingress, no LoadBalancer Service
+///   [ ] every Deployment scaled to zero: no Deployment outside the system namespaces
+///   [x] cluster older than 30 days: 96 days
+/// ```
+#[detector(
+    id = "cluster_possibly_unused",
+    title = "Clusters that look unused",
+    labels = ["kubernetes", "cluster", "cost"],
+    level = Warn,
+    requires = [
+        CLUSTER_INFO, NODES, NAMESPACES, PODS, DEPLOYMENTS, STATEFUL_SETS, DAEMON_SETS,
+        JOBS, CRON_JOBS, INGRESSES, SERVICES,
+    ],
+    references = ["https://kubernetes.io/docs/concepts/cluster-administration/"],
+)]
+pub struct ClusterPossiblyUnused;
 
 pub(crate) const IDLE_DAYS_SETTING: &str = "cluster_possibly_unused.idle_days";
 pub(crate) const MIN_AGE_SETTING: &str = "cluster_possibly_unused.min_age_days";

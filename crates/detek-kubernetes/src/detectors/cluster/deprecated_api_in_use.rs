@@ -1,51 +1,49 @@
-//! ## What it detects
-//! Objects written with an apiVersion that the target Kubernetes version still serves but has
-//! deprecated: deprecated in a release at or before the target, removed after it (or not
-//! scheduled for removal). APIs already removed at the target are `removed_api_in_use`'s
-//! findings. The apiVersion is the one written in the file or dump, compared with a table of
-//! deprecations and removals (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target
-//! is the setting `kubernetes.target_version` (`--target-version`), else the cluster's version
-//! (live, or the newest kubelet among the nodes of a dump), else the newest release the table
-//! names (v1.36 with the bundled table). cert-manager and Istio APIs are checked against
-//! `cert-manager.target_version` and `istio.target_version`, else their newest release in the
-//! table. On a live cluster the API server returns objects in the version detek asks for, so
-//! this check matters most for manifests, charts and dumps.
-//!
-//! ## Why it matters
-//! A deprecated API works today and breaks at the upgrade that removes it: `kubectl apply`
-//! and Helm then fail with `no matches for kind`. The API server already warns about each use
-//! (`Warning: policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+`), and clients that
-//! hide warnings (pipelines, operators) keep using it until the day it is gone.
-//!
-//! ## How to fix
-//! Move the manifest to the replacement apiVersion named in the finding, checking the schema
-//! differences (the deprecation guide lists them per API), before upgrading to the release
-//! that removes it. `kubectl convert -f FILE --output-version policy/v1` (kubectl-convert
-//! plugin) does the mechanical part; `kubectl get --raw /metrics | grep
-//! apiserver_requested_deprecated_apis` shows which deprecated APIs a cluster still receives.
-//!
-//! ## Example
-//! ```yaml
-//! apiVersion: policy/v1beta1        # fires at 1.21-1.24: deprecated, use policy/v1
-//! kind: PodDisruptionBudget
-//! ```
-
 use super::{Lifecycle, detect_lifecycle};
 use crate::prelude::*;
 
-detector! {
-    DeprecatedApiInUse {
-        id: "deprecated_api_in_use",
-        title: "Objects using deprecated API versions",
-        labels: ["kubernetes", "cluster", "api-lifecycle"],
-        level: Warn,
-        requires: [OBJECTS, CLUSTER_INFO],
-        references: [
-            "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
-            "https://github.com/FairwindsOps/pluto",
-        ],
-    }
-}
+/// ## What it detects
+/// Objects written with an apiVersion that the target Kubernetes version still serves but has
+/// deprecated: deprecated in a release at or before the target, removed after it (or not
+/// scheduled for removal). APIs already removed at the target are `removed_api_in_use`'s
+/// findings. The apiVersion is the one written in the file or dump, compared with a table of
+/// deprecations and removals (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target
+/// is the setting `kubernetes.target_version` (`--target-version`), else the cluster's version
+/// (live, or the newest kubelet among the nodes of a dump), else the newest release the table
+/// names (v1.36 with the bundled table). cert-manager and Istio APIs are checked against
+/// `cert-manager.target_version` and `istio.target_version`, else their newest release in the
+/// table. On a live cluster the API server returns objects in the version detek asks for, so
+/// this check matters most for manifests, charts and dumps.
+///
+/// ## Why it matters
+/// A deprecated API works today and breaks at the upgrade that removes it: `kubectl apply`
+/// and Helm then fail with `no matches for kind`. The API server already warns about each use
+/// (`Warning: policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+`), and clients that
+/// hide warnings (pipelines, operators) keep using it until the day it is gone.
+///
+/// ## How to fix
+/// Move the manifest to the replacement apiVersion named in the finding, checking the schema
+/// differences (the deprecation guide lists them per API), before upgrading to the release
+/// that removes it. `kubectl convert -f FILE --output-version policy/v1` (kubectl-convert
+/// plugin) does the mechanical part; `kubectl get --raw /metrics | grep
+/// apiserver_requested_deprecated_apis` shows which deprecated APIs a cluster still receives.
+///
+/// ## Example
+/// ```yaml
+/// apiVersion: policy/v1beta1        # fires at 1.21-1.24: deprecated, use policy/v1
+/// kind: PodDisruptionBudget
+/// ```
+#[detector(
+    id = "deprecated_api_in_use",
+    title = "Objects using deprecated API versions",
+    labels = ["kubernetes", "cluster", "api-lifecycle"],
+    level = Warn,
+    requires = [OBJECTS, CLUSTER_INFO],
+    references = [
+        "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
+        "https://github.com/FairwindsOps/pluto",
+    ],
+)]
+pub struct DeprecatedApiInUse;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     detect_lifecycle(ctx, Lifecycle::Deprecated, Level::Warn)

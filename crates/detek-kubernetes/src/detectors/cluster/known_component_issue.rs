@@ -1,37 +1,3 @@
-//! ## What it detects
-//! Containers running a component version with a known bug or vulnerability, from the table in
-//! `crates/detek-kubernetes/data/known-component-issues.yaml` (ingress-nginx IngressNightmare,
-//! kube-proxy and kube-apiserver CVEs, etcd data inconsistency, Cilium < 1.5.4...) plus the
-//! entries of your own files. Components are recognised by image name (glob patterns on the
-//! normalised name, `**/ingress-nginx/controller` matches mirrors too) and their version is read
-//! from the image tag; images pinned by digest only or tagged `latest` cannot be judged and are
-//! counted in a note. Pods of one controller are reported once per issue.
-//!
-//! Your own files use the same format (docs/known-component-issues.md) and are listed in the
-//! setting `known_component_issue.files` (config file: `detectors.known_component_issue.files`);
-//! the CLI loads them into the setting `known_component_issue.entries`.
-//!
-//! ## Why it matters
-//! These are bugs other operators already paid for: an outage pattern (Pod → Service →
-//! LoadBalancer traffic broken by an old Cilium), silent data divergence (etcd 3.5.0-3.5.5), or
-//! a vulnerability with a public exploit (CVE-2025-1974 lets any Pod take over ingress-nginx
-//! and read every Secret). The fix is known and usually a patch upgrade; the only hard part is
-//! knowing that you are affected.
-//!
-//! ## How to fix
-//! Upgrade the component to a fixed version given in the finding (the references explain the
-//! mitigations when you cannot upgrade at once). `kubectl get pods -A -o
-//! jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\t"}{.spec.containers[*].image}{"\n"}{end}'`
-//! lists what runs where. To track an issue of your own, add it to a file listed in
-//! `known_component_issue.files`.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: controller
-//!   image: registry.k8s.io/ingress-nginx/controller:v1.11.2   # fires: CVE-2025-1974, fixed in 1.11.5
-//! ```
-
 use crate::detectors::workloads::image_from_unknown_registry::ImageRef;
 use crate::prelude::*;
 use crate::version;
@@ -40,16 +6,48 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-detector! {
-    KnownComponentIssue {
-        id: "known_component_issue",
-        title: "Components running a version with a known bug or vulnerability",
-        labels: ["kubernetes", "cluster", "security", "upgrade"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/reference/issues-security/official-cve-feed/"],
-    }
-}
+/// ## What it detects
+/// Containers running a component version with a known bug or vulnerability, from the table in
+/// `crates/detek-kubernetes/data/known-component-issues.yaml` (ingress-nginx IngressNightmare,
+/// kube-proxy and kube-apiserver CVEs, etcd data inconsistency, Cilium < 1.5.4...) plus the
+/// entries of your own files. Components are recognised by image name (glob patterns on the
+/// normalised name, `**/ingress-nginx/controller` matches mirrors too) and their version is read
+/// from the image tag; images pinned by digest only or tagged `latest` cannot be judged and are
+/// counted in a note. Pods of one controller are reported once per issue.
+///
+/// Your own files use the same format (docs/known-component-issues.md) and are listed in the
+/// setting `known_component_issue.files` (config file: `detectors.known_component_issue.files`);
+/// the CLI loads them into the setting `known_component_issue.entries`.
+///
+/// ## Why it matters
+/// These are bugs other operators already paid for: an outage pattern (Pod → Service →
+/// LoadBalancer traffic broken by an old Cilium), silent data divergence (etcd 3.5.0-3.5.5), or
+/// a vulnerability with a public exploit (CVE-2025-1974 lets any Pod take over ingress-nginx
+/// and read every Secret). The fix is known and usually a patch upgrade; the only hard part is
+/// knowing that you are affected.
+///
+/// ## How to fix
+/// Upgrade the component to a fixed version given in the finding (the references explain the
+/// mitigations when you cannot upgrade at once). `kubectl get pods -A -o
+/// jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\t"}{.spec.containers[*].image}{"\n"}{end}'`
+/// lists what runs where. To track an issue of your own, add it to a file listed in
+/// `known_component_issue.files`.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: controller
+///   image: registry.k8s.io/ingress-nginx/controller:v1.11.2   # fires: CVE-2025-1974, fixed in 1.11.5
+/// ```
+#[detector(
+    id = "known_component_issue",
+    title = "Components running a version with a known bug or vulnerability",
+    labels = ["kubernetes", "cluster", "security", "upgrade"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/reference/issues-security/official-cve-feed/"],
+)]
+pub struct KnownComponentIssue;
 
 /// Setting: the user's issue files (loaded by the CLI into [`ENTRIES_SETTING`]).
 pub const FILES_SETTING: &str = "known_component_issue.files";

@@ -1,53 +1,51 @@
-//! ## What it detects
-//! Objects written with an apiVersion that the target Kubernetes version no longer serves:
-//! `extensions/v1beta1` Deployments and Ingresses, `policy/v1beta1` PodSecurityPolicies and
-//! PodDisruptionBudgets, `batch/v1beta1` CronJobs... The apiVersion is the one written in the
-//! file or dump, compared with a table of deprecations and removals
-//! (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target is the setting
-//! `kubernetes.target_version` (`--target-version`), else the cluster's version (live, or the
-//! newest kubelet among the nodes of a dump), else the newest release the table names (v1.36
-//! with the bundled table: plain manifests are checked against the latest Kubernetes).
-//! cert-manager and Istio APIs in the table are checked the same way against
-//! `cert-manager.target_version` and `istio.target_version`, else their newest release in the
-//! table.
-//!
-//! ## Why it matters
-//! The API server rejects these manifests: `kubectl apply` fails with `no matches for kind
-//! "Deployment" in version "extensions/v1beta1"`, Helm upgrades break, and a cluster upgrade
-//! can strand a release whose stored manifest still uses the old API. Objects stored in the
-//! cluster are migrated by the API server; the files, charts and pipelines that create them
-//! are not.
-//!
-//! ## How to fix
-//! Rewrite the manifest with the replacement apiVersion named in the finding (the schema may
-//! have changed too: `networking.k8s.io/v1` Ingress uses `service.name`/`service.port`, `apps/v1`
-//! requires `spec.selector`). `kubectl convert -f FILE --output-version apps/v1` (kubectl-convert
-//! plugin) does the mechanical part. For Helm releases stuck on a removed API, see
-//! `helm mapkubeapis`. Check a whole repository before upgrading with
-//! `detek run --input DIR --target-version 1.NN`.
-//!
-//! ## Example
-//! ```yaml
-//! apiVersion: extensions/v1beta1    # fires: removed in Kubernetes v1.16, use apps/v1
-//! kind: DaemonSet
-//! ```
-
 use super::{Lifecycle, detect_lifecycle};
 use crate::prelude::*;
 
-detector! {
-    RemovedApiInUse {
-        id: "removed_api_in_use",
-        title: "Objects using API versions removed in the target Kubernetes version",
-        labels: ["kubernetes", "cluster", "api-lifecycle"],
-        level: Error,
-        requires: [OBJECTS, CLUSTER_INFO],
-        references: [
-            "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
-            "https://github.com/FairwindsOps/pluto",
-        ],
-    }
-}
+/// ## What it detects
+/// Objects written with an apiVersion that the target Kubernetes version no longer serves:
+/// `extensions/v1beta1` Deployments and Ingresses, `policy/v1beta1` PodSecurityPolicies and
+/// PodDisruptionBudgets, `batch/v1beta1` CronJobs... The apiVersion is the one written in the
+/// file or dump, compared with a table of deprecations and removals
+/// (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target is the setting
+/// `kubernetes.target_version` (`--target-version`), else the cluster's version (live, or the
+/// newest kubelet among the nodes of a dump), else the newest release the table names (v1.36
+/// with the bundled table: plain manifests are checked against the latest Kubernetes).
+/// cert-manager and Istio APIs in the table are checked the same way against
+/// `cert-manager.target_version` and `istio.target_version`, else their newest release in the
+/// table.
+///
+/// ## Why it matters
+/// The API server rejects these manifests: `kubectl apply` fails with `no matches for kind
+/// "Deployment" in version "extensions/v1beta1"`, Helm upgrades break, and a cluster upgrade
+/// can strand a release whose stored manifest still uses the old API. Objects stored in the
+/// cluster are migrated by the API server; the files, charts and pipelines that create them
+/// are not.
+///
+/// ## How to fix
+/// Rewrite the manifest with the replacement apiVersion named in the finding (the schema may
+/// have changed too: `networking.k8s.io/v1` Ingress uses `service.name`/`service.port`, `apps/v1`
+/// requires `spec.selector`). `kubectl convert -f FILE --output-version apps/v1` (kubectl-convert
+/// plugin) does the mechanical part. For Helm releases stuck on a removed API, see
+/// `helm mapkubeapis`. Check a whole repository before upgrading with
+/// `detek run --input DIR --target-version 1.NN`.
+///
+/// ## Example
+/// ```yaml
+/// apiVersion: extensions/v1beta1    # fires: removed in Kubernetes v1.16, use apps/v1
+/// kind: DaemonSet
+/// ```
+#[detector(
+    id = "removed_api_in_use",
+    title = "Objects using API versions removed in the target Kubernetes version",
+    labels = ["kubernetes", "cluster", "api-lifecycle"],
+    level = Error,
+    requires = [OBJECTS, CLUSTER_INFO],
+    references = [
+        "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
+        "https://github.com/FairwindsOps/pluto",
+    ],
+)]
+pub struct RemovedApiInUse;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     detect_lifecycle(ctx, Lifecycle::Removed, Level::Error)

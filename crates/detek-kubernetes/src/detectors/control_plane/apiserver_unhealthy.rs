@@ -1,50 +1,48 @@
-//! ## What it detects
-//! The Kubernetes API server reports itself unhealthy: `/readyz?verbose` or `/livez?verbose`
-//! (`/healthz` on servers older than 1.16) answers with an error, lists failed checks
-//! (`[-]etcd failed`), or does not answer at all. Each finding names the endpoint and the
-//! checks that failed. Live scans only: a snapshot has no API server to ask.
-//!
-//! ## Why it matters
-//! Everything in the cluster goes through the API server. When `readyz` fails, load balancers
-//! take the instance out of rotation and clients (kubelets, controllers, `kubectl`) see errors or
-//! stale data; a failed `etcd` check means writes are failing or hanging; a failed `livez`
-//! means the process is about to be restarted. Scans of a cluster in this state may themselves
-//! be incomplete (see the detectors reported `Unknown`).
-//!
-//! ## How to fix
-//! See which checks fail: `kubectl get --raw='/readyz?verbose'` and
-//! `kubectl get --raw='/livez?verbose'`. For `etcd`/`etcd-readiness`, check etcd itself
-//! (`etcdctl endpoint health --cluster`, disk latency, quorum, certificates) and the API
-//! server's `--etcd-servers`. For a `poststarthook/...` that never completes, read the API
-//! server's log (`kubectl logs -n kube-system kube-apiserver-NODE` or `journalctl -u
-//! kube-apiserver`). For `informer-sync`, look for API server restarts and memory pressure.
-//!
-//! ## Example
-//! ```text
-//! $ kubectl get --raw='/readyz?verbose'
-//! [+]ping ok
-//! [+]log ok
-//! [-]etcd failed: reason withheld
-//! [-]etcd-readiness failed: reason withheld
-//! [+]informer-sync ok
-//! ...
-//! readyz check failed
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    ApiserverUnhealthy {
-        id: "apiserver_unhealthy",
-        title: "API server reports failed health checks",
-        labels: ["kubernetes", "control-plane", "live"],
-        level: Fatal,
-        requires: [APISERVER_HEALTH],
-        references: [
-            "https://kubernetes.io/docs/reference/using-api/health-checks/",
-        ],
-    }
-}
+/// ## What it detects
+/// The Kubernetes API server reports itself unhealthy: `/readyz?verbose` or `/livez?verbose`
+/// (`/healthz` on servers older than 1.16) answers with an error, lists failed checks
+/// (`[-]etcd failed`), or does not answer at all. Each finding names the endpoint and the
+/// checks that failed. Live scans only: a snapshot has no API server to ask.
+///
+/// ## Why it matters
+/// Everything in the cluster goes through the API server. When `readyz` fails, load balancers
+/// take the instance out of rotation and clients (kubelets, controllers, `kubectl`) see errors or
+/// stale data; a failed `etcd` check means writes are failing or hanging; a failed `livez`
+/// means the process is about to be restarted. Scans of a cluster in this state may themselves
+/// be incomplete (see the detectors reported `Unknown`).
+///
+/// ## How to fix
+/// See which checks fail: `kubectl get --raw='/readyz?verbose'` and
+/// `kubectl get --raw='/livez?verbose'`. For `etcd`/`etcd-readiness`, check etcd itself
+/// (`etcdctl endpoint health --cluster`, disk latency, quorum, certificates) and the API
+/// server's `--etcd-servers`. For a `poststarthook/...` that never completes, read the API
+/// server's log (`kubectl logs -n kube-system kube-apiserver-NODE` or `journalctl -u
+/// kube-apiserver`). For `informer-sync`, look for API server restarts and memory pressure.
+///
+/// ## Example
+/// ```text
+/// $ kubectl get --raw='/readyz?verbose'
+/// [+]ping ok
+/// [+]log ok
+/// [-]etcd failed: reason withheld
+/// [-]etcd-readiness failed: reason withheld
+/// [+]informer-sync ok
+/// ...
+/// readyz check failed
+/// ```
+#[detector(
+    id = "apiserver_unhealthy",
+    title = "API server reports failed health checks",
+    labels = ["kubernetes", "control-plane", "live"],
+    level = Fatal,
+    requires = [APISERVER_HEALTH],
+    references = [
+        "https://kubernetes.io/docs/reference/using-api/health-checks/",
+    ],
+)]
+pub struct ApiserverUnhealthy;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let health = ctx.get(&APISERVER_HEALTH)?;

@@ -1,51 +1,49 @@
-//! ## What it detects
-//! Ingress backends (in `rules[].http.paths[]` and `defaultBackend`) that name a Service
-//! which does not exist in the Ingress's namespace, or a port (number or name) that the
-//! Service does not have: the Ingress typo. Only judged when the scan contains Services at
-//! all, so an Ingress scanned alone is not reported. Objects written without a namespace are
-//! in `default`.
-//!
-//! ## Why it matters
-//! The ingress controller has nowhere to send the traffic: those hosts and paths answer
-//! `503 Service Temporarily Unavailable` (ingress-nginx) or `404`, often right after a deploy
-//! that "succeeded", because the API server accepts an Ingress that points at nothing.
-//!
-//! ## How to fix
-//! `kubectl describe ingress NAME -n NS` shows each backend and its endpoints (`<error:
-//! endpoints "x" not found>`). List the real names and ports with `kubectl get svc -n NS`, then
-//! correct `backend.service.name` and `backend.service.port.number`/`.name` (or create the
-//! missing Service). Ingress backends must be in the Ingress's own namespace.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Ingress
-//! spec:
-//!   rules:
-//!   - http:
-//!       paths:
-//!       - path: /
-//!         pathType: Prefix
-//!         backend:
-//!           service:
-//!             name: tf-servng       # fires: the Service is tf-serving
-//!             port: {number: 8501}
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend};
 use std::collections::{BTreeMap, HashMap};
 
-detector! {
-    IngressBackendMissing {
-        id: "ingress_backend_missing",
-        title: "Ingresses pointing at a missing Service or port",
-        labels: ["kubernetes", "networking", "ingress"],
-        level: Error,
-        requires: [INGRESSES, SERVICES],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/ingress/#the-ingress-resource"],
-    }
-}
+/// ## What it detects
+/// Ingress backends (in `rules[].http.paths[]` and `defaultBackend`) that name a Service
+/// which does not exist in the Ingress's namespace, or a port (number or name) that the
+/// Service does not have: the Ingress typo. Only judged when the scan contains Services at
+/// all, so an Ingress scanned alone is not reported. Objects written without a namespace are
+/// in `default`.
+///
+/// ## Why it matters
+/// The ingress controller has nowhere to send the traffic: those hosts and paths answer
+/// `503 Service Temporarily Unavailable` (ingress-nginx) or `404`, often right after a deploy
+/// that "succeeded", because the API server accepts an Ingress that points at nothing.
+///
+/// ## How to fix
+/// `kubectl describe ingress NAME -n NS` shows each backend and its endpoints (`<error:
+/// endpoints "x" not found>`). List the real names and ports with `kubectl get svc -n NS`, then
+/// correct `backend.service.name` and `backend.service.port.number`/`.name` (or create the
+/// missing Service). Ingress backends must be in the Ingress's own namespace.
+///
+/// ## Example
+/// ```yaml
+/// kind: Ingress
+/// spec:
+///   rules:
+///   - http:
+///       paths:
+///       - path: /
+///         pathType: Prefix
+///         backend:
+///           service:
+///             name: tf-servng       # fires: the Service is tf-serving
+///             port: {number: 8501}
+/// ```
+#[detector(
+    id = "ingress_backend_missing",
+    title = "Ingresses pointing at a missing Service or port",
+    labels = ["kubernetes", "networking", "ingress"],
+    level = Error,
+    requires = [INGRESSES, SERVICES],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/ingress/#the-ingress-resource"],
+)]
+pub struct IngressBackendMissing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let ingresses = ctx.get(&INGRESSES)?;

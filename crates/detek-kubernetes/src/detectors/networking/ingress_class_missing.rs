@@ -1,53 +1,51 @@
-//! ## What it detects
-//! Ingresses that no ingress controller is sure to serve:
-//!
-//! - `spec.ingressClassName`, or the legacy annotation `kubernetes.io/ingress.class`, names an
-//!   IngressClass that is not in the scan;
-//! - no class is given and no IngressClass is marked default (annotation
-//!   `ingressclass.kubernetes.io/is-default-class: "true"`), or several are.
-//!
-//! Only judged when the scan contains IngressClasses (a live cluster, or manifests that ship
-//! their controller's class); otherwise the detector reports nothing and says so in a note.
-//!
-//! ## Why it matters
-//! An Ingress is only a request: the controller whose IngressClass it names turns it into
-//! routes. With a class that does not exist — a typo, `nginx` vs `ingress-nginx`, a controller
-//! that was uninstalled or renamed its class — no controller picks it up: the Ingress gets no
-//! address (`kubectl get ingress` shows an empty ADDRESS) and its hosts answer 404 from the
-//! default backend or do not resolve at all, with no error anywhere. Without a class and without
-//! a default, whether it is served depends on controller flags (ingress-nginx needs
-//! `--watch-ingress-without-class`). With two defaults, the API server refuses new Ingresses
-//! without a class.
-//!
-//! ## How to fix
-//! `kubectl get ingressclass` lists the classes and which one is default. Set
-//! `spec.ingressClassName` to one of them (and drop the deprecated annotation), or mark exactly
-//! one class default: `kubectl annotate ingressclass NAME
-//! ingressclass.kubernetes.io/is-default-class=true`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Ingress
-//! spec:
-//!   ingressClassName: ngnix      # fires: the cluster's class is "nginx"
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::networking::v1::Ingress;
 
-detector! {
-    IngressClassMissing {
-        id: "ingress_class_missing",
-        title: "Ingresses naming no existing IngressClass, or relying on a missing default",
-        labels: ["kubernetes", "networking", "ingress"],
-        level: Warn,
-        requires: [INGRESSES, INGRESS_CLASSES],
-        references: [
-            "https://kubernetes.io/docs/concepts/services-networking/ingress/#ingress-class",
-            "https://kubernetes.io/docs/concepts/services-networking/ingress/#default-ingress-class",
-        ],
-    }
-}
+/// ## What it detects
+/// Ingresses that no ingress controller is sure to serve:
+///
+/// - `spec.ingressClassName`, or the legacy annotation `kubernetes.io/ingress.class`, names an
+///   IngressClass that is not in the scan;
+/// - no class is given and no IngressClass is marked default (annotation
+///   `ingressclass.kubernetes.io/is-default-class: "true"`), or several are.
+///
+/// Only judged when the scan contains IngressClasses (a live cluster, or manifests that ship
+/// their controller's class); otherwise the detector reports nothing and says so in a note.
+///
+/// ## Why it matters
+/// An Ingress is only a request: the controller whose IngressClass it names turns it into
+/// routes. With a class that does not exist — a typo, `nginx` vs `ingress-nginx`, a controller
+/// that was uninstalled or renamed its class — no controller picks it up: the Ingress gets no
+/// address (`kubectl get ingress` shows an empty ADDRESS) and its hosts answer 404 from the
+/// default backend or do not resolve at all, with no error anywhere. Without a class and without
+/// a default, whether it is served depends on controller flags (ingress-nginx needs
+/// `--watch-ingress-without-class`). With two defaults, the API server refuses new Ingresses
+/// without a class.
+///
+/// ## How to fix
+/// `kubectl get ingressclass` lists the classes and which one is default. Set
+/// `spec.ingressClassName` to one of them (and drop the deprecated annotation), or mark exactly
+/// one class default: `kubectl annotate ingressclass NAME
+/// ingressclass.kubernetes.io/is-default-class=true`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Ingress
+/// spec:
+///   ingressClassName: ngnix      # fires: the cluster's class is "nginx"
+/// ```
+#[detector(
+    id = "ingress_class_missing",
+    title = "Ingresses naming no existing IngressClass, or relying on a missing default",
+    labels = ["kubernetes", "networking", "ingress"],
+    level = Warn,
+    requires = [INGRESSES, INGRESS_CLASSES],
+    references = [
+        "https://kubernetes.io/docs/concepts/services-networking/ingress/#ingress-class",
+        "https://kubernetes.io/docs/concepts/services-networking/ingress/#default-ingress-class",
+    ],
+)]
+pub struct IngressClassMissing;
 
 const LEGACY_ANNOTATION: &str = "kubernetes.io/ingress.class";
 const DEFAULT_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";

@@ -1,50 +1,48 @@
-//! ## What it detects
-//! The same host and path (and `pathType`) routed to different backends by Ingresses of the
-//! same ingress class, across all namespaces (a controller serves hosts cluster-wide), or twice
-//! within one Ingress. A rule without `host` counts as host `*`, a path without `path` as `/`.
-//! Ingresses of different classes, duplicates that point at the same backend, and canary
-//! Ingresses (`nginx.ingress.kubernetes.io/canary: "true"`, duplicates by design) are not
-//! reported.
-//!
-//! ## Why it matters
-//! Only one backend can answer a given host and path. The controller picks one silently —
-//! ingress-nginx merges the Ingresses and keeps the path of the oldest one, other controllers
-//! take the last one applied, or reject the second Ingress — so half of the traffic you expect
-//! on the new Service never arrives, or a team's deploy in another namespace hijacks a path.
-//! Nothing fails: requests simply go to the wrong application.
-//!
-//! ## How to fix
-//! Find every rule for the host: `kubectl get ingress -A -o json | jq -r '.items[] |
-//! .metadata.namespace + "/" + .metadata.name + " " + ([.spec.rules[]? | .host // "*"] |
-//! join(","))'`. Keep one Ingress per host and path; merge the rules or change the path. For
-//! deliberate traffic splitting use canary annotations or Gateway API weights.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Ingress
-//! metadata: {name: shop, namespace: shop}
-//! spec: {rules: [{host: shop.example.com, http: {paths: [{path: /api, pathType: Prefix, backend: {service: {name: api-v1, port: {number: 80}}}}]}}]}
-//! ---
-//! kind: Ingress
-//! metadata: {name: shop-new, namespace: shop}
-//! spec: {rules: [{host: shop.example.com, http: {paths: [{path: /api, pathType: Prefix, backend: {service: {name: api-v2, port: {number: 80}}}}]}}]}   # fires
-//! ```
-
 use super::ingress_class_missing::requested_class;
 use crate::prelude::*;
 use k8s_openapi::api::networking::v1::IngressBackend;
 use std::collections::BTreeMap;
 
-detector! {
-    IngressDuplicateHostPath {
-        id: "ingress_duplicate_host_path",
-        title: "The same host and path routed to different backends",
-        labels: ["kubernetes", "networking", "ingress"],
-        level: Error,
-        requires: [INGRESSES],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/ingress/#name-based-virtual-hosting"],
-    }
-}
+/// ## What it detects
+/// The same host and path (and `pathType`) routed to different backends by Ingresses of the
+/// same ingress class, across all namespaces (a controller serves hosts cluster-wide), or twice
+/// within one Ingress. A rule without `host` counts as host `*`, a path without `path` as `/`.
+/// Ingresses of different classes, duplicates that point at the same backend, and canary
+/// Ingresses (`nginx.ingress.kubernetes.io/canary: "true"`, duplicates by design) are not
+/// reported.
+///
+/// ## Why it matters
+/// Only one backend can answer a given host and path. The controller picks one silently —
+/// ingress-nginx merges the Ingresses and keeps the path of the oldest one, other controllers
+/// take the last one applied, or reject the second Ingress — so half of the traffic you expect
+/// on the new Service never arrives, or a team's deploy in another namespace hijacks a path.
+/// Nothing fails: requests simply go to the wrong application.
+///
+/// ## How to fix
+/// Find every rule for the host: `kubectl get ingress -A -o json | jq -r '.items[] |
+/// .metadata.namespace + "/" + .metadata.name + " " + ([.spec.rules[]? | .host // "*"] |
+/// join(","))'`. Keep one Ingress per host and path; merge the rules or change the path. For
+/// deliberate traffic splitting use canary annotations or Gateway API weights.
+///
+/// ## Example
+/// ```yaml
+/// kind: Ingress
+/// metadata: {name: shop, namespace: shop}
+/// spec: {rules: [{host: shop.example.com, http: {paths: [{path: /api, pathType: Prefix, backend: {service: {name: api-v1, port: {number: 80}}}}]}}]}
+/// ---
+/// kind: Ingress
+/// metadata: {name: shop-new, namespace: shop}
+/// spec: {rules: [{host: shop.example.com, http: {paths: [{path: /api, pathType: Prefix, backend: {service: {name: api-v2, port: {number: 80}}}}]}}]}   # fires
+/// ```
+#[detector(
+    id = "ingress_duplicate_host_path",
+    title = "The same host and path routed to different backends",
+    labels = ["kubernetes", "networking", "ingress"],
+    level = Error,
+    requires = [INGRESSES],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/ingress/#name-based-virtual-hosting"],
+)]
+pub struct IngressDuplicateHostPath;
 
 /// (class, host, path, pathType) of one route; mapped to (Ingress index, backend) pairs.
 type Route = (String, String, String, String);

@@ -1,49 +1,47 @@
-//! ## What it detects
-//! Ingress TLS hosts that the certificate in their Secret does not cover: a host in
-//! `spec.tls[].hosts` that matches none of the certificate's DNS names (subject alternative
-//! names; `*.example.com` covers exactly one label, `a.example.com` but not `example.com` or
-//! `a.b.example.com`). Certificates without any DNS name are reported too: clients ignore the
-//! subject CN. Only Secrets in the scan with a readable `tls.crt` are checked (missing Secrets
-//! are `ingress_tls_secret_missing`'s, expired certificates `tls_secret_expired`'s).
-//!
-//! ## Why it matters
-//! The controller serves the certificate for the host anyway, and every client refuses it:
-//! browsers show `NET::ERR_CERT_COMMON_NAME_INVALID`, curl `no alternative certificate subject
-//! name matches target host name`, Go and Java clients fail the handshake. Typical causes: a
-//! host added to the Ingress but not to the certificate request, a wildcard expected to cover
-//! the apex or a second level, or two Ingresses sharing the wrong Secret.
-//!
-//! ## How to fix
-//! Read the names: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d |
-//! openssl x509 -noout -ext subjectAltName`. Reissue the certificate with every host of the
-//! Ingress (with cert-manager, the Certificate's `dnsNames`, or the Ingress's `tls.hosts` when
-//! ingress-shim creates it), or point the TLS entry at the Secret that has them.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Ingress
-//! spec:
-//!   tls:
-//!   - hosts: [shop.example.com]
-//!     secretName: api-tls       # fires: its certificate is for api.example.com only
-//! ```
-
 use crate::prelude::*;
 use std::collections::HashMap;
 
-detector! {
-    IngressTlsHostMismatch {
-        id: "ingress_tls_host_mismatch",
-        title: "Ingress TLS hosts not covered by their certificate",
-        labels: ["kubernetes", "networking", "ingress", "certificates"],
-        level: Error,
-        requires: [INGRESSES, SECRETS],
-        references: [
-            "https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",
-            "https://www.rfc-editor.org/rfc/rfc6125#section-6.4.3",
-        ],
-    }
-}
+/// ## What it detects
+/// Ingress TLS hosts that the certificate in their Secret does not cover: a host in
+/// `spec.tls[].hosts` that matches none of the certificate's DNS names (subject alternative
+/// names; `*.example.com` covers exactly one label, `a.example.com` but not `example.com` or
+/// `a.b.example.com`). Certificates without any DNS name are reported too: clients ignore the
+/// subject CN. Only Secrets in the scan with a readable `tls.crt` are checked (missing Secrets
+/// are `ingress_tls_secret_missing`'s, expired certificates `tls_secret_expired`'s).
+///
+/// ## Why it matters
+/// The controller serves the certificate for the host anyway, and every client refuses it:
+/// browsers show `NET::ERR_CERT_COMMON_NAME_INVALID`, curl `no alternative certificate subject
+/// name matches target host name`, Go and Java clients fail the handshake. Typical causes: a
+/// host added to the Ingress but not to the certificate request, a wildcard expected to cover
+/// the apex or a second level, or two Ingresses sharing the wrong Secret.
+///
+/// ## How to fix
+/// Read the names: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d |
+/// openssl x509 -noout -ext subjectAltName`. Reissue the certificate with every host of the
+/// Ingress (with cert-manager, the Certificate's `dnsNames`, or the Ingress's `tls.hosts` when
+/// ingress-shim creates it), or point the TLS entry at the Secret that has them.
+///
+/// ## Example
+/// ```yaml
+/// kind: Ingress
+/// spec:
+///   tls:
+///   - hosts: [shop.example.com]
+///     secretName: api-tls       # fires: its certificate is for api.example.com only
+/// ```
+#[detector(
+    id = "ingress_tls_host_mismatch",
+    title = "Ingress TLS hosts not covered by their certificate",
+    labels = ["kubernetes", "networking", "ingress", "certificates"],
+    level = Error,
+    requires = [INGRESSES, SECRETS],
+    references = [
+        "https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",
+        "https://www.rfc-editor.org/rfc/rfc6125#section-6.4.3",
+    ],
+)]
+pub struct IngressTlsHostMismatch;
 
 /// Does certificate name `pattern` (`api.example.com`, `*.example.com`) cover `host`?
 pub(crate) fn name_covers(pattern: &str, host: &str) -> bool {

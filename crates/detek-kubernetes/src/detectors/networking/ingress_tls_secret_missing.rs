@@ -1,52 +1,50 @@
-//! ## What it detects
-//! Ingresses whose `spec.tls[].secretName` names a Secret that does not exist in the Ingress's
-//! namespace, or one that exists but holds no `tls.crt` (another type of Secret). Only judged
-//! when the scan contains Secrets: plain manifests usually leave Secrets out, and the detector
-//! then says so in a note. In manifests, Ingresses annotated for cert-manager
-//! (`cert-manager.io/issuer`, `cert-manager.io/cluster-issuer`, `kubernetes.io/tls-acme:
-//! "true"`) are skipped: cert-manager
-//! creates the Secret after they are applied. On a live cluster they are judged, since by then
-//! the Secret should exist.
-//!
-//! ## Why it matters
-//! The ingress controller cannot load a certificate that is not there. ingress-nginx logs
-//! `Error getting SSL certificate "NS/NAME": local SSL certificate NS/NAME was not found` and
-//! serves its self-signed "Kubernetes Ingress Controller Fake Certificate" for the host:
-//! browsers and API clients reject the connection. Other controllers drop the TLS host or the
-//! whole Ingress.
-//!
-//! ## How to fix
-//! Create the Secret in the Ingress's namespace (`kubectl create secret tls NAME -n NS
-//! --cert=tls.crt --key=tls.key`) or fix the name in `spec.tls`. Secrets are not shared across
-//! namespaces. With cert-manager, `kubectl describe certificate -n NS` and `kubectl get
-//! certificaterequests,orders,challenges -n NS` show why the Secret was never issued.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Ingress
-//! metadata: {name: shop, namespace: shop}
-//! spec:
-//!   tls:
-//!   - hosts: [shop.example.com]
-//!     secretName: shop-tls        # fires: no Secret shop/shop-tls
-//! ```
-
 use crate::prelude::*;
 use std::collections::HashMap;
 
-detector! {
-    IngressTlsSecretMissing {
-        id: "ingress_tls_secret_missing",
-        title: "Ingresses whose TLS Secret does not exist",
-        labels: ["kubernetes", "networking", "ingress", "certificates"],
-        level: Error,
-        requires: [INGRESSES, SECRETS, CLUSTER_INFO],
-        references: [
-            "https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",
-            "https://cert-manager.io/docs/usage/ingress/",
-        ],
-    }
-}
+/// ## What it detects
+/// Ingresses whose `spec.tls[].secretName` names a Secret that does not exist in the Ingress's
+/// namespace, or one that exists but holds no `tls.crt` (another type of Secret). Only judged
+/// when the scan contains Secrets: plain manifests usually leave Secrets out, and the detector
+/// then says so in a note. In manifests, Ingresses annotated for cert-manager
+/// (`cert-manager.io/issuer`, `cert-manager.io/cluster-issuer`, `kubernetes.io/tls-acme:
+/// "true"`) are skipped: cert-manager
+/// creates the Secret after they are applied. On a live cluster they are judged, since by then
+/// the Secret should exist.
+///
+/// ## Why it matters
+/// The ingress controller cannot load a certificate that is not there. ingress-nginx logs
+/// `Error getting SSL certificate "NS/NAME": local SSL certificate NS/NAME was not found` and
+/// serves its self-signed "Kubernetes Ingress Controller Fake Certificate" for the host:
+/// browsers and API clients reject the connection. Other controllers drop the TLS host or the
+/// whole Ingress.
+///
+/// ## How to fix
+/// Create the Secret in the Ingress's namespace (`kubectl create secret tls NAME -n NS
+/// --cert=tls.crt --key=tls.key`) or fix the name in `spec.tls`. Secrets are not shared across
+/// namespaces. With cert-manager, `kubectl describe certificate -n NS` and `kubectl get
+/// certificaterequests,orders,challenges -n NS` show why the Secret was never issued.
+///
+/// ## Example
+/// ```yaml
+/// kind: Ingress
+/// metadata: {name: shop, namespace: shop}
+/// spec:
+///   tls:
+///   - hosts: [shop.example.com]
+///     secretName: shop-tls        # fires: no Secret shop/shop-tls
+/// ```
+#[detector(
+    id = "ingress_tls_secret_missing",
+    title = "Ingresses whose TLS Secret does not exist",
+    labels = ["kubernetes", "networking", "ingress", "certificates"],
+    level = Error,
+    requires = [INGRESSES, SECRETS, CLUSTER_INFO],
+    references = [
+        "https://kubernetes.io/docs/concepts/services-networking/ingress/#tls",
+        "https://cert-manager.io/docs/usage/ingress/",
+    ],
+)]
+pub struct IngressTlsSecretMissing;
 
 /// Annotations that make cert-manager (its ingress-shim) create the Secret of an Ingress.
 const CERT_MANAGER_ANNOTATIONS: &[&str] = &[

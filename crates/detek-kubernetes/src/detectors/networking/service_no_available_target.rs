@@ -1,47 +1,45 @@
-//! ## What it detects
-//! Services with a Pod selector whose Endpoints have no ready address at all: every request
-//! to the Service fails. ExternalName Services and Services without a selector (Endpoints
-//! managed by hand) are not judged. Snapshots without any Endpoints object (plain manifests)
-//! have nothing to judge: the detector reports nothing and says so in an attachment.
-//!
-//! ## Why it matters
-//! A Service with no ready endpoint is down: kube-proxy rejects or drops its connections,
-//! Ingresses answer 503, and clients inside the cluster see timeouts or "connection refused".
-//! Either no Pod matches the selector, or all matching Pods fail their readiness probe.
-//!
-//! ## How to fix
-//! `kubectl get endpoints NAME -n NS -o yaml` shows the ready and not-ready addresses. With no
-//! address at all, compare the selector (`kubectl get svc NAME -n NS -o wide`) with the Pods'
-//! labels (`kubectl get pods -n NS -l KEY=VALUE`): the selector has a typo, or the workload is
-//! scaled to zero or not running. With only not-ready addresses, find out why the Pods are not
-//! ready (`kubectl describe pod`: readiness probe failures, crash loops).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Endpoints
-//! metadata: {name: web, namespace: shop}
-//! subsets:
-//! - notReadyAddresses:            # fires: nothing ready
-//!   - ip: 10.244.1.7
-//!     targetRef: {kind: Pod, name: web-5d9c-x2x}
-//! ```
-
 use super::{
     addresses, describe_address, endpoints_index, endpoints_not_judged, pod_selector,
     selector_string,
 };
 use crate::prelude::*;
 
-detector! {
-    ServiceNoAvailableTarget {
-        id: "service_no_available_target",
-        title: "Services with no ready endpoint",
-        labels: ["kubernetes", "networking", "service"],
-        level: Error,
-        requires: [SERVICES, ENDPOINTS],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/service/#endpoints"],
-    }
-}
+/// ## What it detects
+/// Services with a Pod selector whose Endpoints have no ready address at all: every request
+/// to the Service fails. ExternalName Services and Services without a selector (Endpoints
+/// managed by hand) are not judged. Snapshots without any Endpoints object (plain manifests)
+/// have nothing to judge: the detector reports nothing and says so in an attachment.
+///
+/// ## Why it matters
+/// A Service with no ready endpoint is down: kube-proxy rejects or drops its connections,
+/// Ingresses answer 503, and clients inside the cluster see timeouts or "connection refused".
+/// Either no Pod matches the selector, or all matching Pods fail their readiness probe.
+///
+/// ## How to fix
+/// `kubectl get endpoints NAME -n NS -o yaml` shows the ready and not-ready addresses. With no
+/// address at all, compare the selector (`kubectl get svc NAME -n NS -o wide`) with the Pods'
+/// labels (`kubectl get pods -n NS -l KEY=VALUE`): the selector has a typo, or the workload is
+/// scaled to zero or not running. With only not-ready addresses, find out why the Pods are not
+/// ready (`kubectl describe pod`: readiness probe failures, crash loops).
+///
+/// ## Example
+/// ```yaml
+/// kind: Endpoints
+/// metadata: {name: web, namespace: shop}
+/// subsets:
+/// - notReadyAddresses:            # fires: nothing ready
+///   - ip: 10.244.1.7
+///     targetRef: {kind: Pod, name: web-5d9c-x2x}
+/// ```
+#[detector(
+    id = "service_no_available_target",
+    title = "Services with no ready endpoint",
+    labels = ["kubernetes", "networking", "service"],
+    level = Error,
+    requires = [SERVICES, ENDPOINTS],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/service/#endpoints"],
+)]
+pub struct ServiceNoAvailableTarget;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;

@@ -1,44 +1,42 @@
-//! ## What it detects
-//! Services with a Pod selector whose Endpoints list some ready addresses and some not-ready
-//! addresses: part of the backing Pods is out of rotation. (With no ready address at all,
-//! `service_no_available_target` reports the Service instead.) ExternalName and selector-less
-//! Services are not judged, nor are snapshots without Endpoints objects (plain manifests).
-//!
-//! ## Why it matters
-//! The Service still answers, on reduced capacity: the remaining Pods take all the load, a
-//! rolling update or a node drain can take the last one away, and a readiness probe that keeps
-//! failing usually hides a real fault (a dependency down, a crash loop, a slow start).
-//!
-//! ## How to fix
-//! `kubectl get endpoints NAME -n NS -o yaml` lists the not-ready addresses and their Pods.
-//! `kubectl describe pod POD -n NS` shows the failing readiness probe or the restart reason;
-//! `kubectl logs POD -n NS` tells why. Fix the Pod, or the probe if it is wrong (too short a
-//! timeout, wrong port or path).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Endpoints
-//! metadata: {name: web, namespace: shop}
-//! subsets:
-//! - addresses: [{ip: 10.244.0.12}]
-//!   notReadyAddresses:            # fires: 1 of 2 not ready
-//!   - ip: 10.244.0.14
-//!     targetRef: {kind: Pod, name: web-1}
-//! ```
-
 use super::{addresses, describe_address, endpoints_index, endpoints_not_judged, pod_selector};
 use crate::prelude::*;
 
-detector! {
-    ServicePartiallyAvailable {
-        id: "service_partially_available",
-        title: "Services with some endpoints not ready",
-        labels: ["kubernetes", "networking", "service"],
-        level: Error,
-        requires: [SERVICES, ENDPOINTS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes"],
-    }
-}
+/// ## What it detects
+/// Services with a Pod selector whose Endpoints list some ready addresses and some not-ready
+/// addresses: part of the backing Pods is out of rotation. (With no ready address at all,
+/// `service_no_available_target` reports the Service instead.) ExternalName and selector-less
+/// Services are not judged, nor are snapshots without Endpoints objects (plain manifests).
+///
+/// ## Why it matters
+/// The Service still answers, on reduced capacity: the remaining Pods take all the load, a
+/// rolling update or a node drain can take the last one away, and a readiness probe that keeps
+/// failing usually hides a real fault (a dependency down, a crash loop, a slow start).
+///
+/// ## How to fix
+/// `kubectl get endpoints NAME -n NS -o yaml` lists the not-ready addresses and their Pods.
+/// `kubectl describe pod POD -n NS` shows the failing readiness probe or the restart reason;
+/// `kubectl logs POD -n NS` tells why. Fix the Pod, or the probe if it is wrong (too short a
+/// timeout, wrong port or path).
+///
+/// ## Example
+/// ```yaml
+/// kind: Endpoints
+/// metadata: {name: web, namespace: shop}
+/// subsets:
+/// - addresses: [{ip: 10.244.0.12}]
+///   notReadyAddresses:            # fires: 1 of 2 not ready
+///   - ip: 10.244.0.14
+///     targetRef: {kind: Pod, name: web-1}
+/// ```
+#[detector(
+    id = "service_partially_available",
+    title = "Services with some endpoints not ready",
+    labels = ["kubernetes", "networking", "service"],
+    level = Error,
+    requires = [SERVICES, ENDPOINTS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes"],
+)]
+pub struct ServicePartiallyAvailable;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;

@@ -1,49 +1,47 @@
-//! ## What it detects
-//! Services whose selector matches no Pod in their namespace. Workloads (Deployments,
-//! StatefulSets, DaemonSets, Jobs...) that have no Pod in the scan count through their Pod
-//! template, so manifests are judged too; labels that only running Pods carry, such as
-//! `statefulset.kubernetes.io/pod-name`, are not required of a template. Objects written
-//! without a namespace are in `default`. ExternalName and selector-less Services are not
-//! judged, nor are scans without any Pod or workload.
-//!
-//! ## Why it matters
-//! A Service that selects nothing has no endpoints: it resolves in DNS but every connection
-//! fails. The usual cause is a typo or a label renamed on one side only (Deployment changed,
-//! Service forgotten), or the Service living in another namespace than its Pods. In manifests,
-//! a Service meant for Pods that an operator creates (labels set at run time) fires too: check
-//! that the operator really adds those labels.
-//!
-//! ## How to fix
-//! Compare `kubectl get svc NAME -n NS -o jsonpath='{.spec.selector}'` with
-//! `kubectl get pods -n NS --show-labels`, then correct the selector or the template labels
-//! (`kubectl get pods -n NS -l KEY=VALUE` must list the intended Pods).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! spec:
-//!   template:
-//!     metadata: {labels: {app: web}}
-//! ---
-//! kind: Service
-//! spec:
-//!   selector: {app: wbe}        # fires: no Pod has app=wbe
-//! ```
-
 use super::{SelectorIndex, noun, pod_selector, selector_string};
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
-detector! {
-    ServiceSelectorMatchesNothing {
-        id: "service_selector_matches_nothing",
-        title: "Services whose selector matches no Pod",
-        labels: ["kubernetes", "networking", "service"],
-        level: Error,
-        requires: [SERVICES, PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service"],
-    }
-}
+/// ## What it detects
+/// Services whose selector matches no Pod in their namespace. Workloads (Deployments,
+/// StatefulSets, DaemonSets, Jobs...) that have no Pod in the scan count through their Pod
+/// template, so manifests are judged too; labels that only running Pods carry, such as
+/// `statefulset.kubernetes.io/pod-name`, are not required of a template. Objects written
+/// without a namespace are in `default`. ExternalName and selector-less Services are not
+/// judged, nor are scans without any Pod or workload.
+///
+/// ## Why it matters
+/// A Service that selects nothing has no endpoints: it resolves in DNS but every connection
+/// fails. The usual cause is a typo or a label renamed on one side only (Deployment changed,
+/// Service forgotten), or the Service living in another namespace than its Pods. In manifests,
+/// a Service meant for Pods that an operator creates (labels set at run time) fires too: check
+/// that the operator really adds those labels.
+///
+/// ## How to fix
+/// Compare `kubectl get svc NAME -n NS -o jsonpath='{.spec.selector}'` with
+/// `kubectl get pods -n NS --show-labels`, then correct the selector or the template labels
+/// (`kubectl get pods -n NS -l KEY=VALUE` must list the intended Pods).
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// spec:
+///   template:
+///     metadata: {labels: {app: web}}
+/// ---
+/// kind: Service
+/// spec:
+///   selector: {app: wbe}        # fires: no Pod has app=wbe
+/// ```
+#[detector(
+    id = "service_selector_matches_nothing",
+    title = "Services whose selector matches no Pod",
+    labels = ["kubernetes", "networking", "service"],
+    level = Error,
+    requires = [SERVICES, PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service"],
+)]
+pub struct ServiceSelectorMatchesNothing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;

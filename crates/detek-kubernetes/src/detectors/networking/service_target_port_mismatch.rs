@@ -1,60 +1,58 @@
-//! ## What it detects
-//! Service ports whose `targetPort` no container of the selected Pods exposes (for workloads
-//! without Pods in the scan, such as manifests, their Pod templates):
-//! - a **named** `targetPort` (`targetPort: http`) that no container port of any selected Pod
-//!   carries, with the same protocol: the Service is broken on that port (level Error);
-//! - a **numbered** `targetPort` (or none: it defaults to `port`) that none of the selected
-//!   containers declares, while they do declare other ports (level Warn: Kubernetes sends
-//!   traffic to the number whether or not it is declared, so it works only if the process
-//!   listens there undeclared). Containers that declare no port at all are not judged.
-//!
-//! Services that select nothing are `service_selector_matches_nothing`'s finding.
-//!
-//! ## Why it matters
-//! A named target port is looked up in each Pod; when no container has it, the Pod is left
-//! out of the Service's endpoints and connections to that port fail. A number that the
-//! containers do not declare is the classic copy-paste error (`targetPort: 80` in front of an
-//! app on 8080): connections are refused. When the app does listen on the undeclared port,
-//! the Pod spec is wrong and misleads whoever reads it.
-//!
-//! ## How to fix
-//! Compare `kubectl get svc NAME -n NS -o jsonpath='{.spec.ports}'` with the container ports
-//! (`kubectl get pod POD -n NS -o jsonpath='{.spec.containers[*].ports}'`), then set
-//! `targetPort` to the port the application listens on, preferably by name, and declare that
-//! port in the container (`ports: [{name: http, containerPort: 8080}]`).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Service
-//! spec:
-//!   selector: {app: shop}
-//!   ports:
-//!   - {port: 80, targetPort: http}   # fires: the container's port is named "web"
-//! ---
-//! kind: Deployment
-//! spec:
-//!   template:
-//!     spec:
-//!       containers:
-//!       - ports: [{name: web, containerPort: 8080}]
-//! ```
-
 use super::{SelectorIndex, noun, pod_selector};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{ContainerPort, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeSet;
 
-detector! {
-    ServiceTargetPortMismatch {
-        id: "service_target_port_mismatch",
-        title: "Service targetPorts that no selected container exposes",
-        labels: ["kubernetes", "networking", "service"],
-        level: Error,
-        requires: [SERVICES, PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/service/#field-spec-ports"],
-    }
-}
+/// ## What it detects
+/// Service ports whose `targetPort` no container of the selected Pods exposes (for workloads
+/// without Pods in the scan, such as manifests, their Pod templates):
+/// - a **named** `targetPort` (`targetPort: http`) that no container port of any selected Pod
+///   carries, with the same protocol: the Service is broken on that port (level Error);
+/// - a **numbered** `targetPort` (or none: it defaults to `port`) that none of the selected
+///   containers declares, while they do declare other ports (level Warn: Kubernetes sends
+///   traffic to the number whether or not it is declared, so it works only if the process
+///   listens there undeclared). Containers that declare no port at all are not judged.
+///
+/// Services that select nothing are `service_selector_matches_nothing`'s finding.
+///
+/// ## Why it matters
+/// A named target port is looked up in each Pod; when no container has it, the Pod is left
+/// out of the Service's endpoints and connections to that port fail. A number that the
+/// containers do not declare is the classic copy-paste error (`targetPort: 80` in front of an
+/// app on 8080): connections are refused. When the app does listen on the undeclared port,
+/// the Pod spec is wrong and misleads whoever reads it.
+///
+/// ## How to fix
+/// Compare `kubectl get svc NAME -n NS -o jsonpath='{.spec.ports}'` with the container ports
+/// (`kubectl get pod POD -n NS -o jsonpath='{.spec.containers[*].ports}'`), then set
+/// `targetPort` to the port the application listens on, preferably by name, and declare that
+/// port in the container (`ports: [{name: http, containerPort: 8080}]`).
+///
+/// ## Example
+/// ```yaml
+/// kind: Service
+/// spec:
+///   selector: {app: shop}
+///   ports:
+///   - {port: 80, targetPort: http}   # fires: the container's port is named "web"
+/// ---
+/// kind: Deployment
+/// spec:
+///   template:
+///     spec:
+///       containers:
+///       - ports: [{name: web, containerPort: 8080}]
+/// ```
+#[detector(
+    id = "service_target_port_mismatch",
+    title = "Service targetPorts that no selected container exposes",
+    labels = ["kubernetes", "networking", "service"],
+    level = Error,
+    requires = [SERVICES, PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/service/#field-spec-ports"],
+)]
+pub struct ServiceTargetPortMismatch;
 
 /// What a Service port points at in the Pods.
 enum Target<'a> {

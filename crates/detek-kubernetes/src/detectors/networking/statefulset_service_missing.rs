@@ -1,52 +1,50 @@
-//! ## What it detects
-//! StatefulSets whose `spec.serviceName` (the governing Service) names a Service that does not
-//! exist in their namespace, or one that is not headless (`clusterIP: None`). A missing
-//! Service is an error when the Pods' own configuration (container `command`, `args`, `env`
-//! values) uses the per-Pod DNS names it provides (`db-0.db`, `.db.NS.svc`); otherwise only the
-//! names are missing and it is reported as a warning. Only judged when the scan contains
-//! Services; a StatefulSet without `serviceName` is not judged.
-//!
-//! ## Why it matters
-//! A StatefulSet's stable network identity — `POD.SERVICE.NAMESPACE.svc.cluster.local` for each
-//! replica — exists only through its headless governing Service. Without it, or with a normal
-//! ClusterIP Service, these names do not resolve: databases and quorum systems (Cassandra
-//! seeds, ZooKeeper, etcd, Kafka, MongoDB replica sets) that find their peers by these names
-//! cannot form a cluster, and clients configured with them fail with `NXDOMAIN`. The
-//! StatefulSet itself looks healthy.
-//!
-//! ## How to fix
-//! Create the headless Service the StatefulSet names, selecting its Pods:
-//! `kubectl create service clusterip NAME --clusterip=None -n NS` then set its selector, or
-//! apply the Service manifest that came with the StatefulSet (often in another file that was
-//! forgotten). A Service's `clusterIP` cannot be changed: delete and recreate a non-headless
-//! one. Check with `kubectl get svc NAME -n NS` (CLUSTER-IP must be `None`) and
-//! `kubectl run -it --rm dnscheck --image=busybox:1.36 -- nslookup POD-0.NAME.NS.svc`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: StatefulSet
-//! metadata: {name: cassandra}
-//! spec:
-//!   serviceName: cassandra     # fires when no headless Service "cassandra" exists
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use std::collections::HashMap;
 
-detector! {
-    StatefulsetServiceMissing {
-        id: "statefulset_service_missing",
-        title: "StatefulSets whose governing headless Service is missing",
-        labels: ["kubernetes", "networking", "statefulset", "dns"],
-        level: Error,
-        requires: [STATEFUL_SETS, SERVICES],
-        references: [
-            "https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-network-id",
-            "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-hostname-and-subdomain-fields",
-        ],
-    }
-}
+/// ## What it detects
+/// StatefulSets whose `spec.serviceName` (the governing Service) names a Service that does not
+/// exist in their namespace, or one that is not headless (`clusterIP: None`). A missing
+/// Service is an error when the Pods' own configuration (container `command`, `args`, `env`
+/// values) uses the per-Pod DNS names it provides (`db-0.db`, `.db.NS.svc`); otherwise only the
+/// names are missing and it is reported as a warning. Only judged when the scan contains
+/// Services; a StatefulSet without `serviceName` is not judged.
+///
+/// ## Why it matters
+/// A StatefulSet's stable network identity — `POD.SERVICE.NAMESPACE.svc.cluster.local` for each
+/// replica — exists only through its headless governing Service. Without it, or with a normal
+/// ClusterIP Service, these names do not resolve: databases and quorum systems (Cassandra
+/// seeds, ZooKeeper, etcd, Kafka, MongoDB replica sets) that find their peers by these names
+/// cannot form a cluster, and clients configured with them fail with `NXDOMAIN`. The
+/// StatefulSet itself looks healthy.
+///
+/// ## How to fix
+/// Create the headless Service the StatefulSet names, selecting its Pods:
+/// `kubectl create service clusterip NAME --clusterip=None -n NS` then set its selector, or
+/// apply the Service manifest that came with the StatefulSet (often in another file that was
+/// forgotten). A Service's `clusterIP` cannot be changed: delete and recreate a non-headless
+/// one. Check with `kubectl get svc NAME -n NS` (CLUSTER-IP must be `None`) and
+/// `kubectl run -it --rm dnscheck --image=busybox:1.36 -- nslookup POD-0.NAME.NS.svc`.
+///
+/// ## Example
+/// ```yaml
+/// kind: StatefulSet
+/// metadata: {name: cassandra}
+/// spec:
+///   serviceName: cassandra     # fires when no headless Service "cassandra" exists
+/// ```
+#[detector(
+    id = "statefulset_service_missing",
+    title = "StatefulSets whose governing headless Service is missing",
+    labels = ["kubernetes", "networking", "statefulset", "dns"],
+    level = Error,
+    requires = [STATEFUL_SETS, SERVICES],
+    references = [
+        "https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-network-id",
+        "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-hostname-and-subdomain-fields",
+    ],
+)]
+pub struct StatefulsetServiceMissing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let stateful_sets = ctx.get(&STATEFUL_SETS)?;

@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Two or more Running Pods with the same IP address. Pods on the host network share their
-//! node's IP by design and are left out, and so are Pods that are not Running (a finished
-//! Pod's IP may already belong to a new one). A Pod read twice (the same namespace and name in
-//! two files of a dump) counts once.
-//!
-//! ## Why it matters
-//! An IP must identify one Pod. When two hold it — the network plugin's IPAM lost track of an
-//! allocation (a crashed CNI, a node's IPAM state restored from a snapshot, two nodes with
-//! overlapping pod ranges) — connections to it reach one Pod or the other depending on the
-//! node they come from. Services behave randomly: some requests go to the wrong application,
-//! kube-proxy's endpoints point to a Pod that answers for another Service, and NetworkPolicies
-//! apply to the wrong workload. It is rare, and very hard to diagnose from symptoms.
-//!
-//! ## How to fix
-//! `kubectl get pods -A -o wide | grep ' IP '` lists the holders. Delete the newer Pod so that
-//! it gets a fresh address, then find the cause: overlapping node ranges (`kubectl get nodes
-//! -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDRs}{"\n"}{end}'`), or stale
-//! IPAM state on a node (drain it and clean `/var/lib/cni/networks/` for host-local, or the
-//! plugin's own IPAM objects).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Pod
-//! metadata: {name: sonobuoy, namespace: sonobuoy}
-//! status: {phase: Running, podIP: 10.244.0.3}   # fires: local-path-provisioner has it too
-//! ```
-
 use super::pod_ip_outside_node_cidr::{on_pod_network, pod_ips};
 use crate::prelude::*;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-detector! {
-    DuplicatePodIp {
-        id: "duplicate_pod_ip",
-        title: "Running Pods sharing an IP address",
-        labels: ["kubernetes", "nodes", "networking", "ipam"],
-        level: Error,
-        requires: [PODS],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/#the-kubernetes-network-model"],
-    }
-}
+/// ## What it detects
+/// Two or more Running Pods with the same IP address. Pods on the host network share their
+/// node's IP by design and are left out, and so are Pods that are not Running (a finished
+/// Pod's IP may already belong to a new one). A Pod read twice (the same namespace and name in
+/// two files of a dump) counts once.
+///
+/// ## Why it matters
+/// An IP must identify one Pod. When two hold it — the network plugin's IPAM lost track of an
+/// allocation (a crashed CNI, a node's IPAM state restored from a snapshot, two nodes with
+/// overlapping pod ranges) — connections to it reach one Pod or the other depending on the
+/// node they come from. Services behave randomly: some requests go to the wrong application,
+/// kube-proxy's endpoints point to a Pod that answers for another Service, and NetworkPolicies
+/// apply to the wrong workload. It is rare, and very hard to diagnose from symptoms.
+///
+/// ## How to fix
+/// `kubectl get pods -A -o wide | grep ' IP '` lists the holders. Delete the newer Pod so that
+/// it gets a fresh address, then find the cause: overlapping node ranges (`kubectl get nodes
+/// -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDRs}{"\n"}{end}'`), or stale
+/// IPAM state on a node (drain it and clean `/var/lib/cni/networks/` for host-local, or the
+/// plugin's own IPAM objects).
+///
+/// ## Example
+/// ```yaml
+/// kind: Pod
+/// metadata: {name: sonobuoy, namespace: sonobuoy}
+/// status: {phase: Running, podIP: 10.244.0.3}   # fires: local-path-provisioner has it too
+/// ```
+#[detector(
+    id = "duplicate_pod_ip",
+    title = "Running Pods sharing an IP address",
+    labels = ["kubernetes", "nodes", "networking", "ipam"],
+    level = Error,
+    requires = [PODS],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/#the-kubernetes-network-model"],
+)]
+pub struct DuplicatePodIp;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

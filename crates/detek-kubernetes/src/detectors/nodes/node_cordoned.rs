@@ -1,42 +1,40 @@
-//! ## What it detects
-//! Nodes marked unschedulable (`spec.unschedulable: true`, what `kubectl cordon` and
-//! `kubectl drain` set), with since when when the `node.kubernetes.io/unschedulable` taint
-//! recorded it. Nodes that the cluster autoscaler or Karpenter is removing (taint
-//! `ToBeDeletedByClusterAutoscaler`, `karpenter.sh/disruption`) are left out: they are
-//! cordoned on purpose and about to disappear.
-//!
-//! ## Why it matters
-//! A cordoned node takes no new Pods. During a drain that is the point; left behind after
-//! maintenance it is capacity you pay for and do not use, Pods pack onto the other nodes, and
-//! DaemonSet-only nodes hide in `kubectl get nodes` as `Ready,SchedulingDisabled`. It is one of
-//! the most common "why is this Pod Pending?" causes after an upgrade.
-//!
-//! ## How to fix
-//! `kubectl get nodes` shows `SchedulingDisabled`. If the maintenance is finished, `kubectl
-//! uncordon NODE`. If the node is broken, replace it (`kubectl drain NODE --ignore-daemonsets
-//! --delete-emptydir-data`, then delete it) instead of leaving it cordoned.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Node
-//! metadata: {name: n4}
-//! spec:
-//!   unschedulable: true     # fires
-//! ```
-
 use super::duration_since;
 use crate::prelude::*;
 
-detector! {
-    NodeCordoned {
-        id: "node_cordoned",
-        title: "Cordoned (unschedulable) nodes",
-        labels: ["kubernetes", "nodes", "scheduling"],
-        level: Warn,
-        requires: [NODES],
-        references: ["https://kubernetes.io/docs/concepts/architecture/nodes/#manual-node-administration"],
-    }
-}
+/// ## What it detects
+/// Nodes marked unschedulable (`spec.unschedulable: true`, what `kubectl cordon` and
+/// `kubectl drain` set), with since when when the `node.kubernetes.io/unschedulable` taint
+/// recorded it. Nodes that the cluster autoscaler or Karpenter is removing (taint
+/// `ToBeDeletedByClusterAutoscaler`, `karpenter.sh/disruption`) are left out: they are
+/// cordoned on purpose and about to disappear.
+///
+/// ## Why it matters
+/// A cordoned node takes no new Pods. During a drain that is the point; left behind after
+/// maintenance it is capacity you pay for and do not use, Pods pack onto the other nodes, and
+/// DaemonSet-only nodes hide in `kubectl get nodes` as `Ready,SchedulingDisabled`. It is one of
+/// the most common "why is this Pod Pending?" causes after an upgrade.
+///
+/// ## How to fix
+/// `kubectl get nodes` shows `SchedulingDisabled`. If the maintenance is finished, `kubectl
+/// uncordon NODE`. If the node is broken, replace it (`kubectl drain NODE --ignore-daemonsets
+/// --delete-emptydir-data`, then delete it) instead of leaving it cordoned.
+///
+/// ## Example
+/// ```yaml
+/// kind: Node
+/// metadata: {name: n4}
+/// spec:
+///   unschedulable: true     # fires
+/// ```
+#[detector(
+    id = "node_cordoned",
+    title = "Cordoned (unschedulable) nodes",
+    labels = ["kubernetes", "nodes", "scheduling"],
+    level = Warn,
+    requires = [NODES],
+    references = ["https://kubernetes.io/docs/concepts/architecture/nodes/#manual-node-administration"],
+)]
+pub struct NodeCordoned;
 
 const BEING_REMOVED: &[&str] = &["ToBeDeletedByClusterAutoscaler", "karpenter.sh/disruption"];
 

@@ -1,48 +1,46 @@
-//! ## What it detects
-//! Nodes whose `Ready` condition is `False` (the kubelet reports it is not ready: container
-//! runtime or network plugin down, PLEG unhealthy...) or `Unknown` (the kubelet stopped
-//! reporting: node down, kubelet dead, network partition). The finding gives the reason, the
-//! kubelet's message and since when.
-//!
-//! ## Why it matters
-//! The scheduler places nothing on a NotReady node (it is tainted `node.kubernetes.io/not-ready`
-//! or `unreachable`), and after the tolerations run out (5 minutes by default) its Pods are
-//! evicted; Pods that cannot move (local volumes, DaemonSets, StatefulSet replicas waiting for
-//! their old Pod to be deleted) stay down. The cluster runs with less capacity than planned.
-//!
-//! ## How to fix
-//! `kubectl describe node NAME` shows the conditions and recent events. `False` usually names
-//! the broken part (e.g. `NetworkPluginNotReady: cni config uninitialized`: the CNI DaemonSet
-//! is not running on that node). `Unknown` means the kubelet is silent: check the machine
-//! (`ssh`, cloud console), then `systemctl status kubelet` and `journalctl -u kubelet`. If the
-//! node is gone for good, `kubectl drain NAME --ignore-daemonsets` and `kubectl delete node
-//! NAME`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Node
-//! status:
-//!   conditions:
-//!   - type: Ready
-//!     status: "False"             # fires
-//!     reason: KubeletNotReady
-//!     message: "runtime network not ready: ... cni config uninitialized"
-//!     lastTransitionTime: "2022-02-02T14:59:55Z"
-//! ```
-
 use super::{duration_at, since_and_why};
 use crate::prelude::*;
 
-detector! {
-    NodeNotReady {
-        id: "node_not_ready",
-        title: "Nodes not Ready",
-        labels: ["kubernetes", "nodes", "node"],
-        level: Error,
-        requires: [NODES],
-        references: ["https://kubernetes.io/docs/reference/node/node-status/#condition"],
-    }
-}
+/// ## What it detects
+/// Nodes whose `Ready` condition is `False` (the kubelet reports it is not ready: container
+/// runtime or network plugin down, PLEG unhealthy...) or `Unknown` (the kubelet stopped
+/// reporting: node down, kubelet dead, network partition). The finding gives the reason, the
+/// kubelet's message and since when.
+///
+/// ## Why it matters
+/// The scheduler places nothing on a NotReady node (it is tainted `node.kubernetes.io/not-ready`
+/// or `unreachable`), and after the tolerations run out (5 minutes by default) its Pods are
+/// evicted; Pods that cannot move (local volumes, DaemonSets, StatefulSet replicas waiting for
+/// their old Pod to be deleted) stay down. The cluster runs with less capacity than planned.
+///
+/// ## How to fix
+/// `kubectl describe node NAME` shows the conditions and recent events. `False` usually names
+/// the broken part (e.g. `NetworkPluginNotReady: cni config uninitialized`: the CNI DaemonSet
+/// is not running on that node). `Unknown` means the kubelet is silent: check the machine
+/// (`ssh`, cloud console), then `systemctl status kubelet` and `journalctl -u kubelet`. If the
+/// node is gone for good, `kubectl drain NAME --ignore-daemonsets` and `kubectl delete node
+/// NAME`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Node
+/// status:
+///   conditions:
+///   - type: Ready
+///     status: "False"             # fires
+///     reason: KubeletNotReady
+///     message: "runtime network not ready: ... cni config uninitialized"
+///     lastTransitionTime: "2022-02-02T14:59:55Z"
+/// ```
+#[detector(
+    id = "node_not_ready",
+    title = "Nodes not Ready",
+    labels = ["kubernetes", "nodes", "node"],
+    level = Error,
+    requires = [NODES],
+    references = ["https://kubernetes.io/docs/reference/node/node-status/#condition"],
+)]
+pub struct NodeNotReady;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let nodes = ctx.get(&NODES)?;

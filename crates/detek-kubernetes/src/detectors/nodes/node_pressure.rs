@@ -1,49 +1,47 @@
-//! ## What it detects
-//! Nodes with a pressure condition set to `True`: `MemoryPressure`, `DiskPressure`,
-//! `PIDPressure` (reported by the kubelet when an eviction threshold is crossed) or
-//! `NetworkUnavailable` (set by the cloud route controller or the network plugin when the
-//! node's Pod network is not configured). One finding per condition, with its reason and
-//! since when. Conditions in status `Unknown` (silent kubelet) are `node_not_ready`'s finding.
-//!
-//! ## Why it matters
-//! Under memory, disk or PID pressure the kubelet evicts Pods (BestEffort first, then
-//! Burstable over their requests), deletes images and refuses new Pods: the node is tainted
-//! `node.kubernetes.io/memory-pressure` (or `disk-`, `pid-`). Disk pressure also stops image
-//! pulls. With `NetworkUnavailable`, Pods on the node cannot reach other Pods. The node still
-//! counts as Ready, so this often goes unnoticed until Pods start disappearing.
-//!
-//! ## How to fix
-//! `kubectl describe node NAME` shows the conditions, taints and eviction events;
-//! `kubectl top pods -A --sort-by=memory` (with metrics-server) finds the heavy Pods. For
-//! memory, set requests and limits so the scheduler stops overpacking the node; for disk,
-//! look at `/var/lib/kubelet` and the container runtime's images and logs (`crictl rmi
-//! --prune`, log rotation, ephemeral-storage limits); for PIDs, find the process leak or set
-//! `podPidsLimit`. For `NetworkUnavailable`, check the CNI DaemonSet Pod on that node.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Node
-//! status:
-//!   conditions:
-//!   - type: DiskPressure
-//!     status: "True"              # fires
-//!     reason: KubeletHasDiskPressure
-//!     message: kubelet has disk pressure
-//! ```
-
 use super::{duration_at, since_and_why};
 use crate::prelude::*;
 
-detector! {
-    NodePressure {
-        id: "node_pressure",
-        title: "Nodes under memory, disk or PID pressure, or without network",
-        labels: ["kubernetes", "nodes", "node"],
-        level: Warn,
-        requires: [NODES],
-        references: ["https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/"],
-    }
-}
+/// ## What it detects
+/// Nodes with a pressure condition set to `True`: `MemoryPressure`, `DiskPressure`,
+/// `PIDPressure` (reported by the kubelet when an eviction threshold is crossed) or
+/// `NetworkUnavailable` (set by the cloud route controller or the network plugin when the
+/// node's Pod network is not configured). One finding per condition, with its reason and
+/// since when. Conditions in status `Unknown` (silent kubelet) are `node_not_ready`'s finding.
+///
+/// ## Why it matters
+/// Under memory, disk or PID pressure the kubelet evicts Pods (BestEffort first, then
+/// Burstable over their requests), deletes images and refuses new Pods: the node is tainted
+/// `node.kubernetes.io/memory-pressure` (or `disk-`, `pid-`). Disk pressure also stops image
+/// pulls. With `NetworkUnavailable`, Pods on the node cannot reach other Pods. The node still
+/// counts as Ready, so this often goes unnoticed until Pods start disappearing.
+///
+/// ## How to fix
+/// `kubectl describe node NAME` shows the conditions, taints and eviction events;
+/// `kubectl top pods -A --sort-by=memory` (with metrics-server) finds the heavy Pods. For
+/// memory, set requests and limits so the scheduler stops overpacking the node; for disk,
+/// look at `/var/lib/kubelet` and the container runtime's images and logs (`crictl rmi
+/// --prune`, log rotation, ephemeral-storage limits); for PIDs, find the process leak or set
+/// `podPidsLimit`. For `NetworkUnavailable`, check the CNI DaemonSet Pod on that node.
+///
+/// ## Example
+/// ```yaml
+/// kind: Node
+/// status:
+///   conditions:
+///   - type: DiskPressure
+///     status: "True"              # fires
+///     reason: KubeletHasDiskPressure
+///     message: kubelet has disk pressure
+/// ```
+#[detector(
+    id = "node_pressure",
+    title = "Nodes under memory, disk or PID pressure, or without network",
+    labels = ["kubernetes", "nodes", "node"],
+    level = Warn,
+    requires = [NODES],
+    references = ["https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/"],
+)]
+pub struct NodePressure;
 
 const PRESSURE: &[&str] = &[
     "MemoryPressure",

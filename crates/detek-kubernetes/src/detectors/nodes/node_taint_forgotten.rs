@@ -1,58 +1,56 @@
-//! ## What it detects
-//! Node taints with effect `NoSchedule` or `NoExecute` that are not one of the well-known
-//! system taints and that no Pod (or pod template) in the scan tolerates by name — typically a
-//! taint put on for maintenance (`kubectl taint node n1 maintenance=true:NoSchedule`) and
-//! never removed. Tolerations of everything (`operator: Exists` without a key, as DaemonSets
-//! carry) do not count as tolerating it. The finding says since when the taint is there when
-//! the API recorded it (`timeAdded`, set for `NoExecute` taints). Not judged when the scan has
-//! no Pods or templates.
-//!
-//! Well-known taints, never reported: `node.kubernetes.io/*` (not-ready, unreachable,
-//! pressure, unschedulable, out-of-service...), `node-role.kubernetes.io/control-plane` and
-//! `.../master`, `node.cloudprovider.kubernetes.io/*`, `ToBeDeletedByClusterAutoscaler`,
-//! `DeletionCandidateOfClusterAutoscaler`, `karpenter.sh/*`, `node.cilium.io/agent-not-ready`.
-//! More keys (or prefixes ending in `/`) can be listed in the setting
-//! `node_taint_forgotten.ignore_keys`.
-//!
-//! ## Why it matters
-//! A forgotten taint silently removes the node from the cluster's capacity: only DaemonSets
-//! run there, new Pods stay Pending elsewhere (`node(s) had untolerated taint`) or pack onto
-//! the remaining nodes, and the cluster autoscaler may add nodes while this one idles — paying
-//! for a machine that does nothing. A forgotten `NoExecute` taint also evicted everything that
-//! was running there.
-//!
-//! ## How to fix
-//! Check the taints: `kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints`.
-//! If the maintenance is over, remove it (note the trailing `-`): `kubectl taint node NODE
-//! KEY:EFFECT-`. If the taint is meant to dedicate the node (GPUs, a tenant), give the intended
-//! workloads a matching toleration, or list the key in `node_taint_forgotten.ignore_keys`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Node
-//! metadata: {name: kind-worker}
-//! spec:
-//!   taints:
-//!   - {key: maintenance, value: kernel-upgrade, effect: NoSchedule}   # fires: nothing tolerates it
-//! ```
-
 use super::duration_since;
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{Taint, Toleration};
 
-detector! {
-    NodeTaintForgotten {
-        id: "node_taint_forgotten",
-        title: "Nodes with a custom taint that no Pod tolerates",
-        labels: ["kubernetes", "nodes", "scheduling"],
-        level: Warn,
-        requires: [NODES, PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/",
-            "https://kubernetes.io/docs/reference/labels-annotations-taints/",
-        ],
-    }
-}
+/// ## What it detects
+/// Node taints with effect `NoSchedule` or `NoExecute` that are not one of the well-known
+/// system taints and that no Pod (or pod template) in the scan tolerates by name — typically a
+/// taint put on for maintenance (`kubectl taint node n1 maintenance=true:NoSchedule`) and
+/// never removed. Tolerations of everything (`operator: Exists` without a key, as DaemonSets
+/// carry) do not count as tolerating it. The finding says since when the taint is there when
+/// the API recorded it (`timeAdded`, set for `NoExecute` taints). Not judged when the scan has
+/// no Pods or templates.
+///
+/// Well-known taints, never reported: `node.kubernetes.io/*` (not-ready, unreachable,
+/// pressure, unschedulable, out-of-service...), `node-role.kubernetes.io/control-plane` and
+/// `.../master`, `node.cloudprovider.kubernetes.io/*`, `ToBeDeletedByClusterAutoscaler`,
+/// `DeletionCandidateOfClusterAutoscaler`, `karpenter.sh/*`, `node.cilium.io/agent-not-ready`.
+/// More keys (or prefixes ending in `/`) can be listed in the setting
+/// `node_taint_forgotten.ignore_keys`.
+///
+/// ## Why it matters
+/// A forgotten taint silently removes the node from the cluster's capacity: only DaemonSets
+/// run there, new Pods stay Pending elsewhere (`node(s) had untolerated taint`) or pack onto
+/// the remaining nodes, and the cluster autoscaler may add nodes while this one idles — paying
+/// for a machine that does nothing. A forgotten `NoExecute` taint also evicted everything that
+/// was running there.
+///
+/// ## How to fix
+/// Check the taints: `kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints`.
+/// If the maintenance is over, remove it (note the trailing `-`): `kubectl taint node NODE
+/// KEY:EFFECT-`. If the taint is meant to dedicate the node (GPUs, a tenant), give the intended
+/// workloads a matching toleration, or list the key in `node_taint_forgotten.ignore_keys`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Node
+/// metadata: {name: kind-worker}
+/// spec:
+///   taints:
+///   - {key: maintenance, value: kernel-upgrade, effect: NoSchedule}   # fires: nothing tolerates it
+/// ```
+#[detector(
+    id = "node_taint_forgotten",
+    title = "Nodes with a custom taint that no Pod tolerates",
+    labels = ["kubernetes", "nodes", "scheduling"],
+    level = Warn,
+    requires = [NODES, PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/",
+        "https://kubernetes.io/docs/reference/labels-annotations-taints/",
+    ],
+)]
+pub struct NodeTaintForgotten;
 
 /// Setting: more taint keys (or `prefix/`) to leave alone.
 pub(crate) const IGNORE_SETTING: &str = "node_taint_forgotten.ignore_keys";

@@ -1,45 +1,43 @@
-//! ## What it detects
-//! Nodes whose kubelet (`status.nodeInfo.kubeletVersion`) is more minor versions behind the API
-//! server than the Kubernetes version skew policy allows — 3 since Kubernetes 1.28, 2 before —
-//! or newer than the API server (never supported). The API server's version is the live
-//! cluster's `/version`; for a dump it is the newest kubelet among the nodes, so the check then
-//! compares nodes with each other. The allowed skew can be set with
-//! `node_version_skew.max_minor_skew`.
-//!
-//! ## Why it matters
-//! The control plane only promises to work with kubelets inside the skew window. Beyond it,
-//! API fields the kubelet does not know are silently dropped, features behave differently per
-//! node, and the next control-plane upgrade will leave the node outside every supported
-//! combination — a node forgotten by the upgrade automation (a separate node pool, a pet
-//! machine) that fails in odd ways months later.
-//!
-//! ## How to fix
-//! `kubectl get nodes` shows each kubelet's VERSION. Upgrade the lagging nodes one minor
-//! version at a time (kubeadm: `kubeadm upgrade node`, then the kubelet package; managed
-//! clusters: upgrade the node pool), or replace them with nodes of the current version. A
-//! kubelet newer than the API server must be downgraded or the control plane upgraded first.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Node
-//! metadata: {name: repldev-marc}
-//! status:
-//!   nodeInfo: {kubeletVersion: v1.16.2}   # fires: the API server is v1.19.3 (skew 3 > 2)
-//! ```
-
 use crate::prelude::*;
 use crate::version;
 
-detector! {
-    NodeVersionSkew {
-        id: "node_version_skew",
-        title: "Kubelets outside the supported version skew",
-        labels: ["kubernetes", "nodes", "upgrade"],
-        level: Warn,
-        requires: [NODES, CLUSTER_INFO],
-        references: ["https://kubernetes.io/releases/version-skew-policy/#kubelet"],
-    }
-}
+/// ## What it detects
+/// Nodes whose kubelet (`status.nodeInfo.kubeletVersion`) is more minor versions behind the API
+/// server than the Kubernetes version skew policy allows — 3 since Kubernetes 1.28, 2 before —
+/// or newer than the API server (never supported). The API server's version is the live
+/// cluster's `/version`; for a dump it is the newest kubelet among the nodes, so the check then
+/// compares nodes with each other. The allowed skew can be set with
+/// `node_version_skew.max_minor_skew`.
+///
+/// ## Why it matters
+/// The control plane only promises to work with kubelets inside the skew window. Beyond it,
+/// API fields the kubelet does not know are silently dropped, features behave differently per
+/// node, and the next control-plane upgrade will leave the node outside every supported
+/// combination — a node forgotten by the upgrade automation (a separate node pool, a pet
+/// machine) that fails in odd ways months later.
+///
+/// ## How to fix
+/// `kubectl get nodes` shows each kubelet's VERSION. Upgrade the lagging nodes one minor
+/// version at a time (kubeadm: `kubeadm upgrade node`, then the kubelet package; managed
+/// clusters: upgrade the node pool), or replace them with nodes of the current version. A
+/// kubelet newer than the API server must be downgraded or the control plane upgraded first.
+///
+/// ## Example
+/// ```yaml
+/// kind: Node
+/// metadata: {name: repldev-marc}
+/// status:
+///   nodeInfo: {kubeletVersion: v1.16.2}   # fires: the API server is v1.19.3 (skew 3 > 2)
+/// ```
+#[detector(
+    id = "node_version_skew",
+    title = "Kubelets outside the supported version skew",
+    labels = ["kubernetes", "nodes", "upgrade"],
+    level = Warn,
+    requires = [NODES, CLUSTER_INFO],
+    references = ["https://kubernetes.io/releases/version-skew-policy/#kubelet"],
+)]
+pub struct NodeVersionSkew;
 
 /// Setting: how many minor versions a kubelet may lag.
 pub(crate) const SKEW_SETTING: &str = "node_version_skew.max_minor_skew";

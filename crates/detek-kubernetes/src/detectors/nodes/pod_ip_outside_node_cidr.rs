@@ -1,52 +1,50 @@
-//! ## What it detects
-//! Running or Pending Pods whose IP (`status.podIPs`) is not inside the pod range of the node
-//! they run on (`spec.podCIDRs` of the Node), for the IP families the node has a range for.
-//! Pods on the host network (their IP is the node's), finished Pods and nodes without a
-//! `podCIDR` are left out. When no Pod of the scan is inside its node's range, the network
-//! plugin does not allocate from node ranges at all (Calico IPAM, the AWS VPC CNI, Cilium
-//! cluster-pool): nothing is reported and a note says so.
-//!
-//! ## Why it matters
-//! With node-range IPAM (kubenet, flannel, kindnet, Cilium in `kubernetes` mode, cloud routes),
-//! the network routes a Pod IP to the node owning its range. A Pod holding an IP of another
-//! range — left over after a node was re-registered with a new `podCIDR`, an IPAM database
-//! (`/var/lib/cni/networks`) that survived a reinstall, or overlapping ranges — receives no
-//! traffic from other nodes: Services intermittently time out for the share of connections
-//! that land on it, while the Pod itself looks Ready. This is the "IPAM edge case" that takes
-//! hours to find by hand.
-//!
-//! ## How to fix
-//! Compare `kubectl get pod NAME -n NS -o wide` with `kubectl get node NODE -o
-//! jsonpath='{.spec.podCIDRs}'`. Delete the Pod so that it gets a fresh IP from the node's
-//! range. If many Pods of a node are affected, drain it and clean the CNI's IPAM state
-//! (`/var/lib/cni/networks/<network>` for host-local) before uncordoning, or fix the node's
-//! range assignment (`--cluster-cidr`, `--node-cidr-mask-size` of kube-controller-manager).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Pod
-//! spec: {nodeName: kind-worker2}      # the node's podCIDR is 10.244.1.0/24
-//! status:
-//!   podIP: 10.244.2.7                 # fires: that is kind-worker's range
-//! ```
-
 use crate::prelude::*;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-detector! {
-    PodIpOutsideNodeCidr {
-        id: "pod_ip_outside_node_cidr",
-        title: "Pods whose IP is outside their node's pod range",
-        labels: ["kubernetes", "nodes", "networking", "ipam"],
-        level: Error,
-        requires: [PODS, NODES],
-        references: [
-            "https://kubernetes.io/docs/concepts/cluster-administration/networking/",
-            "https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/node-v1/#NodeSpec",
-        ],
-    }
-}
+/// ## What it detects
+/// Running or Pending Pods whose IP (`status.podIPs`) is not inside the pod range of the node
+/// they run on (`spec.podCIDRs` of the Node), for the IP families the node has a range for.
+/// Pods on the host network (their IP is the node's), finished Pods and nodes without a
+/// `podCIDR` are left out. When no Pod of the scan is inside its node's range, the network
+/// plugin does not allocate from node ranges at all (Calico IPAM, the AWS VPC CNI, Cilium
+/// cluster-pool): nothing is reported and a note says so.
+///
+/// ## Why it matters
+/// With node-range IPAM (kubenet, flannel, kindnet, Cilium in `kubernetes` mode, cloud routes),
+/// the network routes a Pod IP to the node owning its range. A Pod holding an IP of another
+/// range — left over after a node was re-registered with a new `podCIDR`, an IPAM database
+/// (`/var/lib/cni/networks`) that survived a reinstall, or overlapping ranges — receives no
+/// traffic from other nodes: Services intermittently time out for the share of connections
+/// that land on it, while the Pod itself looks Ready. This is the "IPAM edge case" that takes
+/// hours to find by hand.
+///
+/// ## How to fix
+/// Compare `kubectl get pod NAME -n NS -o wide` with `kubectl get node NODE -o
+/// jsonpath='{.spec.podCIDRs}'`. Delete the Pod so that it gets a fresh IP from the node's
+/// range. If many Pods of a node are affected, drain it and clean the CNI's IPAM state
+/// (`/var/lib/cni/networks/<network>` for host-local) before uncordoning, or fix the node's
+/// range assignment (`--cluster-cidr`, `--node-cidr-mask-size` of kube-controller-manager).
+///
+/// ## Example
+/// ```yaml
+/// kind: Pod
+/// spec: {nodeName: kind-worker2}      # the node's podCIDR is 10.244.1.0/24
+/// status:
+///   podIP: 10.244.2.7                 # fires: that is kind-worker's range
+/// ```
+#[detector(
+    id = "pod_ip_outside_node_cidr",
+    title = "Pods whose IP is outside their node's pod range",
+    labels = ["kubernetes", "nodes", "networking", "ipam"],
+    level = Error,
+    requires = [PODS, NODES],
+    references = [
+        "https://kubernetes.io/docs/concepts/cluster-administration/networking/",
+        "https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/node-v1/#NodeSpec",
+    ],
+)]
+pub struct PodIpOutsideNodeCidr;
 
 /// An IP network: `10.244.0.0/24`, `fd00:10:244::/64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

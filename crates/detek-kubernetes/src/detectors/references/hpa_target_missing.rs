@@ -1,48 +1,46 @@
-//! ## What it detects
-//! HorizontalPodAutoscalers whose `scaleTargetRef` names a workload (Deployment, StatefulSet,
-//! ReplicaSet, ReplicationController, or any other kind such as an Argo Rollout) that the scan
-//! does not contain in the autoscaler's namespace. The HPA controller's own complaint, the
-//! `AbleToScale` condition (kept in an annotation by `autoscaling/v1`), is added as evidence.
-//!
-//! It judges a target only when the scan contains objects of the target's kind: a set of
-//! manifests without any Deployment cannot tell whether the Deployment exists (the report then
-//! says so in a note).
-//!
-//! ## Why it matters
-//! An autoscaler without its target does nothing: the workload it was meant to scale (usually
-//! renamed, or deployed under another name by a chart) runs at a fixed replica count and will
-//! not absorb load. The HPA reports `FailedGetScale` only in its conditions, which nobody
-//! watches.
-//!
-//! ## How to fix
-//! Point `scaleTargetRef` at the workload's real kind and name, or delete the stale autoscaler:
-//! `kubectl describe hpa NAME -n NS` shows the conditions, `kubectl get deploy,sts -n NS`
-//! lists the candidates.
-//!
-//! ## Example
-//! ```yaml
-//! kind: HorizontalPodAutoscaler
-//! metadata: {name: nginx, namespace: default}
-//! spec:
-//!   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: nginx}  # fires: no such Deployment
-//!   maxReplicas: 10
-//! ```
-
 use super::NameIndex;
 use crate::prelude::*;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use std::collections::BTreeSet;
 
-detector! {
-    HpaTargetMissing {
-        id: "hpa_target_missing",
-        title: "HorizontalPodAutoscalers whose target workload does not exist",
-        labels: ["kubernetes", "references", "autoscaling"],
-        level: Error,
-        requires: [HORIZONTAL_POD_AUTOSCALERS, OBJECTS],
-        references: ["https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/"],
-    }
-}
+/// ## What it detects
+/// HorizontalPodAutoscalers whose `scaleTargetRef` names a workload (Deployment, StatefulSet,
+/// ReplicaSet, ReplicationController, or any other kind such as an Argo Rollout) that the scan
+/// does not contain in the autoscaler's namespace. The HPA controller's own complaint, the
+/// `AbleToScale` condition (kept in an annotation by `autoscaling/v1`), is added as evidence.
+///
+/// It judges a target only when the scan contains objects of the target's kind: a set of
+/// manifests without any Deployment cannot tell whether the Deployment exists (the report then
+/// says so in a note).
+///
+/// ## Why it matters
+/// An autoscaler without its target does nothing: the workload it was meant to scale (usually
+/// renamed, or deployed under another name by a chart) runs at a fixed replica count and will
+/// not absorb load. The HPA reports `FailedGetScale` only in its conditions, which nobody
+/// watches.
+///
+/// ## How to fix
+/// Point `scaleTargetRef` at the workload's real kind and name, or delete the stale autoscaler:
+/// `kubectl describe hpa NAME -n NS` shows the conditions, `kubectl get deploy,sts -n NS`
+/// lists the candidates.
+///
+/// ## Example
+/// ```yaml
+/// kind: HorizontalPodAutoscaler
+/// metadata: {name: nginx, namespace: default}
+/// spec:
+///   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: nginx}  # fires: no such Deployment
+///   maxReplicas: 10
+/// ```
+#[detector(
+    id = "hpa_target_missing",
+    title = "HorizontalPodAutoscalers whose target workload does not exist",
+    labels = ["kubernetes", "references", "autoscaling"],
+    level = Error,
+    requires = [HORIZONTAL_POD_AUTOSCALERS, OBJECTS],
+    references = ["https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/"],
+)]
+pub struct HpaTargetMissing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;

@@ -1,49 +1,47 @@
-//! ## What it detects
-//! HorizontalPodAutoscalers that scale on CPU or memory *utilization* (a `Resource` or
-//! `ContainerResource` metric with `target.type: Utilization`; also an HPA without metrics, or
-//! an `autoscaling/v1` one, which means CPU utilization) while a container of the target
-//! workload's pod template has no request for that resource. A limit without a request counts
-//! as a request (Kubernetes copies it), and so do pod-level `resources.requests`. Targets not
-//! in the scan are `hpa_target_missing`'s job. Namespaces with a LimitRange are left out: its
-//! default requests are applied when Pods are created and cannot be seen in the template.
-//!
-//! ## Why it matters
-//! Utilization is usage divided by the request. Without a request for every container the HPA
-//! cannot compute it: the autoscaler reports `FailedGetResourceMetric ... missing request for
-//! cpu` and never scales, so the workload stays at its current replica count under load.
-//!
-//! ## How to fix
-//! Give every container of the workload a request for the resource the HPA scales on
-//! (`resources.requests.cpu: 100m`), or scale on `AverageValue` instead of `Utilization`.
-//! `kubectl describe hpa NAME -n NS` shows `ScalingActive=False` with the missing request.
-//!
-//! ## Example
-//! ```yaml
-//! kind: HorizontalPodAutoscaler
-//! spec:
-//!   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-//!   metrics:
-//!   - type: Resource
-//!     resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
-//! # fires when a container of Deployment web has neither requests.cpu nor limits.cpu
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use std::collections::BTreeSet;
 
-detector! {
-    HpaTargetWithoutRequests {
-        id: "hpa_target_without_requests",
-        title: "Autoscalers scaling on utilization of workloads without resource requests",
-        labels: ["kubernetes", "references", "autoscaling"],
-        level: Warn,
-        requires: [HORIZONTAL_POD_AUTOSCALERS, WORKLOAD_TEMPLATES, OBJECTS],
-        references: [
-            "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#how-does-a-horizontalpodautoscaler-work",
-        ],
-    }
-}
+/// ## What it detects
+/// HorizontalPodAutoscalers that scale on CPU or memory *utilization* (a `Resource` or
+/// `ContainerResource` metric with `target.type: Utilization`; also an HPA without metrics, or
+/// an `autoscaling/v1` one, which means CPU utilization) while a container of the target
+/// workload's pod template has no request for that resource. A limit without a request counts
+/// as a request (Kubernetes copies it), and so do pod-level `resources.requests`. Targets not
+/// in the scan are `hpa_target_missing`'s job. Namespaces with a LimitRange are left out: its
+/// default requests are applied when Pods are created and cannot be seen in the template.
+///
+/// ## Why it matters
+/// Utilization is usage divided by the request. Without a request for every container the HPA
+/// cannot compute it: the autoscaler reports `FailedGetResourceMetric ... missing request for
+/// cpu` and never scales, so the workload stays at its current replica count under load.
+///
+/// ## How to fix
+/// Give every container of the workload a request for the resource the HPA scales on
+/// (`resources.requests.cpu: 100m`), or scale on `AverageValue` instead of `Utilization`.
+/// `kubectl describe hpa NAME -n NS` shows `ScalingActive=False` with the missing request.
+///
+/// ## Example
+/// ```yaml
+/// kind: HorizontalPodAutoscaler
+/// spec:
+///   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+///   metrics:
+///   - type: Resource
+///     resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+/// # fires when a container of Deployment web has neither requests.cpu nor limits.cpu
+/// ```
+#[detector(
+    id = "hpa_target_without_requests",
+    title = "Autoscalers scaling on utilization of workloads without resource requests",
+    labels = ["kubernetes", "references", "autoscaling"],
+    level = Warn,
+    requires = [HORIZONTAL_POD_AUTOSCALERS, WORKLOAD_TEMPLATES, OBJECTS],
+    references = [
+        "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#how-does-a-horizontalpodautoscaler-work",
+    ],
+)]
+pub struct HpaTargetWithoutRequests;
 
 /// A resource the HPA needs a request for: in every container, or in one named container.
 struct Need<'a> {

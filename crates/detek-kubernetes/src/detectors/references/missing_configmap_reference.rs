@@ -1,59 +1,57 @@
-//! ## What it detects
-//! Pods and workload templates that reference a ConfigMap the scan does not contain, or a key
-//! the ConfigMap does not have: `configMap` and projected volumes (with their `items`),
-//! `envFrom.configMapRef` and `env[].valueFrom.configMapKeyRef` of init and regular containers.
-//! References marked `optional: true` are fine. A Pod whose controller's template is in the scan
-//! is checked through that template, once.
-//!
-//! It judges only when the scan contains ConfigMaps: a set of manifests without any ConfigMap
-//! cannot tell, and the report then says so in a note instead of guessing. In a dump (not a
-//! live scan), only namespaces holding at least one ConfigMap are judged: a dump of some
-//! namespaces' ConfigMaps says nothing about the others. ConfigMaps the
-//! cluster (or the mesh) publishes into every namespace are taken as present; setting
-//! `missing_configmap_reference.assume_present` lists them (default `["kube-root-ca.crt",
-//! "openshift-service-ca.crt", "istio-ca-root-cert"]`). A ConfigMap in the scan that could not
-//! be read (a malformed document) still counts as present, its keys unknown.
-//!
-//! ## Why it matters
-//! The kubelet cannot start a container whose ConfigMap (or key) is missing: an env reference
-//! leaves the Pod in `CreateContainerConfigError`, a volume leaves it in `ContainerCreating` with
-//! `FailedMount` events. A rollout that references a ConfigMap not yet applied (a typo, a
-//! rename, a Helm/kustomize name suffix) stalls with the new Pods never ready.
-//!
-//! ## How to fix
-//! Create the ConfigMap in the Pod's namespace, or fix the name or key in the workload:
-//! `kubectl get configmap NAME -n NS -o yaml` shows what exists,
-//! `kubectl describe pod POD -n NS` shows the kubelet's error. If the ConfigMap is really
-//! optional, say so with `optional: true`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! spec:
-//!   template:
-//!     spec:
-//!       containers:
-//!       - name: app
-//!         envFrom:
-//!         - configMapRef: {name: app-config}   # fires when no ConfigMap app-config exists
-//!       volumes:
-//!       - name: extra
-//!         configMap: {name: extras, optional: true}   # fine: optional
-//! ```
-
 use super::{NameIndex, Scope, Target, check_references, not_judged, specs_to_check, summaries_of};
 use crate::prelude::*;
 
-detector! {
-    MissingConfigmapReference {
-        id: "missing_configmap_reference",
-        title: "Pods referencing ConfigMaps (or keys) that do not exist",
-        labels: ["kubernetes", "references", "configmap"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, CONFIGMAPS, OBJECTS, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/configuration/configmap/"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates that reference a ConfigMap the scan does not contain, or a key
+/// the ConfigMap does not have: `configMap` and projected volumes (with their `items`),
+/// `envFrom.configMapRef` and `env[].valueFrom.configMapKeyRef` of init and regular containers.
+/// References marked `optional: true` are fine. A Pod whose controller's template is in the scan
+/// is checked through that template, once.
+///
+/// It judges only when the scan contains ConfigMaps: a set of manifests without any ConfigMap
+/// cannot tell, and the report then says so in a note instead of guessing. In a dump (not a
+/// live scan), only namespaces holding at least one ConfigMap are judged: a dump of some
+/// namespaces' ConfigMaps says nothing about the others. ConfigMaps the
+/// cluster (or the mesh) publishes into every namespace are taken as present; setting
+/// `missing_configmap_reference.assume_present` lists them (default `["kube-root-ca.crt",
+/// "openshift-service-ca.crt", "istio-ca-root-cert"]`). A ConfigMap in the scan that could not
+/// be read (a malformed document) still counts as present, its keys unknown.
+///
+/// ## Why it matters
+/// The kubelet cannot start a container whose ConfigMap (or key) is missing: an env reference
+/// leaves the Pod in `CreateContainerConfigError`, a volume leaves it in `ContainerCreating` with
+/// `FailedMount` events. A rollout that references a ConfigMap not yet applied (a typo, a
+/// rename, a Helm/kustomize name suffix) stalls with the new Pods never ready.
+///
+/// ## How to fix
+/// Create the ConfigMap in the Pod's namespace, or fix the name or key in the workload:
+/// `kubectl get configmap NAME -n NS -o yaml` shows what exists,
+/// `kubectl describe pod POD -n NS` shows the kubelet's error. If the ConfigMap is really
+/// optional, say so with `optional: true`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// spec:
+///   template:
+///     spec:
+///       containers:
+///       - name: app
+///         envFrom:
+///         - configMapRef: {name: app-config}   # fires when no ConfigMap app-config exists
+///       volumes:
+///       - name: extra
+///         configMap: {name: extras, optional: true}   # fine: optional
+/// ```
+#[detector(
+    id = "missing_configmap_reference",
+    title = "Pods referencing ConfigMaps (or keys) that do not exist",
+    labels = ["kubernetes", "references", "configmap"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, CONFIGMAPS, OBJECTS, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/configuration/configmap/"],
+)]
+pub struct MissingConfigmapReference;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let configmaps = ctx.get(&CONFIGMAPS)?;

@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Pods and workload templates with a `persistentVolumeClaim` volume whose claim the scan does
-//! not contain in the Pod's namespace. A Pod whose controller's template is in the scan is
-//! checked through that template, once. StatefulSet `volumeClaimTemplates` and generic
-//! ephemeral volumes are created by their controllers and are not references (a StatefulSet
-//! template volume named like one of its claim templates is replaced by the claim). A claim in
-//! the scan that could not be read (a malformed document) still counts as present.
-//!
-//! It judges only when the scan contains PersistentVolumeClaims: a manifest set without any
-//! cannot tell (the report then says so in a note); in a dump (not a live scan), only
-//! namespaces holding at least one claim are judged.
-//!
-//! ## Why it matters
-//! The scheduler will not place a Pod whose claim does not exist: it stays `Pending` with
-//! `persistentvolumeclaim "NAME" not found`. Usually the claim was never applied (it lives in
-//! another chart or kustomization), was deleted, or the name differs by a suffix.
-//!
-//! ## How to fix
-//! Create the PersistentVolumeClaim in the Pod's namespace or fix `claimName`:
-//! `kubectl get pvc -n NS` lists the claims, `kubectl describe pod POD -n NS` shows the
-//! scheduler's message. For one claim per replica use a StatefulSet's `volumeClaimTemplates`.
-//!
-//! ## Example
-//! ```yaml
-//! volumes:
-//! - name: data
-//!   persistentVolumeClaim:
-//!     claimName: mysql-data     # fires when no PVC mysql-data exists in the namespace
-//! ```
-
 use super::{NameIndex, Scope, Target, check_references, not_judged, specs_to_check, summaries_of};
 use crate::prelude::*;
 
-detector! {
-    MissingPvcReference {
-        id: "missing_pvc_reference",
-        title: "Pods referencing PersistentVolumeClaims that do not exist",
-        labels: ["kubernetes", "references", "storage"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, STATEFUL_SETS, OBJECTS, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#claims-as-volumes"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates with a `persistentVolumeClaim` volume whose claim the scan does
+/// not contain in the Pod's namespace. A Pod whose controller's template is in the scan is
+/// checked through that template, once. StatefulSet `volumeClaimTemplates` and generic
+/// ephemeral volumes are created by their controllers and are not references (a StatefulSet
+/// template volume named like one of its claim templates is replaced by the claim). A claim in
+/// the scan that could not be read (a malformed document) still counts as present.
+///
+/// It judges only when the scan contains PersistentVolumeClaims: a manifest set without any
+/// cannot tell (the report then says so in a note); in a dump (not a live scan), only
+/// namespaces holding at least one claim are judged.
+///
+/// ## Why it matters
+/// The scheduler will not place a Pod whose claim does not exist: it stays `Pending` with
+/// `persistentvolumeclaim "NAME" not found`. Usually the claim was never applied (it lives in
+/// another chart or kustomization), was deleted, or the name differs by a suffix.
+///
+/// ## How to fix
+/// Create the PersistentVolumeClaim in the Pod's namespace or fix `claimName`:
+/// `kubectl get pvc -n NS` lists the claims, `kubectl describe pod POD -n NS` shows the
+/// scheduler's message. For one claim per replica use a StatefulSet's `volumeClaimTemplates`.
+///
+/// ## Example
+/// ```yaml
+/// volumes:
+/// - name: data
+///   persistentVolumeClaim:
+///     claimName: mysql-data     # fires when no PVC mysql-data exists in the namespace
+/// ```
+#[detector(
+    id = "missing_pvc_reference",
+    title = "Pods referencing PersistentVolumeClaims that do not exist",
+    labels = ["kubernetes", "references", "storage"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, STATEFUL_SETS, OBJECTS, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#claims-as-volumes"],
+)]
+pub struct MissingPvcReference;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let objects = ctx.get(&OBJECTS)?;

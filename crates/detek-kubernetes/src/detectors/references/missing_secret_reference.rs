@@ -1,59 +1,57 @@
-//! ## What it detects
-//! Pods and workload templates that reference a Secret the scan does not contain, or a key the
-//! Secret does not have: `secret` and projected volumes (with their `items`),
-//! `envFrom.secretRef`, `env[].valueFrom.secretKeyRef` of init and regular containers, and
-//! `imagePullSecrets`. References marked `optional: true` are fine. A Pod whose controller's
-//! template is in the scan is checked through that template, once.
-//!
-//! It judges only when the scan contains Secrets: dumps and manifest sets often leave Secrets
-//! out on purpose, and then nothing can be told (the report says so in a note); in a dump (not
-//! a live scan), only namespaces holding at least one Secret are judged. A Secret that
-//! a controller will write for an object of the scan counts as present: a cert-manager
-//! `Certificate`'s `spec.secretName`, an `ExternalSecret`'s target, a `SealedSecret`. Keys are not
-//! checked for Secrets collected as metadata only (live scans), whose key names are unknown.
-//! The legacy token Secrets of a ServiceAccount (`<serviceaccount>-token-<suffix>`), created
-//! by the token controller, are taken as present. detek never reads a Secret's values, only
-//! its name and key names.
-//!
-//! ## Why it matters
-//! A missing Secret blocks the Pod: an env reference leaves it in `CreateContainerConfigError`,
-//! a volume in `ContainerCreating` with `FailedMount` events. A missing image pull Secret makes
-//! private image pulls fail with `ErrImagePull`/`ImagePullBackOff` (the kubelet only logs a
-//! warning and pulls anonymously). Typical causes: a Secret created by hand in one cluster and
-//! never in the next, a rename, an external-secrets/sealed-secrets sync that failed.
-//!
-//! ## How to fix
-//! Create the Secret in the Pod's namespace (or fix the sync that should create it), or fix the
-//! name or key: `kubectl get secret NAME -n NS` shows whether it exists,
-//! `kubectl describe pod POD -n NS` shows the kubelet's error. Mark it `optional: true` if the
-//! workload really runs without it.
-//!
-//! ## Example
-//! ```yaml
-//! spec:
-//!   imagePullSecrets:
-//!   - name: registry-creds            # fires when no Secret registry-creds exists
-//!   containers:
-//!   - name: app
-//!     env:
-//!     - name: DB_PASSWORD
-//!       valueFrom:
-//!         secretKeyRef: {name: db, key: password}   # fires when Secret db has no key password
-//! ```
-
 use super::{NameIndex, Scope, Target, check_references, not_judged, secrets_in, specs_to_check};
 use crate::prelude::*;
 
-detector! {
-    MissingSecretReference {
-        id: "missing_secret_reference",
-        title: "Pods referencing Secrets (or keys) that do not exist",
-        labels: ["kubernetes", "references", "secret"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, SECRETS, CLUSTER_INFO, OBJECTS],
-        references: ["https://kubernetes.io/docs/concepts/configuration/secret/"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates that reference a Secret the scan does not contain, or a key the
+/// Secret does not have: `secret` and projected volumes (with their `items`),
+/// `envFrom.secretRef`, `env[].valueFrom.secretKeyRef` of init and regular containers, and
+/// `imagePullSecrets`. References marked `optional: true` are fine. A Pod whose controller's
+/// template is in the scan is checked through that template, once.
+///
+/// It judges only when the scan contains Secrets: dumps and manifest sets often leave Secrets
+/// out on purpose, and then nothing can be told (the report says so in a note); in a dump (not
+/// a live scan), only namespaces holding at least one Secret are judged. A Secret that
+/// a controller will write for an object of the scan counts as present: a cert-manager
+/// `Certificate`'s `spec.secretName`, an `ExternalSecret`'s target, a `SealedSecret`. Keys are not
+/// checked for Secrets collected as metadata only (live scans), whose key names are unknown.
+/// The legacy token Secrets of a ServiceAccount (`<serviceaccount>-token-<suffix>`), created
+/// by the token controller, are taken as present. detek never reads a Secret's values, only
+/// its name and key names.
+///
+/// ## Why it matters
+/// A missing Secret blocks the Pod: an env reference leaves it in `CreateContainerConfigError`,
+/// a volume in `ContainerCreating` with `FailedMount` events. A missing image pull Secret makes
+/// private image pulls fail with `ErrImagePull`/`ImagePullBackOff` (the kubelet only logs a
+/// warning and pulls anonymously). Typical causes: a Secret created by hand in one cluster and
+/// never in the next, a rename, an external-secrets/sealed-secrets sync that failed.
+///
+/// ## How to fix
+/// Create the Secret in the Pod's namespace (or fix the sync that should create it), or fix the
+/// name or key: `kubectl get secret NAME -n NS` shows whether it exists,
+/// `kubectl describe pod POD -n NS` shows the kubelet's error. Mark it `optional: true` if the
+/// workload really runs without it.
+///
+/// ## Example
+/// ```yaml
+/// spec:
+///   imagePullSecrets:
+///   - name: registry-creds            # fires when no Secret registry-creds exists
+///   containers:
+///   - name: app
+///     env:
+///     - name: DB_PASSWORD
+///       valueFrom:
+///         secretKeyRef: {name: db, key: password}   # fires when Secret db has no key password
+/// ```
+#[detector(
+    id = "missing_secret_reference",
+    title = "Pods referencing Secrets (or keys) that do not exist",
+    labels = ["kubernetes", "references", "secret"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, SECRETS, CLUSTER_INFO, OBJECTS],
+    references = ["https://kubernetes.io/docs/concepts/configuration/secret/"],
+)]
+pub struct MissingSecretReference;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let secrets = ctx.get(&SECRETS)?;

@@ -1,50 +1,48 @@
-//! ## What it detects
-//! Pods and workload templates whose `serviceAccountName` (or the deprecated
-//! `serviceAccount`) names a ServiceAccount the scan does not contain in their namespace. The
-//! `default` ServiceAccount, which every namespace has, is never reported. A Pod whose
-//! controller's template is in the scan is checked through that template, once.
-//!
-//! It judges only when the scan contains ServiceAccounts: a manifest set without any cannot
-//! tell (the report then says so in a note); in a dump (not a live scan), only namespaces
-//! holding at least one ServiceAccount are judged.
-//!
-//! ## Why it matters
-//! The API server refuses to create a Pod whose ServiceAccount does not exist. A Deployment,
-//! DaemonSet or Job with such a template creates no Pods at all; its events say
-//! `FailedCreate: ... service account NS/NAME was not found, retry after the service account is
-//! created`, and nothing else shows the outage. It happens when the RBAC part of an install is
-//! applied after (or without) the workloads, or when a chart's ServiceAccount is disabled.
-//!
-//! ## How to fix
-//! Create the ServiceAccount (with the RBAC the workload needs) in the workload's namespace, or
-//! fix the name: `kubectl get serviceaccount -n NS`,
-//! `kubectl create serviceaccount NAME -n NS`. `kubectl describe rs -n NS` shows the
-//! `FailedCreate` events.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! metadata: {name: calico-kube-controllers, namespace: kube-system}
-//! spec:
-//!   template:
-//!     spec:
-//!       serviceAccountName: calico-kube-controllers   # fires when the SA is not in kube-system
-//! ```
-
 use super::{Scope, not_judged, spec_namespace, specs_to_check, summaries_of};
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
-detector! {
-    MissingServiceAccount {
-        id: "missing_service_account",
-        title: "Pods running as ServiceAccounts that do not exist",
-        labels: ["kubernetes", "references", "rbac"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, OBJECTS, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/security/service-accounts/"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates whose `serviceAccountName` (or the deprecated
+/// `serviceAccount`) names a ServiceAccount the scan does not contain in their namespace. The
+/// `default` ServiceAccount, which every namespace has, is never reported. A Pod whose
+/// controller's template is in the scan is checked through that template, once.
+///
+/// It judges only when the scan contains ServiceAccounts: a manifest set without any cannot
+/// tell (the report then says so in a note); in a dump (not a live scan), only namespaces
+/// holding at least one ServiceAccount are judged.
+///
+/// ## Why it matters
+/// The API server refuses to create a Pod whose ServiceAccount does not exist. A Deployment,
+/// DaemonSet or Job with such a template creates no Pods at all; its events say
+/// `FailedCreate: ... service account NS/NAME was not found, retry after the service account is
+/// created`, and nothing else shows the outage. It happens when the RBAC part of an install is
+/// applied after (or without) the workloads, or when a chart's ServiceAccount is disabled.
+///
+/// ## How to fix
+/// Create the ServiceAccount (with the RBAC the workload needs) in the workload's namespace, or
+/// fix the name: `kubectl get serviceaccount -n NS`,
+/// `kubectl create serviceaccount NAME -n NS`. `kubectl describe rs -n NS` shows the
+/// `FailedCreate` events.
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// metadata: {name: calico-kube-controllers, namespace: kube-system}
+/// spec:
+///   template:
+///     spec:
+///       serviceAccountName: calico-kube-controllers   # fires when the SA is not in kube-system
+/// ```
+#[detector(
+    id = "missing_service_account",
+    title = "Pods running as ServiceAccounts that do not exist",
+    labels = ["kubernetes", "references", "rbac"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, OBJECTS, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/security/service-accounts/"],
+)]
+pub struct MissingServiceAccount;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let objects = ctx.get(&OBJECTS)?;

@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Containers that explicitly opt out of AppArmor: the effective `appArmorProfile.type` (the
-//! container's `securityContext`, else the pod's) is `Unconfined`, or the beta annotation
-//! `container.apparmor.security.beta.kubernetes.io/<container>: unconfined` is set. A missing
-//! profile is not reported: on nodes with AppArmor the runtime applies its default profile.
-//! Privileged containers are left to `privileged_container`, Windows pods are skipped. Real
-//! Pods are checked when the scan has any, workload templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! The runtime's default AppArmor profile denies writes to `/proc` and `/sys` knobs, mounts,
-//! and access to other processes' files: it is what stops several container escapes on
-//! Ubuntu and Debian nodes. `Unconfined` removes it. Pod Security Standards *baseline*
-//! forbids it.
-//!
-//! ## How to fix
-//! Remove the `Unconfined` profile (or annotation) so the runtime default applies, or write a
-//! `Localhost` profile for what the process really needs. Check what a container runs under
-//! with `kubectl exec POD -- cat /proc/1/attr/current`.
-//!
-//! ## Example
-//! ```yaml
-//! securityContext:
-//!   appArmorProfile:
-//!     type: Unconfined        # fires
-//! ```
-
 use super::{effective, flag_linux_containers};
 use crate::prelude::*;
 
-detector! {
-    ApparmorUnconfined {
-        id: "apparmor_unconfined",
-        title: "Containers running without AppArmor (Unconfined)",
-        labels: ["kubernetes", "security", "pod"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/tutorials/security/apparmor/",
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers that explicitly opt out of AppArmor: the effective `appArmorProfile.type` (the
+/// container's `securityContext`, else the pod's) is `Unconfined`, or the beta annotation
+/// `container.apparmor.security.beta.kubernetes.io/<container>: unconfined` is set. A missing
+/// profile is not reported: on nodes with AppArmor the runtime applies its default profile.
+/// Privileged containers are left to `privileged_container`, Windows pods are skipped. Real
+/// Pods are checked when the scan has any, workload templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// The runtime's default AppArmor profile denies writes to `/proc` and `/sys` knobs, mounts,
+/// and access to other processes' files: it is what stops several container escapes on
+/// Ubuntu and Debian nodes. `Unconfined` removes it. Pod Security Standards *baseline*
+/// forbids it.
+///
+/// ## How to fix
+/// Remove the `Unconfined` profile (or annotation) so the runtime default applies, or write a
+/// `Localhost` profile for what the process really needs. Check what a container runs under
+/// with `kubectl exec POD -- cat /proc/1/attr/current`.
+///
+/// ## Example
+/// ```yaml
+/// securityContext:
+///   appArmorProfile:
+///     type: Unconfined        # fires
+/// ```
+#[detector(
+    id = "apparmor_unconfined",
+    title = "Containers running without AppArmor (Unconfined)",
+    labels = ["kubernetes", "security", "pod"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/tutorials/security/apparmor/",
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+    ],
+)]
+pub struct ApparmorUnconfined;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     flag_linux_containers(ctx, |view, c| {

@@ -1,62 +1,60 @@
-//! ## What it detects
-//! Pods and workload templates that mount the API token of their ServiceAccount although no
-//! RoleBinding or ClusterRoleBinding in the scan grants that account anything (directly, or
-//! through the groups `system:serviceaccounts`, `system:serviceaccounts:<namespace>` or
-//! `system:authenticated`; the built-in discovery bindings do not count). The token is
-//! mounted when neither the pod nor the ServiceAccount sets
-//! `automountServiceAccountToken: false`.
-//!
-//! To be sure, the detector only judges accounts defined in the scan, and only when the scan
-//! has RBAC bindings at all (a set of manifests without any RBAC says nothing about what is
-//! granted elsewhere). The `default` account is left to `default_service_account`, static
-//! (mirror) Pods are skipped. Real Pods are checked when the scan has any, workload templates
-//! otherwise.
-//!
-//! ## Why it matters
-//! A token that grants nothing today is still a credential: it authenticates to the API
-//! server as the account (and to anything that trusts Kubernetes tokens: Vault, cloud IAM
-//! federation, service meshes), and it grants whatever someone binds to the account later. An
-//! intruder in the Pod reads it from `/var/run/secrets/kubernetes.io/serviceaccount/token`.
-//! Not mounting it is free for workloads that never call the API.
-//!
-//! ## How to fix
-//! Set `automountServiceAccountToken: false` on the ServiceAccount (or the pod template).
-//! Check what the account may do with
-//! `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS`. If the token is used
-//! for something other than RBAC (Vault's Kubernetes auth, TokenReview by another service),
-//! suppress with `detek.io/ignore: automount_token_unused`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: ServiceAccount
-//! metadata: {name: frontend}
-//! # no RoleBinding names it, and the Deployment below mounts its token: fires
-//! ---
-//! kind: Deployment
-//! spec:
-//!   template:
-//!     spec:
-//!       serviceAccountName: frontend
-//! ```
-
 use super::{
     bindings_for_service_account, checked_pod_specs, is_builtin_rbac, is_mirror_pod,
     service_account_name,
 };
 use crate::prelude::*;
 
-detector! {
-    AutomountTokenUnused {
-        id: "automount_token_unused",
-        title: "Pods mounting a ServiceAccount token that grants nothing",
-        labels: ["kubernetes", "security", "pod", "rbac"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES, SERVICE_ACCOUNTS, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
-        references: [
-            "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting",
-        ],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates that mount the API token of their ServiceAccount although no
+/// RoleBinding or ClusterRoleBinding in the scan grants that account anything (directly, or
+/// through the groups `system:serviceaccounts`, `system:serviceaccounts:<namespace>` or
+/// `system:authenticated`; the built-in discovery bindings do not count). The token is
+/// mounted when neither the pod nor the ServiceAccount sets
+/// `automountServiceAccountToken: false`.
+///
+/// To be sure, the detector only judges accounts defined in the scan, and only when the scan
+/// has RBAC bindings at all (a set of manifests without any RBAC says nothing about what is
+/// granted elsewhere). The `default` account is left to `default_service_account`, static
+/// (mirror) Pods are skipped. Real Pods are checked when the scan has any, workload templates
+/// otherwise.
+///
+/// ## Why it matters
+/// A token that grants nothing today is still a credential: it authenticates to the API
+/// server as the account (and to anything that trusts Kubernetes tokens: Vault, cloud IAM
+/// federation, service meshes), and it grants whatever someone binds to the account later. An
+/// intruder in the Pod reads it from `/var/run/secrets/kubernetes.io/serviceaccount/token`.
+/// Not mounting it is free for workloads that never call the API.
+///
+/// ## How to fix
+/// Set `automountServiceAccountToken: false` on the ServiceAccount (or the pod template).
+/// Check what the account may do with
+/// `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME -n NS`. If the token is used
+/// for something other than RBAC (Vault's Kubernetes auth, TokenReview by another service),
+/// suppress with `detek.io/ignore: automount_token_unused`.
+///
+/// ## Example
+/// ```yaml
+/// kind: ServiceAccount
+/// metadata: {name: frontend}
+/// # no RoleBinding names it, and the Deployment below mounts its token: fires
+/// ---
+/// kind: Deployment
+/// spec:
+///   template:
+///     spec:
+///       serviceAccountName: frontend
+/// ```
+#[detector(
+    id = "automount_token_unused",
+    title = "Pods mounting a ServiceAccount token that grants nothing",
+    labels = ["kubernetes", "security", "pod", "rbac"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES, SERVICE_ACCOUNTS, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
+    references = [
+        "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting",
+    ],
+)]
+pub struct AutomountTokenUnused;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

@@ -1,55 +1,53 @@
-//! ## What it detects
-//! ClusterRoleBindings and RoleBindings that grant `cluster-admin`, or a ClusterRole of the
-//! scan that is equivalent to it (a rule with `*` in apiGroups, resources and verbs), to
-//! anyone but Kubernetes' own users and groups. Subjects whose name starts with `system:`
-//! (`system:masters`, `system:kube-controller-manager`...) are not reported; ServiceAccounts
-//! always are, including those in `kube-system`. Built-in bindings (named `system:*` or
-//! labelled `kubernetes.io/bootstrapping: rbac-defaults`, like the `cluster-admin` binding of
-//! `system:masters`) are skipped. A RoleBinding to `cluster-admin` grants full control of its
-//! namespace only, and the message says so.
-//!
-//! ## Why it matters
-//! `cluster-admin` can do everything: read every Secret, exec into every Pod, create
-//! privileged Pods on any node, and grant itself anything it lacks. A ServiceAccount with it
-//! turns any bug in its Pods into full cluster compromise; a human user with it makes every
-//! mistake cluster-wide. It is the first thing an attacker looks for
-//! (`kubectl auth can-i '*' '*'`).
-//!
-//! ## How to fix
-//! List them with
-//! `kubectl get clusterrolebindings,rolebindings -A -o json | jq -r '.items[] | select(.roleRef.name=="cluster-admin") | .metadata.name'`.
-//! Write a ClusterRole with what the subject really uses and bind that instead; for people,
-//! use the built-in `admin`/`edit`/`view` per namespace and keep `cluster-admin` to a
-//! break-glass group. Check a subject's effective rights with
-//! `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: ClusterRoleBinding
-//! roleRef: {kind: ClusterRole, name: cluster-admin}
-//! subjects:
-//! - kind: ServiceAccount      # fires
-//!   name: installer
-//!   namespace: tools
-//! ```
-
 use super::{describe_subject, find_cluster_role, is_builtin_rbac, is_system_subject};
 use crate::prelude::*;
 use k8s_openapi::api::rbac::v1::{ClusterRole, RoleRef, Subject};
 
-detector! {
-    ClusterAdminBinding {
-        id: "cluster_admin_binding",
-        title: "Bindings granting cluster-admin",
-        labels: ["kubernetes", "security", "rbac"],
-        level: Warn,
-        requires: [ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES],
-        references: [
-            "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
-            "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
-        ],
-    }
-}
+/// ## What it detects
+/// ClusterRoleBindings and RoleBindings that grant `cluster-admin`, or a ClusterRole of the
+/// scan that is equivalent to it (a rule with `*` in apiGroups, resources and verbs), to
+/// anyone but Kubernetes' own users and groups. Subjects whose name starts with `system:`
+/// (`system:masters`, `system:kube-controller-manager`...) are not reported; ServiceAccounts
+/// always are, including those in `kube-system`. Built-in bindings (named `system:*` or
+/// labelled `kubernetes.io/bootstrapping: rbac-defaults`, like the `cluster-admin` binding of
+/// `system:masters`) are skipped. A RoleBinding to `cluster-admin` grants full control of its
+/// namespace only, and the message says so.
+///
+/// ## Why it matters
+/// `cluster-admin` can do everything: read every Secret, exec into every Pod, create
+/// privileged Pods on any node, and grant itself anything it lacks. A ServiceAccount with it
+/// turns any bug in its Pods into full cluster compromise; a human user with it makes every
+/// mistake cluster-wide. It is the first thing an attacker looks for
+/// (`kubectl auth can-i '*' '*'`).
+///
+/// ## How to fix
+/// List them with
+/// `kubectl get clusterrolebindings,rolebindings -A -o json | jq -r '.items[] | select(.roleRef.name=="cluster-admin") | .metadata.name'`.
+/// Write a ClusterRole with what the subject really uses and bind that instead; for people,
+/// use the built-in `admin`/`edit`/`view` per namespace and keep `cluster-admin` to a
+/// break-glass group. Check a subject's effective rights with
+/// `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME`.
+///
+/// ## Example
+/// ```yaml
+/// kind: ClusterRoleBinding
+/// roleRef: {kind: ClusterRole, name: cluster-admin}
+/// subjects:
+/// - kind: ServiceAccount      # fires
+///   name: installer
+///   namespace: tools
+/// ```
+#[detector(
+    id = "cluster_admin_binding",
+    title = "Bindings granting cluster-admin",
+    labels = ["kubernetes", "security", "rbac"],
+    level = Warn,
+    requires = [ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES],
+    references = [
+        "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
+        "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
+    ],
+)]
+pub struct ClusterAdminBinding;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let role_bindings = ctx.get(&ROLE_BINDINGS)?;

@@ -1,57 +1,55 @@
-//! ## What it detects
-//! Containers that add a dangerous Linux capability in `securityContext.capabilities.add`:
-//! by default `ALL`, `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `SYS_RAWIO`,
-//! `SYS_BOOT`, `DAC_READ_SEARCH`, `BPF`, `PERFMON`, `MAC_ADMIN` and `MAC_OVERRIDE`: the ones
-//! that lead out of the container or into the kernel. `CAP_` prefixes and case are ignored. The setting `dangerous_capabilities.capabilities` (a list of names)
-//! replaces the default list.
-//!
-//! `NET_RAW` is not in the default list: containerd and Docker grant it to every container
-//! anyway, so adding it changes nothing there; dropping it is what matters, which
-//! `capabilities_not_dropped` reports. Add it to the setting on CRI-O, which does not grant it.
-//! `SYS_TIME` (set the node's clock; node-exporter asks for it) and `SYSLOG` are risky but no
-//! way out of the container; add them to the setting to report them too.
-//! Real Pods are checked when the scan has any, workload templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! Each of these is most of root: `SYS_ADMIN` mounts filesystems and escapes through cgroups;
-//! `SYS_MODULE` loads kernel modules; `SYS_PTRACE` reads other processes' memory (with
-//! `hostPID`, every process of the node); `NET_ADMIN` rewrites the Pod's (or with
-//! `hostNetwork`, the node's) routing and firewall; `DAC_READ_SEARCH` opens any file by handle
-//! (the "shocker" escape); `BPF`/`PERFMON` read kernel memory. A container with them is a
-//! container escape waiting for a bug.
-//!
-//! ## How to fix
-//! Drop `ALL` and add back only what the process needs, usually nothing or
-//! `NET_BIND_SERVICE`. See which capabilities a running process holds with
-//! `kubectl exec POD -- grep Cap /proc/1/status` and decode with `capsh --decode=...`. Mesh
-//! sidecars that need `NET_ADMIN` for iptables can move that to a CNI plugin (Istio CNI,
-//! Linkerd CNI) so the application Pod does not carry it.
-//!
-//! ## Example
-//! ```yaml
-//! securityContext:
-//!   capabilities:
-//!     add: [SYS_ADMIN]        # fires
-//!     drop: [ALL]
-//! ```
-
 use super::{checked_pod_specs, containers, normalise_capability};
 use crate::prelude::*;
 
-detector! {
-    DangerousCapabilities {
-        id: "dangerous_capabilities",
-        title: "Containers adding dangerous Linux capabilities",
-        labels: ["kubernetes", "security", "pod"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-            "https://man7.org/linux/man-pages/man7/capabilities.7.html",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers that add a dangerous Linux capability in `securityContext.capabilities.add`:
+/// by default `ALL`, `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `SYS_RAWIO`,
+/// `SYS_BOOT`, `DAC_READ_SEARCH`, `BPF`, `PERFMON`, `MAC_ADMIN` and `MAC_OVERRIDE`: the ones
+/// that lead out of the container or into the kernel. `CAP_` prefixes and case are ignored. The setting `dangerous_capabilities.capabilities` (a list of names)
+/// replaces the default list.
+///
+/// `NET_RAW` is not in the default list: containerd and Docker grant it to every container
+/// anyway, so adding it changes nothing there; dropping it is what matters, which
+/// `capabilities_not_dropped` reports. Add it to the setting on CRI-O, which does not grant it.
+/// `SYS_TIME` (set the node's clock; node-exporter asks for it) and `SYSLOG` are risky but no
+/// way out of the container; add them to the setting to report them too.
+/// Real Pods are checked when the scan has any, workload templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// Each of these is most of root: `SYS_ADMIN` mounts filesystems and escapes through cgroups;
+/// `SYS_MODULE` loads kernel modules; `SYS_PTRACE` reads other processes' memory (with
+/// `hostPID`, every process of the node); `NET_ADMIN` rewrites the Pod's (or with
+/// `hostNetwork`, the node's) routing and firewall; `DAC_READ_SEARCH` opens any file by handle
+/// (the "shocker" escape); `BPF`/`PERFMON` read kernel memory. A container with them is a
+/// container escape waiting for a bug.
+///
+/// ## How to fix
+/// Drop `ALL` and add back only what the process needs, usually nothing or
+/// `NET_BIND_SERVICE`. See which capabilities a running process holds with
+/// `kubectl exec POD -- grep Cap /proc/1/status` and decode with `capsh --decode=...`. Mesh
+/// sidecars that need `NET_ADMIN` for iptables can move that to a CNI plugin (Istio CNI,
+/// Linkerd CNI) so the application Pod does not carry it.
+///
+/// ## Example
+/// ```yaml
+/// securityContext:
+///   capabilities:
+///     add: [SYS_ADMIN]        # fires
+///     drop: [ALL]
+/// ```
+#[detector(
+    id = "dangerous_capabilities",
+    title = "Containers adding dangerous Linux capabilities",
+    labels = ["kubernetes", "security", "pod"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+        "https://man7.org/linux/man-pages/man7/capabilities.7.html",
+    ],
+)]
+pub struct DangerousCapabilities;
 
 const DEFAULT_DANGEROUS: &[&str] = &[
     "ALL",

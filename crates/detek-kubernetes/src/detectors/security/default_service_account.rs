@@ -1,49 +1,47 @@
-//! ## What it detects
-//! Pods and workload templates that run as their namespace's `default` ServiceAccount (no
-//! `serviceAccountName`, or `serviceAccountName: default`) with its API token mounted: the
-//! pod does not set `automountServiceAccountToken: false`, and neither does the `default`
-//! ServiceAccount of its namespace when the scan has it. Static (mirror) Pods are skipped:
-//! they never get a token. Real Pods are checked when the scan has any, workload templates
-//! otherwise.
-//!
-//! ## Why it matters
-//! Every Pod of the namespace that does not choose an account shares `default`, so any
-//! permission granted to it (a RoleBinding added "just to make it work", a Helm chart that
-//! binds `default`) silently goes to all of them, and an intruder in any one Pod gets the
-//! token of all. Most applications never call the Kubernetes API and need no token at all.
-//!
-//! ## How to fix
-//! Give each workload its own ServiceAccount with only the Roles it needs
-//! (`kubectl create serviceaccount web -n NS`, then `serviceAccountName: web`), and turn the
-//! token off where the API is not used: `automountServiceAccountToken: false` on the Pod, or
-//! once for the namespace with
-//! `kubectl patch serviceaccount default -n NS -p '{"automountServiceAccountToken": false}'`.
-//! Check what `default` can do with
-//! `kubectl auth can-i --list --as=system:serviceaccount:NS:default -n NS`.
-//!
-//! ## Example
-//! ```yaml
-//! spec:
-//!   # no serviceAccountName: runs as "default", fires
-//!   containers: [...]
-//! ```
-
 use super::{checked_pod_specs, is_mirror_pod, service_account_name};
 use crate::prelude::*;
 
-detector! {
-    DefaultServiceAccount {
-        id: "default_service_account",
-        title: "Pods running as the default ServiceAccount with its token mounted",
-        labels: ["kubernetes", "security", "pod", "rbac"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES, SERVICE_ACCOUNTS],
-        references: [
-            "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/",
-            "https://kubernetes.io/docs/concepts/security/service-accounts/#default-service-accounts",
-        ],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates that run as their namespace's `default` ServiceAccount (no
+/// `serviceAccountName`, or `serviceAccountName: default`) with its API token mounted: the
+/// pod does not set `automountServiceAccountToken: false`, and neither does the `default`
+/// ServiceAccount of its namespace when the scan has it. Static (mirror) Pods are skipped:
+/// they never get a token. Real Pods are checked when the scan has any, workload templates
+/// otherwise.
+///
+/// ## Why it matters
+/// Every Pod of the namespace that does not choose an account shares `default`, so any
+/// permission granted to it (a RoleBinding added "just to make it work", a Helm chart that
+/// binds `default`) silently goes to all of them, and an intruder in any one Pod gets the
+/// token of all. Most applications never call the Kubernetes API and need no token at all.
+///
+/// ## How to fix
+/// Give each workload its own ServiceAccount with only the Roles it needs
+/// (`kubectl create serviceaccount web -n NS`, then `serviceAccountName: web`), and turn the
+/// token off where the API is not used: `automountServiceAccountToken: false` on the Pod, or
+/// once for the namespace with
+/// `kubectl patch serviceaccount default -n NS -p '{"automountServiceAccountToken": false}'`.
+/// Check what `default` can do with
+/// `kubectl auth can-i --list --as=system:serviceaccount:NS:default -n NS`.
+///
+/// ## Example
+/// ```yaml
+/// spec:
+///   # no serviceAccountName: runs as "default", fires
+///   containers: [...]
+/// ```
+#[detector(
+    id = "default_service_account",
+    title = "Pods running as the default ServiceAccount with its token mounted",
+    labels = ["kubernetes", "security", "pod", "rbac"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES, SERVICE_ACCOUNTS],
+    references = [
+        "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/",
+        "https://kubernetes.io/docs/concepts/security/service-accounts/#default-service-accounts",
+    ],
+)]
+pub struct DefaultServiceAccount;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

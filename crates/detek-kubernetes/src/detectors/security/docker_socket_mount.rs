@@ -1,50 +1,48 @@
-//! ## What it detects
-//! Pods and workload templates that mount a container runtime's API socket from the node
-//! through a `hostPath` volume: Docker (`/var/run/docker.sock`), containerd
-//! (`/run/containerd/containerd.sock`, k3s' `/run/k3s/containerd/containerd.sock`), CRI-O
-//! (`/var/run/crio/crio.sock`), cri-dockerd, dockershim and Podman, under `/run` or
-//! `/var/run`; or a directory that holds them (`/var/run`, `/run`, `/run/containerd`...).
-//! Volumes no container mounts are ignored; `/` and `/var` are left to
-//! `host_path_sensitive`. Real Pods are checked when the scan has any, workload templates
-//! otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! The runtime socket is root on the node without asking: whoever can write to it starts a
-//! privileged container with the node's filesystem mounted, reads every container's
-//! environment and files, or execs into any of them, regardless of Pod Security, RBAC or
-//! admission policies. A read-only mount does not help: connecting to a socket is not a
-//! write to the file. Old CI runners (docker-in-docker by socket), log shippers and
-//! monitoring agents are the usual holders.
-//!
-//! ## How to fix
-//! Find them with `kubectl get pods -A -o json | jq -r '.items[] | select(.spec.volumes[]?.hostPath.path | test("sock$")?) | .metadata.namespace + "/" + .metadata.name'`.
-//! Build images with a daemonless builder (BuildKit rootless, kaniko, buildah) instead of
-//! the node's Docker; read container metadata from the kubelet or the API server; for
-//! monitoring, use the runtime's metrics endpoint or cAdvisor. If an agent really needs it,
-//! run it in its own namespace with its own node pool and suppress with
-//! `detek.io/ignore: docker_socket_mount`.
-//!
-//! ## Example
-//! ```yaml
-//! volumes:
-//! - name: docker
-//!   hostPath: {path: /var/run/docker.sock, type: Socket}   # fires
-//! ```
-
 use super::{flag_mounted_host_paths, path_covers};
 use crate::prelude::*;
 
-detector! {
-    DockerSocketMount {
-        id: "docker_socket_mount",
-        title: "Pods mounting the container runtime socket",
-        labels: ["kubernetes", "security", "pod", "storage"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates that mount a container runtime's API socket from the node
+/// through a `hostPath` volume: Docker (`/var/run/docker.sock`), containerd
+/// (`/run/containerd/containerd.sock`, k3s' `/run/k3s/containerd/containerd.sock`), CRI-O
+/// (`/var/run/crio/crio.sock`), cri-dockerd, dockershim and Podman, under `/run` or
+/// `/var/run`; or a directory that holds them (`/var/run`, `/run`, `/run/containerd`...).
+/// Volumes no container mounts are ignored; `/` and `/var` are left to
+/// `host_path_sensitive`. Real Pods are checked when the scan has any, workload templates
+/// otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// The runtime socket is root on the node without asking: whoever can write to it starts a
+/// privileged container with the node's filesystem mounted, reads every container's
+/// environment and files, or execs into any of them, regardless of Pod Security, RBAC or
+/// admission policies. A read-only mount does not help: connecting to a socket is not a
+/// write to the file. Old CI runners (docker-in-docker by socket), log shippers and
+/// monitoring agents are the usual holders.
+///
+/// ## How to fix
+/// Find them with `kubectl get pods -A -o json | jq -r '.items[] | select(.spec.volumes[]?.hostPath.path | test("sock$")?) | .metadata.namespace + "/" + .metadata.name'`.
+/// Build images with a daemonless builder (BuildKit rootless, kaniko, buildah) instead of
+/// the node's Docker; read container metadata from the kubelet or the API server; for
+/// monitoring, use the runtime's metrics endpoint or cAdvisor. If an agent really needs it,
+/// run it in its own namespace with its own node pool and suppress with
+/// `detek.io/ignore: docker_socket_mount`.
+///
+/// ## Example
+/// ```yaml
+/// volumes:
+/// - name: docker
+///   hostPath: {path: /var/run/docker.sock, type: Socket}   # fires
+/// ```
+#[detector(
+    id = "docker_socket_mount",
+    title = "Pods mounting the container runtime socket",
+    labels = ["kubernetes", "security", "pod", "storage"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
+)]
+pub struct DockerSocketMount;
 
 /// Runtime API sockets, under both `/run` and its `/var/run` alias.
 const SOCKETS: &[&str] = &[

@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Pods and workload templates that share a namespace of the node: `hostNetwork: true` (the
-//! node's network stack), `hostPID: true` (every process of the node) or `hostIPC: true` (its
-//! shared memory). One finding per pod spec names every namespace it shares. Real Pods are
-//! checked when the scan has any, the pod templates of workloads otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! With `hostPID` a container sees, signals and (as root) `ptrace`s every process of the node,
-//! and reads their environment and `/proc/<pid>/root`: other Pods' secrets. With `hostNetwork`
-//! it binds the node's ports, reaches services listening on localhost (kubelet read-only port,
-//! metadata endpoints), sniffs traffic with `NET_RAW`, and bypasses NetworkPolicies. With
-//! `hostIPC` it reads other processes' shared memory. Node agents (CNI, kube-proxy,
-//! node-exporter) need some of these; applications do not.
-//!
-//! ## How to fix
-//! Find them with `kubectl get pods -A -o jsonpath='{range .items[?(@.spec.hostNetwork==true)]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}'`
-//! (same with `hostPID`, `hostIPC`). Remove the field and expose the workload through a
-//! Service (and a `hostPort` or NodePort only if it must be reached on the node's address).
-//! For node agents, keep only the namespace they need and suppress with
-//! `detek.io/ignore: host_namespace`.
-//!
-//! ## Example
-//! ```yaml
-//! spec:
-//!   hostNetwork: true   # fires
-//!   hostPID: true       # fires (same finding)
-//!   containers: [...]
-//! ```
-
 use super::checked_pod_specs;
 use crate::prelude::*;
 
-detector! {
-    HostNamespace {
-        id: "host_namespace",
-        title: "Pods sharing the node's network, PID or IPC namespace",
-        labels: ["kubernetes", "security", "pod"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates that share a namespace of the node: `hostNetwork: true` (the
+/// node's network stack), `hostPID: true` (every process of the node) or `hostIPC: true` (its
+/// shared memory). One finding per pod spec names every namespace it shares. Real Pods are
+/// checked when the scan has any, the pod templates of workloads otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// With `hostPID` a container sees, signals and (as root) `ptrace`s every process of the node,
+/// and reads their environment and `/proc/<pid>/root`: other Pods' secrets. With `hostNetwork`
+/// it binds the node's ports, reaches services listening on localhost (kubelet read-only port,
+/// metadata endpoints), sniffs traffic with `NET_RAW`, and bypasses NetworkPolicies. With
+/// `hostIPC` it reads other processes' shared memory. Node agents (CNI, kube-proxy,
+/// node-exporter) need some of these; applications do not.
+///
+/// ## How to fix
+/// Find them with `kubectl get pods -A -o jsonpath='{range .items[?(@.spec.hostNetwork==true)]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}'`
+/// (same with `hostPID`, `hostIPC`). Remove the field and expose the workload through a
+/// Service (and a `hostPort` or NodePort only if it must be reached on the node's address).
+/// For node agents, keep only the namespace they need and suppress with
+/// `detek.io/ignore: host_namespace`.
+///
+/// ## Example
+/// ```yaml
+/// spec:
+///   hostNetwork: true   # fires
+///   hostPID: true       # fires (same finding)
+///   containers: [...]
+/// ```
+#[detector(
+    id = "host_namespace",
+    title = "Pods sharing the node's network, PID or IPC namespace",
+    labels = ["kubernetes", "security", "pod"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
+)]
+pub struct HostNamespace;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

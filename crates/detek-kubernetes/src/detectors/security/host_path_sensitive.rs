@@ -1,62 +1,60 @@
-//! ## What it detects
-//! `hostPath` volumes that expose a sensitive part of the node, mounted by at least one
-//! container:
-//!
-//! - at any access mode: `/`, `/etc`, `/etc/kubernetes`, `/etc/ssh`, `/etc/shadow`,
-//!   `/etc/sudoers(.d)`, `/root`, `/home`, `/proc`, `/boot`, `/var/lib/kubelet` (the
-//!   directory itself, `pods/` and `pki/` below it), `/var/lib/etcd`, and the runtimes' state
-//!   directories `/var/lib/docker`, `/var/lib/containerd`, `/var/lib/containers` themselves;
-//! - when mounted read-write: `/sys`, `/var/log`, `/usr`, `/bin`, `/sbin`, `/lib`, and
-//!   anything below the runtimes' state directories (log collectors reading
-//!   `/var/lib/docker/containers` read-only are not reported).
-//!
-//! A path matches when it is one of these, below one marked as a tree (`/etc/kubernetes/pki`,
-//! `/proc/sys`, `/root/.ssh`), or above one (`/var` contains `/var/lib/kubelet`). Harmless
-//! files under `/etc` (`/etc/localtime`, `/etc/ssl/certs`) and the kubelet's plugin
-//! directories (`/var/lib/kubelet/plugins`, CSI sockets) do not match. `/dev` is not listed:
-//! device access is governed by the device cgroup, and only privileged containers (reported by
-//! `privileged_container`) get around it. Runtime sockets are `docker_socket_mount`'s. Every
-//! hostPath is also listed by `hostpath_volume` (Warn); this one picks the dangerous ones.
-//!
-//! ## Why it matters
-//! These paths are the node's keys: `/etc/kubernetes` and `/var/lib/kubelet/pki` hold the
-//! kubelet's client certificate, `/var/lib/kubelet/pods` every Secret mounted by every Pod on
-//! the node, `/proc` every process's environment and root filesystem, `/` all of it. Writable
-//! `/sys`, `/usr` or `/var/log` are known container escapes (kernel knobs, replaced binaries,
-//! log symlinks followed by the kubelet). A read-only mount still leaks credentials.
-//!
-//! ## How to fix
-//! Mount only the file or subdirectory the process needs, `readOnly: true`, with a `type`
-//! (`File`, `Directory`). Monitoring agents can read `/proc` and `/sys` read-only through
-//! their own narrower paths; node filesystems for backup belong to a CSI driver. For node
-//! agents that need it by design, suppress with `detek.io/ignore: host_path_sensitive`.
-//! Find them: `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.volumes[*].hostPath.path}{"\n"}{end}'`.
-//!
-//! ## Example
-//! ```yaml
-//! volumes:
-//! - name: etc
-//!   hostPath: {path: /etc}            # fires
-//! - name: tz
-//!   hostPath: {path: /etc/localtime}  # fine
-//! ```
-
 use super::{flag_mounted_host_paths, path_covers};
 use crate::prelude::*;
 
-detector! {
-    HostPathSensitive {
-        id: "host_path_sensitive",
-        title: "hostPath volumes exposing sensitive node paths",
-        labels: ["kubernetes", "security", "pod", "storage"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath",
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-        ],
-    }
-}
+/// ## What it detects
+/// `hostPath` volumes that expose a sensitive part of the node, mounted by at least one
+/// container:
+///
+/// - at any access mode: `/`, `/etc`, `/etc/kubernetes`, `/etc/ssh`, `/etc/shadow`,
+///   `/etc/sudoers(.d)`, `/root`, `/home`, `/proc`, `/boot`, `/var/lib/kubelet` (the
+///   directory itself, `pods/` and `pki/` below it), `/var/lib/etcd`, and the runtimes' state
+///   directories `/var/lib/docker`, `/var/lib/containerd`, `/var/lib/containers` themselves;
+/// - when mounted read-write: `/sys`, `/var/log`, `/usr`, `/bin`, `/sbin`, `/lib`, and
+///   anything below the runtimes' state directories (log collectors reading
+///   `/var/lib/docker/containers` read-only are not reported).
+///
+/// A path matches when it is one of these, below one marked as a tree (`/etc/kubernetes/pki`,
+/// `/proc/sys`, `/root/.ssh`), or above one (`/var` contains `/var/lib/kubelet`). Harmless
+/// files under `/etc` (`/etc/localtime`, `/etc/ssl/certs`) and the kubelet's plugin
+/// directories (`/var/lib/kubelet/plugins`, CSI sockets) do not match. `/dev` is not listed:
+/// device access is governed by the device cgroup, and only privileged containers (reported by
+/// `privileged_container`) get around it. Runtime sockets are `docker_socket_mount`'s. Every
+/// hostPath is also listed by `hostpath_volume` (Warn); this one picks the dangerous ones.
+///
+/// ## Why it matters
+/// These paths are the node's keys: `/etc/kubernetes` and `/var/lib/kubelet/pki` hold the
+/// kubelet's client certificate, `/var/lib/kubelet/pods` every Secret mounted by every Pod on
+/// the node, `/proc` every process's environment and root filesystem, `/` all of it. Writable
+/// `/sys`, `/usr` or `/var/log` are known container escapes (kernel knobs, replaced binaries,
+/// log symlinks followed by the kubelet). A read-only mount still leaks credentials.
+///
+/// ## How to fix
+/// Mount only the file or subdirectory the process needs, `readOnly: true`, with a `type`
+/// (`File`, `Directory`). Monitoring agents can read `/proc` and `/sys` read-only through
+/// their own narrower paths; node filesystems for backup belong to a CSI driver. For node
+/// agents that need it by design, suppress with `detek.io/ignore: host_path_sensitive`.
+/// Find them: `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.volumes[*].hostPath.path}{"\n"}{end}'`.
+///
+/// ## Example
+/// ```yaml
+/// volumes:
+/// - name: etc
+///   hostPath: {path: /etc}            # fires
+/// - name: tz
+///   hostPath: {path: /etc/localtime}  # fine
+/// ```
+#[detector(
+    id = "host_path_sensitive",
+    title = "hostPath volumes exposing sensitive node paths",
+    labels = ["kubernetes", "security", "pod", "storage"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath",
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+    ],
+)]
+pub struct HostPathSensitive;
 
 /// A sensitive node path.
 struct Sensitive {

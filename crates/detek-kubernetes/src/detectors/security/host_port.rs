@@ -1,48 +1,46 @@
-//! ## What it detects
-//! Container ports with a `hostPort`: the port is opened on the node's own address and
-//! forwarded to the container. Pods with `hostNetwork: true` are left to `host_namespace`
-//! (the API server fills in `hostPort` for each of their ports, and the whole network
-//! namespace is shared anyway). Real Pods are checked when the scan has any, workload
-//! templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! A hostPort bypasses the Service and, with most CNI plugins, NetworkPolicies: whatever can
-//! reach the node reaches the container. Only one Pod per node can hold a given hostPort, so
-//! replicas beyond the node count stay Pending and rolling updates stall when `maxSurge`
-//! needs a second Pod on the same node. Ingress controllers and node agents use it on
-//! purpose; applications usually copied it from an example.
-//!
-//! ## How to fix
-//! Remove `hostPort` and reach the Pods through a Service (`ClusterIP`, `NodePort` or
-//! `LoadBalancer`). Find them with
-//! `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.containers[*].ports[*].hostPort}{"\n"}{end}' | grep -v ': $'`.
-//! Where it is intended, bind it to one address with `hostIP` and suppress with
-//! `detek.io/ignore: host_port`.
-//!
-//! ## Example
-//! ```yaml
-//! ports:
-//! - containerPort: 80
-//!   hostPort: 80        # fires
-//! ```
-
 use super::{checked_pod_specs, containers};
 use crate::prelude::*;
 
-detector! {
-    HostPort {
-        id: "host_port",
-        title: "Containers binding a port of the node (hostPort)",
-        labels: ["kubernetes", "security", "pod", "networking"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-            "https://kubernetes.io/docs/concepts/configuration/overview/#services",
-        ],
-    }
-}
+/// ## What it detects
+/// Container ports with a `hostPort`: the port is opened on the node's own address and
+/// forwarded to the container. Pods with `hostNetwork: true` are left to `host_namespace`
+/// (the API server fills in `hostPort` for each of their ports, and the whole network
+/// namespace is shared anyway). Real Pods are checked when the scan has any, workload
+/// templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// A hostPort bypasses the Service and, with most CNI plugins, NetworkPolicies: whatever can
+/// reach the node reaches the container. Only one Pod per node can hold a given hostPort, so
+/// replicas beyond the node count stay Pending and rolling updates stall when `maxSurge`
+/// needs a second Pod on the same node. Ingress controllers and node agents use it on
+/// purpose; applications usually copied it from an example.
+///
+/// ## How to fix
+/// Remove `hostPort` and reach the Pods through a Service (`ClusterIP`, `NodePort` or
+/// `LoadBalancer`). Find them with
+/// `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.containers[*].ports[*].hostPort}{"\n"}{end}' | grep -v ': $'`.
+/// Where it is intended, bind it to one address with `hostIP` and suppress with
+/// `detek.io/ignore: host_port`.
+///
+/// ## Example
+/// ```yaml
+/// ports:
+/// - containerPort: 80
+///   hostPort: 80        # fires
+/// ```
+#[detector(
+    id = "host_port",
+    title = "Containers binding a port of the node (hostPort)",
+    labels = ["kubernetes", "security", "pod", "networking"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+        "https://kubernetes.io/docs/concepts/configuration/overview/#services",
+    ],
+)]
+pub struct HostPort;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

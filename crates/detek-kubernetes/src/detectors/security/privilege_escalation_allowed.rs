@@ -1,55 +1,53 @@
-//! ## What it detects
-//! Containers whose `securityContext.allowPrivilegeEscalation` is not `false`: set to `true`,
-//! or not set at all, which Linux treats as allowed. This is the Pod Security Standards
-//! *restricted* rule, which requires an explicit `false`. With the setting
-//! `privilege_escalation_allowed.explicit_only: true` only an explicit `true` is reported.
-//!
-//! Privileged containers are left to `privileged_container` (they always allow escalation,
-//! and the API server rejects `false` on them), and Windows pods are skipped (the field is
-//! Linux-only). Real Pods are checked when the scan has any, workload templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! Unless `allowPrivilegeEscalation` is `false`, the kernel's `no_new_privs` flag is not set,
-//! so a process in the container can gain more privileges than it started with: through a
-//! setuid-root binary in the image (`su`, `sudo`, `ping` on older images) or a file
-//! capability. A container that runs as a non-root user is only non-root until it execs one
-//! of those. Setting it to `false` costs nothing for almost every workload.
-//!
-//! ## How to fix
-//! Add to every container:
-//! `securityContext: {allowPrivilegeEscalation: false}`
-//! (`kubectl explain pod.spec.containers.securityContext.allowPrivilegeEscalation`). Together
-//! with `runAsNonRoot: true`, `capabilities.drop: [ALL]` and `seccompProfile: {type:
-//! RuntimeDefault}` it makes the Pod pass the *restricted* profile; label the namespace
-//! `pod-security.kubernetes.io/enforce: restricted` to keep it that way.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: web
-//!   securityContext: {}                     # fires: not set means allowed
-//! - name: worker
-//!   securityContext:
-//!     allowPrivilegeEscalation: false       # fine
-//! ```
-
 use super::flag_linux_containers;
 use crate::prelude::*;
 
-detector! {
-    PrivilegeEscalationAllowed {
-        id: "privilege_escalation_allowed",
-        title: "Containers allowing privilege escalation",
-        labels: ["kubernetes", "security", "pod"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
-            "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers whose `securityContext.allowPrivilegeEscalation` is not `false`: set to `true`,
+/// or not set at all, which Linux treats as allowed. This is the Pod Security Standards
+/// *restricted* rule, which requires an explicit `false`. With the setting
+/// `privilege_escalation_allowed.explicit_only: true` only an explicit `true` is reported.
+///
+/// Privileged containers are left to `privileged_container` (they always allow escalation,
+/// and the API server rejects `false` on them), and Windows pods are skipped (the field is
+/// Linux-only). Real Pods are checked when the scan has any, workload templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// Unless `allowPrivilegeEscalation` is `false`, the kernel's `no_new_privs` flag is not set,
+/// so a process in the container can gain more privileges than it started with: through a
+/// setuid-root binary in the image (`su`, `sudo`, `ping` on older images) or a file
+/// capability. A container that runs as a non-root user is only non-root until it execs one
+/// of those. Setting it to `false` costs nothing for almost every workload.
+///
+/// ## How to fix
+/// Add to every container:
+/// `securityContext: {allowPrivilegeEscalation: false}`
+/// (`kubectl explain pod.spec.containers.securityContext.allowPrivilegeEscalation`). Together
+/// with `runAsNonRoot: true`, `capabilities.drop: [ALL]` and `seccompProfile: {type:
+/// RuntimeDefault}` it makes the Pod pass the *restricted* profile; label the namespace
+/// `pod-security.kubernetes.io/enforce: restricted` to keep it that way.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: web
+///   securityContext: {}                     # fires: not set means allowed
+/// - name: worker
+///   securityContext:
+///     allowPrivilegeEscalation: false       # fine
+/// ```
+#[detector(
+    id = "privilege_escalation_allowed",
+    title = "Containers allowing privilege escalation",
+    labels = ["kubernetes", "security", "pod"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
+        "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
+    ],
+)]
+pub struct PrivilegeEscalationAllowed;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let explicit_only: bool = ctx

@@ -1,49 +1,47 @@
-//! ## What it detects
-//! Containers (init, regular and ephemeral) running with `securityContext.privileged: true`,
-//! and Windows containers with `securityContext.windowsOptions.hostProcess: true`, their
-//! equivalent. Real Pods are checked when the scan has any, the pod templates of workloads
-//! otherwise, so manifests get the same check.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! A privileged container has every capability, sees every device of the node, and runs
-//! without seccomp, AppArmor or SELinux confinement: it is root on the node. A bug or a
-//! compromised dependency in it is a compromised node, with the kubelet's credentials and every
-//! Secret mounted by every Pod there. CNI and CSI node agents need it by design; application
-//! workloads never do.
-//!
-//! ## How to fix
-//! List them with `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.containers[*].securityContext.privileged}{"\n"}{end}' | grep true`.
-//! Remove `privileged: true` and grant only what the process needs: a single capability
-//! (`capabilities.add: [NET_BIND_SERVICE]`), a device through a device plugin, a writable
-//! volume. For node agents that really need it, keep the namespace restricted (Pod Security
-//! Admission `privileged` only there) and suppress the finding with the
-//! `detek.io/ignore: privileged_container` annotation.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: agent
-//!   securityContext:
-//!     privileged: true      # fires
-//! ```
-
 use super::{checked_pod_specs, containers};
 use crate::prelude::*;
 
-detector! {
-    PrivilegedContainer {
-        id: "privileged_container",
-        title: "Privileged containers",
-        labels: ["kubernetes", "security", "pod"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-            "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers (init, regular and ephemeral) running with `securityContext.privileged: true`,
+/// and Windows containers with `securityContext.windowsOptions.hostProcess: true`, their
+/// equivalent. Real Pods are checked when the scan has any, the pod templates of workloads
+/// otherwise, so manifests get the same check.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// A privileged container has every capability, sees every device of the node, and runs
+/// without seccomp, AppArmor or SELinux confinement: it is root on the node. A bug or a
+/// compromised dependency in it is a compromised node, with the kubelet's credentials and every
+/// Secret mounted by every Pod there. CNI and CSI node agents need it by design; application
+/// workloads never do.
+///
+/// ## How to fix
+/// List them with `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.containers[*].securityContext.privileged}{"\n"}{end}' | grep true`.
+/// Remove `privileged: true` and grant only what the process needs: a single capability
+/// (`capabilities.add: [NET_BIND_SERVICE]`), a device through a device plugin, a writable
+/// volume. For node agents that really need it, keep the namespace restricted (Pod Security
+/// Admission `privileged` only there) and suppress the finding with the
+/// `detek.io/ignore: privileged_container` annotation.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: agent
+///   securityContext:
+///     privileged: true      # fires
+/// ```
+#[detector(
+    id = "privileged_container",
+    title = "Privileged containers",
+    labels = ["kubernetes", "security", "pod"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+        "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
+    ],
+)]
+pub struct PrivilegedContainer;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

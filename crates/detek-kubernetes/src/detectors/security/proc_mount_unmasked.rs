@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Containers with `securityContext.procMount: Unmasked`: the container's `/proc` is mounted
-//! without the masks and read-only paths the runtime normally applies (`/proc/kcore`,
-//! `/proc/sys`, `/proc/sysrq-trigger`, `/proc/timer_list`...). Evidence notes when the Pod runs
-//! in a user namespace (`hostUsers: false`), which limits the damage (root in the container is
-//! not root on the node). Real Pods are checked when the scan has any, workload templates
-//! otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! The masked paths are the ones that reach the host kernel: writing `/proc/sysrq-trigger`
-//! reboots the node, `/proc/sys` changes kernel settings for everyone, `/proc/kcore` reads
-//! kernel memory. Pod Security Standards *baseline* forbids it. Only nested container
-//! runtimes (building images or running containers inside a Pod) have a reason to ask.
-//!
-//! ## How to fix
-//! Remove `procMount` (the default is `Default`). For in-Pod container builds, use a builder
-//! that does not need it (BuildKit rootless with `--oci-worker-no-process-sandbox`, kaniko) or
-//! keep it in a dedicated namespace with `hostUsers: false`, and suppress with
-//! `detek.io/ignore: proc_mount_unmasked`.
-//!
-//! ## Example
-//! ```yaml
-//! securityContext:
-//!   procMount: Unmasked     # fires
-//! ```
-
 use super::{checked_pod_specs, containers};
 use crate::prelude::*;
 
-detector! {
-    ProcMountUnmasked {
-        id: "proc_mount_unmasked",
-        title: "Containers with an unmasked /proc",
-        labels: ["kubernetes", "security", "pod"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-            "https://kubernetes.io/docs/concepts/workloads/pods/user-namespaces/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers with `securityContext.procMount: Unmasked`: the container's `/proc` is mounted
+/// without the masks and read-only paths the runtime normally applies (`/proc/kcore`,
+/// `/proc/sys`, `/proc/sysrq-trigger`, `/proc/timer_list`...). Evidence notes when the Pod runs
+/// in a user namespace (`hostUsers: false`), which limits the damage (root in the container is
+/// not root on the node). Real Pods are checked when the scan has any, workload templates
+/// otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// The masked paths are the ones that reach the host kernel: writing `/proc/sysrq-trigger`
+/// reboots the node, `/proc/sys` changes kernel settings for everyone, `/proc/kcore` reads
+/// kernel memory. Pod Security Standards *baseline* forbids it. Only nested container
+/// runtimes (building images or running containers inside a Pod) have a reason to ask.
+///
+/// ## How to fix
+/// Remove `procMount` (the default is `Default`). For in-Pod container builds, use a builder
+/// that does not need it (BuildKit rootless with `--oci-worker-no-process-sandbox`, kaniko) or
+/// keep it in a dedicated namespace with `hostUsers: false`, and suppress with
+/// `detek.io/ignore: proc_mount_unmasked`.
+///
+/// ## Example
+/// ```yaml
+/// securityContext:
+///   procMount: Unmasked     # fires
+/// ```
+#[detector(
+    id = "proc_mount_unmasked",
+    title = "Containers with an unmasked /proc",
+    labels = ["kubernetes", "security", "pod"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+        "https://kubernetes.io/docs/concepts/workloads/pods/user-namespaces/",
+    ],
+)]
+pub struct ProcMountUnmasked;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

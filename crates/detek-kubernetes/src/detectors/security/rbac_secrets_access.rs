@@ -1,53 +1,51 @@
-//! ## What it detects
-//! ClusterRoleBindings that let someone read Secrets in every namespace: the bound
-//! ClusterRole (found in the scan) has a rule in the core API group naming `secrets` with
-//! `get`, `list`, `watch` or `*`, and no `resourceNames` restricting it to a few Secrets.
-//! Subjects whose name starts with `system:` are not reported, nor are built-in bindings
-//! (`system:*`, `kubernetes.io/bootstrapping: rbac-defaults`). Bindings of `cluster-admin`
-//! are left to `cluster_admin_binding`, and `resources: ["*"]` to `rbac_wildcard`. Namespaced
-//! grants (a RoleBinding) are not reported: reading the Secrets of one's own namespace is
-//! normal for controllers.
-//!
-//! ## Why it matters
-//! Secrets hold every credential of every application: database passwords, cloud keys, TLS
-//! keys, and the tokens of other ServiceAccounts (including more privileged ones), so reading
-//! all of them is a short path to everything else. `list` and `watch` return the values, not
-//! just the names. Ingress controllers and cert-manager need it by design (TLS Secrets
-//! anywhere); most other controllers can be restricted to their namespace.
-//!
-//! ## How to fix
-//! Bind the ClusterRole with RoleBindings in the namespaces the workload serves instead of a
-//! ClusterRoleBinding, or restrict it with `resourceNames`. Check with
-//! `kubectl auth can-i list secrets -A --as=system:serviceaccount:NS:NAME`. Many controllers
-//! have a flag to watch a single namespace (`--watch-namespace`).
-//!
-//! ## Example
-//! ```yaml
-//! kind: ClusterRole
-//! metadata: {name: reader}
-//! rules:
-//! - apiGroups: [""]
-//!   resources: [secrets]
-//!   verbs: [get, list, watch]
-//! ---
-//! kind: ClusterRoleBinding      # fires: every namespace
-//! roleRef: {kind: ClusterRole, name: reader}
-//! subjects: [{kind: ServiceAccount, name: app, namespace: web}]
-//! ```
-
 use super::{describe_subject, find_cluster_role, is_builtin_rbac, is_system_subject};
 use crate::prelude::*;
 
-detector! {
-    RbacSecretsAccess {
-        id: "rbac_secrets_access",
-        title: "Cluster-wide read access to Secrets",
-        labels: ["kubernetes", "security", "rbac"],
-        level: Warn,
-        requires: [CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES],
-        references: ["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#listing-secrets"],
-    }
-}
+/// ## What it detects
+/// ClusterRoleBindings that let someone read Secrets in every namespace: the bound
+/// ClusterRole (found in the scan) has a rule in the core API group naming `secrets` with
+/// `get`, `list`, `watch` or `*`, and no `resourceNames` restricting it to a few Secrets.
+/// Subjects whose name starts with `system:` are not reported, nor are built-in bindings
+/// (`system:*`, `kubernetes.io/bootstrapping: rbac-defaults`). Bindings of `cluster-admin`
+/// are left to `cluster_admin_binding`, and `resources: ["*"]` to `rbac_wildcard`. Namespaced
+/// grants (a RoleBinding) are not reported: reading the Secrets of one's own namespace is
+/// normal for controllers.
+///
+/// ## Why it matters
+/// Secrets hold every credential of every application: database passwords, cloud keys, TLS
+/// keys, and the tokens of other ServiceAccounts (including more privileged ones), so reading
+/// all of them is a short path to everything else. `list` and `watch` return the values, not
+/// just the names. Ingress controllers and cert-manager need it by design (TLS Secrets
+/// anywhere); most other controllers can be restricted to their namespace.
+///
+/// ## How to fix
+/// Bind the ClusterRole with RoleBindings in the namespaces the workload serves instead of a
+/// ClusterRoleBinding, or restrict it with `resourceNames`. Check with
+/// `kubectl auth can-i list secrets -A --as=system:serviceaccount:NS:NAME`. Many controllers
+/// have a flag to watch a single namespace (`--watch-namespace`).
+///
+/// ## Example
+/// ```yaml
+/// kind: ClusterRole
+/// metadata: {name: reader}
+/// rules:
+/// - apiGroups: [""]
+///   resources: [secrets]
+///   verbs: [get, list, watch]
+/// ---
+/// kind: ClusterRoleBinding      # fires: every namespace
+/// roleRef: {kind: ClusterRole, name: reader}
+/// subjects: [{kind: ServiceAccount, name: app, namespace: web}]
+/// ```
+#[detector(
+    id = "rbac_secrets_access",
+    title = "Cluster-wide read access to Secrets",
+    labels = ["kubernetes", "security", "rbac"],
+    level = Warn,
+    requires = [CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES],
+    references = ["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#listing-secrets"],
+)]
+pub struct RbacSecretsAccess;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;

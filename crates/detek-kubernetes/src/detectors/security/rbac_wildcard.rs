@@ -1,55 +1,53 @@
-//! ## What it detects
-//! Roles and ClusterRoles with a rule that uses `*` in `apiGroups`, `resources` or `verbs`.
-//! One finding per role names the rules; a rule with `*` in all three is called out as full
-//! access to every resource. Only exact `*` counts (`*/scale` does not). Rules on
-//! `nonResourceURLs` are not checked (`/metrics`, `/healthz` wildcards are harmless reads).
-//! A `*` in `resources` or `verbs` counts only when the rule covers a Kubernetes API group
-//! (the core group `""`, `apps`, `batch`, `autoscaling`, `policy`, `extensions`, any
-//! `*.k8s.io` group, or `*`): an operator holding `*` on the resources of its own API group
-//! (`monitoring.coreos.com`, `longhorn.io`) manages its own CRDs, which is what it is for.
-//!
-//! Built-in roles are skipped: `cluster-admin`, names starting with `system:`, and objects
-//! labelled `kubernetes.io/bootstrapping: rbac-defaults` (`admin`, `edit`, `view`): they are
-//! the same on every cluster and nobody can change them. Aggregated ClusterRoles
-//! (`aggregationRule`) are skipped too: their rules are copies of the roles they aggregate,
-//! which are checked themselves. The evidence lists the bindings in the scan that grant the
-//! role.
-//!
-//! ## Why it matters
-//! `*` grants what exists today and everything added later: `verbs: ["*"]` includes
-//! `escalate`, `bind`, `impersonate` and `delete`; `resources: ["*"]` includes Secrets and
-//! every CRD installed next year; `apiGroups: ["*"]` every API group. A controller that needs
-//! five verbs on two resources but holds `*` turns any bug or compromise in it into cluster
-//! admin. Wildcards also make audits impossible: nobody can say what the role really needs.
-//!
-//! ## How to fix
-//! Replace `*` with the list the workload uses. Find it from the audit log, or with
-//! `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME`, and tools such as
-//! `audit2rbac`. See the rules with `kubectl get clusterrole NAME -o yaml`. Operators that
-//! really manage arbitrary resources (Argo CD, Flux) can be scoped to namespaces instead.
-//!
-//! ## Example
-//! ```yaml
-//! kind: ClusterRole
-//! rules:
-//! - apiGroups: ["*"]
-//!   resources: ["*"]
-//!   verbs: ["*"]          # fires: every verb on every resource
-//! ```
-
 use super::flag_roles;
 use crate::prelude::*;
 
-detector! {
-    RbacWildcard {
-        id: "rbac_wildcard",
-        title: "RBAC roles granting wildcards (*)",
-        labels: ["kubernetes", "security", "rbac"],
-        level: Warn,
-        requires: [ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
-        references: ["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#least-privilege"],
-    }
-}
+/// ## What it detects
+/// Roles and ClusterRoles with a rule that uses `*` in `apiGroups`, `resources` or `verbs`.
+/// One finding per role names the rules; a rule with `*` in all three is called out as full
+/// access to every resource. Only exact `*` counts (`*/scale` does not). Rules on
+/// `nonResourceURLs` are not checked (`/metrics`, `/healthz` wildcards are harmless reads).
+/// A `*` in `resources` or `verbs` counts only when the rule covers a Kubernetes API group
+/// (the core group `""`, `apps`, `batch`, `autoscaling`, `policy`, `extensions`, any
+/// `*.k8s.io` group, or `*`): an operator holding `*` on the resources of its own API group
+/// (`monitoring.coreos.com`, `longhorn.io`) manages its own CRDs, which is what it is for.
+///
+/// Built-in roles are skipped: `cluster-admin`, names starting with `system:`, and objects
+/// labelled `kubernetes.io/bootstrapping: rbac-defaults` (`admin`, `edit`, `view`): they are
+/// the same on every cluster and nobody can change them. Aggregated ClusterRoles
+/// (`aggregationRule`) are skipped too: their rules are copies of the roles they aggregate,
+/// which are checked themselves. The evidence lists the bindings in the scan that grant the
+/// role.
+///
+/// ## Why it matters
+/// `*` grants what exists today and everything added later: `verbs: ["*"]` includes
+/// `escalate`, `bind`, `impersonate` and `delete`; `resources: ["*"]` includes Secrets and
+/// every CRD installed next year; `apiGroups: ["*"]` every API group. A controller that needs
+/// five verbs on two resources but holds `*` turns any bug or compromise in it into cluster
+/// admin. Wildcards also make audits impossible: nobody can say what the role really needs.
+///
+/// ## How to fix
+/// Replace `*` with the list the workload uses. Find it from the audit log, or with
+/// `kubectl auth can-i --list --as=system:serviceaccount:NS:NAME`, and tools such as
+/// `audit2rbac`. See the rules with `kubectl get clusterrole NAME -o yaml`. Operators that
+/// really manage arbitrary resources (Argo CD, Flux) can be scoped to namespaces instead.
+///
+/// ## Example
+/// ```yaml
+/// kind: ClusterRole
+/// rules:
+/// - apiGroups: ["*"]
+///   resources: ["*"]
+///   verbs: ["*"]          # fires: every verb on every resource
+/// ```
+#[detector(
+    id = "rbac_wildcard",
+    title = "RBAC roles granting wildcards (*)",
+    labels = ["kubernetes", "security", "rbac"],
+    level = Warn,
+    requires = [ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
+    references = ["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#least-privilege"],
+)]
+pub struct RbacWildcard;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     flag_roles(ctx, |role| {

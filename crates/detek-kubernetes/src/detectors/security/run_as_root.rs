@@ -1,58 +1,56 @@
-//! ## What it detects
-//! Containers that run as root, or may: the effective `runAsNonRoot` is not `true` and the
-//! effective `runAsUser` is `0` or not set. "Effective" means the container's
-//! `securityContext` where it sets the field, the pod's `securityContext` otherwise.
-//!
-//! - `runAsUser: 0` (container or pod) is reported as running as root.
-//! - Neither field set: the image's `USER` decides, which detek cannot see; the finding says
-//!   the container runs as root *unless its image sets a non-root USER*. With the setting
-//!   `run_as_root.explicit_only: true` only an explicit `runAsUser: 0` is reported.
-//! - `runAsNonRoot: true` passes: the kubelet refuses to start the container as UID 0.
-//!
-//! Windows pods are skipped (they use `runAsUserName`). Real Pods are checked when the scan
-//! has any, workload templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! Root in a container is root on the node's kernel with a thinner wall: any container escape
-//! (a kernel bug, a writable hostPath, an added capability, a runtime CVE) lands as root on the
-//! node. Root in the container also owns every file of the image and of writable volumes. Most
-//! images do not need it; many official images default to it only because their `Dockerfile`
-//! has no `USER` line.
-//!
-//! ## How to fix
-//! Set `securityContext: {runAsNonRoot: true, runAsUser: 10001}` on the pod (or container),
-//! with a UID the image's files allow, and `fsGroup` for writable volumes. Check what an image
-//! runs as with `docker inspect --format '{{.Config.User}}' IMAGE` or
-//! `kubectl exec POD -- id`. Binding to ports below 1024 needs `NET_BIND_SERVICE`, not root.
-//!
-//! ## Example
-//! ```yaml
-//! securityContext:
-//!   runAsUser: 0            # fires: root
-//! containers:
-//! - name: web               # fires: may be root, depends on the image's USER
-//!   image: nginx:1.27
-//! - name: api
-//!   securityContext: {runAsNonRoot: true, runAsUser: 1000}   # fine
-//! ```
-
 use super::{checked_pod_specs, containers, effective, is_windows};
 use crate::prelude::*;
 
-detector! {
-    RunAsRoot {
-        id: "run_as_root",
-        title: "Containers running as root",
-        labels: ["kubernetes", "security", "pod"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
-            "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers that run as root, or may: the effective `runAsNonRoot` is not `true` and the
+/// effective `runAsUser` is `0` or not set. "Effective" means the container's
+/// `securityContext` where it sets the field, the pod's `securityContext` otherwise.
+///
+/// - `runAsUser: 0` (container or pod) is reported as running as root.
+/// - Neither field set: the image's `USER` decides, which detek cannot see; the finding says
+///   the container runs as root *unless its image sets a non-root USER*. With the setting
+///   `run_as_root.explicit_only: true` only an explicit `runAsUser: 0` is reported.
+/// - `runAsNonRoot: true` passes: the kubelet refuses to start the container as UID 0.
+///
+/// Windows pods are skipped (they use `runAsUserName`). Real Pods are checked when the scan
+/// has any, workload templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// Root in a container is root on the node's kernel with a thinner wall: any container escape
+/// (a kernel bug, a writable hostPath, an added capability, a runtime CVE) lands as root on the
+/// node. Root in the container also owns every file of the image and of writable volumes. Most
+/// images do not need it; many official images default to it only because their `Dockerfile`
+/// has no `USER` line.
+///
+/// ## How to fix
+/// Set `securityContext: {runAsNonRoot: true, runAsUser: 10001}` on the pod (or container),
+/// with a UID the image's files allow, and `fsGroup` for writable volumes. Check what an image
+/// runs as with `docker inspect --format '{{.Config.User}}' IMAGE` or
+/// `kubectl exec POD -- id`. Binding to ports below 1024 needs `NET_BIND_SERVICE`, not root.
+///
+/// ## Example
+/// ```yaml
+/// securityContext:
+///   runAsUser: 0            # fires: root
+/// containers:
+/// - name: web               # fires: may be root, depends on the image's USER
+///   image: nginx:1.27
+/// - name: api
+///   securityContext: {runAsNonRoot: true, runAsUser: 1000}   # fine
+/// ```
+#[detector(
+    id = "run_as_root",
+    title = "Containers running as root",
+    labels = ["kubernetes", "security", "pod"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
+        "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
+    ],
+)]
+pub struct RunAsRoot;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let explicit_only: bool = ctx.settings.get_or("run_as_root.explicit_only", false);

@@ -1,54 +1,52 @@
-//! ## What it detects
-//! Containers that run without a seccomp filter: the effective `seccompProfile` (the
-//! container's `securityContext`, else the pod's) is missing or `Unconfined`. `RuntimeDefault`
-//! and `Localhost` pass. When only the deprecated annotations
-//! (`seccomp.security.alpha.kubernetes.io/pod`,
-//! `container.seccomp.security.alpha.kubernetes.io/<name>`) are set, the finding says so:
-//! Kubernetes 1.27 and later no longer apply them. Privileged containers are left to
-//! `privileged_container` (seccomp does not apply to them), Windows pods are skipped. Real
-//! Pods are checked when the scan has any, workload templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! Without a profile, the kubelet runs containers `Unconfined` unless it was started with
-//! `seccompDefault: true`, so every system call of the kernel is reachable from the container:
-//! most container escapes of recent years (`unshare`, `keyctl`, `io_uring`, `bpf` bugs) go
-//! through calls the runtime's default profile blocks. `RuntimeDefault` breaks almost nothing.
-//! Pod Security Standards *restricted* requires it.
-//!
-//! ## How to fix
-//! Set it once on the pod:
-//! `spec.securityContext.seccompProfile: {type: RuntimeDefault}`. Check the cluster-wide
-//! default with `kubectl get --raw /api/v1/nodes/NODE/proxy/configz | jq .kubeletconfig.seccompDefault`;
-//! enabling it on every kubelet covers Pods you do not control.
-//!
-//! ## Example
-//! ```yaml
-//! spec:
-//!   securityContext:
-//!     seccompProfile: {type: RuntimeDefault}   # fine for every container
-//!   containers:
-//!   - name: debug
-//!     securityContext:
-//!       seccompProfile: {type: Unconfined}     # fires
-//! ```
-
 use super::{effective, flag_linux_containers};
 use crate::prelude::*;
 
-detector! {
-    SeccompProfileMissing {
-        id: "seccomp_profile_missing",
-        title: "Containers without a seccomp profile",
-        labels: ["kubernetes", "security", "pod"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/tutorials/security/seccomp/",
-            "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers that run without a seccomp filter: the effective `seccompProfile` (the
+/// container's `securityContext`, else the pod's) is missing or `Unconfined`. `RuntimeDefault`
+/// and `Localhost` pass. When only the deprecated annotations
+/// (`seccomp.security.alpha.kubernetes.io/pod`,
+/// `container.seccomp.security.alpha.kubernetes.io/<name>`) are set, the finding says so:
+/// Kubernetes 1.27 and later no longer apply them. Privileged containers are left to
+/// `privileged_container` (seccomp does not apply to them), Windows pods are skipped. Real
+/// Pods are checked when the scan has any, workload templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// Without a profile, the kubelet runs containers `Unconfined` unless it was started with
+/// `seccompDefault: true`, so every system call of the kernel is reachable from the container:
+/// most container escapes of recent years (`unshare`, `keyctl`, `io_uring`, `bpf` bugs) go
+/// through calls the runtime's default profile blocks. `RuntimeDefault` breaks almost nothing.
+/// Pod Security Standards *restricted* requires it.
+///
+/// ## How to fix
+/// Set it once on the pod:
+/// `spec.securityContext.seccompProfile: {type: RuntimeDefault}`. Check the cluster-wide
+/// default with `kubectl get --raw /api/v1/nodes/NODE/proxy/configz | jq .kubeletconfig.seccompDefault`;
+/// enabling it on every kubelet covers Pods you do not control.
+///
+/// ## Example
+/// ```yaml
+/// spec:
+///   securityContext:
+///     seccompProfile: {type: RuntimeDefault}   # fine for every container
+///   containers:
+///   - name: debug
+///     securityContext:
+///       seccompProfile: {type: Unconfined}     # fires
+/// ```
+#[detector(
+    id = "seccomp_profile_missing",
+    title = "Containers without a seccomp profile",
+    labels = ["kubernetes", "security", "pod"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/tutorials/security/seccomp/",
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
+    ],
+)]
+pub struct SeccompProfileMissing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     flag_linux_containers(ctx, |view, c| {

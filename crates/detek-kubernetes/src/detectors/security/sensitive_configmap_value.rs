@@ -1,64 +1,62 @@
-//! ## What it detects
-//! ConfigMaps that hold a secret in clear. The finding names the ConfigMap, the key and, for
-//! configuration files, the setting and its line; the value is never printed. Reported:
-//!
-//! - a key whose **name** looks like a secret with a single-line literal value
-//!   (`DB_PASSWORD: hunter2`), by the same rules as `sensitive_env_value`: the name's last
-//!   words are `password`, `secret`, `token`, `api_key`, `private_key`, `credentials`... and
-//!   none says it is *about* a secret (`token_ttl`, `password_min_length`, `secret_name`,
-//!   `password_file`, `token_url`...); the value is not empty, a boolean, a reference
-//!   (`${VAR}`, `{{ }}`, `vault:`), a path, a URL without credentials, masked or a placeholder;
-//! - a key whose value is a **configuration file** (several lines) with `name: value`,
-//!   `name = value`, `"name": "value"`, `NAME=value` or `--name=value` lines where the setting
-//!   name and the value pass the same test (a literal `token:` in a collector config,
-//!   `admin_password = ...` in an `.ini`); one finding per key lists the settings;
-//! - a **URL with a password** (`postgres://app:pw@db/app`) or a **PEM private key** in any
-//!   value, whatever the name.
-//!
-//! `binaryData` is not read.
-//!
-//! ## Why it matters
-//! ConfigMaps are not meant for secrets: they are readable by anyone with `get configmaps`
-//! (the built-in `view` role included, which cannot read Secrets), shown in full by
-//! `kubectl describe`, copied into Git, Helm history and support bundles, and never encrypted
-//! at rest even when Secrets are. A password there is a password for every viewer of the
-//! namespace.
-//!
-//! ## How to fix
-//! Move the value into a Secret and mount or reference it; most configuration formats accept
-//! an environment variable (`${DB_PASSWORD}`) or a file path (`password_file:`) in its place.
-//! Then rotate the value: it has been exposed. Look at a ConfigMap's keys with
-//! `kubectl get configmap NAME -n NS -o jsonpath='{.data}' | jq keys`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: ConfigMap
-//! data:
-//!   DB_PASSWORD: hunter2              # fires
-//!   TOKEN_TTL: 1h                     # fine
-//!   app.ini: |
-//!     [auth]
-//!     admin_password = admin          # fires: key "app.ini", setting admin_password
-//! ```
-
 use super::{
     SecretHint, holds_private_key, literal_secret_hint, parse_assignment, urls_with_password,
 };
 use crate::prelude::*;
 
-detector! {
-    SensitiveConfigmapValue {
-        id: "sensitive_configmap_value",
-        title: "Secrets written in ConfigMaps",
-        labels: ["kubernetes", "security", "secrets"],
-        level: Error,
-        requires: [CONFIGMAPS],
-        references: [
-            "https://kubernetes.io/docs/concepts/configuration/configmap/",
-            "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
-        ],
-    }
-}
+/// ## What it detects
+/// ConfigMaps that hold a secret in clear. The finding names the ConfigMap, the key and, for
+/// configuration files, the setting and its line; the value is never printed. Reported:
+///
+/// - a key whose **name** looks like a secret with a single-line literal value
+///   (`DB_PASSWORD: hunter2`), by the same rules as `sensitive_env_value`: the name's last
+///   words are `password`, `secret`, `token`, `api_key`, `private_key`, `credentials`... and
+///   none says it is *about* a secret (`token_ttl`, `password_min_length`, `secret_name`,
+///   `password_file`, `token_url`...); the value is not empty, a boolean, a reference
+///   (`${VAR}`, `{{ }}`, `vault:`), a path, a URL without credentials, masked or a placeholder;
+/// - a key whose value is a **configuration file** (several lines) with `name: value`,
+///   `name = value`, `"name": "value"`, `NAME=value` or `--name=value` lines where the setting
+///   name and the value pass the same test (a literal `token:` in a collector config,
+///   `admin_password = ...` in an `.ini`); one finding per key lists the settings;
+/// - a **URL with a password** (`postgres://app:pw@db/app`) or a **PEM private key** in any
+///   value, whatever the name.
+///
+/// `binaryData` is not read.
+///
+/// ## Why it matters
+/// ConfigMaps are not meant for secrets: they are readable by anyone with `get configmaps`
+/// (the built-in `view` role included, which cannot read Secrets), shown in full by
+/// `kubectl describe`, copied into Git, Helm history and support bundles, and never encrypted
+/// at rest even when Secrets are. A password there is a password for every viewer of the
+/// namespace.
+///
+/// ## How to fix
+/// Move the value into a Secret and mount or reference it; most configuration formats accept
+/// an environment variable (`${DB_PASSWORD}`) or a file path (`password_file:`) in its place.
+/// Then rotate the value: it has been exposed. Look at a ConfigMap's keys with
+/// `kubectl get configmap NAME -n NS -o jsonpath='{.data}' | jq keys`.
+///
+/// ## Example
+/// ```yaml
+/// kind: ConfigMap
+/// data:
+///   DB_PASSWORD: hunter2              # fires
+///   TOKEN_TTL: 1h                     # fine
+///   app.ini: |
+///     [auth]
+///     admin_password = admin          # fires: key "app.ini", setting admin_password
+/// ```
+#[detector(
+    id = "sensitive_configmap_value",
+    title = "Secrets written in ConfigMaps",
+    labels = ["kubernetes", "security", "secrets"],
+    level = Error,
+    requires = [CONFIGMAPS],
+    references = [
+        "https://kubernetes.io/docs/concepts/configuration/configmap/",
+        "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
+    ],
+)]
+pub struct SensitiveConfigmapValue;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let configmaps = ctx.get(&CONFIGMAPS)?;

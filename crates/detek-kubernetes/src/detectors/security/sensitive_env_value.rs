@@ -1,69 +1,67 @@
-//! ## What it detects
-//! Environment variables of containers (init, regular, ephemeral) that carry a secret as a
-//! literal `value` instead of a reference (`valueFrom.secretKeyRef`). The finding names the
-//! container and the variable; the value is never printed, not even in part. A variable is
-//! reported when:
-//!
-//! - its **name** looks like a secret: split into words (`MYSQL_ROOT_PASSWORD`, `apiKey`,
-//!   `s3SecretAccessKey`), one of the last two words is `password`, `passwd`, `passphrase`,
-//!   `secret`, `token`, `credential(s)`, `creds` (or ends in one: `DBPASSWORD`), or a pair
-//!   like `api_key`, `private_key`, `secret_key`, `access_key`, `account_key`,
-//!   `connection_string`, or the name ends in `_PASS` or is `..._SECRET_ID`; and no word says
-//!   the variable is *about* a secret rather than one: `token_ttl`, `password_min_length`,
-//!   `secret_name`, `password_file`, `token_url`, `auth_enabled`, `access_key_id`,
-//!   `password_hash`... (`PWD` is the working directory, not a password);
-//! - and its **value** is not obviously something else: empty, a boolean, a reference
-//!   (`$(VAR)`, `${VAR}`, `{{ ... }}`, `vault:`, `ref+`, a secret manager ARN), a path, a URL
-//!   without credentials, a masked value (`***`, `REDACTED`) or a placeholder (`<password>`,
-//!   `INSERT_TOKEN_HERE`, an all-caps variable name);
-//! - or, whatever the name, the value is a URL with a password (`postgres://app:pw@db`) or a
-//!   PEM private key.
-//!
-//! Real Pods are checked when the scan has any, workload templates otherwise.
-//! Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
-//!
-//! ## Why it matters
-//! A literal value is stored in plain text wherever the manifest goes: the Git repository and
-//! its forks, CI logs, Helm release history, `kubectl get -o yaml` output, and every backup of
-//! etcd, readable by anyone who can read the workload (RBAC `get deployments` is not `get
-//! secrets`). It cannot be rotated without a redeploy. Default passwords left in examples
-//! (`changeme`, `password`) end up in production.
-//!
-//! ## How to fix
-//! Put the value in a Secret (`kubectl create secret generic db --from-literal=password=...`)
-//! or an external secret store, and reference it:
-//! `env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]`.
-//! Then rotate the value: it has been exposed. List literal env values with
-//! `kubectl get deploy -A -o json | jq -r '.items[] | .metadata.name as $d | .spec.template.spec.containers[].env[]? | select(.value) | "\($d) \(.name)"'`.
-//!
-//! ## Example
-//! ```yaml
-//! env:
-//! - name: DB_PASSWORD
-//!   value: hunter2            # fires (the value is never shown)
-//! - name: PASSWORD_MIN_LENGTH
-//!   value: "12"               # fine: a setting, not a secret
-//! - name: API_TOKEN
-//!   valueFrom:
-//!     secretKeyRef: {name: api, key: token}   # fine
-//! ```
-
 use super::{checked_pod_specs, containers, literal_secret_hint};
 use crate::prelude::*;
 
-detector! {
-    SensitiveEnvValue {
-        id: "sensitive_env_value",
-        title: "Secrets written as literal environment variable values",
-        labels: ["kubernetes", "security", "pod", "secrets"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-environment-variables",
-            "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
-        ],
-    }
-}
+/// ## What it detects
+/// Environment variables of containers (init, regular, ephemeral) that carry a secret as a
+/// literal `value` instead of a reference (`valueFrom.secretKeyRef`). The finding names the
+/// container and the variable; the value is never printed, not even in part. A variable is
+/// reported when:
+///
+/// - its **name** looks like a secret: split into words (`MYSQL_ROOT_PASSWORD`, `apiKey`,
+///   `s3SecretAccessKey`), one of the last two words is `password`, `passwd`, `passphrase`,
+///   `secret`, `token`, `credential(s)`, `creds` (or ends in one: `DBPASSWORD`), or a pair
+///   like `api_key`, `private_key`, `secret_key`, `access_key`, `account_key`,
+///   `connection_string`, or the name ends in `_PASS` or is `..._SECRET_ID`; and no word says
+///   the variable is *about* a secret rather than one: `token_ttl`, `password_min_length`,
+///   `secret_name`, `password_file`, `token_url`, `auth_enabled`, `access_key_id`,
+///   `password_hash`... (`PWD` is the working directory, not a password);
+/// - and its **value** is not obviously something else: empty, a boolean, a reference
+///   (`$(VAR)`, `${VAR}`, `{{ ... }}`, `vault:`, `ref+`, a secret manager ARN), a path, a URL
+///   without credentials, a masked value (`***`, `REDACTED`) or a placeholder (`<password>`,
+///   `INSERT_TOKEN_HERE`, an all-caps variable name);
+/// - or, whatever the name, the value is a URL with a password (`postgres://app:pw@db`) or a
+///   PEM private key.
+///
+/// Real Pods are checked when the scan has any, workload templates otherwise.
+/// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+///
+/// ## Why it matters
+/// A literal value is stored in plain text wherever the manifest goes: the Git repository and
+/// its forks, CI logs, Helm release history, `kubectl get -o yaml` output, and every backup of
+/// etcd, readable by anyone who can read the workload (RBAC `get deployments` is not `get
+/// secrets`). It cannot be rotated without a redeploy. Default passwords left in examples
+/// (`changeme`, `password`) end up in production.
+///
+/// ## How to fix
+/// Put the value in a Secret (`kubectl create secret generic db --from-literal=password=...`)
+/// or an external secret store, and reference it:
+/// `env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]`.
+/// Then rotate the value: it has been exposed. List literal env values with
+/// `kubectl get deploy -A -o json | jq -r '.items[] | .metadata.name as $d | .spec.template.spec.containers[].env[]? | select(.value) | "\($d) \(.name)"'`.
+///
+/// ## Example
+/// ```yaml
+/// env:
+/// - name: DB_PASSWORD
+///   value: hunter2            # fires (the value is never shown)
+/// - name: PASSWORD_MIN_LENGTH
+///   value: "12"               # fine: a setting, not a secret
+/// - name: API_TOKEN
+///   valueFrom:
+///     secretKeyRef: {name: api, key: token}   # fine
+/// ```
+#[detector(
+    id = "sensitive_env_value",
+    title = "Secrets written as literal environment variable values",
+    labels = ["kubernetes", "security", "pod", "secrets"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-environment-variables",
+        "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
+    ],
+)]
+pub struct SensitiveEnvValue;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

@@ -1,42 +1,40 @@
-//! ## What it detects
-//! Pods with a container waiting in `ContainerCreating` while Warning events about the Pod say
-//! why it cannot be created: `FailedMount`, `FailedAttachVolume`, `FailedCreatePodSandBox`
-//! and the like. One finding per Pod, naming the waiting container, with the most telling
-//! event (count and latest message) in the message and all of them as evidence. A Pod in
-//! `ContainerCreating` without Warning events is left alone: it is usually just pulling.
-//!
-//! ## Why it matters
-//! The Pod is scheduled and holds its node's resources but never runs. Volume problems (a
-//! Secret or ConfigMap missing, a hostPath of the wrong type, a disk still attached to another
-//! node, a CSI driver down) and sandbox problems (CNI out of IPs or not ready) look the same
-//! from `kubectl get pods`: only the events tell.
-//!
-//! ## How to fix
-//! `kubectl describe pod NAME -n NS` lists the events. For `FailedMount`, check the volume
-//! source named in the message (`kubectl get secret,cm,pvc -n NS`, the CSI driver's Pods, the
-//! path on the node); for `FailedAttachVolume`, the VolumeAttachment
-//! (`kubectl get volumeattachment`); for `FailedCreatePodSandBox`, the CNI Pods on that node.
-//!
-//! ## Example
-//! ```text
-//! collector   0/1   ContainerCreating   0   26h
-//! Warning  FailedMount  kubelet  MountVolume.SetUp failed for volume "host" :
-//!          hostPath type check failed: /var/lib/collectd is not a directory
-//! ```
-
 use super::warning_event_groups;
 use crate::prelude::*;
 
-detector! {
-    ContainerCreatingStuck {
-        id: "container_creating_stuck",
-        title: "Pods stuck in ContainerCreating with Warning events",
-        labels: ["kubernetes", "state", "pod"],
-        level: Error,
-        requires: [PODS, EVENTS],
-        references: ["https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/"],
-    }
-}
+/// ## What it detects
+/// Pods with a container waiting in `ContainerCreating` while Warning events about the Pod say
+/// why it cannot be created: `FailedMount`, `FailedAttachVolume`, `FailedCreatePodSandBox`
+/// and the like. One finding per Pod, naming the waiting container, with the most telling
+/// event (count and latest message) in the message and all of them as evidence. A Pod in
+/// `ContainerCreating` without Warning events is left alone: it is usually just pulling.
+///
+/// ## Why it matters
+/// The Pod is scheduled and holds its node's resources but never runs. Volume problems (a
+/// Secret or ConfigMap missing, a hostPath of the wrong type, a disk still attached to another
+/// node, a CSI driver down) and sandbox problems (CNI out of IPs or not ready) look the same
+/// from `kubectl get pods`: only the events tell.
+///
+/// ## How to fix
+/// `kubectl describe pod NAME -n NS` lists the events. For `FailedMount`, check the volume
+/// source named in the message (`kubectl get secret,cm,pvc -n NS`, the CSI driver's Pods, the
+/// path on the node); for `FailedAttachVolume`, the VolumeAttachment
+/// (`kubectl get volumeattachment`); for `FailedCreatePodSandBox`, the CNI Pods on that node.
+///
+/// ## Example
+/// ```text
+/// collector   0/1   ContainerCreating   0   26h
+/// Warning  FailedMount  kubelet  MountVolume.SetUp failed for volume "host" :
+///          hostPath type check failed: /var/lib/collectd is not a directory
+/// ```
+#[detector(
+    id = "container_creating_stuck",
+    title = "Pods stuck in ContainerCreating with Warning events",
+    labels = ["kubernetes", "state", "pod"],
+    level = Error,
+    requires = [PODS, EVENTS],
+    references = ["https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/"],
+)]
+pub struct ContainerCreatingStuck;
 
 /// Event reasons that explain a Pod that cannot be created, most telling first.
 const CAUSES: [&str; 6] = [

@@ -1,54 +1,52 @@
-//! ## What it detects
-//! CronJobs (not suspended) whose schedule is not producing successful runs:
-//!
-//! - **never scheduled**: no `status.lastScheduleTime`, although the first run after the
-//!   CronJob's creation was due more than `cronjob_not_running.grace_hours` (default 48) ago;
-//! - **failing**: no Job is active and the last successful run (`lastSuccessfulTime`) is more
-//!   than `grace_hours` older than the last scheduled one: the recent runs failed;
-//! - **stopped** (live scans only): the next run after `lastScheduleTime` was due more than
-//!   `grace_hours` ago and did not happen.
-//!
-//! Due times come from the schedule (five fields or `@daily`-style macros, read in UTC). For
-//! a dump, "now" is the newest time written in the scanned CronJobs and Events, not the time
-//! of the scan, so an old dump is not judged by today's date. CronJobs without status
-//! (manifests) are not judged.
-//!
-//! ## Why it matters
-//! A CronJob that does not run or keeps failing does so silently: backups are not taken,
-//! certificates not renewed, reports not sent — until somebody needs them. Typical causes: a
-//! schedule in the wrong time zone or field order, a controller that gave up after more than
-//! 100 missed start times (`startingDeadlineSeconds`), `concurrencyPolicy: Forbid` with a Job
-//! that never ends, or a Job template that fails every time.
-//!
-//! ## How to fix
-//! `kubectl get cronjob NAME -n NS` (LAST SCHEDULE, ACTIVE), `kubectl describe cronjob NAME
-//! -n NS` (events such as `FailedNeedsStart`, `TooManyMissedTimes`), and the last Jobs'
-//! Pods' logs: `kubectl get jobs -n NS`, `kubectl logs job/JOB -n NS`. Test a run by hand with
-//! `kubectl create job --from=cronjob/NAME NAME-manual -n NS`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: CronJob
-//! spec: {schedule: "0 3 * * *"}
-//! status:
-//!   lastScheduleTime: "2024-06-10T03:00:00Z"
-//!   lastSuccessfulTime: "2024-06-02T03:04:12Z"   # fires: no success in 8 days of runs
-//! ```
-
 use super::{Cron, human_duration, seconds_since, snapshot_time};
 use crate::prelude::*;
 use k8s_openapi::jiff::Timestamp;
 
-detector! {
-    CronjobNotRunning {
-        id: "cronjob_not_running",
-        title: "CronJobs that never ran, stopped running, or keep failing",
-        labels: ["kubernetes", "state", "batch"],
-        level: Warn,
-        requires: [CRON_JOBS, EVENTS, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#cron-job-limitations"],
-    }
-}
+/// ## What it detects
+/// CronJobs (not suspended) whose schedule is not producing successful runs:
+///
+/// - **never scheduled**: no `status.lastScheduleTime`, although the first run after the
+///   CronJob's creation was due more than `cronjob_not_running.grace_hours` (default 48) ago;
+/// - **failing**: no Job is active and the last successful run (`lastSuccessfulTime`) is more
+///   than `grace_hours` older than the last scheduled one: the recent runs failed;
+/// - **stopped** (live scans only): the next run after `lastScheduleTime` was due more than
+///   `grace_hours` ago and did not happen.
+///
+/// Due times come from the schedule (five fields or `@daily`-style macros, read in UTC). For
+/// a dump, "now" is the newest time written in the scanned CronJobs and Events, not the time
+/// of the scan, so an old dump is not judged by today's date. CronJobs without status
+/// (manifests) are not judged.
+///
+/// ## Why it matters
+/// A CronJob that does not run or keeps failing does so silently: backups are not taken,
+/// certificates not renewed, reports not sent — until somebody needs them. Typical causes: a
+/// schedule in the wrong time zone or field order, a controller that gave up after more than
+/// 100 missed start times (`startingDeadlineSeconds`), `concurrencyPolicy: Forbid` with a Job
+/// that never ends, or a Job template that fails every time.
+///
+/// ## How to fix
+/// `kubectl get cronjob NAME -n NS` (LAST SCHEDULE, ACTIVE), `kubectl describe cronjob NAME
+/// -n NS` (events such as `FailedNeedsStart`, `TooManyMissedTimes`), and the last Jobs'
+/// Pods' logs: `kubectl get jobs -n NS`, `kubectl logs job/JOB -n NS`. Test a run by hand with
+/// `kubectl create job --from=cronjob/NAME NAME-manual -n NS`.
+///
+/// ## Example
+/// ```yaml
+/// kind: CronJob
+/// spec: {schedule: "0 3 * * *"}
+/// status:
+///   lastScheduleTime: "2024-06-10T03:00:00Z"
+///   lastSuccessfulTime: "2024-06-02T03:04:12Z"   # fires: no success in 8 days of runs
+/// ```
+#[detector(
+    id = "cronjob_not_running",
+    title = "CronJobs that never ran, stopped running, or keep failing",
+    labels = ["kubernetes", "state", "batch"],
+    level = Warn,
+    requires = [CRON_JOBS, EVENTS, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#cron-job-limitations"],
+)]
+pub struct CronjobNotRunning;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let cron_jobs = ctx.get(&CRON_JOBS)?;

@@ -1,40 +1,38 @@
-//! ## What it detects
-//! CronJobs with `spec.suspend: true`: the schedule is switched off and no new Job will be
-//! created until it is resumed. When the scan has the status, the time of the last run is
-//! added.
-//!
-//! ## Why it matters
-//! Suspending a CronJob is meant to be temporary (during an incident, a migration, a
-//! maintenance window) and is easily forgotten: backups, certificate renewals, cleanups and
-//! reports silently stop. Nothing alerts on a schedule that no longer fires.
-//!
-//! ## How to fix
-//! If the pause is over, resume it: `kubectl patch cronjob NAME -n NS -p
-//! '{"spec":{"suspend":false}}'` (note that missed runs within `startingDeadlineSeconds` may
-//! start at once). If the CronJob is no longer wanted, delete it; if it is a template only run
-//! by hand (`kubectl create job --from=cronjob/NAME`), suppress this finding with the
-//! `detek.io/ignore: cronjob_suspended` annotation.
-//!
-//! ## Example
-//! ```yaml
-//! kind: CronJob
-//! spec:
-//!   schedule: "* * * * *"
-//!   suspend: true      # fires
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    CronjobSuspended {
-        id: "cronjob_suspended",
-        title: "Suspended CronJobs",
-        labels: ["kubernetes", "state", "batch"],
-        level: Warn,
-        requires: [CRON_JOBS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-suspension"],
-    }
-}
+/// ## What it detects
+/// CronJobs with `spec.suspend: true`: the schedule is switched off and no new Job will be
+/// created until it is resumed. When the scan has the status, the time of the last run is
+/// added.
+///
+/// ## Why it matters
+/// Suspending a CronJob is meant to be temporary (during an incident, a migration, a
+/// maintenance window) and is easily forgotten: backups, certificate renewals, cleanups and
+/// reports silently stop. Nothing alerts on a schedule that no longer fires.
+///
+/// ## How to fix
+/// If the pause is over, resume it: `kubectl patch cronjob NAME -n NS -p
+/// '{"spec":{"suspend":false}}'` (note that missed runs within `startingDeadlineSeconds` may
+/// start at once). If the CronJob is no longer wanted, delete it; if it is a template only run
+/// by hand (`kubectl create job --from=cronjob/NAME`), suppress this finding with the
+/// `detek.io/ignore: cronjob_suspended` annotation.
+///
+/// ## Example
+/// ```yaml
+/// kind: CronJob
+/// spec:
+///   schedule: "* * * * *"
+///   suspend: true      # fires
+/// ```
+#[detector(
+    id = "cronjob_suspended",
+    title = "Suspended CronJobs",
+    labels = ["kubernetes", "state", "batch"],
+    level = Warn,
+    requires = [CRON_JOBS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-suspension"],
+)]
+pub struct CronjobSuspended;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let cron_jobs = ctx.get(&CRON_JOBS)?;

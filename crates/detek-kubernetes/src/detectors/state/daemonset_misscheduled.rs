@@ -1,41 +1,39 @@
-//! ## What it detects
-//! DaemonSets with `status.numberMisscheduled` above zero: daemon Pods running on nodes where
-//! the DaemonSet should not run any more (its `nodeSelector`, node affinity or tolerations no
-//! longer match the node, usually after node labels or taints changed).
-//!
-//! ## Why it matters
-//! Misscheduled daemon Pods keep consuming resources on nodes that were meant to be free of
-//! them (GPU nodes, dedicated pools), and they are the sign of a node change that did not go
-//! as planned: a label removed from the wrong nodes, a taint added without `NoExecute`. The
-//! DaemonSet controller removes them only in some cases; they can linger.
-//!
-//! ## How to fix
-//! Find them: `kubectl get pods -n NS -l SELECTOR -o wide` and compare the nodes with the
-//! DaemonSet's `nodeSelector`/affinity (`kubectl get ds NAME -n NS -o yaml`) and
-//! `kubectl get nodes --show-labels`. Fix the node labels or the selector, then delete the
-//! misplaced Pods.
-//!
-//! ## Example
-//! ```yaml
-//! kind: DaemonSet
-//! status:
-//!   desiredNumberScheduled: 3
-//!   currentNumberScheduled: 3
-//!   numberMisscheduled: 1      # fires
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    DaemonsetMisscheduled {
-        id: "daemonset_misscheduled",
-        title: "DaemonSets with Pods on nodes they should not run on",
-        labels: ["kubernetes", "state", "workloads"],
-        level: Warn,
-        requires: [DAEMON_SETS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/"],
-    }
-}
+/// ## What it detects
+/// DaemonSets with `status.numberMisscheduled` above zero: daemon Pods running on nodes where
+/// the DaemonSet should not run any more (its `nodeSelector`, node affinity or tolerations no
+/// longer match the node, usually after node labels or taints changed).
+///
+/// ## Why it matters
+/// Misscheduled daemon Pods keep consuming resources on nodes that were meant to be free of
+/// them (GPU nodes, dedicated pools), and they are the sign of a node change that did not go
+/// as planned: a label removed from the wrong nodes, a taint added without `NoExecute`. The
+/// DaemonSet controller removes them only in some cases; they can linger.
+///
+/// ## How to fix
+/// Find them: `kubectl get pods -n NS -l SELECTOR -o wide` and compare the nodes with the
+/// DaemonSet's `nodeSelector`/affinity (`kubectl get ds NAME -n NS -o yaml`) and
+/// `kubectl get nodes --show-labels`. Fix the node labels or the selector, then delete the
+/// misplaced Pods.
+///
+/// ## Example
+/// ```yaml
+/// kind: DaemonSet
+/// status:
+///   desiredNumberScheduled: 3
+///   currentNumberScheduled: 3
+///   numberMisscheduled: 1      # fires
+/// ```
+#[detector(
+    id = "daemonset_misscheduled",
+    title = "DaemonSets with Pods on nodes they should not run on",
+    labels = ["kubernetes", "state", "workloads"],
+    level = Warn,
+    requires = [DAEMON_SETS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/"],
+)]
+pub struct DaemonsetMisscheduled;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let daemon_sets = ctx.get(&DAEMON_SETS)?;

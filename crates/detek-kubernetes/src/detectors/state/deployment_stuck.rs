@@ -1,43 +1,41 @@
-//! ## What it detects
-//! Deployments whose rollout has stopped making progress: the `Progressing` condition is
-//! `False` with reason `ProgressDeadlineExceeded` (no new Pod became available within
-//! `spec.progressDeadlineSeconds`, 600 seconds by default). The condition's message and time,
-//! and how many replicas are updated and available, are in the finding.
-//!
-//! ## Why it matters
-//! A stuck rollout leaves two ReplicaSets side by side: the new Pods never become ready and the
-//! old ones keep serving an old version, or too few of them to carry the load. Kubernetes does
-//! not roll back by itself; CI pipelines waiting on `kubectl rollout status` time out, and the
-//! next deploy piles on top.
-//!
-//! ## How to fix
-//! See why the new Pods are not available: `kubectl rollout status deploy/NAME -n NS`,
-//! `kubectl describe deploy/NAME -n NS`, then the new ReplicaSet's Pods
-//! (`kubectl get pods -n NS -l SELECTOR`, `kubectl describe pod`). Fix the image, config,
-//! probe or quota, or go back: `kubectl rollout undo deploy/NAME -n NS`.
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   conditions:
-//!   - type: Progressing
-//!     status: "False"
-//!     reason: ProgressDeadlineExceeded
-//!     message: ReplicaSet "web-5d8f7c9b7" has timed out progressing.
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    DeploymentStuck {
-        id: "deployment_stuck",
-        title: "Deployments whose rollout exceeded its progress deadline",
-        labels: ["kubernetes", "state", "workloads"],
-        level: Error,
-        requires: [DEPLOYMENTS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#failed-deployment"],
-    }
-}
+/// ## What it detects
+/// Deployments whose rollout has stopped making progress: the `Progressing` condition is
+/// `False` with reason `ProgressDeadlineExceeded` (no new Pod became available within
+/// `spec.progressDeadlineSeconds`, 600 seconds by default). The condition's message and time,
+/// and how many replicas are updated and available, are in the finding.
+///
+/// ## Why it matters
+/// A stuck rollout leaves two ReplicaSets side by side: the new Pods never become ready and the
+/// old ones keep serving an old version, or too few of them to carry the load. Kubernetes does
+/// not roll back by itself; CI pipelines waiting on `kubectl rollout status` time out, and the
+/// next deploy piles on top.
+///
+/// ## How to fix
+/// See why the new Pods are not available: `kubectl rollout status deploy/NAME -n NS`,
+/// `kubectl describe deploy/NAME -n NS`, then the new ReplicaSet's Pods
+/// (`kubectl get pods -n NS -l SELECTOR`, `kubectl describe pod`). Fix the image, config,
+/// probe or quota, or go back: `kubectl rollout undo deploy/NAME -n NS`.
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   conditions:
+///   - type: Progressing
+///     status: "False"
+///     reason: ProgressDeadlineExceeded
+///     message: ReplicaSet "web-5d8f7c9b7" has timed out progressing.
+/// ```
+#[detector(
+    id = "deployment_stuck",
+    title = "Deployments whose rollout exceeded its progress deadline",
+    labels = ["kubernetes", "state", "workloads"],
+    level = Error,
+    requires = [DEPLOYMENTS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#failed-deployment"],
+)]
+pub struct DeploymentStuck;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let deployments = ctx.get(&DEPLOYMENTS)?;

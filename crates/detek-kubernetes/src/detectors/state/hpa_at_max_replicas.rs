@@ -1,43 +1,41 @@
-//! ## What it detects
-//! HorizontalPodAutoscalers running at their `maxReplicas` that want more: the condition
-//! `ScalingLimited=True` with reason `TooManyReplicas`, or (without conditions) current and
-//! desired replicas both at the maximum. Autoscalers with `minReplicas` equal to `maxReplicas`
-//! are pinned on purpose and left out.
-//!
-//! ## Why it matters
-//! At the ceiling the autoscaler can no longer absorb load: latency grows and requests fail
-//! while the HPA looks healthy. A ceiling set long ago for less traffic, or a metric that is
-//! always high (a CPU target below the idle usage, a wrong custom metric), both look like this.
-//!
-//! ## How to fix
-//! `kubectl describe hpa NAME -n NS` shows the current metric values and the conditions.
-//! If the load is real, raise `maxReplicas` (and check the cluster has room: quotas, node
-//! autoscaler limits); if the metric is wrong, fix the target or the requests it is computed
-//! against.
-//!
-//! ## Example
-//! ```yaml
-//! kind: HorizontalPodAutoscaler
-//! spec: {minReplicas: 2, maxReplicas: 10}
-//! status:
-//!   currentReplicas: 10
-//!   desiredReplicas: 10
-//!   conditions:
-//!   - {type: ScalingLimited, status: "True", reason: TooManyReplicas}    # fires
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    HpaAtMaxReplicas {
-        id: "hpa_at_max_replicas",
-        title: "Autoscalers at their maximum replicas that want more",
-        labels: ["kubernetes", "state", "autoscaling"],
-        level: Warn,
-        requires: [HORIZONTAL_POD_AUTOSCALERS],
-        references: ["https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#appendix-horizontal-pod-autoscaler-status-conditions"],
-    }
-}
+/// ## What it detects
+/// HorizontalPodAutoscalers running at their `maxReplicas` that want more: the condition
+/// `ScalingLimited=True` with reason `TooManyReplicas`, or (without conditions) current and
+/// desired replicas both at the maximum. Autoscalers with `minReplicas` equal to `maxReplicas`
+/// are pinned on purpose and left out.
+///
+/// ## Why it matters
+/// At the ceiling the autoscaler can no longer absorb load: latency grows and requests fail
+/// while the HPA looks healthy. A ceiling set long ago for less traffic, or a metric that is
+/// always high (a CPU target below the idle usage, a wrong custom metric), both look like this.
+///
+/// ## How to fix
+/// `kubectl describe hpa NAME -n NS` shows the current metric values and the conditions.
+/// If the load is real, raise `maxReplicas` (and check the cluster has room: quotas, node
+/// autoscaler limits); if the metric is wrong, fix the target or the requests it is computed
+/// against.
+///
+/// ## Example
+/// ```yaml
+/// kind: HorizontalPodAutoscaler
+/// spec: {minReplicas: 2, maxReplicas: 10}
+/// status:
+///   currentReplicas: 10
+///   desiredReplicas: 10
+///   conditions:
+///   - {type: ScalingLimited, status: "True", reason: TooManyReplicas}    # fires
+/// ```
+#[detector(
+    id = "hpa_at_max_replicas",
+    title = "Autoscalers at their maximum replicas that want more",
+    labels = ["kubernetes", "state", "autoscaling"],
+    level = Warn,
+    requires = [HORIZONTAL_POD_AUTOSCALERS],
+    references = ["https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#appendix-horizontal-pod-autoscaler-status-conditions"],
+)]
+pub struct HpaAtMaxReplicas;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;

@@ -1,43 +1,41 @@
-//! ## What it detects
-//! Jobs with the condition `Failed=True`, with its reason (`BackoffLimitExceeded`,
-//! `DeadlineExceeded`, `PodFailurePolicy`...) and message. A failed Job of a CronJob is left out
-//! when a later Job of the same CronJob completed: the schedule recovered, and the old failure is
-//! only kept by `failedJobsHistoryLimit` (`cronjob_not_running` watches CronJobs that keep
-//! failing).
-//!
-//! ## Why it matters
-//! A failed Job did not do its work and will not retry: a migration that did not run, a backup
-//! that was not taken, a Helm hook that blocked an upgrade. Nothing alerts on it by default;
-//! the Job object just stays there.
-//!
-//! ## How to fix
-//! Read why its Pods failed: `kubectl describe job NAME -n NS`, `kubectl logs job/NAME -n NS`
-//! (or the failed Pods' logs, `kubectl get pods -n NS -l job-name=NAME`). Fix the cause, then
-//! re-run it: delete and re-apply the Job, or `kubectl create job --from=cronjob/CRON NAME`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Job
-//! status:
-//!   failed: 1
-//!   conditions:
-//!   - {type: Failed, status: "True", reason: BackoffLimitExceeded,
-//!      message: Job has reached the specified backoff limit}     # fires
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::batch::v1::Job;
 
-detector! {
-    JobFailed {
-        id: "job_failed",
-        title: "Jobs that failed",
-        labels: ["kubernetes", "state", "batch"],
-        level: Error,
-        requires: [JOBS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup"],
-    }
-}
+/// ## What it detects
+/// Jobs with the condition `Failed=True`, with its reason (`BackoffLimitExceeded`,
+/// `DeadlineExceeded`, `PodFailurePolicy`...) and message. A failed Job of a CronJob is left out
+/// when a later Job of the same CronJob completed: the schedule recovered, and the old failure is
+/// only kept by `failedJobsHistoryLimit` (`cronjob_not_running` watches CronJobs that keep
+/// failing).
+///
+/// ## Why it matters
+/// A failed Job did not do its work and will not retry: a migration that did not run, a backup
+/// that was not taken, a Helm hook that blocked an upgrade. Nothing alerts on it by default;
+/// the Job object just stays there.
+///
+/// ## How to fix
+/// Read why its Pods failed: `kubectl describe job NAME -n NS`, `kubectl logs job/NAME -n NS`
+/// (or the failed Pods' logs, `kubectl get pods -n NS -l job-name=NAME`). Fix the cause, then
+/// re-run it: delete and re-apply the Job, or `kubectl create job --from=cronjob/CRON NAME`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Job
+/// status:
+///   failed: 1
+///   conditions:
+///   - {type: Failed, status: "True", reason: BackoffLimitExceeded,
+///      message: Job has reached the specified backoff limit}     # fires
+/// ```
+#[detector(
+    id = "job_failed",
+    title = "Jobs that failed",
+    labels = ["kubernetes", "state", "batch"],
+    level = Error,
+    requires = [JOBS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup"],
+)]
+pub struct JobFailed;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let jobs = ctx.get(&JOBS)?;

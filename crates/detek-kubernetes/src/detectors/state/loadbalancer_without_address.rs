@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Services of type `LoadBalancer` whose `status.loadBalancer.ingress` is empty: no load
-//! balancer was provisioned for them. Only Services written by a cluster (a dump or a live
-//! scan: they carry a uid or creation time) are judged — manifests, including the
-//! `status: {loadBalancer: {}}` that `kubectl create --dry-run -o yaml` writes, have no real
-//! status. In live scans, Services younger than `loadbalancer_without_address.grace_minutes`
-//! (default 10) are left alone: cloud load balancers take a few minutes. Services with a `loadBalancerClass`
-//! are named in the finding, since a controller of that class must exist.
-//!
-//! ## Why it matters
-//! Without an address the Service is unreachable from outside the cluster: DNS records
-//! pointing at it (external-dns) are never created, and clients get nothing. Causes: no cloud
-//! controller (bare metal, kind, minikube without `tunnel`, MetalLB not installed or out of
-//! addresses), a quota reached in the cloud account, an annotation the provider rejects, or
-//! a `loadBalancerClass` no controller serves.
-//!
-//! ## How to fix
-//! `kubectl describe svc NAME -n NS` shows the cloud controller's events
-//! (`SyncLoadBalancerFailed` and why). Check the cloud controller manager or MetalLB logs and
-//! quotas. If no external access is needed, use `type: ClusterIP` or an Ingress.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Service
-//! metadata: {name: e2e-lb, creationTimestamp: "2025-10-01T12:00:00Z"}
-//! spec: {type: LoadBalancer}
-//! status:
-//!   loadBalancer: {}       # fires: no ingress IP or hostname
-//! ```
-
 use super::{from_cluster, human_duration, seconds_since};
 use crate::prelude::*;
 
-detector! {
-    LoadbalancerWithoutAddress {
-        id: "loadbalancer_without_address",
-        title: "LoadBalancer Services without an external address",
-        labels: ["kubernetes", "state", "networking"],
-        level: Error,
-        requires: [SERVICES, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/service/#loadbalancer"],
-    }
-}
+/// ## What it detects
+/// Services of type `LoadBalancer` whose `status.loadBalancer.ingress` is empty: no load
+/// balancer was provisioned for them. Only Services written by a cluster (a dump or a live
+/// scan: they carry a uid or creation time) are judged — manifests, including the
+/// `status: {loadBalancer: {}}` that `kubectl create --dry-run -o yaml` writes, have no real
+/// status. In live scans, Services younger than `loadbalancer_without_address.grace_minutes`
+/// (default 10) are left alone: cloud load balancers take a few minutes. Services with a `loadBalancerClass`
+/// are named in the finding, since a controller of that class must exist.
+///
+/// ## Why it matters
+/// Without an address the Service is unreachable from outside the cluster: DNS records
+/// pointing at it (external-dns) are never created, and clients get nothing. Causes: no cloud
+/// controller (bare metal, kind, minikube without `tunnel`, MetalLB not installed or out of
+/// addresses), a quota reached in the cloud account, an annotation the provider rejects, or
+/// a `loadBalancerClass` no controller serves.
+///
+/// ## How to fix
+/// `kubectl describe svc NAME -n NS` shows the cloud controller's events
+/// (`SyncLoadBalancerFailed` and why). Check the cloud controller manager or MetalLB logs and
+/// quotas. If no external access is needed, use `type: ClusterIP` or an Ingress.
+///
+/// ## Example
+/// ```yaml
+/// kind: Service
+/// metadata: {name: e2e-lb, creationTimestamp: "2025-10-01T12:00:00Z"}
+/// spec: {type: LoadBalancer}
+/// status:
+///   loadBalancer: {}       # fires: no ingress IP or hostname
+/// ```
+#[detector(
+    id = "loadbalancer_without_address",
+    title = "LoadBalancer Services without an external address",
+    labels = ["kubernetes", "state", "networking"],
+    level = Error,
+    requires = [SERVICES, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/service/#loadbalancer"],
+)]
+pub struct LoadbalancerWithoutAddress;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;

@@ -1,54 +1,52 @@
-//! ## What it detects
-//! Namespaces in phase `Terminating` that do not go away: either a deletion condition reports
-//! a failure (`NamespaceDeletionDiscoveryFailure`, `NamespaceDeletionContentFailure`,
-//! `NamespaceDeletionGroupVersionParsingFailure` with status `True`), or the deletion started
-//! more than `namespace_stuck_terminating.grace_minutes` (default 10) before the scan. Every
-//! `True` condition (also `NamespaceContentRemaining`, `NamespaceFinalizersRemaining`) is in
-//! the evidence, with its message. For a dump, "before the scan" means before the newest time
-//! written in its Namespaces, so a Namespace deleted seconds before the dump was taken is not
-//! reported years later.
-//!
-//! ## Why it matters
-//! A Namespace stuck in Terminating cannot be recreated (CI environments, preview apps,
-//! re-installs fail with `object is being deleted`), and what is left in it keeps running or
-//! holding volumes and load balancers. The usual causes: an aggregated API (`APIService`, e.g.
-//! `metrics.k8s.io`) that is unavailable so discovery fails, or objects with finalizers whose
-//! controller was uninstalled first.
-//!
-//! ## How to fix
-//! Read the conditions: `kubectl get ns NAME -o yaml`. For discovery failures, fix or delete
-//! the broken APIService (`kubectl get apiservice | grep False`). For remaining content, list
-//! it (`kubectl api-resources --verbs=list --namespaced -o name | xargs -n1 kubectl get -n
-//! NAME --ignore-not-found`) and remove the finalizers only once you know their controller is
-//! gone for good.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Namespace
-//! metadata: {name: preview-42, deletionTimestamp: "2024-05-02T10:00:00Z"}
-//! status:
-//!   phase: Terminating
-//!   conditions:
-//!   - type: NamespaceDeletionDiscoveryFailure
-//!     status: "True"
-//!     message: 'Discovery failed for some groups, 1 failing: unable to retrieve the complete
-//!       list of server APIs: metrics.k8s.io/v1beta1: the server is currently unable to handle
-//!       the request'
-//! ```
-
 use super::{human_duration, seconds_since, snapshot_time};
 use crate::prelude::*;
 
-detector! {
-    NamespaceStuckTerminating {
-        id: "namespace_stuck_terminating",
-        title: "Namespaces stuck in Terminating",
-        labels: ["kubernetes", "state", "cluster"],
-        level: Error,
-        requires: [NAMESPACES, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/"],
-    }
-}
+/// ## What it detects
+/// Namespaces in phase `Terminating` that do not go away: either a deletion condition reports
+/// a failure (`NamespaceDeletionDiscoveryFailure`, `NamespaceDeletionContentFailure`,
+/// `NamespaceDeletionGroupVersionParsingFailure` with status `True`), or the deletion started
+/// more than `namespace_stuck_terminating.grace_minutes` (default 10) before the scan. Every
+/// `True` condition (also `NamespaceContentRemaining`, `NamespaceFinalizersRemaining`) is in
+/// the evidence, with its message. For a dump, "before the scan" means before the newest time
+/// written in its Namespaces, so a Namespace deleted seconds before the dump was taken is not
+/// reported years later.
+///
+/// ## Why it matters
+/// A Namespace stuck in Terminating cannot be recreated (CI environments, preview apps,
+/// re-installs fail with `object is being deleted`), and what is left in it keeps running or
+/// holding volumes and load balancers. The usual causes: an aggregated API (`APIService`, e.g.
+/// `metrics.k8s.io`) that is unavailable so discovery fails, or objects with finalizers whose
+/// controller was uninstalled first.
+///
+/// ## How to fix
+/// Read the conditions: `kubectl get ns NAME -o yaml`. For discovery failures, fix or delete
+/// the broken APIService (`kubectl get apiservice | grep False`). For remaining content, list
+/// it (`kubectl api-resources --verbs=list --namespaced -o name | xargs -n1 kubectl get -n
+/// NAME --ignore-not-found`) and remove the finalizers only once you know their controller is
+/// gone for good.
+///
+/// ## Example
+/// ```yaml
+/// kind: Namespace
+/// metadata: {name: preview-42, deletionTimestamp: "2024-05-02T10:00:00Z"}
+/// status:
+///   phase: Terminating
+///   conditions:
+///   - type: NamespaceDeletionDiscoveryFailure
+///     status: "True"
+///     message: 'Discovery failed for some groups, 1 failing: unable to retrieve the complete
+///       list of server APIs: metrics.k8s.io/v1beta1: the server is currently unable to handle
+///       the request'
+/// ```
+#[detector(
+    id = "namespace_stuck_terminating",
+    title = "Namespaces stuck in Terminating",
+    labels = ["kubernetes", "state", "cluster"],
+    level = Error,
+    requires = [NAMESPACES, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/"],
+)]
+pub struct NamespaceStuckTerminating;
 
 const FAILURES: [&str; 3] = [
     "NamespaceDeletionDiscoveryFailure",

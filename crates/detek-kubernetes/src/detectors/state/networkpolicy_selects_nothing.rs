@@ -1,57 +1,55 @@
-//! ## What it detects
-//! NetworkPolicies whose `podSelector` matches no Pod and no workload's pod template of their
-//! namespace. An empty selector (`podSelector: {}`) means *every* Pod of the namespace — the
-//! usual default-deny policy — and is never reported (tools that flag it produce their most
-//! common false positive). Only judged when the scan contains Pods or workloads; a set of
-//! policies alone cannot tell. For manifests (no Pods written by a cluster), namespaces where
-//! a workload of the set can create Pods at run time — its ServiceAccount is bound to a role
-//! that may create Pods, StatefulSets, Deployments... (an operator) — are not judged either,
-//! and listed in a note: the Pods their policies are for do not exist yet.
-//!
-//! ## Why it matters
-//! A policy that selects nothing protects nothing: the Pods it was written for are still open
-//! to (or can still reach) everything, while the policy's presence suggests they are isolated.
-//! Usually the Pods' labels changed (a chart upgrade renamed `app` to
-//! `app.kubernetes.io/name`) or the policy was applied in the wrong namespace.
-//!
-//! ## How to fix
-//! Compare the selector with the Pods' labels: `kubectl get netpol NAME -n NS -o yaml` and
-//! `kubectl get pods -n NS --show-labels` (or `-l KEY=VALUE` to test the selector). Fix the
-//! selector or the labels, or delete the stale policy.
-//!
-//! ## Example
-//! ```yaml
-//! kind: NetworkPolicy
-//! metadata: {name: db-ingress, namespace: shop}
-//! spec:
-//!   podSelector:
-//!     matchLabels: {role: db}      # fires when no Pod in shop has role=db
-//!   ingress: [...]
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::collections::BTreeSet;
 
-detector! {
-    NetworkpolicySelectsNothing {
-        id: "networkpolicy_selects_nothing",
-        title: "NetworkPolicies whose pod selector matches no Pod",
-        labels: ["kubernetes", "state", "networking"],
-        level: Warn,
-        requires: [
-            NETWORK_POLICIES,
-            PODS,
-            WORKLOAD_TEMPLATES,
-            ROLES,
-            CLUSTER_ROLES,
-            ROLE_BINDINGS,
-            CLUSTER_ROLE_BINDINGS,
-        ],
-        references: ["https://kubernetes.io/docs/concepts/services-networking/network-policies/"],
-    }
-}
+/// ## What it detects
+/// NetworkPolicies whose `podSelector` matches no Pod and no workload's pod template of their
+/// namespace. An empty selector (`podSelector: {}`) means *every* Pod of the namespace — the
+/// usual default-deny policy — and is never reported (tools that flag it produce their most
+/// common false positive). Only judged when the scan contains Pods or workloads; a set of
+/// policies alone cannot tell. For manifests (no Pods written by a cluster), namespaces where
+/// a workload of the set can create Pods at run time — its ServiceAccount is bound to a role
+/// that may create Pods, StatefulSets, Deployments... (an operator) — are not judged either,
+/// and listed in a note: the Pods their policies are for do not exist yet.
+///
+/// ## Why it matters
+/// A policy that selects nothing protects nothing: the Pods it was written for are still open
+/// to (or can still reach) everything, while the policy's presence suggests they are isolated.
+/// Usually the Pods' labels changed (a chart upgrade renamed `app` to
+/// `app.kubernetes.io/name`) or the policy was applied in the wrong namespace.
+///
+/// ## How to fix
+/// Compare the selector with the Pods' labels: `kubectl get netpol NAME -n NS -o yaml` and
+/// `kubectl get pods -n NS --show-labels` (or `-l KEY=VALUE` to test the selector). Fix the
+/// selector or the labels, or delete the stale policy.
+///
+/// ## Example
+/// ```yaml
+/// kind: NetworkPolicy
+/// metadata: {name: db-ingress, namespace: shop}
+/// spec:
+///   podSelector:
+///     matchLabels: {role: db}      # fires when no Pod in shop has role=db
+///   ingress: [...]
+/// ```
+#[detector(
+    id = "networkpolicy_selects_nothing",
+    title = "NetworkPolicies whose pod selector matches no Pod",
+    labels = ["kubernetes", "state", "networking"],
+    level = Warn,
+    requires = [
+        NETWORK_POLICIES,
+        PODS,
+        WORKLOAD_TEMPLATES,
+        ROLES,
+        CLUSTER_ROLES,
+        ROLE_BINDINGS,
+        CLUSTER_ROLE_BINDINGS,
+    ],
+    references = ["https://kubernetes.io/docs/concepts/services-networking/network-policies/"],
+)]
+pub struct NetworkpolicySelectsNothing;
 
 /// Labels of one Pod or pod template, with its namespace as written.
 struct Candidate<'a> {

@@ -1,42 +1,40 @@
-//! ## What it detects
-//! Pods evicted by the kubelet: phase `Failed` with `status.reason: Evicted` (node pressure:
-//! memory, disk or PIDs running out, or ephemeral-storage limits exceeded). One finding per
-//! Pod, with the kubelet's message; Pods evicted by the API (drains, preemption) are deleted
-//! and do not stay behind.
-//!
-//! ## Why it matters
-//! An evicted Pod stopped abruptly; its controller starts a replacement, possibly on the same
-//! pressured node, and the evicted objects pile up (`kubectl get pods` full of `Evicted`)
-//! until garbage collected. Many evictions point at nodes without enough reserved resources or
-//! at Pods without requests and limits that use more than they declare.
-//!
-//! ## How to fix
-//! Read the message (`kubectl describe pod NAME -n NS`): which resource ran out and how much
-//! the container used. Set requests/limits that match real usage (ephemeral-storage too),
-//! check the node's `kubectl describe node` conditions and `--eviction-hard`/reserved
-//! settings, then clean up: `kubectl delete pod -n NS --field-selector=status.phase=Failed`.
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   phase: Failed
-//!   reason: Evicted
-//!   message: 'The node was low on resource: memory. Container app was using 1805Mi,
-//!     which exceeds its request of 256Mi.'
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    PodEvicted {
-        id: "pod_evicted",
-        title: "Pods evicted by the kubelet",
-        labels: ["kubernetes", "state", "pod"],
-        level: Warn,
-        requires: [PODS],
-        references: ["https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/"],
-    }
-}
+/// ## What it detects
+/// Pods evicted by the kubelet: phase `Failed` with `status.reason: Evicted` (node pressure:
+/// memory, disk or PIDs running out, or ephemeral-storage limits exceeded). One finding per
+/// Pod, with the kubelet's message; Pods evicted by the API (drains, preemption) are deleted
+/// and do not stay behind.
+///
+/// ## Why it matters
+/// An evicted Pod stopped abruptly; its controller starts a replacement, possibly on the same
+/// pressured node, and the evicted objects pile up (`kubectl get pods` full of `Evicted`)
+/// until garbage collected. Many evictions point at nodes without enough reserved resources or
+/// at Pods without requests and limits that use more than they declare.
+///
+/// ## How to fix
+/// Read the message (`kubectl describe pod NAME -n NS`): which resource ran out and how much
+/// the container used. Set requests/limits that match real usage (ephemeral-storage too),
+/// check the node's `kubectl describe node` conditions and `--eviction-hard`/reserved
+/// settings, then clean up: `kubectl delete pod -n NS --field-selector=status.phase=Failed`.
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   phase: Failed
+///   reason: Evicted
+///   message: 'The node was low on resource: memory. Container app was using 1805Mi,
+///     which exceeds its request of 256Mi.'
+/// ```
+#[detector(
+    id = "pod_evicted",
+    title = "Pods evicted by the kubelet",
+    labels = ["kubernetes", "state", "pod"],
+    level = Warn,
+    requires = [PODS],
+    references = ["https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/"],
+)]
+pub struct PodEvicted;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

@@ -1,44 +1,42 @@
-//! ## What it detects
-//! PersistentVolumes in phase `Released` (their claim was deleted and the reclaim policy,
-//! usually `Retain`, left the volume behind) or `Failed` (automatic reclamation failed). The
-//! former claim, the reclaim policy and the status message are in the finding. Volumes whose
-//! `status.lastPhaseTransitionTime` is younger than `pv_released_or_failed.grace_minutes`
-//! (default 10) are left alone: a `Delete` volume is Released for a moment before it goes.
-//!
-//! ## Why it matters
-//! A Released volume still holds the old claim's data and still costs money, but no new claim
-//! can bind to it until an administrator cleans it up: it is storage nobody can use. A Failed
-//! volume means the provisioner could not delete or recycle it; the backing disk may be
-//! orphaned in the cloud account.
-//!
-//! ## How to fix
-//! Decide whether the data is needed. To reuse the volume, remove its claim reference:
-//! `kubectl patch pv NAME -p '{"spec":{"claimRef":null}}'`. To drop it, back up if needed,
-//! then `kubectl delete pv NAME` and delete the disk in the storage backend. For `Failed`,
-//! `kubectl describe pv NAME` shows the provisioner's error.
-//!
-//! ## Example
-//! ```yaml
-//! kind: PersistentVolume
-//! spec:
-//!   persistentVolumeReclaimPolicy: Retain
-//!   claimRef: {namespace: default, name: data-db-0}
-//! status: {phase: Released}      # fires
-//! ```
-
 use super::seconds_since;
 use crate::prelude::*;
 
-detector! {
-    PvReleasedOrFailed {
-        id: "pv_released_or_failed",
-        title: "PersistentVolumes left Released or Failed",
-        labels: ["kubernetes", "state", "storage"],
-        level: Warn,
-        requires: [PERSISTENT_VOLUMES],
-        references: ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#reclaiming"],
-    }
-}
+/// ## What it detects
+/// PersistentVolumes in phase `Released` (their claim was deleted and the reclaim policy,
+/// usually `Retain`, left the volume behind) or `Failed` (automatic reclamation failed). The
+/// former claim, the reclaim policy and the status message are in the finding. Volumes whose
+/// `status.lastPhaseTransitionTime` is younger than `pv_released_or_failed.grace_minutes`
+/// (default 10) are left alone: a `Delete` volume is Released for a moment before it goes.
+///
+/// ## Why it matters
+/// A Released volume still holds the old claim's data and still costs money, but no new claim
+/// can bind to it until an administrator cleans it up: it is storage nobody can use. A Failed
+/// volume means the provisioner could not delete or recycle it; the backing disk may be
+/// orphaned in the cloud account.
+///
+/// ## How to fix
+/// Decide whether the data is needed. To reuse the volume, remove its claim reference:
+/// `kubectl patch pv NAME -p '{"spec":{"claimRef":null}}'`. To drop it, back up if needed,
+/// then `kubectl delete pv NAME` and delete the disk in the storage backend. For `Failed`,
+/// `kubectl describe pv NAME` shows the provisioner's error.
+///
+/// ## Example
+/// ```yaml
+/// kind: PersistentVolume
+/// spec:
+///   persistentVolumeReclaimPolicy: Retain
+///   claimRef: {namespace: default, name: data-db-0}
+/// status: {phase: Released}      # fires
+/// ```
+#[detector(
+    id = "pv_released_or_failed",
+    title = "PersistentVolumes left Released or Failed",
+    labels = ["kubernetes", "state", "storage"],
+    level = Warn,
+    requires = [PERSISTENT_VOLUMES],
+    references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#reclaiming"],
+)]
+pub struct PvReleasedOrFailed;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let volumes = ctx.get(&PERSISTENT_VOLUMES)?;

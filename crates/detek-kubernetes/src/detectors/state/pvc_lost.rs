@@ -1,37 +1,35 @@
-//! ## What it detects
-//! PersistentVolumeClaims in phase `Lost`: the claim was bound to a PersistentVolume that no
-//! longer exists (deleted by hand, removed with its cloud disk, or lost in a restore of the
-//! cluster without its volumes).
-//!
-//! ## Why it matters
-//! The data behind a Lost claim is gone or unreachable from Kubernetes. Pods using the claim
-//! cannot start (`FailedMount`), and a StatefulSet replica using it stays down. Kubernetes will
-//! not repair it: the claim must be rebound or recreated, possibly from a backup.
-//!
-//! ## How to fix
-//! `kubectl describe pvc NAME -n NS` shows the volume it was bound to (`spec.volumeName`).
-//! If the disk still exists in the storage backend, recreate a PersistentVolume for it with a
-//! `claimRef` to this claim; otherwise delete the claim, recreate it, and restore the data.
-//!
-//! ## Example
-//! ```yaml
-//! kind: PersistentVolumeClaim
-//! spec: {volumeName: pvc-86489da2-08df-4e95-800c-b8537e3ff03b}
-//! status: {phase: Lost}     # fires
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    PvcLost {
-        id: "pvc_lost",
-        title: "PersistentVolumeClaims whose volume is lost",
-        labels: ["kubernetes", "state", "storage"],
-        level: Error,
-        requires: [PERSISTENT_VOLUME_CLAIMS],
-        references: ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#phase"],
-    }
-}
+/// ## What it detects
+/// PersistentVolumeClaims in phase `Lost`: the claim was bound to a PersistentVolume that no
+/// longer exists (deleted by hand, removed with its cloud disk, or lost in a restore of the
+/// cluster without its volumes).
+///
+/// ## Why it matters
+/// The data behind a Lost claim is gone or unreachable from Kubernetes. Pods using the claim
+/// cannot start (`FailedMount`), and a StatefulSet replica using it stays down. Kubernetes will
+/// not repair it: the claim must be rebound or recreated, possibly from a backup.
+///
+/// ## How to fix
+/// `kubectl describe pvc NAME -n NS` shows the volume it was bound to (`spec.volumeName`).
+/// If the disk still exists in the storage backend, recreate a PersistentVolume for it with a
+/// `claimRef` to this claim; otherwise delete the claim, recreate it, and restore the data.
+///
+/// ## Example
+/// ```yaml
+/// kind: PersistentVolumeClaim
+/// spec: {volumeName: pvc-86489da2-08df-4e95-800c-b8537e3ff03b}
+/// status: {phase: Lost}     # fires
+/// ```
+#[detector(
+    id = "pvc_lost",
+    title = "PersistentVolumeClaims whose volume is lost",
+    labels = ["kubernetes", "state", "storage"],
+    level = Error,
+    requires = [PERSISTENT_VOLUME_CLAIMS],
+    references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#phase"],
+)]
+pub struct PvcLost;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let claims = ctx.get(&PERSISTENT_VOLUME_CLAIMS)?;

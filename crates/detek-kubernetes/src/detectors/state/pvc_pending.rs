@@ -1,45 +1,43 @@
-//! ## What it detects
-//! PersistentVolumeClaims in phase `Pending` that something is waiting for: a Pod of the scan
-//! uses the claim, the scheduler already chose a node for it (annotation
-//! `volume.kubernetes.io/selected-node`), or there are Warning events about it (for example
-//! `ProvisioningFailed`). In live scans, claims younger than `pvc_pending.grace_minutes`
-//! (default 5) are left alone: provisioning takes a moment. A Pending claim nobody uses is normal with a
-//! `WaitForFirstConsumer` StorageClass and is only counted in a note.
-//!
-//! ## Why it matters
-//! A Pod whose claim is not bound does not start: it stays `Pending` (or `ContainerCreating`).
-//! Typical causes are a StorageClass that does not exist or has no provisioner, a provisioner
-//! that fails (quota, wrong zone, CSI driver down), or a static PV that matches no claim
-//! (size, access mode, selector).
-//!
-//! ## How to fix
-//! `kubectl describe pvc NAME -n NS` shows the provisioner's events. Check the StorageClass
-//! (`kubectl get storageclass`), the CSI driver's Pods, and for static volumes
-//! `kubectl get pv` (capacity, access modes, `claimRef`).
-//!
-//! ## Example
-//! ```yaml
-//! kind: PersistentVolumeClaim
-//! metadata:
-//!   annotations: {volume.kubernetes.io/selected-node: n3}
-//! spec: {storageClassName: standard}
-//! status: {phase: Pending}      # fires: the scheduler waits for it
-//! ```
-
 use super::{human_duration, seconds_since, warning_event_groups};
 use crate::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-detector! {
-    PvcPending {
-        id: "pvc_pending",
-        title: "PersistentVolumeClaims stuck in Pending while something waits for them",
-        labels: ["kubernetes", "state", "storage"],
-        level: Error,
-        requires: [PERSISTENT_VOLUME_CLAIMS, PODS, EVENTS, CLUSTER_INFO],
-        references: ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#binding"],
-    }
-}
+/// ## What it detects
+/// PersistentVolumeClaims in phase `Pending` that something is waiting for: a Pod of the scan
+/// uses the claim, the scheduler already chose a node for it (annotation
+/// `volume.kubernetes.io/selected-node`), or there are Warning events about it (for example
+/// `ProvisioningFailed`). In live scans, claims younger than `pvc_pending.grace_minutes`
+/// (default 5) are left alone: provisioning takes a moment. A Pending claim nobody uses is normal with a
+/// `WaitForFirstConsumer` StorageClass and is only counted in a note.
+///
+/// ## Why it matters
+/// A Pod whose claim is not bound does not start: it stays `Pending` (or `ContainerCreating`).
+/// Typical causes are a StorageClass that does not exist or has no provisioner, a provisioner
+/// that fails (quota, wrong zone, CSI driver down), or a static PV that matches no claim
+/// (size, access mode, selector).
+///
+/// ## How to fix
+/// `kubectl describe pvc NAME -n NS` shows the provisioner's events. Check the StorageClass
+/// (`kubectl get storageclass`), the CSI driver's Pods, and for static volumes
+/// `kubectl get pv` (capacity, access modes, `claimRef`).
+///
+/// ## Example
+/// ```yaml
+/// kind: PersistentVolumeClaim
+/// metadata:
+///   annotations: {volume.kubernetes.io/selected-node: n3}
+/// spec: {storageClassName: standard}
+/// status: {phase: Pending}      # fires: the scheduler waits for it
+/// ```
+#[detector(
+    id = "pvc_pending",
+    title = "PersistentVolumeClaims stuck in Pending while something waits for them",
+    labels = ["kubernetes", "state", "storage"],
+    level = Error,
+    requires = [PERSISTENT_VOLUME_CLAIMS, PODS, EVENTS, CLUSTER_INFO],
+    references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#binding"],
+)]
+pub struct PvcPending;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let claims = ctx.get(&PERSISTENT_VOLUME_CLAIMS)?;

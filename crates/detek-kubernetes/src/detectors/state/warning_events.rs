@@ -1,42 +1,40 @@
-//! ## What it detects
-//! Events of type `Warning`, grouped by the object they are about and their reason: one
-//! finding per object and reason (`BackOff`, `FailedMount`, `FailedScheduling`, `Unhealthy`,
-//! `FailedCreate`...), with the total count and the latest message. Settings:
-//! `warning_events.min_count` (default 1) drops groups seen fewer times, and
-//! `warning_events.ignore_reasons` (default none) lists reasons to leave out.
-//!
-//! ## Why it matters
-//! Events are the cluster's own explanation of what goes wrong, and the evidence behind most
-//! Pod findings: *why* a Pod is Pending (`FailedScheduling: 0/3 nodes are available: 3
-//! Insufficient cpu`), why a container is not ready (`Unhealthy: Readiness probe failed`), why
-//! a controller creates no Pods (`FailedCreate: ... service account ... not found`). They
-//! expire after an hour by default, so a scan is often the only record of them.
-//!
-//! ## How to fix
-//! Follow the reason: `kubectl get events -n NS --field-selector type=Warning
-//! --sort-by=.lastTimestamp`, then `kubectl describe KIND NAME -n NS` for the object. The
-//! matching detector (`crashloop_backoff`, `pod_pending_unschedulable`, `image_pull_failure`,
-//! `container_creating_stuck`, `missing_service_account`...) usually says more.
-//!
-//! ## Example
-//! ```text
-//! Warning  FailedScheduling  pod/kube-dns-545bc4bfd4-t4lzx  ×9
-//!   No nodes are available that match all of the predicates: Insufficient cpu (1).
-//! ```
-
 use super::warning_event_groups;
 use crate::prelude::*;
 
-detector! {
-    WarningEvents {
-        id: "warning_events",
-        title: "Warning events, grouped by object and reason",
-        labels: ["kubernetes", "state", "events"],
-        level: Warn,
-        requires: [EVENTS],
-        references: ["https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/"],
-    }
-}
+/// ## What it detects
+/// Events of type `Warning`, grouped by the object they are about and their reason: one
+/// finding per object and reason (`BackOff`, `FailedMount`, `FailedScheduling`, `Unhealthy`,
+/// `FailedCreate`...), with the total count and the latest message. Settings:
+/// `warning_events.min_count` (default 1) drops groups seen fewer times, and
+/// `warning_events.ignore_reasons` (default none) lists reasons to leave out.
+///
+/// ## Why it matters
+/// Events are the cluster's own explanation of what goes wrong, and the evidence behind most
+/// Pod findings: *why* a Pod is Pending (`FailedScheduling: 0/3 nodes are available: 3
+/// Insufficient cpu`), why a container is not ready (`Unhealthy: Readiness probe failed`), why
+/// a controller creates no Pods (`FailedCreate: ... service account ... not found`). They
+/// expire after an hour by default, so a scan is often the only record of them.
+///
+/// ## How to fix
+/// Follow the reason: `kubectl get events -n NS --field-selector type=Warning
+/// --sort-by=.lastTimestamp`, then `kubectl describe KIND NAME -n NS` for the object. The
+/// matching detector (`crashloop_backoff`, `pod_pending_unschedulable`, `image_pull_failure`,
+/// `container_creating_stuck`, `missing_service_account`...) usually says more.
+///
+/// ## Example
+/// ```text
+/// Warning  FailedScheduling  pod/kube-dns-545bc4bfd4-t4lzx  ×9
+///   No nodes are available that match all of the predicates: Insufficient cpu (1).
+/// ```
+#[detector(
+    id = "warning_events",
+    title = "Warning events, grouped by object and reason",
+    labels = ["kubernetes", "state", "events"],
+    level = Warn,
+    requires = [EVENTS],
+    references = ["https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/"],
+)]
+pub struct WarningEvents;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let events = ctx.get(&EVENTS)?;

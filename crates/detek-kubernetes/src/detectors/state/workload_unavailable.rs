@@ -1,47 +1,45 @@
-//! ## What it detects
-//! Controllers with fewer working replicas than they want, read from their status:
-//! Deployments and ReplicaSets with `status.availableReplicas` below `spec.replicas`,
-//! StatefulSets with `status.readyReplicas` below `spec.replicas`, DaemonSets with
-//! `status.numberAvailable` below `status.desiredNumberScheduled`. ReplicaSets run by a
-//! Deployment of the scan are left to that Deployment. Objects without a status written by the
-//! controller (manifests, or `status: {}`) are not judged; neither are controllers scaled to
-//! zero.
-//!
-//! ## Why it matters
-//! Missing replicas mean less capacity or none: a Deployment at 0 of 3 available serves
-//! nothing behind its Service, a DaemonSet short of Pods leaves nodes without their agent (CNI,
-//! log shipper, CSI driver), a StatefulSet short of members may have lost its quorum. During a
-//! rollout this is expected for a moment; in a snapshot that stays, it is an outage.
-//!
-//! ## How to fix
-//! Find out why the Pods are not available: `kubectl rollout status deploy/NAME -n NS`,
-//! `kubectl describe deploy/NAME -n NS` (conditions), `kubectl get pods -n NS -l SELECTOR` and
-//! `kubectl describe pod` for the failing ones (image pulls, crash loops, scheduling, probes,
-//! quota — the events tell).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! spec: {replicas: 3}
-//! status:
-//!   replicas: 3
-//!   availableReplicas: 1     # fires: 1 of 3 available
-//!   unavailableReplicas: 2
-//! ```
-
 use crate::prelude::*;
 use std::collections::HashSet;
 
-detector! {
-    WorkloadUnavailable {
-        id: "workload_unavailable",
-        title: "Deployments, StatefulSets, DaemonSets and ReplicaSets with fewer available replicas than desired",
-        labels: ["kubernetes", "state", "workloads"],
-        level: Error,
-        requires: [DEPLOYMENTS, STATEFUL_SETS, DAEMON_SETS, REPLICA_SETS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status"],
-    }
-}
+/// ## What it detects
+/// Controllers with fewer working replicas than they want, read from their status:
+/// Deployments and ReplicaSets with `status.availableReplicas` below `spec.replicas`,
+/// StatefulSets with `status.readyReplicas` below `spec.replicas`, DaemonSets with
+/// `status.numberAvailable` below `status.desiredNumberScheduled`. ReplicaSets run by a
+/// Deployment of the scan are left to that Deployment. Objects without a status written by the
+/// controller (manifests, or `status: {}`) are not judged; neither are controllers scaled to
+/// zero.
+///
+/// ## Why it matters
+/// Missing replicas mean less capacity or none: a Deployment at 0 of 3 available serves
+/// nothing behind its Service, a DaemonSet short of Pods leaves nodes without their agent (CNI,
+/// log shipper, CSI driver), a StatefulSet short of members may have lost its quorum. During a
+/// rollout this is expected for a moment; in a snapshot that stays, it is an outage.
+///
+/// ## How to fix
+/// Find out why the Pods are not available: `kubectl rollout status deploy/NAME -n NS`,
+/// `kubectl describe deploy/NAME -n NS` (conditions), `kubectl get pods -n NS -l SELECTOR` and
+/// `kubectl describe pod` for the failing ones (image pulls, crash loops, scheduling, probes,
+/// quota — the events tell).
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// spec: {replicas: 3}
+/// status:
+///   replicas: 3
+///   availableReplicas: 1     # fires: 1 of 3 available
+///   unavailableReplicas: 2
+/// ```
+#[detector(
+    id = "workload_unavailable",
+    title = "Deployments, StatefulSets, DaemonSets and ReplicaSets with fewer available replicas than desired",
+    labels = ["kubernetes", "state", "workloads"],
+    level = Error,
+    requires = [DEPLOYMENTS, STATEFUL_SETS, DAEMON_SETS, REPLICA_SETS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status"],
+)]
+pub struct WorkloadUnavailable;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let deployments = ctx.get(&DEPLOYMENTS)?;

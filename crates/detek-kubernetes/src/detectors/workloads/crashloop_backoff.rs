@@ -1,50 +1,48 @@
-//! ## What it detects
-//! Containers waiting in `CrashLoopBackOff`: they exited again and again, and the kubelet now
-//! waits longer and longer (up to five minutes) before each new start. Init containers are
-//! included: one in CrashLoopBackOff keeps the whole Pod from starting. The finding gives the
-//! restart count and the exit code and reason of the last run.
-//!
-//! ## Why it matters
-//! The container is down most of the time and comes up only for short runs, so whatever it
-//! serves is unavailable; for an init container, the Pod never starts at all. It does not heal
-//! by itself: the same command, configuration or missing dependency fails on every start.
-//!
-//! ## How to fix
-//! Read the last run: `kubectl logs NAME -n NS -c CONTAINER --previous`, and
-//! `kubectl describe pod NAME -n NS` for the exit code and message. Exit code 127 or reason
-//! `ContainerCannotRun` means the command is wrong or missing from the image; 137 is a kill
-//! (OOM or a failing liveness probe); 1 or 2 is the program's own error, usually config. Exit
-//! code 0 means the program finished normally but the Pod restarts it (`restartPolicy:
-//! Always`): run one-off commands as a Job, or make the process stay in the foreground.
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   containerStatuses:
-//!   - name: nginx
-//!     restartCount: 4
-//!     state:
-//!       waiting: {reason: CrashLoopBackOff, message: "back-off 1m20s restarting failed container"}
-//!     lastState:
-//!       terminated: {exitCode: 127, reason: ContainerCannotRun}
-//! ```
-
 use super::{container_statuses, describe_termination};
 use crate::prelude::*;
 
-detector! {
-    CrashloopBackoff {
-        id: "crashloop_backoff",
-        title: "Containers in CrashLoopBackOff",
-        labels: ["kubernetes", "workloads", "pod"],
-        level: Error,
-        requires: [PODS],
-        references: [
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts",
-            "https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers waiting in `CrashLoopBackOff`: they exited again and again, and the kubelet now
+/// waits longer and longer (up to five minutes) before each new start. Init containers are
+/// included: one in CrashLoopBackOff keeps the whole Pod from starting. The finding gives the
+/// restart count and the exit code and reason of the last run.
+///
+/// ## Why it matters
+/// The container is down most of the time and comes up only for short runs, so whatever it
+/// serves is unavailable; for an init container, the Pod never starts at all. It does not heal
+/// by itself: the same command, configuration or missing dependency fails on every start.
+///
+/// ## How to fix
+/// Read the last run: `kubectl logs NAME -n NS -c CONTAINER --previous`, and
+/// `kubectl describe pod NAME -n NS` for the exit code and message. Exit code 127 or reason
+/// `ContainerCannotRun` means the command is wrong or missing from the image; 137 is a kill
+/// (OOM or a failing liveness probe); 1 or 2 is the program's own error, usually config. Exit
+/// code 0 means the program finished normally but the Pod restarts it (`restartPolicy:
+/// Always`): run one-off commands as a Job, or make the process stay in the foreground.
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   containerStatuses:
+///   - name: nginx
+///     restartCount: 4
+///     state:
+///       waiting: {reason: CrashLoopBackOff, message: "back-off 1m20s restarting failed container"}
+///     lastState:
+///       terminated: {exitCode: 127, reason: ContainerCannotRun}
+/// ```
+#[detector(
+    id = "crashloop_backoff",
+    title = "Containers in CrashLoopBackOff",
+    labels = ["kubernetes", "workloads", "pod"],
+    level = Error,
+    requires = [PODS],
+    references = [
+        "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts",
+        "https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/",
+    ],
+)]
+pub struct CrashloopBackoff;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

@@ -1,56 +1,54 @@
-//! ## What it detects
-//! Deployments and StatefulSets that want two or more replicas but whose Pods no
-//! PodDisruptionBudget covers. A PDB covers them when it is in the same namespace and its
-//! `selector` matches the labels of the pod template; an empty selector (`{}`) matches every
-//! Pod of its namespace in `policy/v1`, and nothing in the old `policy/v1beta1`. Workloads with
-//! one replica are left out: a PDB cannot keep a single replica available through a drain
-//! without blocking it. Whether a matching PDB is too strict is `pdb_blocks_eviction`'s job.
-//!
-//! ## Why it matters
-//! Without a PDB, a voluntary disruption (`kubectl drain` for a node upgrade, the cluster
-//! autoscaler removing a node, a spot instance replaced) may evict every replica at the same
-//! time when they share a node or nodes are drained in parallel. The replicas were there for
-//! availability; for StatefulSets such as databases or quorum systems, losing several members
-//! at once can lose the quorum.
-//!
-//! ## How to fix
-//! Add a PodDisruptionBudget that selects the workload's Pods, with `maxUnavailable: 1` (or a
-//! `minAvailable` below the replica count, never equal to it):
-//! `kubectl create pdb NAME -n NS --selector=app=NAME --max-unavailable=1`. Check the result
-//! with `kubectl get pdb -n NS` (ALLOWED DISRUPTIONS should be at least 1).
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! metadata: {name: frontend}
-//! spec:
-//!   replicas: 3                  # fires unless a PDB like this one exists:
-//! ---
-//! apiVersion: policy/v1
-//! kind: PodDisruptionBudget
-//! metadata: {name: frontend}
-//! spec:
-//!   maxUnavailable: 1
-//!   selector: {matchLabels: {app: guestbook, tier: frontend}}
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use std::collections::BTreeMap;
 
-detector! {
-    DeploymentWithoutPdb {
-        id: "deployment_without_pdb",
-        title: "Replicated Deployments and StatefulSets without a PodDisruptionBudget",
-        labels: ["kubernetes", "workloads", "availability"],
-        level: Warn,
-        requires: [DEPLOYMENTS, STATEFUL_SETS, POD_DISRUPTION_BUDGETS],
-        references: [
-            "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
-            "https://kubernetes.io/docs/tasks/run-application/configure-pdb/",
-        ],
-    }
-}
+/// ## What it detects
+/// Deployments and StatefulSets that want two or more replicas but whose Pods no
+/// PodDisruptionBudget covers. A PDB covers them when it is in the same namespace and its
+/// `selector` matches the labels of the pod template; an empty selector (`{}`) matches every
+/// Pod of its namespace in `policy/v1`, and nothing in the old `policy/v1beta1`. Workloads with
+/// one replica are left out: a PDB cannot keep a single replica available through a drain
+/// without blocking it. Whether a matching PDB is too strict is `pdb_blocks_eviction`'s job.
+///
+/// ## Why it matters
+/// Without a PDB, a voluntary disruption (`kubectl drain` for a node upgrade, the cluster
+/// autoscaler removing a node, a spot instance replaced) may evict every replica at the same
+/// time when they share a node or nodes are drained in parallel. The replicas were there for
+/// availability; for StatefulSets such as databases or quorum systems, losing several members
+/// at once can lose the quorum.
+///
+/// ## How to fix
+/// Add a PodDisruptionBudget that selects the workload's Pods, with `maxUnavailable: 1` (or a
+/// `minAvailable` below the replica count, never equal to it):
+/// `kubectl create pdb NAME -n NS --selector=app=NAME --max-unavailable=1`. Check the result
+/// with `kubectl get pdb -n NS` (ALLOWED DISRUPTIONS should be at least 1).
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// metadata: {name: frontend}
+/// spec:
+///   replicas: 3                  # fires unless a PDB like this one exists:
+/// ---
+/// apiVersion: policy/v1
+/// kind: PodDisruptionBudget
+/// metadata: {name: frontend}
+/// spec:
+///   maxUnavailable: 1
+///   selector: {matchLabels: {app: guestbook, tier: frontend}}
+/// ```
+#[detector(
+    id = "deployment_without_pdb",
+    title = "Replicated Deployments and StatefulSets without a PodDisruptionBudget",
+    labels = ["kubernetes", "workloads", "availability"],
+    level = Warn,
+    requires = [DEPLOYMENTS, STATEFUL_SETS, POD_DISRUPTION_BUDGETS],
+    references = [
+        "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
+        "https://kubernetes.io/docs/tasks/run-application/configure-pdb/",
+    ],
+)]
+pub struct DeploymentWithoutPdb;
 
 /// One replicated workload to check.
 struct Workload<'a> {

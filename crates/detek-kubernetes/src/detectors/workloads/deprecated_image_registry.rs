@@ -1,48 +1,46 @@
-//! ## What it detects
-//! Containers (init containers included) whose image comes from a retired or frozen registry:
-//! `k8s.gcr.io`, frozen by the Kubernetes project on 2023-04-03 and replaced by
-//! `registry.k8s.io`, and the Google Container Registry repositories that stood behind it
-//! (`gcr.io/google_containers`, `gcr.io/google-containers`, `{us,eu,asia}.gcr.io/k8s-artifacts-prod`).
-//! More prefixes can be added with the setting `deprecated_image_registry.registries`, a list
-//! of prefixes or of `{prefix, replacement, note}` objects.
-//!
-//! ## Why it matters
-//! A frozen registry gets no new images: no security patches, no new versions, and the project
-//! has announced that it will be phased out entirely, at which point every Pod start on a new
-//! node fails with `ImagePullBackOff`. Since 2023-03-20 `k8s.gcr.io` answers with redirects to
-//! `registry.k8s.io`, so clusters behind an egress allow-list of `k8s.gcr.io` already fail.
-//!
-//! ## How to fix
-//! Replace the registry by its successor (`k8s.gcr.io/coredns:1.3.1` →
-//! `registry.k8s.io/coredns:1.3.1`, then upgrade to a supported version; most images kept their
-//! path). Find every user with `kubectl get pods -A -o
-//! jsonpath='{..image}' | tr ' ' '\n' | sort -u | grep k8s.gcr.io`. Update the allow-lists of
-//! egress proxies and mirrors to `registry.k8s.io`.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: prometheus-to-sd-exporter
-//!   image: k8s.gcr.io/prometheus-to-sd:v0.3.1   # fires: use registry.k8s.io
-//! ```
-
 use super::image_from_unknown_registry::{ImageRef, has_path_prefix};
 use crate::prelude::*;
 use serde::Deserialize;
 
-detector! {
-    DeprecatedImageRegistry {
-        id: "deprecated_image_registry",
-        title: "Containers pulling images from a frozen or retired registry",
-        labels: ["kubernetes", "workloads", "image"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/",
-            "https://kubernetes.io/blog/2023/03/10/image-registry-redirect/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers (init containers included) whose image comes from a retired or frozen registry:
+/// `k8s.gcr.io`, frozen by the Kubernetes project on 2023-04-03 and replaced by
+/// `registry.k8s.io`, and the Google Container Registry repositories that stood behind it
+/// (`gcr.io/google_containers`, `gcr.io/google-containers`, `{us,eu,asia}.gcr.io/k8s-artifacts-prod`).
+/// More prefixes can be added with the setting `deprecated_image_registry.registries`, a list
+/// of prefixes or of `{prefix, replacement, note}` objects.
+///
+/// ## Why it matters
+/// A frozen registry gets no new images: no security patches, no new versions, and the project
+/// has announced that it will be phased out entirely, at which point every Pod start on a new
+/// node fails with `ImagePullBackOff`. Since 2023-03-20 `k8s.gcr.io` answers with redirects to
+/// `registry.k8s.io`, so clusters behind an egress allow-list of `k8s.gcr.io` already fail.
+///
+/// ## How to fix
+/// Replace the registry by its successor (`k8s.gcr.io/coredns:1.3.1` →
+/// `registry.k8s.io/coredns:1.3.1`, then upgrade to a supported version; most images kept their
+/// path). Find every user with `kubectl get pods -A -o
+/// jsonpath='{..image}' | tr ' ' '\n' | sort -u | grep k8s.gcr.io`. Update the allow-lists of
+/// egress proxies and mirrors to `registry.k8s.io`.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: prometheus-to-sd-exporter
+///   image: k8s.gcr.io/prometheus-to-sd:v0.3.1   # fires: use registry.k8s.io
+/// ```
+#[detector(
+    id = "deprecated_image_registry",
+    title = "Containers pulling images from a frozen or retired registry",
+    labels = ["kubernetes", "workloads", "image"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/",
+        "https://kubernetes.io/blog/2023/03/10/image-registry-redirect/",
+    ],
+)]
+pub struct DeprecatedImageRegistry;
 
 /// Setting: more retired registry prefixes.
 pub(crate) const REGISTRIES_SETTING: &str = "deprecated_image_registry.registries";

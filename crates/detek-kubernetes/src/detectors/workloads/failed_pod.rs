@@ -1,39 +1,37 @@
-//! ## What it detects
-//! Pods in phase `Failed`: every container has terminated and at least one failed (non-zero
-//! exit code or killed by the system), and the Pod will not be restarted.
-//!
-//! ## Why it matters
-//! A failed Pod does no work. Failed Pods of a Job mean the batch did not complete; a failed
-//! bare Pod is never replaced. Failed Pods also linger and hold their IP quota and logs until
-//! garbage collected, hiding the real state of a namespace.
-//!
-//! ## How to fix
-//! Read why it failed: `kubectl describe pod NAME -n NS` (the message and each container's
-//! last state) and `kubectl logs NAME -n NS --previous`. Fix the cause (command, config,
-//! resources, evictions), then delete the failed Pod or let its controller clean it up
-//! (`ttlSecondsAfterFinished` for Jobs).
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   phase: Failed
-//!   containerStatuses:
-//!   - name: job
-//!     state: {terminated: {exitCode: 1, reason: Error}}
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    FailedPod {
-        id: "failed_pod",
-        title: "Pods in phase Failed",
-        labels: ["kubernetes", "workloads", "pod"],
-        level: Error,
-        requires: [PODS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-phase"],
-    }
-}
+/// ## What it detects
+/// Pods in phase `Failed`: every container has terminated and at least one failed (non-zero
+/// exit code or killed by the system), and the Pod will not be restarted.
+///
+/// ## Why it matters
+/// A failed Pod does no work. Failed Pods of a Job mean the batch did not complete; a failed
+/// bare Pod is never replaced. Failed Pods also linger and hold their IP quota and logs until
+/// garbage collected, hiding the real state of a namespace.
+///
+/// ## How to fix
+/// Read why it failed: `kubectl describe pod NAME -n NS` (the message and each container's
+/// last state) and `kubectl logs NAME -n NS --previous`. Fix the cause (command, config,
+/// resources, evictions), then delete the failed Pod or let its controller clean it up
+/// (`ttlSecondsAfterFinished` for Jobs).
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   phase: Failed
+///   containerStatuses:
+///   - name: job
+///     state: {terminated: {exitCode: 1, reason: Error}}
+/// ```
+#[detector(
+    id = "failed_pod",
+    title = "Pods in phase Failed",
+    labels = ["kubernetes", "workloads", "pod"],
+    level = Error,
+    requires = [PODS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-phase"],
+)]
+pub struct FailedPod;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

@@ -1,44 +1,42 @@
-//! ## What it detects
-//! Pods and workload templates with `hostPath` volumes, which mount a file or directory of the
-//! node into the Pod. The finding names the volume and the node path, and the evidence lists
-//! the containers that mount it and whether read-only. Real Pods are checked when the scan has
-//! any, the pod templates of workloads otherwise, so manifests get the same check.
-//!
-//! ## Why it matters
-//! A hostPath ties the Pod to what is on one node: data written there is lost or wrong when the
-//! Pod moves, and two replicas on one node share it. It is also the easiest way out of a
-//! container: a writable mount of `/`, `/etc`, `/var/lib/kubelet` or a runtime socket gives
-//! root on the node. Node agents (CNI, kube-proxy, log and metrics collectors, CSI drivers)
-//! need it by design; application workloads almost never do.
-//!
-//! ## How to fix
-//! List them with `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.volumes[*].hostPath.path}{"\n"}{end}'`.
-//! For application data use a PersistentVolumeClaim; for scratch space an `emptyDir`; for
-//! configuration a ConfigMap or Secret. Where a node agent really needs it, mount only the
-//! path it needs, `readOnly: true` where possible, and suppress the finding on that workload
-//! or its namespace with the `detek.io/ignore: hostpath_volume` annotation.
-//!
-//! ## Example
-//! ```yaml
-//! volumes:
-//! - name: root
-//!   hostPath: {path: /}       # fires
-//! - name: cache
-//!   emptyDir: {}              # fine
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    HostpathVolume {
-        id: "hostpath_volume",
-        title: "Pods mounting directories of the node (hostPath volumes)",
-        labels: ["kubernetes", "workloads", "pod", "security", "storage"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
-    }
-}
+/// ## What it detects
+/// Pods and workload templates with `hostPath` volumes, which mount a file or directory of the
+/// node into the Pod. The finding names the volume and the node path, and the evidence lists
+/// the containers that mount it and whether read-only. Real Pods are checked when the scan has
+/// any, the pod templates of workloads otherwise, so manifests get the same check.
+///
+/// ## Why it matters
+/// A hostPath ties the Pod to what is on one node: data written there is lost or wrong when the
+/// Pod moves, and two replicas on one node share it. It is also the easiest way out of a
+/// container: a writable mount of `/`, `/etc`, `/var/lib/kubelet` or a runtime socket gives
+/// root on the node. Node agents (CNI, kube-proxy, log and metrics collectors, CSI drivers)
+/// need it by design; application workloads almost never do.
+///
+/// ## How to fix
+/// List them with `kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}: {.spec.volumes[*].hostPath.path}{"\n"}{end}'`.
+/// For application data use a PersistentVolumeClaim; for scratch space an `emptyDir`; for
+/// configuration a ConfigMap or Secret. Where a node agent really needs it, mount only the
+/// path it needs, `readOnly: true` where possible, and suppress the finding on that workload
+/// or its namespace with the `detek.io/ignore: hostpath_volume` annotation.
+///
+/// ## Example
+/// ```yaml
+/// volumes:
+/// - name: root
+///   hostPath: {path: /}       # fires
+/// - name: cache
+///   emptyDir: {}              # fine
+/// ```
+#[detector(
+    id = "hostpath_volume",
+    title = "Pods mounting directories of the node (hostPath volumes)",
+    labels = ["kubernetes", "workloads", "pod", "security", "storage"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
+)]
+pub struct HostpathVolume;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

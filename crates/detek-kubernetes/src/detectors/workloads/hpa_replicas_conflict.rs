@@ -1,50 +1,48 @@
-//! ## What it detects
-//! Deployments and StatefulSets scaled by a HorizontalPodAutoscaler whose manifest still sets
-//! `spec.replicas`. In manifests (files, a GitOps repository) that is the written field; on a
-//! live cluster, where `spec.replicas` is always set, it is the `replicas` recorded in the
-//! `kubectl.kubernetes.io/last-applied-configuration` annotation, i.e. what the next `kubectl
-//! apply` will write again.
-//!
-//! ## Why it matters
-//! The HPA owns the replica count. Every `kubectl apply` (or GitOps sync) of a manifest with
-//! `replicas: 1` resets a Deployment the HPA had scaled to 12 back to 1: eleven Pods are
-//! terminated at once, in the middle of the peak that made the HPA scale up, until the HPA
-//! notices and scales up again minutes later. Argo CD and Flux show the workload as
-//! permanently out of sync.
-//!
-//! ## How to fix
-//! Remove `spec.replicas` from the manifest (and from the Helm values that template it) once an
-//! HPA manages the workload; the HPA's `minReplicas` takes over the role. For a live object,
-//! remove it from the last-applied annotation too, as the Kubernetes documentation describes:
-//! `kubectl apply edit-last-applied deployment/NAME -n NS`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! metadata: {name: vllm-gemma-deployment}
-//! spec:
-//!   replicas: 1           # fires: HPA gemma-server-hpa scales this Deployment
-//! ---
-//! kind: HorizontalPodAutoscaler
-//! spec:
-//!   scaleTargetRef: {kind: Deployment, name: vllm-gemma-deployment}
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-detector! {
-    HpaReplicasConflict {
-        id: "hpa_replicas_conflict",
-        title: "Autoscaled workloads whose manifest still sets replicas",
-        labels: ["kubernetes", "workloads", "autoscaling"],
-        level: Warn,
-        requires: [HORIZONTAL_POD_AUTOSCALERS, DEPLOYMENTS, STATEFUL_SETS, CLUSTER_INFO],
-        references: [
-            "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#migrating-deployments-and-statefulsets-to-horizontal-autoscaling",
-        ],
-    }
-}
+/// ## What it detects
+/// Deployments and StatefulSets scaled by a HorizontalPodAutoscaler whose manifest still sets
+/// `spec.replicas`. In manifests (files, a GitOps repository) that is the written field; on a
+/// live cluster, where `spec.replicas` is always set, it is the `replicas` recorded in the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation, i.e. what the next `kubectl
+/// apply` will write again.
+///
+/// ## Why it matters
+/// The HPA owns the replica count. Every `kubectl apply` (or GitOps sync) of a manifest with
+/// `replicas: 1` resets a Deployment the HPA had scaled to 12 back to 1: eleven Pods are
+/// terminated at once, in the middle of the peak that made the HPA scale up, until the HPA
+/// notices and scales up again minutes later. Argo CD and Flux show the workload as
+/// permanently out of sync.
+///
+/// ## How to fix
+/// Remove `spec.replicas` from the manifest (and from the Helm values that template it) once an
+/// HPA manages the workload; the HPA's `minReplicas` takes over the role. For a live object,
+/// remove it from the last-applied annotation too, as the Kubernetes documentation describes:
+/// `kubectl apply edit-last-applied deployment/NAME -n NS`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// metadata: {name: vllm-gemma-deployment}
+/// spec:
+///   replicas: 1           # fires: HPA gemma-server-hpa scales this Deployment
+/// ---
+/// kind: HorizontalPodAutoscaler
+/// spec:
+///   scaleTargetRef: {kind: Deployment, name: vllm-gemma-deployment}
+/// ```
+#[detector(
+    id = "hpa_replicas_conflict",
+    title = "Autoscaled workloads whose manifest still sets replicas",
+    labels = ["kubernetes", "workloads", "autoscaling"],
+    level = Warn,
+    requires = [HORIZONTAL_POD_AUTOSCALERS, DEPLOYMENTS, STATEFUL_SETS, CLUSTER_INFO],
+    references = [
+        "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#migrating-deployments-and-statefulsets-to-horizontal-autoscaling",
+    ],
+)]
+pub struct HpaReplicasConflict;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 

@@ -1,53 +1,51 @@
-//! ## What it detects
-//! Containers (init containers included) whose image does not come from one of the registries
-//! in the setting `image_from_unknown_registry.allowed_registries`, a list of prefixes (the
-//! config file's top-level `allowedRegistries` fills it). A prefix matches at a path boundary:
-//! `ghcr.io/acme` allows `ghcr.io/acme/api:1.0` but not `ghcr.io/acmecorp/x`. Image names are
-//! normalised as the container runtime does: a name without a registry host (`nginx:1.27`,
-//! `grafana/grafana`) comes from Docker Hub, `docker.io/library/nginx` and
-//! `docker.io/grafana/grafana`, so `docker.io` (or `docker.io/library`) allows them. When the
-//! setting is absent or empty there is nothing to compare with: the detector passes and says
-//! so in a note ("no allowed registries configured").
-//!
-//! ## Why it matters
-//! An image from an unexpected registry bypasses what your own registry gives you: vulnerability
-//! scanning, signing, a pull-through cache that survives Docker Hub rate limits or an upstream
-//! outage, and the guarantee that the image was built by your pipeline. A typo'd or
-//! copy-pasted image name can also pull a look-alike image from a public registry.
-//!
-//! ## How to fix
-//! Mirror the image into an allowed registry and reference it there (`crane copy
-//! docker.io/library/nginx:1.27 registry.example.com/mirror/nginx:1.27`), or, if the registry
-//! is trusted, add it to `allowedRegistries` in `detek.yaml`. Enforce the rule at admission
-//! with a policy (Gatekeeper `K8sAllowedRepos`, Kyverno `restrict-image-registries`).
-//!
-//! ## Example
-//! ```yaml
-//! # detek.yaml
-//! allowedRegistries: [registry.example.com, ghcr.io/acme]
-//! ---
-//! containers:
-//! - name: web
-//!   image: registry.example.com/shop/web:2.1   # allowed
-//! - name: proxy
-//!   image: nginx:1.27                          # fires: docker.io/library/nginx
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    ImageFromUnknownRegistry {
-        id: "image_from_unknown_registry",
-        title: "Containers pulling images from registries not allowed by the configuration",
-        labels: ["kubernetes", "workloads", "image", "security"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: [
-            "https://kubernetes.io/docs/concepts/containers/images/#image-names",
-            "https://open-policy-agent.github.io/gatekeeper-library/website/validation/allowedrepos/",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers (init containers included) whose image does not come from one of the registries
+/// in the setting `image_from_unknown_registry.allowed_registries`, a list of prefixes (the
+/// config file's top-level `allowedRegistries` fills it). A prefix matches at a path boundary:
+/// `ghcr.io/acme` allows `ghcr.io/acme/api:1.0` but not `ghcr.io/acmecorp/x`. Image names are
+/// normalised as the container runtime does: a name without a registry host (`nginx:1.27`,
+/// `grafana/grafana`) comes from Docker Hub, `docker.io/library/nginx` and
+/// `docker.io/grafana/grafana`, so `docker.io` (or `docker.io/library`) allows them. When the
+/// setting is absent or empty there is nothing to compare with: the detector passes and says
+/// so in a note ("no allowed registries configured").
+///
+/// ## Why it matters
+/// An image from an unexpected registry bypasses what your own registry gives you: vulnerability
+/// scanning, signing, a pull-through cache that survives Docker Hub rate limits or an upstream
+/// outage, and the guarantee that the image was built by your pipeline. A typo'd or
+/// copy-pasted image name can also pull a look-alike image from a public registry.
+///
+/// ## How to fix
+/// Mirror the image into an allowed registry and reference it there (`crane copy
+/// docker.io/library/nginx:1.27 registry.example.com/mirror/nginx:1.27`), or, if the registry
+/// is trusted, add it to `allowedRegistries` in `detek.yaml`. Enforce the rule at admission
+/// with a policy (Gatekeeper `K8sAllowedRepos`, Kyverno `restrict-image-registries`).
+///
+/// ## Example
+/// ```yaml
+/// # detek.yaml
+/// allowedRegistries: [registry.example.com, ghcr.io/acme]
+/// ---
+/// containers:
+/// - name: web
+///   image: registry.example.com/shop/web:2.1   # allowed
+/// - name: proxy
+///   image: nginx:1.27                          # fires: docker.io/library/nginx
+/// ```
+#[detector(
+    id = "image_from_unknown_registry",
+    title = "Containers pulling images from registries not allowed by the configuration",
+    labels = ["kubernetes", "workloads", "image", "security"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = [
+        "https://kubernetes.io/docs/concepts/containers/images/#image-names",
+        "https://open-policy-agent.github.io/gatekeeper-library/website/validation/allowedrepos/",
+    ],
+)]
+pub struct ImageFromUnknownRegistry;
 
 /// Setting: the allowed registry prefixes.
 pub(crate) const ALLOWED_SETTING: &str = "image_from_unknown_registry.allowed_registries";

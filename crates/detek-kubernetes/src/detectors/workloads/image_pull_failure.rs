@@ -1,35 +1,3 @@
-//! ## What it detects
-//! Containers (init and ephemeral ones included) that cannot start because their image cannot
-//! be pulled: they wait with reason `ErrImagePull`, `ImagePullBackOff`, `InvalidImageName` or
-//! `ErrImageNeverPull`. The finding gives the image and the kubelet's message, which names the
-//! actual cause (unknown tag, denied, TLS or DNS error, rate limit).
-//!
-//! ## Why it matters
-//! The container never runs. For a new Pod of a rolling update the rollout stalls; for a Pod
-//! rescheduled after a node failure the workload stays short of replicas until someone fixes
-//! the reference or the registry. `ImagePullBackOff` retries only with growing delays.
-//!
-//! ## How to fix
-//! `kubectl describe pod NAME -n NS` shows the pull error in the events. Common causes: a typo
-//! in the image or tag, a tag that was never pushed or was deleted, a private registry without
-//! `imagePullSecrets` (or with an expired one), a registry the nodes cannot reach or whose
-//! certificate they do not trust, Docker Hub rate limits. Fix the reference with
-//! `kubectl set image deployment/NAME CONTAINER=IMAGE:TAG -n NS`, or the secret; the kubelet
-//! retries by itself. `ErrImageNeverPull` means `imagePullPolicy: Never` and the image is not
-//! on the node.
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   containerStatuses:
-//!   - name: demo-deployment-container
-//!     image: noimage.com/no-such-image
-//!     state:
-//!       waiting:
-//!         reason: ErrImagePull
-//!         message: "... x509: certificate is not valid for any names ..."
-//! ```
-
 use super::container_statuses;
 use crate::prelude::*;
 
@@ -41,16 +9,46 @@ const PULL_FAILURES: [&str; 4] = [
     "ErrImageNeverPull",
 ];
 
-detector! {
-    ImagePullFailure {
-        id: "image_pull_failure",
-        title: "Containers whose image cannot be pulled",
-        labels: ["kubernetes", "workloads", "pod", "image"],
-        level: Error,
-        requires: [PODS],
-        references: ["https://kubernetes.io/docs/concepts/containers/images/#imagepullbackoff"],
-    }
-}
+/// ## What it detects
+/// Containers (init and ephemeral ones included) that cannot start because their image cannot
+/// be pulled: they wait with reason `ErrImagePull`, `ImagePullBackOff`, `InvalidImageName` or
+/// `ErrImageNeverPull`. The finding gives the image and the kubelet's message, which names the
+/// actual cause (unknown tag, denied, TLS or DNS error, rate limit).
+///
+/// ## Why it matters
+/// The container never runs. For a new Pod of a rolling update the rollout stalls; for a Pod
+/// rescheduled after a node failure the workload stays short of replicas until someone fixes
+/// the reference or the registry. `ImagePullBackOff` retries only with growing delays.
+///
+/// ## How to fix
+/// `kubectl describe pod NAME -n NS` shows the pull error in the events. Common causes: a typo
+/// in the image or tag, a tag that was never pushed or was deleted, a private registry without
+/// `imagePullSecrets` (or with an expired one), a registry the nodes cannot reach or whose
+/// certificate they do not trust, Docker Hub rate limits. Fix the reference with
+/// `kubectl set image deployment/NAME CONTAINER=IMAGE:TAG -n NS`, or the secret; the kubelet
+/// retries by itself. `ErrImageNeverPull` means `imagePullPolicy: Never` and the image is not
+/// on the node.
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   containerStatuses:
+///   - name: demo-deployment-container
+///     image: noimage.com/no-such-image
+///     state:
+///       waiting:
+///         reason: ErrImagePull
+///         message: "... x509: certificate is not valid for any names ..."
+/// ```
+#[detector(
+    id = "image_pull_failure",
+    title = "Containers whose image cannot be pulled",
+    labels = ["kubernetes", "workloads", "pod", "image"],
+    level = Error,
+    requires = [PODS],
+    references = ["https://kubernetes.io/docs/concepts/containers/images/#imagepullbackoff"],
+)]
+pub struct ImagePullFailure;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

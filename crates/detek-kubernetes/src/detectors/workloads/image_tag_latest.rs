@@ -1,38 +1,36 @@
-//! ## What it detects
-//! Containers whose image has the tag `latest` or no tag at all (which means `latest`), and
-//! no digest.
-//!
-//! ## Why it matters
-//! `latest` moves. Two replicas of one Deployment can run different code, a rollback goes
-//! "back" to the same moving tag, and a node restart can silently upgrade a workload. With
-//! `latest` the kubelet also defaults to `imagePullPolicy: Always`, so every start depends on
-//! the registry being up.
-//!
-//! ## How to fix
-//! Pin a version tag (`nginx:1.27.2`) or, better, a digest
-//! (`nginx@sha256:...`), and change it deliberately through your deployment pipeline.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: web
-//!   image: nginx          # fires: no tag means latest
-//! - name: cache
-//!   image: redis:latest   # fires
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    ImageTagLatest {
-        id: "image_tag_latest",
-        title: "Containers using the latest (or no) image tag",
-        labels: ["kubernetes", "workloads", "image"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
-    }
-}
+/// ## What it detects
+/// Containers whose image has the tag `latest` or no tag at all (which means `latest`), and
+/// no digest.
+///
+/// ## Why it matters
+/// `latest` moves. Two replicas of one Deployment can run different code, a rollback goes
+/// "back" to the same moving tag, and a node restart can silently upgrade a workload. With
+/// `latest` the kubelet also defaults to `imagePullPolicy: Always`, so every start depends on
+/// the registry being up.
+///
+/// ## How to fix
+/// Pin a version tag (`nginx:1.27.2`) or, better, a digest
+/// (`nginx@sha256:...`), and change it deliberately through your deployment pipeline.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: web
+///   image: nginx          # fires: no tag means latest
+/// - name: cache
+///   image: redis:latest   # fires
+/// ```
+#[detector(
+    id = "image_tag_latest",
+    title = "Containers using the latest (or no) image tag",
+    labels = ["kubernetes", "workloads", "image"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
+)]
+pub struct ImageTagLatest;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

@@ -1,47 +1,45 @@
-//! ## What it detects
-//! Pods that no controller owns: no `ownerReferences` entry with `controller: true` (no
-//! ReplicaSet, StatefulSet, DaemonSet, Job or operator). Static Pods are left out: the kubelet
-//! runs them from a file on the node and shows a read-only *mirror* Pod in the API, recognised
-//! by the annotation `kubernetes.io/config.mirror` (or an owner of kind `Node`). Pods that are
-//! already finished (`Succeeded`, `Failed`) are still reported: nothing will run them again.
-//!
-//! ## Why it matters
-//! A bare Pod is never rescheduled. When its node is drained, upgraded, scaled down or fails,
-//! or when the Pod is evicted for pressure, it is simply gone and nothing recreates it. It also
-//! cannot be rolled out, scaled or rolled back, and `kubectl drain` refuses to evict it without
-//! `--force`, which blocks node maintenance.
-//!
-//! ## How to fix
-//! Run it under a controller: a Deployment for a long-running service (`kubectl create
-//! deployment NAME --image=IMAGE --dry-run=client -o yaml` gives a starting point, then move the
-//! Pod's spec into `spec.template`), a Job for a one-off task, a DaemonSet for a per-node agent.
-//! List bare Pods with `kubectl get pods -A -o json | jq -r '.items[] |
-//! select(.metadata.ownerReferences == null) | .metadata.namespace + "/" + .metadata.name'`.
-//!
-//! ## Example
-//! ```yaml
-//! apiVersion: v1
-//! kind: Pod               # fires: no Deployment/Job owns it
-//! metadata: {name: debug-shell, namespace: shop}
-//! spec:
-//!   containers: [{name: sh, image: busybox:1.36, command: [sleep, infinity]}]
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    NakedPod {
-        id: "naked_pod",
-        title: "Pods not managed by any controller",
-        labels: ["kubernetes", "workloads", "pod", "availability"],
-        level: Warn,
-        requires: [PODS],
-        references: [
-            "https://kubernetes.io/docs/concepts/configuration/overview/#naked-pods-vs-replicasets-deployments-and-jobs",
-            "https://kubernetes.io/docs/tasks/configure-pod-container/static-pod/",
-        ],
-    }
-}
+/// ## What it detects
+/// Pods that no controller owns: no `ownerReferences` entry with `controller: true` (no
+/// ReplicaSet, StatefulSet, DaemonSet, Job or operator). Static Pods are left out: the kubelet
+/// runs them from a file on the node and shows a read-only *mirror* Pod in the API, recognised
+/// by the annotation `kubernetes.io/config.mirror` (or an owner of kind `Node`). Pods that are
+/// already finished (`Succeeded`, `Failed`) are still reported: nothing will run them again.
+///
+/// ## Why it matters
+/// A bare Pod is never rescheduled. When its node is drained, upgraded, scaled down or fails,
+/// or when the Pod is evicted for pressure, it is simply gone and nothing recreates it. It also
+/// cannot be rolled out, scaled or rolled back, and `kubectl drain` refuses to evict it without
+/// `--force`, which blocks node maintenance.
+///
+/// ## How to fix
+/// Run it under a controller: a Deployment for a long-running service (`kubectl create
+/// deployment NAME --image=IMAGE --dry-run=client -o yaml` gives a starting point, then move the
+/// Pod's spec into `spec.template`), a Job for a one-off task, a DaemonSet for a per-node agent.
+/// List bare Pods with `kubectl get pods -A -o json | jq -r '.items[] |
+/// select(.metadata.ownerReferences == null) | .metadata.namespace + "/" + .metadata.name'`.
+///
+/// ## Example
+/// ```yaml
+/// apiVersion: v1
+/// kind: Pod               # fires: no Deployment/Job owns it
+/// metadata: {name: debug-shell, namespace: shop}
+/// spec:
+///   containers: [{name: sh, image: busybox:1.36, command: [sleep, infinity]}]
+/// ```
+#[detector(
+    id = "naked_pod",
+    title = "Pods not managed by any controller",
+    labels = ["kubernetes", "workloads", "pod", "availability"],
+    level = Warn,
+    requires = [PODS],
+    references = [
+        "https://kubernetes.io/docs/concepts/configuration/overview/#naked-pods-vs-replicasets-deployments-and-jobs",
+        "https://kubernetes.io/docs/tasks/configure-pod-container/static-pod/",
+    ],
+)]
+pub struct NakedPod;
 
 /// The kubelet's annotation on the API copy of a static Pod.
 const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";

@@ -1,69 +1,67 @@
-//! ## What it detects
-//! Workloads behind a Service that will drop requests when their Pods are replaced — the
-//! "service denial during rollout" on-call case. Two patterns, both only for Pods (or pod
-//! templates) that a Service's selector selects; Jobs and CronJobs are left out:
-//!
-//! - **No drain time**: no container has a `preStop` hook and `terminationGracePeriodSeconds`
-//!   is below `no_graceful_shutdown.min_grace_seconds` (default 10; unset means 30).
-//! - **Single replica**: a Deployment with one replica (and no HorizontalPodAutoscaler keeping
-//!   at least two), so any eviction, node drain or crash leaves the Service without a backend;
-//!   with `strategy: Recreate` every rollout does too. Turn this pattern off with
-//!   `no_graceful_shutdown.single_replica: false`.
-//!
-//! Services that only expose metrics (named `*-metrics*`, or with every port named
-//! `*metrics*`) do not count: a scrape gap is not an outage. On a live cluster, Pods of one
-//! controller are reported once.
-//!
-//! ## Why it matters
-//! When a Pod is deleted, the kubelet sends SIGTERM while, in parallel, the endpoints
-//! controller, kube-proxy on every node and the ingress controllers remove the Pod from
-//! their backends. That takes a few seconds. A Pod that exits at once (no `preStop` delay,
-//! a short grace period) keeps receiving connections it no longer accepts: clients see
-//! `502`/`503`, connection resets and timeouts on every rollout, scale-down and node drain.
-//! A single replica turns each of those into a full outage.
-//!
-//! ## How to fix
-//! Add a short delay before shutdown and give the Pod time to finish in-flight requests:
-//! ```yaml
-//! lifecycle:
-//!   preStop:
-//!     sleep: {seconds: 10}          # Kubernetes ≥ 1.30; or exec: {command: [sleep, "10"]}
-//! terminationGracePeriodSeconds: 30  # longer than the preStop delay plus the drain time
-//! ```
-//! Run at least two replicas of anything behind a Service, with a PodDisruptionBudget
-//! (`maxUnavailable: 1`) and the default `RollingUpdate` strategy. Check with `kubectl get
-//! deploy NAME -n NS -o jsonpath='{.spec.replicas} {.spec.strategy.type}'`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: Deployment
-//! spec:
-//!   replicas: 1                           # fires: single replica behind Service frontend
-//!   template:
-//!     spec:
-//!       terminationGracePeriodSeconds: 5  # fires: no preStop and 5s < 10s
-//!       containers: [{name: server, image: frontend:1.0}]
-//! ```
-
 use crate::detectors::networking::{pod_selector, selects};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::Service;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-detector! {
-    NoGracefulShutdown {
-        id: "no_graceful_shutdown",
-        title: "Workloads behind a Service that drop requests when Pods are replaced",
-        labels: ["kubernetes", "workloads", "availability", "networking"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES, SERVICES, DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS],
-        references: [
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination",
-            "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/",
-            "https://learnk8s.io/graceful-shutdown",
-        ],
-    }
-}
+/// ## What it detects
+/// Workloads behind a Service that will drop requests when their Pods are replaced — the
+/// "service denial during rollout" on-call case. Two patterns, both only for Pods (or pod
+/// templates) that a Service's selector selects; Jobs and CronJobs are left out:
+///
+/// - **No drain time**: no container has a `preStop` hook and `terminationGracePeriodSeconds`
+///   is below `no_graceful_shutdown.min_grace_seconds` (default 10; unset means 30).
+/// - **Single replica**: a Deployment with one replica (and no HorizontalPodAutoscaler keeping
+///   at least two), so any eviction, node drain or crash leaves the Service without a backend;
+///   with `strategy: Recreate` every rollout does too. Turn this pattern off with
+///   `no_graceful_shutdown.single_replica: false`.
+///
+/// Services that only expose metrics (named `*-metrics*`, or with every port named
+/// `*metrics*`) do not count: a scrape gap is not an outage. On a live cluster, Pods of one
+/// controller are reported once.
+///
+/// ## Why it matters
+/// When a Pod is deleted, the kubelet sends SIGTERM while, in parallel, the endpoints
+/// controller, kube-proxy on every node and the ingress controllers remove the Pod from
+/// their backends. That takes a few seconds. A Pod that exits at once (no `preStop` delay,
+/// a short grace period) keeps receiving connections it no longer accepts: clients see
+/// `502`/`503`, connection resets and timeouts on every rollout, scale-down and node drain.
+/// A single replica turns each of those into a full outage.
+///
+/// ## How to fix
+/// Add a short delay before shutdown and give the Pod time to finish in-flight requests:
+/// ```yaml
+/// lifecycle:
+///   preStop:
+///     sleep: {seconds: 10}          # Kubernetes ≥ 1.30; or exec: {command: [sleep, "10"]}
+/// terminationGracePeriodSeconds: 30  # longer than the preStop delay plus the drain time
+/// ```
+/// Run at least two replicas of anything behind a Service, with a PodDisruptionBudget
+/// (`maxUnavailable: 1`) and the default `RollingUpdate` strategy. Check with `kubectl get
+/// deploy NAME -n NS -o jsonpath='{.spec.replicas} {.spec.strategy.type}'`.
+///
+/// ## Example
+/// ```yaml
+/// kind: Deployment
+/// spec:
+///   replicas: 1                           # fires: single replica behind Service frontend
+///   template:
+///     spec:
+///       terminationGracePeriodSeconds: 5  # fires: no preStop and 5s < 10s
+///       containers: [{name: server, image: frontend:1.0}]
+/// ```
+#[detector(
+    id = "no_graceful_shutdown",
+    title = "Workloads behind a Service that drop requests when Pods are replaced",
+    labels = ["kubernetes", "workloads", "availability", "networking"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES, SERVICES, DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS],
+    references = [
+        "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination",
+        "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/",
+        "https://learnk8s.io/graceful-shutdown",
+    ],
+)]
+pub struct NoGracefulShutdown;
 
 /// Setting: grace periods below this many seconds count as too short without a preStop hook.
 pub(crate) const MIN_GRACE_SETTING: &str = "no_graceful_shutdown.min_grace_seconds";

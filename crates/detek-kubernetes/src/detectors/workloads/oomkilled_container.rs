@@ -1,48 +1,46 @@
-//! ## What it detects
-//! Containers killed by the out-of-memory killer: their current state, or their last state
-//! before a restart, is `terminated` with reason `OOMKilled` (normally exit code 137, SIGKILL).
-//! Init and ephemeral containers are included. The finding gives the exit code, when it was
-//! killed, how often the container restarted, and its memory limit if it has one.
-//!
-//! ## Why it matters
-//! An OOMKilled container lost its work in progress and every request it was serving. With a
-//! memory limit, the container used more than the limit; without one, the node ran out of
-//! memory and the kernel picked it. It usually comes back and is killed again under the same
-//! load, so it often shows up later as restarts or CrashLoopBackOff.
-//!
-//! ## How to fix
-//! See the kill and the limit with `kubectl describe pod NAME -n NS` (Last State: Terminated,
-//! Reason: OOMKilled) and the usage with `kubectl top pod NAME -n NS --containers`. If the
-//! usage is legitimate, raise `resources.limits.memory` (and the request with it); if it grows
-//! without bound, find the leak. For JVMs and other runtimes, make their heap size follow the
-//! container limit (e.g. `-XX:MaxRAMPercentage=75`).
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   containerStatuses:
-//!   - name: memory-eater
-//!     restartCount: 3
-//!     lastState:
-//!       terminated: {exitCode: 137, reason: OOMKilled, finishedAt: "2023-07-11T04:43:25Z"}
-//! ```
-
 use super::{container_statuses, describe_termination, memory_limit};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStateTerminated};
 
-detector! {
-    OomkilledContainer {
-        id: "oomkilled_container",
-        title: "Containers killed for running out of memory (OOMKilled)",
-        labels: ["kubernetes", "workloads", "pod", "resources"],
-        level: Error,
-        requires: [PODS],
-        references: [
-            "https://kubernetes.io/docs/tasks/configure-pod-container/assign-memory-resource/#exceed-a-container-s-memory-limit",
-        ],
-    }
-}
+/// ## What it detects
+/// Containers killed by the out-of-memory killer: their current state, or their last state
+/// before a restart, is `terminated` with reason `OOMKilled` (normally exit code 137, SIGKILL).
+/// Init and ephemeral containers are included. The finding gives the exit code, when it was
+/// killed, how often the container restarted, and its memory limit if it has one.
+///
+/// ## Why it matters
+/// An OOMKilled container lost its work in progress and every request it was serving. With a
+/// memory limit, the container used more than the limit; without one, the node ran out of
+/// memory and the kernel picked it. It usually comes back and is killed again under the same
+/// load, so it often shows up later as restarts or CrashLoopBackOff.
+///
+/// ## How to fix
+/// See the kill and the limit with `kubectl describe pod NAME -n NS` (Last State: Terminated,
+/// Reason: OOMKilled) and the usage with `kubectl top pod NAME -n NS --containers`. If the
+/// usage is legitimate, raise `resources.limits.memory` (and the request with it); if it grows
+/// without bound, find the leak. For JVMs and other runtimes, make their heap size follow the
+/// container limit (e.g. `-XX:MaxRAMPercentage=75`).
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   containerStatuses:
+///   - name: memory-eater
+///     restartCount: 3
+///     lastState:
+///       terminated: {exitCode: 137, reason: OOMKilled, finishedAt: "2023-07-11T04:43:25Z"}
+/// ```
+#[detector(
+    id = "oomkilled_container",
+    title = "Containers killed for running out of memory (OOMKilled)",
+    labels = ["kubernetes", "workloads", "pod", "resources"],
+    level = Error,
+    requires = [PODS],
+    references = [
+        "https://kubernetes.io/docs/tasks/configure-pod-container/assign-memory-resource/#exceed-a-container-s-memory-limit",
+    ],
+)]
+pub struct OomkilledContainer;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

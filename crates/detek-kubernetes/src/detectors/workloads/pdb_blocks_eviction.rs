@@ -1,59 +1,57 @@
-//! ## What it detects
-//! PodDisruptionBudgets that never allow a voluntary eviction:
-//!
-//! - `maxUnavailable: 0` (or `0%`), or `minAvailable: 100%`: no Pod they select may ever be
-//!   evicted, whatever the replica count;
-//! - `minAvailable` at or above the number of Pods expected: the replicas of the Deployments,
-//!   StatefulSets, ReplicaSets and ReplicationControllers in the namespace whose pod template
-//!   the PDB selects (on a live cluster, `status.expectedPods` when no workload matches). In
-//!   manifests, a workload scaled by a HorizontalPodAutoscaler counts with the HPA's
-//!   `minReplicas`, what runs when load is low. A percentage is rounded up as Kubernetes does:
-//!   `minAvailable: 90%` of 3 replicas is 3, `80%` of 1 is 1.
-//!
-//! A budget whose `minAvailable` cannot be compared with anything (no matching workload in the
-//! scan) is not judged.
-//!
-//! ## Why it matters
-//! `kubectl drain`, the cluster autoscaler, Karpenter and managed node-pool upgrades evict
-//! Pods through the Eviction API, which refuses any eviction that would break a budget
-//! (`Cannot evict pod as it would violate the pod's disruption budget`). With a budget that
-//! allows zero disruptions the drain retries forever: node upgrades hang, autoscaler
-//! scale-down never happens, and a managed upgrade may time out and force-delete the Pods
-//! anyway.
-//!
-//! ## How to fix
-//! Allow at least one disruption: `maxUnavailable: 1`, or a `minAvailable` below the replica
-//! count (run two or more replicas of anything that needs a budget). `kubectl get pdb -A`
-//! shows ALLOWED DISRUPTIONS: it must be at least 1 when all Pods are healthy. A single-replica
-//! singleton that must never move does not belong under a PDB: accept the short outage of a
-//! drain, or run it with more replicas.
-//!
-//! ## Example
-//! ```yaml
-//! kind: PodDisruptionBudget
-//! spec:
-//!   minAvailable: 1          # fires: the Deployment it selects has replicas: 1
-//!   selector: {matchLabels: {app: db}}
-//! ```
-
 use crate::prelude::*;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
-detector! {
-    PdbBlocksEviction {
-        id: "pdb_blocks_eviction",
-        title: "PodDisruptionBudgets that allow no eviction (drains hang)",
-        labels: ["kubernetes", "workloads", "availability", "pdb"],
-        level: Error,
-        requires: [POD_DISRUPTION_BUDGETS, WORKLOAD_TEMPLATES, HORIZONTAL_POD_AUTOSCALERS, CLUSTER_INFO],
-        references: [
-            "https://kubernetes.io/docs/tasks/run-application/configure-pdb/#rounding-logic-when-specifying-percentages",
-            "https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/",
-        ],
-    }
-}
+/// ## What it detects
+/// PodDisruptionBudgets that never allow a voluntary eviction:
+///
+/// - `maxUnavailable: 0` (or `0%`), or `minAvailable: 100%`: no Pod they select may ever be
+///   evicted, whatever the replica count;
+/// - `minAvailable` at or above the number of Pods expected: the replicas of the Deployments,
+///   StatefulSets, ReplicaSets and ReplicationControllers in the namespace whose pod template
+///   the PDB selects (on a live cluster, `status.expectedPods` when no workload matches). In
+///   manifests, a workload scaled by a HorizontalPodAutoscaler counts with the HPA's
+///   `minReplicas`, what runs when load is low. A percentage is rounded up as Kubernetes does:
+///   `minAvailable: 90%` of 3 replicas is 3, `80%` of 1 is 1.
+///
+/// A budget whose `minAvailable` cannot be compared with anything (no matching workload in the
+/// scan) is not judged.
+///
+/// ## Why it matters
+/// `kubectl drain`, the cluster autoscaler, Karpenter and managed node-pool upgrades evict
+/// Pods through the Eviction API, which refuses any eviction that would break a budget
+/// (`Cannot evict pod as it would violate the pod's disruption budget`). With a budget that
+/// allows zero disruptions the drain retries forever: node upgrades hang, autoscaler
+/// scale-down never happens, and a managed upgrade may time out and force-delete the Pods
+/// anyway.
+///
+/// ## How to fix
+/// Allow at least one disruption: `maxUnavailable: 1`, or a `minAvailable` below the replica
+/// count (run two or more replicas of anything that needs a budget). `kubectl get pdb -A`
+/// shows ALLOWED DISRUPTIONS: it must be at least 1 when all Pods are healthy. A single-replica
+/// singleton that must never move does not belong under a PDB: accept the short outage of a
+/// drain, or run it with more replicas.
+///
+/// ## Example
+/// ```yaml
+/// kind: PodDisruptionBudget
+/// spec:
+///   minAvailable: 1          # fires: the Deployment it selects has replicas: 1
+///   selector: {matchLabels: {app: db}}
+/// ```
+#[detector(
+    id = "pdb_blocks_eviction",
+    title = "PodDisruptionBudgets that allow no eviction (drains hang)",
+    labels = ["kubernetes", "workloads", "availability", "pdb"],
+    level = Error,
+    requires = [POD_DISRUPTION_BUDGETS, WORKLOAD_TEMPLATES, HORIZONTAL_POD_AUTOSCALERS, CLUSTER_INFO],
+    references = [
+        "https://kubernetes.io/docs/tasks/run-application/configure-pdb/#rounding-logic-when-specifying-percentages",
+        "https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/",
+    ],
+)]
+pub struct PdbBlocksEviction;
 
 /// Does this PDB select Pods with these labels? An empty selector selects every Pod of the
 /// namespace in `policy/v1` and none in `policy/v1beta1`; a missing selector selects none.

@@ -1,47 +1,45 @@
-//! ## What it detects
-//! Pods (or the pod templates of workloads) that two or more PodDisruptionBudgets of their
-//! namespace select. Matching follows Kubernetes: an empty selector selects every Pod of the
-//! namespace in `policy/v1` and none in `policy/v1beta1`. On a live cluster, Pods of one
-//! controller are reported once.
-//!
-//! ## Why it matters
-//! The Eviction API does not support a Pod covered by several budgets: every eviction fails
-//! with `500 This pod has more than one PodDisruptionBudget, which the eviction subresource
-//! does not support`. `kubectl drain`, the cluster autoscaler and managed node upgrades cannot
-//! move these Pods; drains retry until they time out. It usually happens when a Helm chart and
-//! a platform team both add a budget, or a namespace-wide budget (`selector: {}`) is added
-//! next to per-app ones.
-//!
-//! ## How to fix
-//! Keep exactly one budget per set of Pods: delete one (`kubectl delete pdb NAME -n NS`) or
-//! make the selectors disjoint. `kubectl get pdb -n NS -o wide` lists the selectors; compare
-//! with `kubectl get pods -n NS --show-labels`.
-//!
-//! ## Example
-//! ```yaml
-//! kind: PodDisruptionBudget
-//! metadata: {name: web}
-//! spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
-//! ---
-//! kind: PodDisruptionBudget
-//! metadata: {name: all-apps}
-//! spec: {minAvailable: 1, selector: {}}     # fires: the web Pods now have two budgets
-//! ```
-
 use super::pdb_blocks_eviction::pdb_selects;
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
-detector! {
-    PdbOverlapping {
-        id: "pdb_overlapping",
-        title: "Pods selected by more than one PodDisruptionBudget (evictions fail)",
-        labels: ["kubernetes", "workloads", "availability", "pdb"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES, POD_DISRUPTION_BUDGETS],
-        references: ["https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/"],
-    }
-}
+/// ## What it detects
+/// Pods (or the pod templates of workloads) that two or more PodDisruptionBudgets of their
+/// namespace select. Matching follows Kubernetes: an empty selector selects every Pod of the
+/// namespace in `policy/v1` and none in `policy/v1beta1`. On a live cluster, Pods of one
+/// controller are reported once.
+///
+/// ## Why it matters
+/// The Eviction API does not support a Pod covered by several budgets: every eviction fails
+/// with `500 This pod has more than one PodDisruptionBudget, which the eviction subresource
+/// does not support`. `kubectl drain`, the cluster autoscaler and managed node upgrades cannot
+/// move these Pods; drains retry until they time out. It usually happens when a Helm chart and
+/// a platform team both add a budget, or a namespace-wide budget (`selector: {}`) is added
+/// next to per-app ones.
+///
+/// ## How to fix
+/// Keep exactly one budget per set of Pods: delete one (`kubectl delete pdb NAME -n NS`) or
+/// make the selectors disjoint. `kubectl get pdb -n NS -o wide` lists the selectors; compare
+/// with `kubectl get pods -n NS --show-labels`.
+///
+/// ## Example
+/// ```yaml
+/// kind: PodDisruptionBudget
+/// metadata: {name: web}
+/// spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
+/// ---
+/// kind: PodDisruptionBudget
+/// metadata: {name: all-apps}
+/// spec: {minAvailable: 1, selector: {}}     # fires: the web Pods now have two budgets
+/// ```
+#[detector(
+    id = "pdb_overlapping",
+    title = "Pods selected by more than one PodDisruptionBudget (evictions fail)",
+    labels = ["kubernetes", "workloads", "availability", "pdb"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES, POD_DISRUPTION_BUDGETS],
+    references = ["https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/"],
+)]
+pub struct PdbOverlapping;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pdbs = ctx.get(&POD_DISRUPTION_BUDGETS)?;

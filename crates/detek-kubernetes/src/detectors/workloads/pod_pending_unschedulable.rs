@@ -1,47 +1,45 @@
-//! ## What it detects
-//! Pods in phase `Pending` whose `PodScheduled` condition is `False` with reason
-//! `Unschedulable`: the scheduler found no node for them. The finding quotes the scheduler's
-//! message, which says why each node was rejected, and since when.
-//!
-//! ## Why it matters
-//! The Pod does not run anywhere and will not until something changes: the workload is short
-//! of replicas, a new release cannot roll out, a Job does not start. The cause is often
-//! cluster-wide (a NotReady node, a forgotten taint, full nodes) and hits other Pods next.
-//!
-//! ## How to fix
-//! Read the scheduler's reasons: `kubectl describe pod NAME -n NS` (Events: FailedScheduling).
-//! `Insufficient cpu/memory/nvidia.com/gpu`: lower the requests or add capacity (check
-//! `kubectl describe nodes` for allocated resources). `didn't match Pod's node
-//! affinity/selector`: fix `nodeSelector`/affinity or label a node. `had taint ... that the pod
-//! didn't tolerate`: the node is NotReady or tainted on purpose; fix the node or add a
-//! toleration. `unbound PersistentVolumeClaims` or volume node affinity: fix the storage.
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   phase: Pending
-//!   conditions:
-//!   - type: PodScheduled
-//!     status: "False"
-//!     reason: Unschedulable
-//!     message: "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
-//! ```
-
 use crate::prelude::*;
 
-detector! {
-    PodPendingUnschedulable {
-        id: "pod_pending_unschedulable",
-        title: "Pending Pods the scheduler cannot place",
-        labels: ["kubernetes", "workloads", "pod", "scheduling"],
-        level: Error,
-        requires: [PODS],
-        references: [
-            "https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/",
-            "https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/#my-pod-stays-pending",
-        ],
-    }
-}
+/// ## What it detects
+/// Pods in phase `Pending` whose `PodScheduled` condition is `False` with reason
+/// `Unschedulable`: the scheduler found no node for them. The finding quotes the scheduler's
+/// message, which says why each node was rejected, and since when.
+///
+/// ## Why it matters
+/// The Pod does not run anywhere and will not until something changes: the workload is short
+/// of replicas, a new release cannot roll out, a Job does not start. The cause is often
+/// cluster-wide (a NotReady node, a forgotten taint, full nodes) and hits other Pods next.
+///
+/// ## How to fix
+/// Read the scheduler's reasons: `kubectl describe pod NAME -n NS` (Events: FailedScheduling).
+/// `Insufficient cpu/memory/nvidia.com/gpu`: lower the requests or add capacity (check
+/// `kubectl describe nodes` for allocated resources). `didn't match Pod's node
+/// affinity/selector`: fix `nodeSelector`/affinity or label a node. `had taint ... that the pod
+/// didn't tolerate`: the node is NotReady or tainted on purpose; fix the node or add a
+/// toleration. `unbound PersistentVolumeClaims` or volume node affinity: fix the storage.
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   phase: Pending
+///   conditions:
+///   - type: PodScheduled
+///     status: "False"
+///     reason: Unschedulable
+///     message: "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+/// ```
+#[detector(
+    id = "pod_pending_unschedulable",
+    title = "Pending Pods the scheduler cannot place",
+    labels = ["kubernetes", "workloads", "pod", "scheduling"],
+    level = Error,
+    requires = [PODS],
+    references = [
+        "https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/",
+        "https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/#my-pod-stays-pending",
+    ],
+)]
+pub struct PodPendingUnschedulable;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;

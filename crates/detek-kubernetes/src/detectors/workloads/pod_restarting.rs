@@ -1,46 +1,44 @@
-//! ## What it detects
-//! Containers (init containers included) that restarted at least `pod_restarting.threshold`
-//! times (default 5) according to their `restartCount`, with the reason and exit code of their
-//! last termination. Only real Pods have restart counts; manifests are not checked.
-//!
-//! ## Why it matters
-//! Every restart drops the container's in-flight work and its warm caches, and a container
-//! that keeps restarting is often one step from CrashLoopBackOff. The last termination tells
-//! the cause: `OOMKilled` (exit 137) is memory, `Error` with a program's exit code is a crash,
-//! and `Unknown` with exit code 255 for many containers at once usually means the node or the
-//! container runtime restarted rather than the program failing. The count never resets while
-//! the Pod lives, so an old count can also be history: check when the last restart was.
-//!
-//! ## How to fix
-//! Look at the last run: `kubectl logs NAME -n NS -c CONTAINER --previous` and
-//! `kubectl describe pod NAME -n NS` (Last State, exit code, events). Fix the crash, the
-//! memory limit or the failing liveness probe. Once fixed, `kubectl rollout restart` the
-//! workload (or delete the Pod) to start the count again. Raise the threshold with the
-//! `pod_restarting.threshold` setting if your workloads restart by design.
-//!
-//! ## Example
-//! ```yaml
-//! status:
-//!   containerStatuses:
-//!   - name: local-path-provisioner
-//!     restartCount: 189            # fires: >= 5
-//!     lastState:
-//!       terminated: {exitCode: 1, reason: Error}
-//! ```
-
 use super::{container_statuses, describe_termination};
 use crate::prelude::*;
 
-detector! {
-    PodRestarting {
-        id: "pod_restarting",
-        title: "Containers restarting repeatedly",
-        labels: ["kubernetes", "workloads", "pod"],
-        level: Warn,
-        requires: [PODS],
-        references: ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts"],
-    }
-}
+/// ## What it detects
+/// Containers (init containers included) that restarted at least `pod_restarting.threshold`
+/// times (default 5) according to their `restartCount`, with the reason and exit code of their
+/// last termination. Only real Pods have restart counts; manifests are not checked.
+///
+/// ## Why it matters
+/// Every restart drops the container's in-flight work and its warm caches, and a container
+/// that keeps restarting is often one step from CrashLoopBackOff. The last termination tells
+/// the cause: `OOMKilled` (exit 137) is memory, `Error` with a program's exit code is a crash,
+/// and `Unknown` with exit code 255 for many containers at once usually means the node or the
+/// container runtime restarted rather than the program failing. The count never resets while
+/// the Pod lives, so an old count can also be history: check when the last restart was.
+///
+/// ## How to fix
+/// Look at the last run: `kubectl logs NAME -n NS -c CONTAINER --previous` and
+/// `kubectl describe pod NAME -n NS` (Last State, exit code, events). Fix the crash, the
+/// memory limit or the failing liveness probe. Once fixed, `kubectl rollout restart` the
+/// workload (or delete the Pod) to start the count again. Raise the threshold with the
+/// `pod_restarting.threshold` setting if your workloads restart by design.
+///
+/// ## Example
+/// ```yaml
+/// status:
+///   containerStatuses:
+///   - name: local-path-provisioner
+///     restartCount: 189            # fires: >= 5
+///     lastState:
+///       terminated: {exitCode: 1, reason: Error}
+/// ```
+#[detector(
+    id = "pod_restarting",
+    title = "Containers restarting repeatedly",
+    labels = ["kubernetes", "workloads", "pod"],
+    level = Warn,
+    requires = [PODS],
+    references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts"],
+)]
+pub struct PodRestarting;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let threshold: i64 = ctx.settings.get_or("pod_restarting.threshold", 5).max(1);

@@ -1,45 +1,43 @@
-//! ## What it detects
-//! Containers (init containers included) without a CPU limit or without a memory limit. The
-//! finding says which limit is missing. Real Pods are checked when the scan has any, the pod
-//! templates of workloads otherwise, so manifests get the same check. Set
-//! `pod_without_limits.check_cpu: false` to check memory limits only (some teams run without
-//! CPU limits on purpose, to avoid CFS throttling).
-//!
-//! ## Why it matters
-//! A container without a memory limit can use all the memory of its node: the kernel OOM
-//! killer then picks victims among every Pod on that node, not just the one that leaks.
-//! Without a CPU limit one busy container can starve its neighbours. Pods without limits are
-//! also the first evicted under node pressure when they have no requests either (BestEffort).
-//!
-//! ## How to fix
-//! Set `resources.limits.memory` (and `cpu` unless you deliberately run without CPU limits)
-//! on every container, from observed usage: `kubectl top pod NAME -n NS --containers`.
-//! `kubectl set resources deployment NAME -n NS --limits=cpu=500m,memory=256Mi` does it in
-//! place. A `LimitRange` in the namespace can give defaults to containers that set none; in a
-//! live scan those defaults already show in the Pods, in a manifest scan they do not.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: web
-//!   resources:
-//!     requests: {cpu: 100m, memory: 128Mi}
-//!     limits: {memory: 256Mi}     # fires when check_cpu is on: no cpu limit
-//! ```
-
 use super::{quantities, spec_containers};
 use crate::prelude::*;
 
-detector! {
-    PodWithoutLimits {
-        id: "pod_without_limits",
-        title: "Containers without CPU or memory limits",
-        labels: ["kubernetes", "workloads", "pod", "resources"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
-    }
-}
+/// ## What it detects
+/// Containers (init containers included) without a CPU limit or without a memory limit. The
+/// finding says which limit is missing. Real Pods are checked when the scan has any, the pod
+/// templates of workloads otherwise, so manifests get the same check. Set
+/// `pod_without_limits.check_cpu: false` to check memory limits only (some teams run without
+/// CPU limits on purpose, to avoid CFS throttling).
+///
+/// ## Why it matters
+/// A container without a memory limit can use all the memory of its node: the kernel OOM
+/// killer then picks victims among every Pod on that node, not just the one that leaks.
+/// Without a CPU limit one busy container can starve its neighbours. Pods without limits are
+/// also the first evicted under node pressure when they have no requests either (BestEffort).
+///
+/// ## How to fix
+/// Set `resources.limits.memory` (and `cpu` unless you deliberately run without CPU limits)
+/// on every container, from observed usage: `kubectl top pod NAME -n NS --containers`.
+/// `kubectl set resources deployment NAME -n NS --limits=cpu=500m,memory=256Mi` does it in
+/// place. A `LimitRange` in the namespace can give defaults to containers that set none; in a
+/// live scan those defaults already show in the Pods, in a manifest scan they do not.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: web
+///   resources:
+///     requests: {cpu: 100m, memory: 128Mi}
+///     limits: {memory: 256Mi}     # fires when check_cpu is on: no cpu limit
+/// ```
+#[detector(
+    id = "pod_without_limits",
+    title = "Containers without CPU or memory limits",
+    labels = ["kubernetes", "workloads", "pod", "resources"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
+)]
+pub struct PodWithoutLimits;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let check_cpu: bool = ctx.settings.get_or("pod_without_limits.check_cpu", true);

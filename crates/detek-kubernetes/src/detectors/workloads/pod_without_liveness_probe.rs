@@ -1,47 +1,45 @@
-//! ## What it detects
-//! Containers of long-running Pods without a `livenessProbe`. Real Pods are checked when the
-//! scan has any, the pod templates of workloads otherwise, so manifests get the same check.
-//! Left out: Pods of Jobs and CronJobs (batch work runs to completion and serves no traffic),
-//! and init containers (they run to completion before the Pod starts). Unlike kakao/detek,
-//! which looked only at Pods behind a Service, every long-running Pod is checked, because a
-//! manifest scan has no Endpoints to tell which Pods serve traffic.
-//!
-//! ## Why it matters
-//! Without a liveness probe the kubelet restarts a container only when its process exits. A
-//! process that deadlocks, hangs on a lost connection or stops serving while still running
-//! stays in place for ever, and its Pod still looks Running.
-//!
-//! ## How to fix
-//! Add a `livenessProbe` that checks the process itself is alive (an HTTP `/healthz` or a TCP
-//! socket), not its dependencies: a liveness probe that fails when the database is down
-//! restarts every replica at once. Give it a generous `failureThreshold`, or a
-//! `startupProbe` for slow starters. See the current spec with
-//! `kubectl get deploy NAME -n NS -o jsonpath='{.spec.template.spec.containers[*].livenessProbe}'`.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: api
-//!   image: registry.example/api:2.3
-//!   livenessProbe:                 # passes with this; fires without it
-//!     httpGet: {path: /healthz, port: 8080}
-//!     periodSeconds: 10
-//!     failureThreshold: 3
-//! ```
-
 use super::missing_probe;
 use crate::prelude::*;
 
-detector! {
-    PodWithoutLivenessProbe {
-        id: "pod_without_liveness_probe",
-        title: "Containers without a liveness probe",
-        labels: ["kubernetes", "workloads", "pod", "probe"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"],
-    }
-}
+/// ## What it detects
+/// Containers of long-running Pods without a `livenessProbe`. Real Pods are checked when the
+/// scan has any, the pod templates of workloads otherwise, so manifests get the same check.
+/// Left out: Pods of Jobs and CronJobs (batch work runs to completion and serves no traffic),
+/// and init containers (they run to completion before the Pod starts). Unlike kakao/detek,
+/// which looked only at Pods behind a Service, every long-running Pod is checked, because a
+/// manifest scan has no Endpoints to tell which Pods serve traffic.
+///
+/// ## Why it matters
+/// Without a liveness probe the kubelet restarts a container only when its process exits. A
+/// process that deadlocks, hangs on a lost connection or stops serving while still running
+/// stays in place for ever, and its Pod still looks Running.
+///
+/// ## How to fix
+/// Add a `livenessProbe` that checks the process itself is alive (an HTTP `/healthz` or a TCP
+/// socket), not its dependencies: a liveness probe that fails when the database is down
+/// restarts every replica at once. Give it a generous `failureThreshold`, or a
+/// `startupProbe` for slow starters. See the current spec with
+/// `kubectl get deploy NAME -n NS -o jsonpath='{.spec.template.spec.containers[*].livenessProbe}'`.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: api
+///   image: registry.example/api:2.3
+///   livenessProbe:                 # passes with this; fires without it
+///     httpGet: {path: /healthz, port: 8080}
+///     periodSeconds: 10
+///     failureThreshold: 3
+/// ```
+#[detector(
+    id = "pod_without_liveness_probe",
+    title = "Containers without a liveness probe",
+    labels = ["kubernetes", "workloads", "pod", "probe"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"],
+)]
+pub struct PodWithoutLivenessProbe;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     missing_probe(

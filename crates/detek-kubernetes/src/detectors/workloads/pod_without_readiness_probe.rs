@@ -1,45 +1,43 @@
-//! ## What it detects
-//! Containers of long-running Pods without a `readinessProbe`. Real Pods are checked when the
-//! scan has any, the pod templates of workloads otherwise, so manifests get the same check.
-//! Left out: Pods of Jobs and CronJobs (batch work serves no traffic) and init containers.
-//! Unlike kakao/detek, which looked only at Pods behind a Service, every long-running Pod is
-//! checked, because a manifest scan has no Endpoints to tell which Pods serve traffic; a
-//! worker that serves nothing can suppress the finding.
-//!
-//! ## Why it matters
-//! Without a readiness probe a container counts as ready as soon as it starts: Services send
-//! it requests before it has loaded, and keep sending them while it is overloaded or broken.
-//! Rolling updates also move on to the next replica without waiting for this one to work, so
-//! a bad release replaces every healthy Pod.
-//!
-//! ## How to fix
-//! Add a `readinessProbe` that answers only when the container can serve (an HTTP endpoint
-//! that checks what a request needs). Watch its effect with
-//! `kubectl get endpointslices -n NS -l kubernetes.io/service-name=SVC` during a rollout.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: api
-//!   image: registry.example/api:2.3
-//!   readinessProbe:                # passes with this; fires without it
-//!     httpGet: {path: /ready, port: 8080}
-//!     periodSeconds: 5
-//! ```
-
 use super::missing_probe;
 use crate::prelude::*;
 
-detector! {
-    PodWithoutReadinessProbe {
-        id: "pod_without_readiness_probe",
-        title: "Containers without a readiness probe",
-        labels: ["kubernetes", "workloads", "pod", "probe"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"],
-    }
-}
+/// ## What it detects
+/// Containers of long-running Pods without a `readinessProbe`. Real Pods are checked when the
+/// scan has any, the pod templates of workloads otherwise, so manifests get the same check.
+/// Left out: Pods of Jobs and CronJobs (batch work serves no traffic) and init containers.
+/// Unlike kakao/detek, which looked only at Pods behind a Service, every long-running Pod is
+/// checked, because a manifest scan has no Endpoints to tell which Pods serve traffic; a
+/// worker that serves nothing can suppress the finding.
+///
+/// ## Why it matters
+/// Without a readiness probe a container counts as ready as soon as it starts: Services send
+/// it requests before it has loaded, and keep sending them while it is overloaded or broken.
+/// Rolling updates also move on to the next replica without waiting for this one to work, so
+/// a bad release replaces every healthy Pod.
+///
+/// ## How to fix
+/// Add a `readinessProbe` that answers only when the container can serve (an HTTP endpoint
+/// that checks what a request needs). Watch its effect with
+/// `kubectl get endpointslices -n NS -l kubernetes.io/service-name=SVC` during a rollout.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: api
+///   image: registry.example/api:2.3
+///   readinessProbe:                # passes with this; fires without it
+///     httpGet: {path: /ready, port: 8080}
+///     periodSeconds: 5
+/// ```
+#[detector(
+    id = "pod_without_readiness_probe",
+    title = "Containers without a readiness probe",
+    labels = ["kubernetes", "workloads", "pod", "probe"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"],
+)]
+pub struct PodWithoutReadinessProbe;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     missing_probe(

@@ -1,42 +1,40 @@
-//! ## What it detects
-//! Containers (init containers included) without a CPU request or without a memory request.
-//! The finding says which request is missing. A container that sets a limit but no request is
-//! not flagged: Kubernetes then uses the limit as the request. Real Pods are checked when the
-//! scan has any, the pod templates of workloads otherwise, so manifests get the same check.
-//!
-//! ## Why it matters
-//! The scheduler places Pods by their requests. A container without requests counts as zero:
-//! nodes get overcommitted, Pods land on nodes that cannot run them, and under memory pressure
-//! the kubelet evicts Pods without requests (BestEffort) first. Horizontal Pod Autoscalers
-//! that scale on CPU or memory utilisation cannot compute it without requests.
-//!
-//! ## How to fix
-//! Set `resources.requests.cpu` and `resources.requests.memory` on every container from its
-//! usual usage (`kubectl top pod NAME -n NS --containers`), e.g.
-//! `kubectl set resources deployment NAME -n NS --requests=cpu=100m,memory=128Mi`. A
-//! `LimitRange` can default them per namespace.
-//!
-//! ## Example
-//! ```yaml
-//! containers:
-//! - name: worker
-//!   image: registry.example/worker:1.4
-//!   resources: {}            # fires: no cpu or memory request
-//! ```
-
 use super::{quantities, spec_containers};
 use crate::prelude::*;
 
-detector! {
-    PodWithoutRequests {
-        id: "pod_without_requests",
-        title: "Containers without CPU or memory requests",
-        labels: ["kubernetes", "workloads", "pod", "resources"],
-        level: Warn,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
-    }
-}
+/// ## What it detects
+/// Containers (init containers included) without a CPU request or without a memory request.
+/// The finding says which request is missing. A container that sets a limit but no request is
+/// not flagged: Kubernetes then uses the limit as the request. Real Pods are checked when the
+/// scan has any, the pod templates of workloads otherwise, so manifests get the same check.
+///
+/// ## Why it matters
+/// The scheduler places Pods by their requests. A container without requests counts as zero:
+/// nodes get overcommitted, Pods land on nodes that cannot run them, and under memory pressure
+/// the kubelet evicts Pods without requests (BestEffort) first. Horizontal Pod Autoscalers
+/// that scale on CPU or memory utilisation cannot compute it without requests.
+///
+/// ## How to fix
+/// Set `resources.requests.cpu` and `resources.requests.memory` on every container from its
+/// usual usage (`kubectl top pod NAME -n NS --containers`), e.g.
+/// `kubectl set resources deployment NAME -n NS --requests=cpu=100m,memory=128Mi`. A
+/// `LimitRange` can default them per namespace.
+///
+/// ## Example
+/// ```yaml
+/// containers:
+/// - name: worker
+///   image: registry.example/worker:1.4
+///   resources: {}            # fires: no cpu or memory request
+/// ```
+#[detector(
+    id = "pod_without_requests",
+    title = "Containers without CPU or memory requests",
+    labels = ["kubernetes", "workloads", "pod", "resources"],
+    level = Warn,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
+)]
+pub struct PodWithoutRequests;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);

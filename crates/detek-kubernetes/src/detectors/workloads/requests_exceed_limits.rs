@@ -1,40 +1,38 @@
-//! ## What it detects
-//! Containers (init containers included) whose request for a resource is larger than their
-//! limit for the same resource: `requests.cpu: 2` with `limits.cpu: 500m`, `requests.memory:
-//! 1Gi` with `limits.memory: 512Mi`. Quantities are compared by value (`1` = `1000m`, `1Gi` =
-//! `1024Mi`). Checked on Pods and on the pod templates of workloads.
-//!
-//! ## Why it matters
-//! The API server rejects such a Pod (`must be less than or equal to cpu limit`). Applied as a
-//! Deployment the manifest is accepted, but its ReplicaSet cannot create a single Pod: the
-//! rollout hangs with `FailedCreate` events and the old version keeps running, or nothing runs
-//! at all. Usually a typo in a unit (`512M` vs `512Mi` is fine; `500` vs `500m` is not).
-//!
-//! ## How to fix
-//! Make each request at most its limit. `kubectl describe rs -n NS` (or `kubectl get events -n
-//! NS --field-selector reason=FailedCreate`) shows the rejection. Omitting the request makes it
-//! default to the limit.
-//!
-//! ## Example
-//! ```yaml
-//! resources:
-//!   requests: {cpu: "2", memory: 256Mi}
-//!   limits:   {cpu: 500m, memory: 256Mi}   # fires: cpu request 2 > limit 500m
-//! ```
-
 use super::{ContainerKind, spec_containers};
 use crate::prelude::*;
 
-detector! {
-    RequestsExceedLimits {
-        id: "requests_exceed_limits",
-        title: "Containers requesting more than their limit",
-        labels: ["kubernetes", "workloads", "resources"],
-        level: Error,
-        requires: [PODS, WORKLOAD_TEMPLATES],
-        references: ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#requests-and-limits"],
-    }
-}
+/// ## What it detects
+/// Containers (init containers included) whose request for a resource is larger than their
+/// limit for the same resource: `requests.cpu: 2` with `limits.cpu: 500m`, `requests.memory:
+/// 1Gi` with `limits.memory: 512Mi`. Quantities are compared by value (`1` = `1000m`, `1Gi` =
+/// `1024Mi`). Checked on Pods and on the pod templates of workloads.
+///
+/// ## Why it matters
+/// The API server rejects such a Pod (`must be less than or equal to cpu limit`). Applied as a
+/// Deployment the manifest is accepted, but its ReplicaSet cannot create a single Pod: the
+/// rollout hangs with `FailedCreate` events and the old version keeps running, or nothing runs
+/// at all. Usually a typo in a unit (`512M` vs `512Mi` is fine; `500` vs `500m` is not).
+///
+/// ## How to fix
+/// Make each request at most its limit. `kubectl describe rs -n NS` (or `kubectl get events -n
+/// NS --field-selector reason=FailedCreate`) shows the rejection. Omitting the request makes it
+/// default to the limit.
+///
+/// ## Example
+/// ```yaml
+/// resources:
+///   requests: {cpu: "2", memory: 256Mi}
+///   limits:   {cpu: 500m, memory: 256Mi}   # fires: cpu request 2 > limit 500m
+/// ```
+#[detector(
+    id = "requests_exceed_limits",
+    title = "Containers requesting more than their limit",
+    labels = ["kubernetes", "workloads", "resources"],
+    level = Error,
+    requires = [PODS, WORKLOAD_TEMPLATES],
+    references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#requests-and-limits"],
+)]
+pub struct RequestsExceedLimits;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
