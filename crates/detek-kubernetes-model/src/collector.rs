@@ -57,6 +57,17 @@ impl SnapshotCollector {
             }
             return produced;
         }
+        // A dump of a cluster is that cluster wherever it is read: identified by its
+        // kube-system namespace UID, as a live scan of it is.
+        if let Some(uid) = set
+            .namespaces
+            .iter()
+            .find(|ns| ns.metadata.name.as_deref() == Some("kube-system"))
+            .and_then(|ns| ns.metadata.uid.clone())
+            .filter(|uid| !uid.is_empty())
+        {
+            produced.identify(format!("cluster:uid:{uid}"));
+        }
         set.into_produced(&mut produced, &|_| false);
         produced
     }
@@ -73,8 +84,9 @@ impl Collector for SnapshotCollector {
     ) -> BoxFuture<'a, Result<Produced, CollectError>> {
         Box::pin(async move {
             ctx.progress.message("reading snapshot inputs");
-            // Parsing runs on rayon's pool; this future just waits for it.
-            Ok(self.read())
+            // Parsing is CPU-bound (rayon): keep it off the async workers, so other targets
+            // scanned at the same time keep collecting.
+            Ok(detek_core::off_async_workers(|| self.read()))
         })
     }
 }
