@@ -167,28 +167,28 @@ pub fn kubeconfig(data: &[u8]) {
     }
 }
 
-// The config file parser lives in the binary crate (crates/detek/src/config.rs); it only needs
-// detek-core and a few libraries, so it is compiled into this crate as is.
-#[path = "../../crates/detek/src/config.rs"]
-#[allow(dead_code)]
-mod detek_config;
-
-/// `detek.yaml`: parse, check against the detector catalogue, derive settings and ignore rules.
+/// `detek.yaml`: parse, check against the binary's catalogue (declared settings, sets,
+/// levels), derive settings, ignore rules and the selection the config gives.
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    static DETECTORS: LazyLock<Vec<Arc<dyn detek_core::Detector>>> =
-        LazyLock::new(detek_kubernetes::detectors::all);
-    let Ok(config) = detek_config::Config::parse(text) else {
+    static CATALOGUE: LazyLock<detek_core::Catalogue> =
+        LazyLock::new(|| detek::catalogue::catalogue().expect("the catalogue registers"));
+    let Ok(config) = detek::config::Config::parse(text) else {
         return;
     };
-    let _ = config.validate(&DETECTORS);
-    let _ = config.settings();
-    let _ = detek_config::RuleSuppressor::new(&config.ignore);
-    for id in config.detectors.keys() {
-        let _ = config.is_disabled(id);
-        let _ = config.level_override(id);
+    if config.validate(&CATALOGUE).is_err() {
+        return;
+    }
+    let _ = config.settings(&CATALOGUE);
+    let _ = detek::config::RuleSuppressor::new(&config.ignore);
+    for set in ["default", "all"].into_iter().chain(config.sets.keys().map(String::as_str)) {
+        let selection = detek_core::Selection {
+            set: set.to_string(),
+            ..Default::default()
+        };
+        let _ = CATALOGUE.select(&selection, &config.detectors, &config.sets);
     }
 }
 
