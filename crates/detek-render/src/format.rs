@@ -29,6 +29,15 @@ impl Format {
         }
     }
 
+    /// One line for `--help`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Html => "One self-contained HTML file (default, as kakao/detek)",
+            Format::Json => "The versioned JSON report (docs/report-schema.md)",
+            Format::Table => "A table for terminals",
+        }
+    }
+
     /// The usual file extension for this format.
     pub fn extension(self) -> &'static str {
         match self {

@@ -1,5 +1,15 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use detek_render::Format;
 use std::path::PathBuf;
+
+/// `-f`: the renderers' own formats (detek-render), listed in `--help` and checked by clap.
+fn output_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.description())),
+    )
+    .map(|name| name.parse::<Format>().expect("a listed format"))
+}
 
 /// detek — Detection as Code for Kubernetes.
 ///
@@ -104,16 +114,6 @@ pub struct SelectArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One self-contained HTML file (default, as kakao/detek).
-    Html,
-    /// The versioned JSON report (docs/report-schema.md).
-    Json,
-    /// A table for terminals.
-    Table,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Warn,
     Error,
@@ -131,8 +131,8 @@ pub struct RunArgs {
     pub target: TargetArgs,
 
     /// Report format.
-    #[arg(short = 'f', long, value_enum, default_value_t = OutputFormat::Html)]
-    pub format: OutputFormat,
+    #[arg(short = 'f', long, default_value = "html", value_parser = output_format())]
+    pub format: Format,
 
     /// Write the report to FILE instead of stdout. When stdout is a terminal and the format
     /// is html, the report goes to detek-report.html and the terminal gets a summary.

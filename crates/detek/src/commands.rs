@@ -1,7 +1,6 @@
 use crate::catalogue::catalogue;
 use crate::cli::{
-    Cli, Command, ExplainArgs, FailOn, ListArgs, ListFormat, OutputFormat, PlanArgs, RunArgs,
-    TargetArgs,
+    Cli, Command, ExplainArgs, FailOn, ListArgs, ListFormat, PlanArgs, RunArgs, TargetArgs,
 };
 use crate::config::{Config, RuleSuppressor};
 use crate::progress::StderrProgress;
@@ -12,6 +11,7 @@ use detek_core::{
 };
 use detek_kubernetes_model::suppress::AnnotationSuppressor;
 use detek_kubernetes_model::{Input, SnapshotCollector};
+use detek_render::{Format, render};
 use futures::StreamExt;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -266,30 +266,12 @@ fn print_diagnostics(list: &ReportList) {
     }
 }
 
-fn render(format: OutputFormat, lists: &[ReportList], color: bool) -> String {
-    match format {
-        OutputFormat::Html => detek_render::html(lists),
-        OutputFormat::Json => {
-            if lists.len() == 1 {
-                detek_render::json(&lists[0])
-            } else {
-                detek_render::json_many(lists)
-            }
-        }
-        OutputFormat::Table => lists
-            .iter()
-            .map(|l| detek_render::table(l, color))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }
-}
-
 fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
     let stdout_tty = std::io::stdout().is_terminal();
     let (output, also_summary) = match (&args.output, args.format) {
         (Some(path), _) => (Some(path.clone()), false),
         // HTML is not dumped on a terminal: write a file, show a summary.
-        (None, OutputFormat::Html) if stdout_tty => (Some("detek-report.html".into()), true),
+        (None, Format::Html) if stdout_tty => (Some("detek-report.html".into()), true),
         (None, _) => (None, false),
     };
     match &output {
@@ -298,7 +280,7 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             if also_summary {
-                print!("{}", render(OutputFormat::Table, lists, true));
+                print!("{}", render(Format::Table, lists, true));
                 println!("\nHTML report written to {}", path.display());
             } else if std::io::stderr().is_terminal() && !args.quiet {
                 eprintln!("detek: report written to {}", path.display());
