@@ -158,8 +158,14 @@ fn scan_status(collectors: &[CollectorStatus], plan: &Plan, store: &Store) -> Sc
     if collectors.is_empty() {
         return ScanStatus::Complete;
     }
-    // Nothing collected: every collector failed, or none of the wanted keys has a value.
-    let any_value = plan.wanted.iter().any(|k| store.contains(k));
+    // Nothing collected: every collector failed, or none of the keys detectors read has a
+    // value (keys only suppressors read, derived from nothing, do not count).
+    let any_value = plan
+        .detectors
+        .iter()
+        .flat_map(|d| d.meta().requires.clone())
+        .filter(|k| !is_engine_key(k))
+        .any(|k| store.contains(k));
     if collectors.iter().all(|c| !c.ok) || !any_value {
         ScanStatus::NothingCollected
     } else if collectors

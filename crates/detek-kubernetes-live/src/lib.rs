@@ -408,10 +408,11 @@ impl LiveCollector {
         let mut health = None;
         while let Some(msg) = rx.recv().await {
             match msg {
-                Msg::Page(page) => {
+                Msg::Page(page) => detek_core::off_async_workers(|| {
+                    // Typing a page is CPU-bound: other targets' tasks move to other workers.
                     set.add_value(page, None);
                     set.finish();
-                }
+                }),
                 Msg::Done(job, outcome) => {
                     if let KindOutcome::Listed { objects, pages } = &outcome {
                         let what = match job.shape {

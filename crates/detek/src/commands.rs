@@ -203,14 +203,22 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let concurrency = args.concurrency.max(1);
-    // Targets are scanned concurrently, at most `concurrency` at a time; reports keep the
-    // order the targets were given in.
-    let lists: Vec<ReportList> = runtime.block_on(
-        futures::stream::iter(scans.iter())
-            .map(|(plan, options)| detek_core::run(plan, options))
-            .buffered(concurrency)
-            .collect(),
-    );
+    // Targets are scanned concurrently, at most `concurrency` at a time, each as its own task
+    // (so one target's parsing runs beside another's I/O); reports keep the order the targets
+    // were given in.
+    let lists: Vec<ReportList> = runtime
+        .block_on(async {
+            futures::stream::iter(scans)
+                .map(|(plan, options)| {
+                    tokio::spawn(async move { detek_core::run(&plan, &options).await })
+                })
+                .buffered(concurrency)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<ReportList>, _>>()
+        })
+        .context("a scan task failed")?;
     for list in &lists {
         print_diagnostics(list);
     }
