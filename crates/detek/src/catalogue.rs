@@ -7,7 +7,7 @@ use detek_core::Catalogue;
 /// Every detector this binary knows: each source crate registers its own.
 pub fn catalogue() -> Result<Catalogue> {
     let mut catalogue = Catalogue::new();
-    detek_core::register(&mut catalogue)?;
     detek_kubernetes::register(&mut catalogue)?;
+    detek_core::register(&mut catalogue)?;
     Ok(catalogue)
 }

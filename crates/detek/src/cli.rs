@@ -33,8 +33,10 @@ pub struct Cli {
 pub enum Command {
     /// Scan and report.
     ///
-    /// Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage
-    /// errors, plan errors, or a scan in which nothing could be collected.
+    /// Exit codes: 0 the scan is complete and no finding is at or above --fail-on; 1 findings
+    /// at or above it; 2 usage, config or plan errors, a report that could not be written, a
+    /// scan in which nothing could be collected, or a partial scan (any Unknown) unless
+    /// --allow-partial.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Show what a scan would do: collectors and detectors, their keys, and what cannot run.
@@ -139,9 +141,17 @@ pub struct RunArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Exit with code 1 when a finding is at or above this level.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    /// Exit with code 1 when a finding is at or above this level (`never`: only a partial
+    /// scan or an error fails). Case does not matter (`Error` = `error`).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+
+    /// A partial scan (an input or source that could not be read, a detector that could not
+    /// be evaluated: any Unknown) exits 2 by default, whatever its findings. With this flag
+    /// its exit code is what its findings give; the report still says `partial`. For dumps
+    /// that knowingly hold templates, or fleets where some sources are expected down.
+    #[arg(long)]
+    pub allow_partial: bool,
 
     /// Never draw progress on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(long)]

@@ -13,6 +13,7 @@ use detek_kubernetes_model::suppress::AnnotationSuppressor;
 use detek_kubernetes_model::{Input, SnapshotCollector};
 use detek_render::{Format, render};
 use futures::StreamExt;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -223,7 +224,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         print_diagnostics(list);
     }
     write_report(&args, &lists)?;
-    Ok(exit_code(&lists, args.fail_on))
+    Ok(exit_code(&lists, args.fail_on, args.allow_partial))
 }
 
 /// Report data (file names, parser and API server messages) shown on a terminal: control
@@ -242,8 +243,17 @@ fn print_diagnostics(list: &ReportList) {
         if let Some(e) = &c.error {
             let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
         }
+        // One cause, one line: a derived key that failed because a kind failed
+        // (`kubernetes/objects unavailable: incomplete: kubernetes/pods could not be listed
+        // (…)`) repeats that kind's reason; the report lists every dependant.
+        let reasons: Vec<&String> = c.failed_keys.values().collect();
         for (key, reason) in &c.failed_keys {
-            let _ = writeln!(err, "detek: {key} unavailable: {}", safe(reason));
+            let repeats = reasons
+                .iter()
+                .any(|other| *other != reason && reason.contains(other.as_str()));
+            if !repeats {
+                let _ = writeln!(err, "detek: {key} unavailable: {}", safe(reason));
+            }
         }
         for d in &c.diagnostics {
             total += 1;
@@ -288,30 +298,62 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             if also_summary {
-                print!("{}", render(Format::Table, lists, true));
-                println!("\nHTML report written to {}", path.display());
+                emit(&format!(
+                    "{}\nHTML report written to {}\n",
+                    render(Format::Table, lists, true),
+                    path.display()
+                ))?;
             } else if std::io::stderr().is_terminal() && !args.quiet {
                 eprintln!("detek: report written to {}", path.display());
             }
         }
         None => {
-            let text = render(args.format, lists, stdout_tty);
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(text.as_bytes());
+            let mut text = render(args.format, lists, stdout_tty);
             if !text.ends_with('\n') {
-                let _ = out.write_all(b"\n");
+                text.push('\n');
             }
+            emit(&text)?;
         }
     }
     Ok(())
 }
 
-fn exit_code(lists: &[ReportList], fail_on: FailOn) -> ExitCode {
+/// Write `text` to stdout. A closed pipe (`detek list | head`) ends the output quietly; any
+/// other failure (a full disk, `> /dev/full`) is an error: the report was lost, exit 2.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
+    }
+}
+
+/// DESIGN.md §4: 2 when nothing was collected, or the scan is partial (an input or source
+/// could not be read, a detector could not be evaluated) unless `--allow-partial`; else 1 when
+/// a finding is at or above `--fail-on`, else 0.
+fn exit_code(lists: &[ReportList], fail_on: FailOn, allow_partial: bool) -> ExitCode {
     if lists
         .iter()
         .any(|l| l.status == ScanStatus::NothingCollected)
     {
+        return ExitCode::from(2);
+    }
+    let unknown: usize = lists
+        .iter()
+        .map(|l| {
+            l.reports
+                .iter()
+                .filter(|r| r.level == Level::Unknown)
+                .count()
+        })
+        .sum();
+    let partial = unknown > 0 || lists.iter().any(|l| l.status == ScanStatus::Partial);
+    if partial && !allow_partial {
+        eprintln!(
+            "detek: the scan is partial ({unknown} detector(s) not evaluated): exit code 2 \
+             (--allow-partial judges by findings only)"
+        );
         return ExitCode::from(2);
     }
     let threshold = match fail_on {
@@ -347,8 +389,8 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         }
     }
     match args.format {
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&json_plans)?),
-        ListFormat::Table => print!("{out}"),
+        ListFormat::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&json_plans)?))?,
+        ListFormat::Table => emit(&out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -429,6 +471,7 @@ fn plan_table(target: &Target, plan: &Plan) -> String {
 }
 
 fn list(args: ListArgs) -> Result<ExitCode> {
+    let mut out = String::new();
     let catalogue = catalogue()?;
     let all = Selection {
         set: "all".into(),
@@ -456,30 +499,34 @@ fn list(args: ListArgs) -> Result<ExitCode> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&entries)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&entries)?)?;
         }
         ListFormat::Table => {
-            println!("{:<34} {:<6} {:<40} LABELS", "ID", "LEVEL", "TITLE");
+            writeln!(out, "{:<34} {:<6} {:<40} LABELS", "ID", "LEVEL", "TITLE")?;
             for d in &detectors {
                 let m = d.meta();
-                println!(
+                writeln!(
+                    out,
                     "{:<34} {:<6} {:<40} {}",
                     m.id,
                     m.level.as_str(),
                     m.title,
                     m.labels.join(",")
-                );
+                )?;
             }
-            println!(
+            writeln!(
+                out,
                 "\n{} detectors. `detek explain ID` shows one in full.",
                 detectors.len()
-            );
+            )?;
         }
     }
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode> {
+    let mut out = String::new();
     let catalogue = catalogue()?;
     let Some(d) = catalogue.get(&args.id) else {
         bail!(
@@ -489,29 +536,35 @@ fn explain(args: ExplainArgs) -> Result<ExitCode> {
         );
     };
     let m = d.meta();
-    println!("# {} — {}\n", m.id, m.title);
-    println!("Level: {}    Labels: {}", m.level, m.labels.join(", "));
-    println!("Reads: {}\n", m.requires.join(", "));
-    print!("{}", m.docs.markdown());
+    writeln!(out, "# {} — {}\n", m.id, m.title)?;
+    writeln!(out, "Level: {}    Labels: {}", m.level, m.labels.join(", "))?;
+    writeln!(out, "Reads: {}\n", m.requires.join(", "))?;
+    write!(out, "{}", m.docs.markdown())?;
     if !m.settings.is_empty() {
-        println!(
+        writeln!(
+            out,
             "\n## Settings (detek.yaml: `detectors: {{{}: {{KEY: VALUE}}}}`)",
             m.id
-        );
+        )?;
         for spec in &m.settings {
             let default = if spec.default.is_null() {
                 "no default".to_string()
             } else {
                 format!("default {}", spec.default)
             };
-            println!("- `{}` ({}, {default}): {}", spec.name, spec.kind, spec.doc);
+            writeln!(
+                out,
+                "- `{}` ({}, {default}): {}",
+                spec.name, spec.kind, spec.doc
+            )?;
         }
     }
     if !m.references.is_empty() {
-        println!("\n## References");
+        writeln!(out, "\n## References")?;
         for r in &m.references {
-            println!("- {r}");
+            writeln!(out, "- {r}")?;
         }
     }
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -301,7 +301,26 @@ fn a_forbidden_kind_makes_only_its_detectors_unknown() {
         std::thread::sleep(Duration::from_millis(250));
         run = detek(&["run", "all", "-f", "json", "--kubeconfig", &kc]);
     }
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "partial: exit 2 (DESIGN.md §4)\n{}",
+        run.stderr
+    );
+    let allowed = detek(&[
+        "run",
+        "all",
+        "-f",
+        "json",
+        "--kubeconfig",
+        &kc,
+        "--allow-partial",
+    ]);
+    assert_eq!(
+        allowed.code, 1,
+        "--allow-partial: the findings decide\n{}",
+        allowed.stderr
+    );
+    assert_eq!(allowed.json()["status"], "partial");
     let list = run.json();
     let failed = list["collectors"][0]["failed_keys"].as_object().unwrap();
     assert_eq!(
@@ -373,7 +392,11 @@ fn too_many_requests_is_retried_after_the_time_the_server_asks() {
 fn a_failing_kind_makes_only_its_detectors_unknown() {
     let (proxy, _dir, kc) = via_proxy(vec![Fault::status("/api/v1/services", 500)]);
     let run = detek(&["run", "all", "-f", "json", "--kubeconfig", &kc]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "partial: exit 2 (DESIGN.md §4)\n{}",
+        run.stderr
+    );
     let list = run.json();
     assert_eq!(list["status"], "partial");
     let unknown = assert_only_dependents_unknown(
@@ -468,7 +491,11 @@ fn an_etcd_outage_is_fatal_and_a_stopped_server_is_refused() {
         "8s",
     ]);
     signal("-CONT");
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "partial: exit 2 (DESIGN.md §4)\n{}",
+        run.stderr
+    );
     let list = run.json();
     let health = report_of(&list, "apiserver_unhealthy");
     assert_eq!(health["level"], "Fatal", "{health}");
