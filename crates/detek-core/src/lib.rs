@@ -25,8 +25,8 @@ pub use key::{Key, KeyId};
 pub use level::Level;
 pub use plan::{Plan, PlanError, PlannedCollector, Unrunnable, plan, plan_with};
 pub use report::{
-    Attachment, CollectorStatus, Diagnostic, Finding, ObjectRef, Report, ReportList, ScanStatus,
-    SourceLocation, Summary, Target,
+    Attachment, CollectorStatus, Diagnostic, Finding, ObjectRef, Report, ReportList, ReportResult,
+    ScanStatus, SourceLocation, Summary, Target,
 };
 pub use runner::{
     Progress, RunOptions, Silent, Suppressor, off_async_workers, run, unknown_report,

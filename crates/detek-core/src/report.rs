@@ -188,10 +188,46 @@ pub struct Report {
     pub suppressed: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluated: Option<u64>,
+    /// What the report says, in the one vocabulary of DESIGN.md §1.
+    #[serde(default)]
+    pub result: ReportResult,
+    /// Why a detector did not judge (`not_judged`), or why there was nothing to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Why the detector could not be evaluated (level `Unknown`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: f64,
+}
+
+/// What one detector's report says (DESIGN.md §1), in every format and in the counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportResult {
+    /// Unsuppressed findings at the report's level.
+    Findings,
+    /// Objects were evaluated and none is wrong.
+    #[default]
+    Passed,
+    /// It ran, but the scan holds nothing it judges (no Ingress, no events).
+    NothingToCheck,
+    /// It ran, but could not judge: a setting it needs is not configured, or the data that
+    /// would tell is not in the scan (`note` says which).
+    NotJudged,
+    /// It should have run and could not (`error` says why).
+    Unknown,
+}
+
+impl ReportResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportResult::Findings => "findings",
+            ReportResult::Passed => "passed",
+            ReportResult::NothingToCheck => "nothing to check",
+            ReportResult::NotJudged => "not judged",
+            ReportResult::Unknown => "Unknown",
+        }
+    }
 }
 
 impl Report {
@@ -281,6 +317,10 @@ pub struct Summary {
     pub warn: u64,
     pub normal: u64,
     pub unknown: u64,
+    /// Of the `normal` reports, those that judged nothing: nothing to check, or not judged.
+    /// `normal - not_judged` detectors passed.
+    #[serde(default)]
+    pub not_judged: u64,
     /// Unsuppressed findings across all reports.
     pub findings: u64,
     pub suppressed: u64,
@@ -296,6 +336,12 @@ impl Summary {
                 Level::Warn => s.warn += 1,
                 Level::Normal => s.normal += 1,
                 Level::Unknown => s.unknown += 1,
+            }
+            if matches!(
+                r.result,
+                ReportResult::NothingToCheck | ReportResult::NotJudged
+            ) {
+                s.not_judged += 1;
             }
             s.findings += r.active_findings().count() as u64;
             s.suppressed += r.suppressed;

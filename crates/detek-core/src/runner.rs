@@ -2,8 +2,8 @@ use crate::key::KeyId;
 use crate::level::Level;
 use crate::plan::Plan;
 use crate::report::{
-    Attachment, CollectorStatus, Finding, Report, ReportList, SCHEMA_VERSION, ScanStatus, Summary,
-    Target,
+    Attachment, CollectorStatus, Finding, Report, ReportList, ReportResult, SCHEMA_VERSION,
+    ScanStatus, Summary, Target,
 };
 use crate::settings::Settings;
 use crate::store::Store;
@@ -110,6 +110,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         // whatever a detector of the engine's own keys concluded.
         for report in reports.iter_mut().filter(|r| r.level != Level::Unknown) {
             report.level = Level::Unknown;
+            report.result = ReportResult::Unknown;
             report.passed = false;
             report.error = Some("nothing could be collected from this target".to_string());
         }
@@ -352,6 +353,20 @@ pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &Run
         .map(|f| f.level)
         .max()
         .unwrap_or(Level::Normal);
+    let (result, note) = if !active.is_empty() {
+        (ReportResult::Findings, None)
+    } else if let Some(reason) = outcome.not_judged.take() {
+        (ReportResult::NotJudged, Some(reason))
+    } else if outcome.evaluated == Some(0) {
+        (
+            ReportResult::NothingToCheck,
+            Some("the scan holds nothing this detector judges".to_string()),
+        )
+    } else {
+        (ReportResult::Passed, None)
+    };
+    // `passed` keeps kakao/detek's meaning (evaluated, no problem found); `result` tells a
+    // pass from a detector that had nothing to judge.
     let passed = active.is_empty();
     let problem = (!passed).then(|| Attachment {
         description: format!("{} finding(s): {}", active.len(), meta.title),
@@ -394,6 +409,8 @@ pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &Run
         findings: outcome.findings,
         suppressed,
         evaluated: outcome.evaluated,
+        result,
+        note,
         error: None,
         duration_ms: elapsed,
     }
@@ -420,6 +437,8 @@ pub fn unknown_report(meta: &DetectorMeta, reason: String, duration_ms: f64) -> 
         findings: Vec::new(),
         suppressed: 0,
         evaluated: None,
+        result: ReportResult::Unknown,
+        note: None,
         error: Some(reason),
         duration_ms,
     }

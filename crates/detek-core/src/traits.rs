@@ -288,6 +288,9 @@ pub struct Outcome {
     /// How many objects were looked at; shown as "# evaluated" and used to tell "passed" from
     /// "nothing to check".
     pub evaluated: Option<u64>,
+    /// Set when the detector ran but could not judge (a setting it needs is not configured,
+    /// the data that would tell is not in the scan): the reason. Not a pass.
+    pub not_judged: Option<String>,
 }
 
 impl Outcome {
@@ -297,6 +300,12 @@ impl Outcome {
 
     pub fn push(&mut self, finding: Finding) {
         self.findings.push(finding);
+    }
+
+    /// The detector could not judge: why ("no allowed registries are configured").
+    pub fn not_judged(mut self, reason: impl Into<String>) -> Self {
+        self.not_judged = Some(reason.into());
+        self
     }
 
     pub fn evaluated(mut self, count: usize) -> Self {

@@ -109,6 +109,7 @@ fn summary_line_counts() {
         warn: 12,
         unknown: 1,
         normal: 40,
+        not_judged: 0,
         findings: 87,
         suppressed: 3,
     };

@@ -52,6 +52,12 @@ pub fn report(id: &str, title: &str, default_level: Level, findings: Vec<Finding
         suppressed: findings.iter().filter(|f| f.suppressed.is_some()).count() as u64,
         findings,
         evaluated: Some(12),
+        result: if passed {
+            detek_core::ReportResult::Passed
+        } else {
+            detek_core::ReportResult::Findings
+        },
+        note: None,
         error: None,
         duration_ms: 0.42,
     }
