@@ -17,8 +17,8 @@ mod state;
 mod workloads;
 
 pub use cluster::known_component_issue::{
-    ENTRIES_SETTING as KNOWN_COMPONENT_ISSUE_ENTRIES, FILES_SETTING as KNOWN_COMPONENT_ISSUE_FILES,
-    KnownComponentIssueEntry, parse_known_component_issues,
+    ENTRIES_SETTING as KNOWN_COMPONENT_ISSUE_ENTRIES, KnownComponentIssueEntry,
+    parse_known_component_issues,
 };
 pub use cluster::{ApiRow, ApiTable, parse_api_lifecycle_table};
 

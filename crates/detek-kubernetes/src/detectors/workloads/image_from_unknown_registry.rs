@@ -2,8 +2,8 @@ use crate::prelude::*;
 
 /// ## What it detects
 /// Containers (init containers included) whose image does not come from one of the registries
-/// in the setting `image_from_unknown_registry.allowed_registries`, a list of prefixes (the
-/// config file's top-level `allowedRegistries` fills it). A prefix matches at a path boundary:
+/// in the setting `allowed_registries`, a list of prefixes (the config file's top-level
+/// `allowedRegistries` fills it). A prefix matches at a path boundary:
 /// `ghcr.io/acme` allows `ghcr.io/acme/api:1.0` but not `ghcr.io/acmecorp/x`. Image names are
 /// normalised as the container runtime does: a name without a registry host (`nginx:1.27`,
 /// `grafana/grafana`) comes from Docker Hub, `docker.io/library/nginx` and
@@ -44,17 +44,22 @@ use crate::prelude::*;
         "https://kubernetes.io/docs/concepts/containers/images/#image-names",
         "https://open-policy-agent.github.io/gatekeeper-library/website/validation/allowedrepos/",
     ],
+    settings = ImageFromUnknownRegistrySettings,
 )]
 pub struct ImageFromUnknownRegistry;
 
-/// Setting: the allowed registry prefixes.
-pub(crate) const ALLOWED_SETTING: &str = "image_from_unknown_registry.allowed_registries";
+/// Settings of `image_from_unknown_registry`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct ImageFromUnknownRegistrySettings {
+    /// Registry prefixes images may come from (the config file's `allowedRegistries` fills it).
+    pub allowed_registries: Vec<String>,
+}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let allowed: Vec<String> = ctx
-        .settings
-        .get_or::<Vec<String>>(ALLOWED_SETTING, Vec::new())
+    let settings: ImageFromUnknownRegistrySettings = ctx.settings_of()?;
+    let allowed: Vec<String> = settings
+        .allowed_registries
         .into_iter()
         .map(|p| p.trim().trim_end_matches('/').to_string())
         .filter(|p| !p.is_empty())
@@ -64,7 +69,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         out.attach(
             "Not judged: no allowed registries configured",
             serde_json::json!({
-                "setting": ALLOWED_SETTING,
+                "setting": "image_from_unknown_registry.allowed_registries",
                 "config_file_key": "allowedRegistries",
             }),
         );
@@ -186,7 +191,7 @@ pub(crate) fn has_path_prefix(name: &str, prefix: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{ALLOWED_SETTING, ImageRef};
+    use super::ImageRef;
     use crate::Input;
     use crate::testing::{fixture_dir, run_on};
     use detek_core::{Report, Settings};
@@ -195,7 +200,7 @@ mod tests {
     fn run(file: &str) -> Report {
         let mut settings = Settings::new();
         settings.set(
-            ALLOWED_SETTING,
+            "image_from_unknown_registry.allowed_registries",
             serde_json::json!(["registry.k8s.io", "ghcr.io/acme"]),
         );
         let input = vec![Input::Path(
@@ -277,7 +282,7 @@ mod tests {
         );
         let mut gcr = Settings::new();
         gcr.set(
-            ALLOWED_SETTING,
+            "image_from_unknown_registry.allowed_registries",
             serde_json::json!([
                 "registry.k8s.io",
                 "gcr.io/google_samples",
