@@ -1,4 +1,4 @@
-use crate::detectors::workloads::image_from_unknown_registry::ImageRef;
+use crate::detectors::helpers::ImageRef;
 use crate::prelude::*;
 use crate::version;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};

@@ -1,4 +1,4 @@
-use super::image_from_unknown_registry::{ImageRef, has_path_prefix};
+use crate::detectors::helpers::{ImageRef, has_path_prefix};
 use crate::prelude::*;
 
 /// ## What it detects
