@@ -204,7 +204,7 @@ async fn collect(
                         CollectError::new(format!("not run: input {key} unavailable: {reason}"));
                     return (collector, Err(err), 0.0);
                 }
-                options.progress.collector_started(&meta.id);
+                options.progress.collector_started(meta.id);
                 let clock = Instant::now();
                 let ctx = CollectContext {
                     store: store_ref,
@@ -224,7 +224,7 @@ async fn collect(
                 let elapsed = ms(clock);
                 options
                     .progress
-                    .collector_finished(&meta.id, result.is_ok(), elapsed);
+                    .collector_finished(meta.id, result.is_ok(), elapsed);
                 (collector, result, elapsed)
             }
         });
