@@ -42,7 +42,7 @@ pub struct TlsSecretExpiring;
 /// Settings of `tls_secret_expiring`.
 #[derive(DetectorSettings, Serialize, Deserialize)]
 pub struct TlsSecretExpiringSettings {
-    /// Certificates expiring within this many days of the scan are reported.
+    /// Certificates expiring within this many days of the scan are reported (below 0: 0).
     #[setting(default = 30)]
     pub days: i64,
 }
