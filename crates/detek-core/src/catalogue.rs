@@ -180,15 +180,12 @@ impl Catalogue {
             };
             let meta = detector.meta();
             if let Some(level) = &entry.level {
-                let parsed: Level =
-                    level
-                        .parse()
-                        .map_err(|e: <Level as std::str::FromStr>::Err| {
-                            CatalogueError::BadLevel {
-                                detector: id.clone(),
-                                message: e.to_string(),
-                            }
-                        })?;
+                let parsed = level
+                    .parse::<Level>()
+                    .map_err(|e| CatalogueError::BadLevel {
+                        detector: id.clone(),
+                        message: e.to_string(),
+                    })?;
                 if matches!(parsed, Level::Normal | Level::Unknown) {
                     return Err(CatalogueError::BadLevel {
                         detector: id.clone(),

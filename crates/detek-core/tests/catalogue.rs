@@ -47,6 +47,16 @@ struct LargeNumberSettings {
     tag: String,
 }
 
+/// Settings with a field the program sets itself (`#[setting(internal)]`).
+#[derive(DetectorSettings, Serialize, Deserialize, Debug, PartialEq)]
+struct WithInternal {
+    /// Files to read.
+    files: Vec<String>,
+    /// What the program read from them.
+    #[setting(internal)]
+    loaded: Option<Vec<i64>>,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: LargeNumberSettings = ctx.settings_of()?;
     let numbers = ctx.get(&NUMBERS)?;
@@ -446,4 +456,30 @@ fn fingerprints_ignore_the_message_and_tell_targets_apart() {
     );
     let json = serde_json::to_value(&fa).unwrap();
     assert_eq!(json["fingerprint"], fa.fingerprint.as_str());
+}
+
+#[test]
+fn internal_settings_are_read_but_not_declared() {
+    let names: Vec<String> = WithInternal::specs()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, vec!["files"]);
+    let mut settings = Settings::new();
+    settings.set("reader.files", serde_json::json!(["a.yaml"]));
+    settings.set("reader.loaded", serde_json::json!([1, 2]));
+    assert_eq!(
+        settings.detector::<WithInternal>("reader").unwrap(),
+        WithInternal {
+            files: vec!["a.yaml".into()],
+            loaded: Some(vec![1, 2]),
+        }
+    );
+    assert_eq!(
+        Settings::new().detector::<WithInternal>("reader").unwrap(),
+        WithInternal {
+            files: Vec::new(),
+            loaded: None,
+        }
+    );
 }

@@ -3,12 +3,20 @@
 //!
 //! Fixtures live in `tests/fixtures/<id>/`: files named `fail*` must produce at least one
 //! finding, files named `pass*` none. A `settings.json` beside them, if present, holds
-//! settings (e.g. `kubernetes.target_version`) for every fixture of that detector.
+//! settings (e.g. `kubernetes.target_version`) for every fixture of that detector: the
+//! detector's own declared settings (`<id>.<key>`) or scan-wide ones, checked as the config
+//! file is.
 
-use detek_core::{Level, Settings};
+use detek_core::{Catalogue, DetectorConfig, Level, Settings};
 use detek_kubernetes::Input;
 use detek_kubernetes::testing::{fixture_dir, run_on};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn catalogue() -> Catalogue {
+    let mut catalogue = Catalogue::new();
+    detek_kubernetes::register(&mut catalogue).unwrap();
+    catalogue
+}
 
 fn settings_for(id: &str) -> Settings {
     let mut settings = Settings::new();
@@ -16,9 +24,24 @@ fn settings_for(id: &str) -> Settings {
     if let Ok(text) = std::fs::read_to_string(&path) {
         let map: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let catalogue = catalogue();
+        let mut own = DetectorConfig::default();
         for (k, v) in map {
+            match k.strip_prefix(&format!("{id}.")) {
+                Some(key) => {
+                    own.settings.insert(key.to_string(), v.clone());
+                }
+                None => assert!(
+                    catalogue.globals().iter().any(|g| g.name == k.as_str()),
+                    "{}: {k} is neither a setting of {id} nor a scan-wide setting",
+                    path.display()
+                ),
+            }
             settings.set(k, v);
         }
+        catalogue
+            .validate(&BTreeMap::from([(id.to_string(), own)]), &BTreeMap::new())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
     settings
 }
@@ -101,4 +124,70 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_declared_setting_is_documented_and_its_default_has_its_type() {
+    let mut problems = Vec::new();
+    for d in detek_kubernetes::detectors::all() {
+        let meta = d.meta();
+        for spec in &meta.settings {
+            if spec.doc.trim().is_empty() || spec.doc.contains('\n') {
+                problems.push(format!("{}.{}: needs a one-line doc", meta.id, spec.name));
+            }
+            if !spec.default.is_null()
+                && let Err(e) = spec.check(&spec.default)
+            {
+                problems.push(format!("{}.{}: default: {e}", meta.id, spec.name));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn detectors_read_their_declared_settings() {
+    let catalogue = catalogue();
+    let declared = |id: &str| -> Vec<String> {
+        catalogue
+            .get(id)
+            .unwrap()
+            .meta()
+            .settings
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect()
+    };
+    assert_eq!(declared("pod_restarting"), vec!["threshold"]);
+    assert_eq!(
+        declared("no_graceful_shutdown"),
+        vec!["min_grace_seconds", "single_replica"]
+    );
+    assert_eq!(
+        declared("cluster_possibly_unused"),
+        vec![
+            "idle_days",
+            "min_age_days",
+            "min_score",
+            "system_namespaces"
+        ]
+    );
+    // The entries the CLI parses from `files` are internal: not a config key.
+    assert_eq!(declared("known_component_issue"), vec!["files"]);
+    let config: BTreeMap<String, DetectorConfig> = serde_json::from_value(serde_json::json!({
+        "known_component_issue": {"entries": []}
+    }))
+    .unwrap();
+    assert_eq!(
+        catalogue
+            .validate(&config, &BTreeMap::new())
+            .unwrap_err()
+            .to_string(),
+        "detectors.known_component_issue.entries: unknown setting; valid keys: level, enabled, files"
+    );
+    let with_settings = detek_kubernetes::detectors::all()
+        .iter()
+        .filter(|d| !d.meta().settings.is_empty())
+        .count();
+    assert_eq!(with_settings, 20);
 }

@@ -37,6 +37,10 @@
 //! }
 //! ```
 //!
+//! A field marked `#[setting(internal)]` is read like the others but not declared: the program
+//! sets it (the CLI parses files a declared setting names into it), the config file cannot, and
+//! `detek explain` does not list it.
+//!
 //! `#[detector]` implements `detek_core::Detector` for the unit struct: the metadata is built
 //! once, its documentation is the struct's `///` comment (the four sections `What it detects`,
 //! `Why it matters`, `How to fix`, `Example`), and `detect` calls the function named `detect`
@@ -255,13 +259,17 @@ fn expand_settings(input: DeriveInput) -> syn::Result<TokenStream2> {
             ));
         }
         let mut default: Option<Expr> = None;
+        let mut internal = false;
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("setting")) {
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("default") {
                     default = Some(meta.value()?.parse()?);
                     Ok(())
+                } else if meta.path.is_ident("internal") {
+                    internal = true;
+                    Ok(())
                 } else {
-                    Err(meta.error("expected `default = ...`"))
+                    Err(meta.error("expected `default = ...` or `internal`"))
                 }
             })?;
         }
@@ -271,6 +279,11 @@ fn expand_settings(input: DeriveInput) -> syn::Result<TokenStream2> {
             None => quote!(::std::default::Default::default()),
         };
         defaults.push(quote!(#ident: #value));
+        if internal {
+            // Set by the program itself (the CLI), never by the config file: read like the
+            // other fields, but not declared, so the config file cannot set it.
+            continue;
+        }
         specs.push(quote! {
             ::detek_core::SettingSpec::new(
                 #key,
@@ -290,6 +303,7 @@ fn expand_settings(input: DeriveInput) -> syn::Result<TokenStream2> {
 
         impl ::detek_core::DetectorSettings for #name {
             fn specs() -> ::std::vec::Vec<::detek_core::SettingSpec> {
+                #[allow(unused_variables)]
                 let defaults = <#name as ::std::default::Default>::default();
                 ::std::vec![#(#specs),*]
             }

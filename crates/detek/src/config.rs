@@ -7,7 +7,7 @@
 //! detectors:
 //!   pod_restarting:
 //!     level: Error        # level override
-//!     threshold: 10       # any other key is a setting: pod_restarting.threshold
+//!     threshold: 10       # any other key is a setting the detector declares
 //!   image_tag_latest:
 //!     enabled: false      # left out of the default set
 //! sets:
@@ -18,7 +18,8 @@
 //!     name: "node-exporter*"
 //!     reason: node-exporter needs host access
 //! ```
-//! Unknown keys and wrong types are errors that name the key.
+//! Unknown keys and wrong types are errors that name the key: a detector's settings are checked
+//! against what it declares (`detek explain ID`), and the error names the valid keys.
 
 use anyhow::{Context, Result, bail};
 use detek_core::{Catalogue, DetectorConfig, Settings};

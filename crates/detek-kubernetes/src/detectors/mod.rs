@@ -1,9 +1,16 @@
 //! The Kubernetes detector catalogue: one detector per file, grouped by area, registered in
-//! [`all`]. Each detector is declared with `#[detector]` (detek-macros) and documented by its
-//! `///` comment; shared code lives in each area's `helpers.rs` or `mod.rs`.
+//! [`all`]. Each detector is declared with `#[detector]` (detek-macros), documented by its
+//! `///` comment, and declares its settings with `#[derive(DetectorSettings)]`.
+//!
+//! A detector file holds one detector and nothing another file uses. Shared code lives in the
+//! area's `mod.rs` (its common model: Services and selectors, webhooks, the API table) or
+//! `helpers.rs` (`security/helpers/`, one file per topic), and code shared across areas in
+//! [`helpers`] (container image references).
 
 use detek_core::Detector;
 use std::sync::Arc;
+
+mod helpers;
 
 mod admission;
 mod certificates;
@@ -17,8 +24,8 @@ mod state;
 mod workloads;
 
 pub use cluster::known_component_issue::{
-    ENTRIES_SETTING as KNOWN_COMPONENT_ISSUE_ENTRIES, FILES_SETTING as KNOWN_COMPONENT_ISSUE_FILES,
-    KnownComponentIssueEntry, parse_known_component_issues,
+    ENTRIES_SETTING as KNOWN_COMPONENT_ISSUE_ENTRIES, KnownComponentIssueEntry,
+    parse_known_component_issues,
 };
 pub use cluster::{ApiRow, ApiTable, parse_api_lifecycle_table};
 

@@ -3,7 +3,7 @@ use crate::prelude::*;
 
 /// ## What it detects
 /// Secrets holding a `tls.crt` whose (leaf) certificate is still valid but expires within
-/// `tls_secret_expiring.days` days of the scan (default 30). Expired certificates and
+/// `days` days of the scan (a setting, default 30). Expired certificates and
 /// `tls.crt` values that cannot be read are `tls_secret_expired`'s findings, not this one's.
 /// Only certificate facts are read; no Secret value ever reaches a report.
 ///
@@ -17,8 +17,8 @@ use crate::prelude::*;
 /// Check the dates: `kubectl get secret NAME -n NS -o jsonpath='{.data.tls\.crt}' | base64 -d
 /// | openssl x509 -noout -subject -enddate`. Renew and replace the Secret before the date; with
 /// cert-manager, `kubectl describe certificate -n NS` and `kubectl get certificaterequests -n
-/// NS` show why the renewal is stuck. Change the window with the setting
-/// `tls_secret_expiring.days`.
+/// NS` show why the renewal is stuck. Change the window with the setting `days`
+/// (`detectors: {tls_secret_expiring: {days: 14}}` in `detek.yaml`).
 ///
 /// ## Example
 /// ```yaml
@@ -35,17 +35,23 @@ use crate::prelude::*;
     level = Warn,
     requires = [SECRETS],
     references = ["https://cert-manager.io/docs/usage/certificate/#renewal"],
+    settings = TlsSecretExpiringSettings,
 )]
 pub struct TlsSecretExpiring;
 
-/// Setting: how many days ahead a certificate counts as expiring.
-pub(crate) const DAYS_SETTING: &str = "tls_secret_expiring.days";
-const DEFAULT_DAYS: i64 = 30;
+/// Settings of `tls_secret_expiring`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct TlsSecretExpiringSettings {
+    /// Certificates expiring within this many days of the scan are reported (below 0: 0).
+    #[setting(default = 30)]
+    pub days: i64,
+}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let secrets = ctx.get(&SECRETS)?;
     let now = unix_seconds(ctx.now);
-    let days: i64 = ctx.settings.get_or(DAYS_SETTING, DEFAULT_DAYS).max(0);
+    let settings: TlsSecretExpiringSettings = ctx.settings_of()?;
+    let days = settings.days.max(0);
     let horizon = now.saturating_add(days.saturating_mul(86_400));
     let with_certificate: Vec<_> = secrets
         .iter()
@@ -74,14 +80,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         for e in cert_evidence(facts) {
             finding = finding.with_evidence(e);
         }
-        out.push(finding.with_evidence(format!("window: {days} days ({DAYS_SETTING})")));
+        out.push(finding.with_evidence(format!("window: {days} days (tls_secret_expiring.days)")));
     }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::DAYS_SETTING;
     use crate::Input;
     use crate::testing::{fixture_dir, run_fixture_at, run_on_at};
     use detek_core::Settings;
@@ -119,7 +124,7 @@ mod tests {
             )]
         };
         let mut narrow = Settings::new();
-        narrow.set(DAYS_SETTING, 20);
+        narrow.set("tls_secret_expiring.days", 20);
         assert!(run_on_at("tls_secret_expiring", input(), narrow, now).passed);
         // Sixty days earlier, the default 30-day window does not reach it yet.
         let october = now - Duration::from_secs(60 * 86_400);

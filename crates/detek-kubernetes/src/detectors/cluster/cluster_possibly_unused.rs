@@ -5,16 +5,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 /// Clusters that look abandoned, scored from five signs, each shown in the finding:
 ///
 /// 1. no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob) outside the system
-///    namespaces (`kube-system`, `kube-public`, `kube-node-lease`, plus the list in
-///    `cluster_possibly_unused.system_namespaces`);
-/// 2. no Pod started in the last `cluster_possibly_unused.idle_days` days (default 30);
+///    namespaces (`kube-system`, `kube-public`, `kube-node-lease`, plus the list in the setting
+///    `system_namespaces`);
+/// 2. no Pod started in the last `idle_days` days (a setting, default 30);
 /// 3. nothing exposed: no Ingress, and no Service of type LoadBalancer outside the system
 ///    namespaces;
 /// 4. every Deployment outside the system namespaces is scaled to zero (when there are some);
-/// 5. the cluster is older than `cluster_possibly_unused.min_age_days` days (default 30; the
+/// 5. the cluster is older than `min_age_days` days (a setting, default 30; the
 ///    age of its oldest Node or of `kube-system`), so it is not merely being set up.
 ///
-/// It reports when at least `cluster_possibly_unused.min_score` signs hold (default 3). Only
+/// It reports when at least `min_score` signs hold (a setting, default 3). Only
 /// judged on a cluster (live, or a dump with Nodes); plain manifests are not a cluster. Days are
 /// counted to the scan time on a live cluster, and to the time of the dump (the newest node
 /// heartbeat it holds) for a dump, so that an old dump is judged as it was.
@@ -30,7 +30,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 /// --sort-by=.lastTimestamp | tail`), then delete the cluster or scale its node pools to zero.
 /// If it is kept on purpose (disaster-recovery standby, a scheduled environment), disable the
 /// detector for it (`detectors: {cluster_possibly_unused: {enabled: false}}`) or raise
-/// `cluster_possibly_unused.min_score`.
+/// `min_score` (`detectors: {cluster_possibly_unused: {min_score: 5}}` in `detek.yaml`).
 ///
 /// ## Example
 /// ```text
@@ -51,13 +51,25 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
         JOBS, CRON_JOBS, INGRESSES, SERVICES,
     ],
     references = ["https://kubernetes.io/docs/concepts/cluster-administration/"],
+    settings = ClusterPossiblyUnusedSettings,
 )]
 pub struct ClusterPossiblyUnused;
 
-pub(crate) const IDLE_DAYS_SETTING: &str = "cluster_possibly_unused.idle_days";
-pub(crate) const MIN_AGE_SETTING: &str = "cluster_possibly_unused.min_age_days";
-pub(crate) const MIN_SCORE_SETTING: &str = "cluster_possibly_unused.min_score";
-pub(crate) const SYSTEM_NAMESPACES_SETTING: &str = "cluster_possibly_unused.system_namespaces";
+/// Settings of `cluster_possibly_unused`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct ClusterPossiblyUnusedSettings {
+    /// Sign 2: no Pod started in this many days.
+    #[setting(default = 30)]
+    pub idle_days: i64,
+    /// Sign 5: the cluster is older than this many days.
+    #[setting(default = 30)]
+    pub min_age_days: i64,
+    /// Signs (of 5) at which the cluster is reported.
+    #[setting(default = 3)]
+    pub min_score: usize,
+    /// More system namespaces, besides `kube-system`, `kube-public` and `kube-node-lease`.
+    pub system_namespaces: Vec<String>,
+}
 
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 const DAY: i64 = 86_400;
@@ -87,14 +99,14 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         );
         return Ok(out);
     }
-    let idle_days: i64 = ctx.settings.get_or(IDLE_DAYS_SETTING, 30);
-    let min_age_days: i64 = ctx.settings.get_or(MIN_AGE_SETTING, 30);
-    let min_score: usize = ctx.settings.get_or(MIN_SCORE_SETTING, 3);
-    let mut system: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
-    system.extend(
-        ctx.settings
-            .get_or::<Vec<String>>(SYSTEM_NAMESPACES_SETTING, Vec::new()),
+    let settings: ClusterPossiblyUnusedSettings = ctx.settings_of()?;
+    let (idle_days, min_age_days, min_score) = (
+        settings.idle_days,
+        settings.min_age_days,
+        settings.min_score,
     );
+    let mut system: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
+    system.extend(settings.system_namespaces);
     let is_user = |ns: &str| !system.iter().any(|s| s == ns);
     let scan_time = crate::detectors::certificates::unix_seconds(ctx.now);
     // A dump is judged as of when it was taken: its newest node heartbeat.
@@ -284,7 +296,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::MIN_SCORE_SETTING;
     use crate::Input;
     use crate::testing::{fixture_dir, run_fixture_at, run_on_at};
     use detek_core::Settings;
@@ -325,7 +336,7 @@ mod tests {
         // The idle cluster's own dump (the kube-system Pods only) is June too: 2 signs only.
         assert!(run_fixture_at("cluster_possibly_unused", "pass-new.yaml", march_2027()).passed);
         let mut strict = Settings::new();
-        strict.set(MIN_SCORE_SETTING, 5);
+        strict.set("cluster_possibly_unused.min_score", 5);
         let input = vec![Input::Path(
             fixture_dir("cluster_possibly_unused").join("fail.yaml"),
         )];

@@ -1,4 +1,4 @@
-use crate::detectors::workloads::image_from_unknown_registry::ImageRef;
+use crate::detectors::helpers::ImageRef;
 use crate::prelude::*;
 use crate::version;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -16,8 +16,8 @@ use std::sync::LazyLock;
 /// counted in a note. Pods of one controller are reported once per issue.
 ///
 /// Your own files use the same format (docs/known-component-issues.md) and are listed in the
-/// setting `known_component_issue.files` (config file: `detectors.known_component_issue.files`);
-/// the CLI loads them into the setting `known_component_issue.entries`.
+/// setting `files` (config file: `detectors.known_component_issue.files`, paths relative to the
+/// config file); the CLI reads and checks them when it loads the config.
 ///
 /// ## Why it matters
 /// These are bugs other operators already paid for: an outage pattern (Pod → Service →
@@ -30,8 +30,8 @@ use std::sync::LazyLock;
 /// Upgrade the component to a fixed version given in the finding (the references explain the
 /// mitigations when you cannot upgrade at once). `kubectl get pods -A -o
 /// jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\t"}{.spec.containers[*].image}{"\n"}{end}'`
-/// lists what runs where. To track an issue of your own, add it to a file listed in
-/// `known_component_issue.files`.
+/// lists what runs where. To track an issue of your own, add it to a file listed in the
+/// setting `files`.
 ///
 /// ## Example
 /// ```yaml
@@ -46,12 +46,23 @@ use std::sync::LazyLock;
     level = Error,
     requires = [PODS, WORKLOAD_TEMPLATES],
     references = ["https://kubernetes.io/docs/reference/issues-security/official-cve-feed/"],
+    settings = KnownComponentIssueSettings,
 )]
 pub struct KnownComponentIssue;
 
-/// Setting: the user's issue files (loaded by the CLI into [`ENTRIES_SETTING`]).
-pub const FILES_SETTING: &str = "known_component_issue.files";
-/// Setting: the user's entries, as parsed by [`parse_known_component_issues`].
+/// Settings of `known_component_issue`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct KnownComponentIssueSettings {
+    /// Your own known-issue files (docs/known-component-issues.md), relative to the config file.
+    pub files: Vec<String>,
+    /// The entries of `files`, parsed by the CLI (this detector does no I/O); not a config key.
+    #[setting(internal)]
+    pub entries: Option<Vec<KnownComponentIssueEntry>>,
+}
+
+/// Where the CLI puts the entries of the user's files, as parsed by
+/// [`parse_known_component_issues`] ([`KnownComponentIssueSettings::entries`], internal: the
+/// config file cannot set it).
 pub const ENTRIES_SETTING: &str = "known_component_issue.entries";
 
 /// One entry of a known-component-issues file.
@@ -209,17 +220,14 @@ static BUILTIN: LazyLock<Vec<KnownComponentIssueEntry>> = LazyLock::new(|| {
 });
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let settings: KnownComponentIssueSettings = ctx.settings_of()?;
     let mut entries: Vec<KnownComponentIssueEntry> = BUILTIN.clone();
-    match ctx.settings.get_value(ENTRIES_SETTING) {
-        Some(value) => {
-            let user: Vec<KnownComponentIssueEntry> = serde_json::from_value(value.clone())
-                .map_err(|e| DetectError::new(format!("setting {ENTRIES_SETTING}: {e}")))?;
-            entries.extend(user);
-        }
-        None if ctx.settings.get_value(FILES_SETTING).is_some() => {
+    match settings.entries {
+        Some(user) => entries.extend(user),
+        None if !settings.files.is_empty() => {
             return Err(DetectError::new(format!(
-                "setting {FILES_SETTING} names files, but they were not loaded into {ENTRIES_SETTING} \
-                 (files are read by the CLI; this detector does no I/O)"
+                "setting known_component_issue.files names files, but they were not loaded into \
+                 {ENTRIES_SETTING} (files are read by the CLI; this detector does no I/O)"
             )));
         }
         None => {}
@@ -321,7 +329,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{BUILTIN, ENTRIES_SETTING, FILES_SETTING, parse_known_component_issues};
+    use super::{BUILTIN, ENTRIES_SETTING, parse_known_component_issues};
     use crate::Input;
     use crate::testing::{fixture_dir, run_fixture, run_on};
     use detek_core::{Level, Settings};
@@ -445,7 +453,10 @@ issues:
         assert!(parse_known_component_issues("issues: [{id: x}]", "f.yaml").is_err());
 
         let mut unloaded = Settings::new();
-        unloaded.set(FILES_SETTING, serde_json::json!(["ours.yaml"]));
+        unloaded.set(
+            "known_component_issue.files",
+            serde_json::json!(["ours.yaml"]),
+        );
         let report = run_on("known_component_issue", input(), unloaded);
         assert!(
             report

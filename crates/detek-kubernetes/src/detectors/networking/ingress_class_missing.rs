@@ -1,5 +1,5 @@
+use super::helpers::{LEGACY_CLASS_ANNOTATION, requested_class};
 use crate::prelude::*;
-use k8s_openapi::api::networking::v1::Ingress;
 
 /// ## What it detects
 /// Ingresses that no ingress controller is sure to serve:
@@ -47,28 +47,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 )]
 pub struct IngressClassMissing;
 
-const LEGACY_ANNOTATION: &str = "kubernetes.io/ingress.class";
 const DEFAULT_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
-
-/// The class an Ingress asks for, and whether it came from the legacy annotation.
-pub(super) fn requested_class(ingress: &Ingress) -> Option<(&str, bool)> {
-    if let Some(name) = ingress
-        .spec
-        .as_ref()
-        .and_then(|s| s.ingress_class_name.as_deref())
-        .filter(|n| !n.is_empty())
-    {
-        return Some((name, false));
-    }
-    ingress
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(LEGACY_ANNOTATION))
-        .map(|v| v.as_str())
-        .filter(|n| !n.is_empty())
-        .map(|n| (n, true))
-}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let ingresses = ctx.get(&INGRESSES)?;
@@ -99,7 +78,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             Some((name, _)) if names.contains(&name) => continue,
             Some((name, legacy)) => {
                 let field = if legacy {
-                    format!("legacy annotation {LEGACY_ANNOTATION}: {name}")
+                    format!("legacy annotation {LEGACY_CLASS_ANNOTATION}: {name}")
                 } else {
                     format!("ingressClassName {name}")
                 };

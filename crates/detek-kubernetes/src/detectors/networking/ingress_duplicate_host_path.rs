@@ -1,4 +1,4 @@
-use super::ingress_class_missing::requested_class;
+use super::helpers::requested_class;
 use crate::prelude::*;
 use k8s_openapi::api::networking::v1::IngressBackend;
 use std::collections::BTreeMap;

@@ -7,6 +7,8 @@ use k8s_openapi::api::core::v1::{EndpointAddress, Endpoints, Service};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+mod helpers;
+
 mod ingress_backend_missing;
 mod ingress_class_missing;
 mod ingress_duplicate_host_path;

@@ -1,4 +1,4 @@
-use super::pod_ip_outside_node_cidr::{on_pod_network, pod_ips};
+use super::helpers::{on_pod_network, pod_ips};
 use crate::prelude::*;
 use std::collections::BTreeMap;
 use std::net::IpAddr;

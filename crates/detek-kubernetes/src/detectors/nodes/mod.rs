@@ -5,6 +5,8 @@ use k8s_openapi::api::core::v1::NodeCondition;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+mod helpers;
+
 mod duplicate_pod_ip;
 mod node_cordoned;
 mod node_not_ready;

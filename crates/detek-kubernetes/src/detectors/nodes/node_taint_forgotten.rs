@@ -15,8 +15,7 @@ use k8s_openapi::api::core::v1::{Taint, Toleration};
 /// pressure, unschedulable, out-of-service...), `node-role.kubernetes.io/control-plane` and
 /// `.../master`, `node.cloudprovider.kubernetes.io/*`, `ToBeDeletedByClusterAutoscaler`,
 /// `DeletionCandidateOfClusterAutoscaler`, `karpenter.sh/*`, `node.cilium.io/agent-not-ready`.
-/// More keys (or prefixes ending in `/`) can be listed in the setting
-/// `node_taint_forgotten.ignore_keys`.
+/// More keys (or prefixes ending in `/`) can be listed in the setting `ignore_keys`.
 ///
 /// ## Why it matters
 /// A forgotten taint silently removes the node from the cluster's capacity: only DaemonSets
@@ -29,7 +28,8 @@ use k8s_openapi::api::core::v1::{Taint, Toleration};
 /// Check the taints: `kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints`.
 /// If the maintenance is over, remove it (note the trailing `-`): `kubectl taint node NODE
 /// KEY:EFFECT-`. If the taint is meant to dedicate the node (GPUs, a tenant), give the intended
-/// workloads a matching toleration, or list the key in `node_taint_forgotten.ignore_keys`.
+/// workloads a matching toleration, or list the key in the setting `ignore_keys`
+/// (`detectors: {node_taint_forgotten: {ignore_keys: [dedicated]}}` in `detek.yaml`).
 ///
 /// ## Example
 /// ```yaml
@@ -49,11 +49,16 @@ use k8s_openapi::api::core::v1::{Taint, Toleration};
         "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/",
         "https://kubernetes.io/docs/reference/labels-annotations-taints/",
     ],
+    settings = NodeTaintForgottenSettings,
 )]
 pub struct NodeTaintForgotten;
 
-/// Setting: more taint keys (or `prefix/`) to leave alone.
-pub(crate) const IGNORE_SETTING: &str = "node_taint_forgotten.ignore_keys";
+/// Settings of `node_taint_forgotten`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct NodeTaintForgottenSettings {
+    /// More taint keys to leave alone (a key ending in `/` is a prefix).
+    pub ignore_keys: Vec<String>,
+}
 
 /// Taints set by Kubernetes and common controllers. A trailing `/` matches a prefix.
 const WELL_KNOWN: &[&str] = &[
@@ -115,11 +120,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         );
         return Ok(out);
     }
+    let settings: NodeTaintForgottenSettings = ctx.settings_of()?;
     let mut ignore: Vec<String> = WELL_KNOWN.iter().map(|s| s.to_string()).collect();
-    ignore.extend(
-        ctx.settings
-            .get_or::<Vec<String>>(IGNORE_SETTING, Vec::new()),
-    );
+    ignore.extend(settings.ignore_keys);
     let tolerations: Vec<&Toleration> = specs
         .iter()
         .flat_map(|v| v.spec.tolerations.iter().flatten())
@@ -162,7 +165,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::IGNORE_SETTING;
     use crate::Input;
     use crate::testing::{finding_lines, fixture_dir, run_fixture_at, run_on_at};
     use detek_core::Settings;
@@ -197,7 +199,7 @@ mod tests {
         assert!(run_fixture_at("node_taint_forgotten", "pass.json", now()).passed);
         let mut settings = Settings::new();
         settings.set(
-            IGNORE_SETTING,
+            "node_taint_forgotten.ignore_keys",
             serde_json::json!(["maintenance", "example.com/"]),
         );
         let input = vec![Input::Path(

@@ -6,8 +6,8 @@ use crate::version;
 /// server than the Kubernetes version skew policy allows — 3 since Kubernetes 1.28, 2 before —
 /// or newer than the API server (never supported). The API server's version is the live
 /// cluster's `/version`; for a dump it is the newest kubelet among the nodes, so the check then
-/// compares nodes with each other. The allowed skew can be set with
-/// `node_version_skew.max_minor_skew`.
+/// compares nodes with each other. The allowed skew can be set with the setting
+/// `max_minor_skew`.
 ///
 /// ## Why it matters
 /// The control plane only promises to work with kubelets inside the skew window. Beyond it,
@@ -36,13 +36,19 @@ use crate::version;
     level = Warn,
     requires = [NODES, CLUSTER_INFO],
     references = ["https://kubernetes.io/releases/version-skew-policy/#kubelet"],
+    settings = NodeVersionSkewSettings,
 )]
 pub struct NodeVersionSkew;
 
-/// Setting: how many minor versions a kubelet may lag.
-pub(crate) const SKEW_SETTING: &str = "node_version_skew.max_minor_skew";
+/// Settings of `node_version_skew`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct NodeVersionSkewSettings {
+    /// Minor versions a kubelet may lag behind the API server (unset: 3 from 1.28, 2 before).
+    pub max_minor_skew: Option<u64>,
+}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let settings: NodeVersionSkewSettings = ctx.settings_of()?;
     let nodes = ctx.get(&NODES)?;
     let info = ctx.get(&CLUSTER_INFO)?;
     let Some(server) = info.server_version.as_deref() else {
@@ -59,7 +65,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         )));
     };
     let default_skew: u64 = if (s_major, s_minor) >= (1, 28) { 3 } else { 2 };
-    let allowed: u64 = ctx.settings.get_or(SKEW_SETTING, default_skew);
+    let allowed: u64 = settings.max_minor_skew.unwrap_or(default_skew);
     let reference = if info.live {
         format!("the API server (v{})", server.trim_start_matches('v'))
     } else {
@@ -95,7 +101,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         };
         out.push(
             Finding::new(Level::Warn, Some(node.object_ref()), message).with_evidence(format!(
-                "allowed skew: {allowed} minor versions ({SKEW_SETTING})"
+                "allowed skew: {allowed} minor versions (node_version_skew.max_minor_skew)"
             )),
         );
     }
@@ -104,7 +110,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::SKEW_SETTING;
     use crate::Input;
     use crate::testing::{fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
@@ -124,7 +129,7 @@ mod tests {
         );
         assert!(run_fixture("node_version_skew", "pass.json").passed);
         let mut settings = Settings::new();
-        settings.set(SKEW_SETTING, 3);
+        settings.set("node_version_skew.max_minor_skew", 3);
         let input = vec![Input::Path(
             fixture_dir("node_version_skew").join("fail.json"),
         )];

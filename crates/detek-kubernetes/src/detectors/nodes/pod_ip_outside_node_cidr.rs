@@ -1,3 +1,4 @@
+use super::helpers::{on_pod_network, pod_ips};
 use crate::prelude::*;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -89,32 +90,6 @@ impl std::fmt::Display for Cidr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.addr, self.prefix)
     }
-}
-
-/// The IPs of a Pod: `status.podIPs`, or `status.podIP`.
-pub(crate) fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
-    let Some(status) = &pod.status else {
-        return Vec::new();
-    };
-    let mut ips: Vec<IpAddr> = status
-        .pod_ips
-        .iter()
-        .flatten()
-        .filter_map(|p| p.ip.parse().ok())
-        .collect();
-    if let Some(ip) = status.pod_ip.as_deref().and_then(|s| s.parse().ok())
-        && !ips.contains(&ip)
-    {
-        ips.push(ip);
-    }
-    ips
-}
-
-/// Is this a live, pod-network Pod (not on the host network, not finished)?
-pub(crate) fn on_pod_network(pod: &Pod) -> bool {
-    let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    !host_network && !matches!(phase, Some("Succeeded" | "Failed"))
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {

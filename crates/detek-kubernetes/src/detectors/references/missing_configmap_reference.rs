@@ -12,9 +12,9 @@ use crate::prelude::*;
 /// cannot tell, and the report then says so in a note instead of guessing. In a dump (not a
 /// live scan), only namespaces holding at least one ConfigMap are judged: a dump of some
 /// namespaces' ConfigMaps says nothing about the others. ConfigMaps the
-/// cluster (or the mesh) publishes into every namespace are taken as present; setting
-/// `missing_configmap_reference.assume_present` lists them (default `["kube-root-ca.crt",
-/// "openshift-service-ca.crt", "istio-ca-root-cert"]`). A ConfigMap in the scan that could not
+/// cluster (or the mesh) publishes into every namespace are taken as present; the setting
+/// `assume_present` lists them (default `["kube-root-ca.crt", "openshift-service-ca.crt",
+/// "istio-ca-root-cert"]`). A ConfigMap in the scan that could not
 /// be read (a malformed document) still counts as present, its keys unknown.
 ///
 /// ## Why it matters
@@ -50,8 +50,17 @@ use crate::prelude::*;
     level = Error,
     requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, CONFIGMAPS, OBJECTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/configuration/configmap/"],
+    settings = MissingConfigmapReferenceSettings,
 )]
 pub struct MissingConfigmapReference;
+
+/// Settings of `missing_configmap_reference`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct MissingConfigmapReferenceSettings {
+    /// ConfigMaps taken as present in every namespace (published by the cluster or the mesh).
+    #[setting(default = ["kube-root-ca.crt", "openshift-service-ca.crt", "istio-ca-root-cert"])]
+    pub assume_present: Vec<String>,
+}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let configmaps = ctx.get(&CONFIGMAPS)?;
@@ -61,16 +70,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     if scope.is_empty() {
         return Ok(not_judged("ConfigMaps"));
     }
-    let assume_present: Vec<String> = ctx.settings.get_or(
-        "missing_configmap_reference.assume_present",
-        [
-            "kube-root-ca.crt",
-            "openshift-service-ca.crt",
-            "istio-ca-root-cert",
-        ]
-        .map(String::from)
-        .to_vec(),
-    );
+    let settings: MissingConfigmapReferenceSettings = ctx.settings_of()?;
+    let assume_present = settings.assume_present;
     let specs = specs_to_check(ctx)?;
     let index = NameIndex::new(
         configmaps

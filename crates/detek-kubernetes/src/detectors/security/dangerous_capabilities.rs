@@ -5,8 +5,8 @@ use crate::prelude::*;
 /// Containers that add a dangerous Linux capability in `securityContext.capabilities.add`:
 /// by default `ALL`, `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `SYS_RAWIO`,
 /// `SYS_BOOT`, `DAC_READ_SEARCH`, `BPF`, `PERFMON`, `MAC_ADMIN` and `MAC_OVERRIDE`: the ones
-/// that lead out of the container or into the kernel. `CAP_` prefixes and case are ignored. The setting `dangerous_capabilities.capabilities` (a list of names)
-/// replaces the default list.
+/// that lead out of the container or into the kernel. `CAP_` prefixes and case are ignored.
+/// The setting `capabilities` (a list of names) replaces the default list.
 ///
 /// `NET_RAW` is not in the default list: containerd and Docker grant it to every container
 /// anyway, so adding it changes nothing there; dropping it is what matters, which
@@ -48,29 +48,35 @@ use crate::prelude::*;
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://man7.org/linux/man-pages/man7/capabilities.7.html",
     ],
+    settings = DangerousCapabilitiesSettings,
 )]
 pub struct DangerousCapabilities;
 
-const DEFAULT_DANGEROUS: &[&str] = &[
-    "ALL",
-    "SYS_ADMIN",
-    "NET_ADMIN",
-    "SYS_PTRACE",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_BOOT",
-    "DAC_READ_SEARCH",
-    "BPF",
-    "PERFMON",
-    "MAC_ADMIN",
-    "MAC_OVERRIDE",
-];
+/// Settings of `dangerous_capabilities`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct DangerousCapabilitiesSettings {
+    /// Capabilities reported when added (`CAP_` prefix and case ignored); replaces the default list.
+    #[setting(default = [
+        "ALL",
+        "SYS_ADMIN",
+        "NET_ADMIN",
+        "SYS_PTRACE",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_BOOT",
+        "DAC_READ_SEARCH",
+        "BPF",
+        "PERFMON",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+    ])]
+    pub capabilities: Vec<String>,
+}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let default: Vec<String> = DEFAULT_DANGEROUS.iter().map(|s| s.to_string()).collect();
-    let dangerous: Vec<String> = ctx
-        .settings
-        .get_or("dangerous_capabilities.capabilities", default)
+    let settings: DangerousCapabilitiesSettings = ctx.settings_of()?;
+    let dangerous: Vec<String> = settings
+        .capabilities
         .iter()
         .map(|c| normalise_capability(c))
         .collect();

@@ -5,7 +5,7 @@ use crate::prelude::*;
 /// Containers whose `securityContext.allowPrivilegeEscalation` is not `false`: set to `true`,
 /// or not set at all, which Linux treats as allowed. This is the Pod Security Standards
 /// *restricted* rule, which requires an explicit `false`. With the setting
-/// `privilege_escalation_allowed.explicit_only: true` only an explicit `true` is reported.
+/// `explicit_only: true` only an explicit `true` is reported.
 ///
 /// Privileged containers are left to `privileged_container` (they always allow escalation,
 /// and the API server rejects `false` on them), and Windows pods are skipped (the field is
@@ -46,13 +46,21 @@ use crate::prelude::*;
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
     ],
+    settings = PrivilegeEscalationAllowedSettings,
 )]
 pub struct PrivilegeEscalationAllowed;
 
+/// Settings of `privilege_escalation_allowed`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct PrivilegeEscalationAllowedSettings {
+    /// Report only an explicit `allowPrivilegeEscalation: true`, not an unset field.
+    #[setting(default = false)]
+    pub explicit_only: bool,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let explicit_only: bool = ctx
-        .settings
-        .get_or("privilege_escalation_allowed.explicit_only", false);
+    let settings: PrivilegeEscalationAllowedSettings = ctx.settings_of()?;
+    let explicit_only = settings.explicit_only;
     flag_linux_containers(ctx, |_, c| {
         if c.privileged() {
             return None;

@@ -9,7 +9,7 @@ use crate::prelude::*;
 /// - `runAsUser: 0` (container or pod) is reported as running as root.
 /// - Neither field set: the image's `USER` decides, which detek cannot see; the finding says
 ///   the container runs as root *unless its image sets a non-root USER*. With the setting
-///   `run_as_root.explicit_only: true` only an explicit `runAsUser: 0` is reported.
+///   `explicit_only: true` only an explicit `runAsUser: 0` is reported.
 /// - `runAsNonRoot: true` passes: the kubelet refuses to start the container as UID 0.
 ///
 /// Windows pods are skipped (they use `runAsUserName`). Real Pods are checked when the scan
@@ -49,11 +49,21 @@ use crate::prelude::*;
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
     ],
+    settings = RunAsRootSettings,
 )]
 pub struct RunAsRoot;
 
+/// Settings of `run_as_root`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct RunAsRootSettings {
+    /// Report only an explicit `runAsUser: 0`, not containers whose image's USER decides.
+    #[setting(default = false)]
+    pub explicit_only: bool,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let explicit_only: bool = ctx.settings.get_or("run_as_root.explicit_only", false);
+    let settings: RunAsRootSettings = ctx.settings_of()?;
+    let explicit_only = settings.explicit_only;
     let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {

@@ -6,7 +6,7 @@ use k8s_openapi::jiff::Timestamp;
 /// CronJobs (not suspended) whose schedule is not producing successful runs:
 ///
 /// - **never scheduled**: no `status.lastScheduleTime`, although the first run after the
-///   CronJob's creation was due more than `cronjob_not_running.grace_hours` (default 48) ago;
+///   CronJob's creation was due more than `grace_hours` (a setting, default 48) ago;
 /// - **failing**: no Job is active and the last successful run (`lastSuccessfulTime`) is more
 ///   than `grace_hours` older than the last scheduled one: the recent runs failed;
 /// - **stopped** (live scans only): the next run after `lastScheduleTime` was due more than
@@ -45,13 +45,22 @@ use k8s_openapi::jiff::Timestamp;
     level = Warn,
     requires = [CRON_JOBS, EVENTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#cron-job-limitations"],
+    settings = CronjobNotRunningSettings,
 )]
 pub struct CronjobNotRunning;
 
+/// Settings of `cronjob_not_running`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct CronjobNotRunningSettings {
+    /// Hours a due run may be late, or the last success older than the last run, before it counts.
+    #[setting(default = 48)]
+    pub grace_hours: i64,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let cron_jobs = ctx.get(&CRON_JOBS)?;
-    let grace_hours: i64 = ctx.settings.get_or("cronjob_not_running.grace_hours", 48);
-    let grace = grace_hours * 3600;
+    let settings: CronjobNotRunningSettings = ctx.settings_of()?;
+    let grace = settings.grace_hours * 3600;
     let live = ctx.get(&CLUSTER_INFO)?.live;
     let now = snapshot_time(ctx.now, live, written_times(ctx)?);
     let mut out = Outcome::new();

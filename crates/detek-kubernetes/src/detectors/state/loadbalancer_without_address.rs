@@ -6,8 +6,8 @@ use crate::prelude::*;
 /// balancer was provisioned for them. Only Services written by a cluster (a dump or a live
 /// scan: they carry a uid or creation time) are judged — manifests, including the
 /// `status: {loadBalancer: {}}` that `kubectl create --dry-run -o yaml` writes, have no real
-/// status. In live scans, Services younger than `loadbalancer_without_address.grace_minutes`
-/// (default 10) are left alone: cloud load balancers take a few minutes. Services with a `loadBalancerClass`
+/// status. In live scans, Services younger than `grace_minutes` (a setting, default 10) are
+/// left alone: cloud load balancers take a few minutes. Services with a `loadBalancerClass`
 /// are named in the finding, since a controller of that class must exist.
 ///
 /// ## Why it matters
@@ -37,14 +37,22 @@ use crate::prelude::*;
     level = Error,
     requires = [SERVICES, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/services-networking/service/#loadbalancer"],
+    settings = LoadbalancerWithoutAddressSettings,
 )]
 pub struct LoadbalancerWithoutAddress;
 
+/// Settings of `loadbalancer_without_address`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct LoadbalancerWithoutAddressSettings {
+    /// In live scans, Services younger than this many minutes are left alone.
+    #[setting(default = 10)]
+    pub grace_minutes: i64,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
-    let grace_minutes: i64 = ctx
-        .settings
-        .get_or("loadbalancer_without_address.grace_minutes", 10);
+    let settings: LoadbalancerWithoutAddressSettings = ctx.settings_of()?;
+    let grace_minutes = settings.grace_minutes;
     let live = ctx.get(&CLUSTER_INFO)?.live;
     let mut out = Outcome::new();
     let mut evaluated = 0;

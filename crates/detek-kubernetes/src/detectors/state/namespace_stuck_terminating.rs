@@ -5,7 +5,7 @@ use crate::prelude::*;
 /// Namespaces in phase `Terminating` that do not go away: either a deletion condition reports
 /// a failure (`NamespaceDeletionDiscoveryFailure`, `NamespaceDeletionContentFailure`,
 /// `NamespaceDeletionGroupVersionParsingFailure` with status `True`), or the deletion started
-/// more than `namespace_stuck_terminating.grace_minutes` (default 10) before the scan. Every
+/// more than `grace_minutes` (a setting, default 10) before the scan. Every
 /// `True` condition (also `NamespaceContentRemaining`, `NamespaceFinalizersRemaining`) is in
 /// the evidence, with its message. For a dump, "before the scan" means before the newest time
 /// written in its Namespaces, so a Namespace deleted seconds before the dump was taken is not
@@ -45,8 +45,17 @@ use crate::prelude::*;
     level = Error,
     requires = [NAMESPACES, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/"],
+    settings = NamespaceStuckTerminatingSettings,
 )]
 pub struct NamespaceStuckTerminating;
+
+/// Settings of `namespace_stuck_terminating`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct NamespaceStuckTerminatingSettings {
+    /// Minutes a Namespace may take to terminate when no deletion condition reports a failure.
+    #[setting(default = 10)]
+    pub grace_minutes: i64,
+}
 
 const FAILURES: [&str; 3] = [
     "NamespaceDeletionDiscoveryFailure",
@@ -56,9 +65,8 @@ const FAILURES: [&str; 3] = [
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let namespaces = ctx.get(&NAMESPACES)?;
-    let grace_minutes: i64 = ctx
-        .settings
-        .get_or("namespace_stuck_terminating.grace_minutes", 10);
+    let settings: NamespaceStuckTerminatingSettings = ctx.settings_of()?;
+    let grace_minutes = settings.grace_minutes;
     let live = ctx.get(&CLUSTER_INFO)?.live;
     let written = namespaces.iter().flat_map(|n| {
         let meta = &n.metadata;

@@ -5,8 +5,8 @@ use crate::prelude::*;
 /// PersistentVolumes in phase `Released` (their claim was deleted and the reclaim policy,
 /// usually `Retain`, left the volume behind) or `Failed` (automatic reclamation failed). The
 /// former claim, the reclaim policy and the status message are in the finding. Volumes whose
-/// `status.lastPhaseTransitionTime` is younger than `pv_released_or_failed.grace_minutes`
-/// (default 10) are left alone: a `Delete` volume is Released for a moment before it goes.
+/// `status.lastPhaseTransitionTime` is younger than `grace_minutes` (a setting, default 10)
+/// are left alone: a `Delete` volume is Released for a moment before it goes.
 ///
 /// ## Why it matters
 /// A Released volume still holds the old claim's data and still costs money, but no new claim
@@ -35,14 +35,22 @@ use crate::prelude::*;
     level = Warn,
     requires = [PERSISTENT_VOLUMES],
     references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#reclaiming"],
+    settings = PvReleasedOrFailedSettings,
 )]
 pub struct PvReleasedOrFailed;
 
+/// Settings of `pv_released_or_failed`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct PvReleasedOrFailedSettings {
+    /// Volumes that changed phase less than this many minutes ago are left alone.
+    #[setting(default = 10)]
+    pub grace_minutes: i64,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let volumes = ctx.get(&PERSISTENT_VOLUMES)?;
-    let grace_minutes: i64 = ctx
-        .settings
-        .get_or("pv_released_or_failed.grace_minutes", 10);
+    let settings: PvReleasedOrFailedSettings = ctx.settings_of()?;
+    let grace_minutes = settings.grace_minutes;
     let mut out = Outcome::new().evaluated(volumes.len());
     for pv in volumes {
         let Some(status) = &pv.status else { continue };

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// PersistentVolumeClaims in phase `Pending` that something is waiting for: a Pod of the scan
 /// uses the claim, the scheduler already chose a node for it (annotation
 /// `volume.kubernetes.io/selected-node`), or there are Warning events about it (for example
-/// `ProvisioningFailed`). In live scans, claims younger than `pvc_pending.grace_minutes`
-/// (default 5) are left alone: provisioning takes a moment. A Pending claim nobody uses is normal with a
+/// `ProvisioningFailed`). In live scans, claims younger than `grace_minutes` (a setting,
+/// default 5) are left alone: provisioning takes a moment. A Pending claim nobody uses is normal with a
 /// `WaitForFirstConsumer` StorageClass and is only counted in a note.
 ///
 /// ## Why it matters
@@ -36,13 +36,23 @@ use std::collections::{BTreeMap, BTreeSet};
     level = Error,
     requires = [PERSISTENT_VOLUME_CLAIMS, PODS, EVENTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#binding"],
+    settings = PvcPendingSettings,
 )]
 pub struct PvcPending;
+
+/// Settings of `pvc_pending`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct PvcPendingSettings {
+    /// In live scans, claims younger than this many minutes are left alone.
+    #[setting(default = 5)]
+    pub grace_minutes: i64,
+}
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let claims = ctx.get(&PERSISTENT_VOLUME_CLAIMS)?;
     let pods = ctx.get(&PODS)?;
-    let grace_minutes: i64 = ctx.settings.get_or("pvc_pending.grace_minutes", 5);
+    let settings: PvcPendingSettings = ctx.settings_of()?;
+    let grace_minutes = settings.grace_minutes;
     let live = ctx.get(&CLUSTER_INFO)?.live;
     let mut users: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for pod in pods {

@@ -4,9 +4,9 @@ use crate::prelude::*;
 /// ## What it detects
 /// Events of type `Warning`, grouped by the object they are about and their reason: one
 /// finding per object and reason (`BackOff`, `FailedMount`, `FailedScheduling`, `Unhealthy`,
-/// `FailedCreate`...), with the total count and the latest message. Settings:
-/// `warning_events.min_count` (default 1) drops groups seen fewer times, and
-/// `warning_events.ignore_reasons` (default none) lists reasons to leave out.
+/// `FailedCreate`...), with the total count and the latest message. Settings: `min_count`
+/// (default 1) drops groups seen fewer times, and `ignore_reasons` (default none) lists
+/// reasons to leave out.
 ///
 /// ## Why it matters
 /// Events are the cluster's own explanation of what goes wrong, and the evidence behind most
@@ -33,15 +33,24 @@ use crate::prelude::*;
     level = Warn,
     requires = [EVENTS],
     references = ["https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/"],
+    settings = WarningEventsSettings,
 )]
 pub struct WarningEvents;
 
+/// Settings of `warning_events`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct WarningEventsSettings {
+    /// Groups (one object, one reason) seen fewer times than this are left out.
+    #[setting(default = 1)]
+    pub min_count: i64,
+    /// Event reasons to leave out (`BackOff`, `Unhealthy`...).
+    pub ignore_reasons: Vec<String>,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let events = ctx.get(&EVENTS)?;
-    let min_count: i64 = ctx.settings.get_or("warning_events.min_count", 1);
-    let ignore: Vec<String> = ctx
-        .settings
-        .get_or("warning_events.ignore_reasons", Vec::new());
+    let settings: WarningEventsSettings = ctx.settings_of()?;
+    let (min_count, ignore) = (settings.min_count, settings.ignore_reasons);
     let mut out = Outcome::new().evaluated(events.len());
     for g in warning_event_groups(events) {
         if g.count < min_count || ignore.contains(&g.reason) {

@@ -1,14 +1,13 @@
-use super::image_from_unknown_registry::{ImageRef, has_path_prefix};
+use crate::detectors::helpers::{ImageRef, has_path_prefix};
 use crate::prelude::*;
-use serde::Deserialize;
 
 /// ## What it detects
 /// Containers (init containers included) whose image comes from a retired or frozen registry:
 /// `k8s.gcr.io`, frozen by the Kubernetes project on 2023-04-03 and replaced by
 /// `registry.k8s.io`, and the Google Container Registry repositories that stood behind it
 /// (`gcr.io/google_containers`, `gcr.io/google-containers`, `{us,eu,asia}.gcr.io/k8s-artifacts-prod`).
-/// More prefixes can be added with the setting `deprecated_image_registry.registries`, a list
-/// of prefixes or of `{prefix, replacement, note}` objects.
+/// More prefixes can be added with the setting `registries`, a list of prefixes or of
+/// `{prefix, replacement, note}` objects.
 ///
 /// ## Why it matters
 /// A frozen registry gets no new images: no security patches, no new versions, and the project
@@ -39,14 +38,28 @@ use serde::Deserialize;
         "https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/",
         "https://kubernetes.io/blog/2023/03/10/image-registry-redirect/",
     ],
+    settings = DeprecatedImageRegistrySettings,
 )]
 pub struct DeprecatedImageRegistry;
 
-/// Setting: more retired registry prefixes.
-pub(crate) const REGISTRIES_SETTING: &str = "deprecated_image_registry.registries";
+/// Settings of `deprecated_image_registry`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct DeprecatedImageRegistrySettings {
+    /// More retired registries: a list of prefixes or of `{prefix, replacement, note}` objects.
+    pub registries: ExtraRegistries,
+}
+
+/// The setting `registries`: more retired registries, bare prefixes or objects.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExtraRegistries(Vec<Entry>);
+
+impl detek_core::SettingValue for ExtraRegistries {
+    const TYPE: detek_core::SettingType = detek_core::SettingType::Any;
+}
 
 /// One retired registry (or repository prefix).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Retired {
     prefix: String,
     #[serde(default)]
@@ -56,8 +69,11 @@ struct Retired {
 }
 
 /// A setting entry: a bare prefix or an object.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a registry prefix or {prefix, replacement, note} (setting registries)"
+)]
 enum Entry {
     Prefix(String),
     Full(Retired),
@@ -84,22 +100,16 @@ fn builtin() -> Vec<Retired> {
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let settings: DeprecatedImageRegistrySettings = ctx.settings_of()?;
     let mut table = builtin();
-    if let Some(value) = ctx.settings.get_value(REGISTRIES_SETTING) {
-        let extra: Vec<Entry> = serde_json::from_value(value.clone()).map_err(|e| {
-            DetectError::new(format!(
-                "setting {REGISTRIES_SETTING}: expected a list of prefixes or {{prefix, replacement, note}}: {e}"
-            ))
-        })?;
-        table.extend(extra.into_iter().map(|e| match e {
-            Entry::Prefix(prefix) => Retired {
-                prefix,
-                replacement: None,
-                note: None,
-            },
-            Entry::Full(r) => r,
-        }));
-    }
+    table.extend(settings.registries.0.into_iter().map(|e| match e {
+        Entry::Prefix(prefix) => Retired {
+            prefix,
+            replacement: None,
+            note: None,
+        },
+        Entry::Full(r) => r,
+    }));
     for r in &mut table {
         r.prefix = r.prefix.trim().trim_end_matches('/').to_string();
     }
@@ -148,7 +158,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::REGISTRIES_SETTING;
     use crate::Input;
     use crate::testing::{fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
@@ -185,7 +194,7 @@ mod tests {
         };
         let mut settings = Settings::new();
         settings.set(
-            REGISTRIES_SETTING,
+            "deprecated_image_registry.registries",
             serde_json::json!(["registry.k8s.io/coredns"]),
         );
         let report = run_on("deprecated_image_registry", input(), settings);
@@ -193,11 +202,24 @@ mod tests {
         assert!(report.findings[0].message.ends_with("a retired registry"));
         let mut settings = Settings::new();
         settings.set(
-            REGISTRIES_SETTING,
+            "deprecated_image_registry.registries",
             serde_json::json!([{"prefix": "registry.k8s.io/kube-proxy", "note": "use our mirror"}]),
         );
         let report = run_on("deprecated_image_registry", input(), settings);
         assert_eq!(report.findings.len(), 1);
         assert!(report.findings[0].message.ends_with("use our mirror"));
+        // The setting takes any value in the config file; a wrong shape is an error here.
+        let mut settings = Settings::new();
+        settings.set(
+            "deprecated_image_registry.registries",
+            serde_json::json!([{"note": "no prefix"}]),
+        );
+        let report = run_on("deprecated_image_registry", input(), settings);
+        assert_eq!(report.level, detek_core::Level::Unknown);
+        let error = report.error.unwrap_or_default();
+        assert!(
+            error.contains("a registry prefix or {prefix, replacement, note}"),
+            "{error}"
+        );
     }
 }

@@ -13,13 +13,15 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod helpers;
+
 mod crashloop_backoff;
 mod deployment_without_pdb;
 mod deprecated_image_registry;
 mod failed_pod;
 mod hostpath_volume;
 mod hpa_replicas_conflict;
-pub(crate) mod image_from_unknown_registry;
+mod image_from_unknown_registry;
 mod image_pull_failure;
 mod image_tag_latest;
 mod naked_pod;

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// templates) that a Service's selector selects; Jobs and CronJobs are left out:
 ///
 /// - **No drain time**: no container has a `preStop` hook and `terminationGracePeriodSeconds`
-///   is below `no_graceful_shutdown.min_grace_seconds` (default 10; unset means 30).
+///   is below the setting `min_grace_seconds` (default 10; an unset grace period means 30).
 /// - **Single replica**: a Deployment with one replica (and no HorizontalPodAutoscaler keeping
 ///   at least two), so any eviction, node drain or crash leaves the Service without a backend;
-///   with `strategy: Recreate` every rollout does too. Turn this pattern off with
-///   `no_graceful_shutdown.single_replica: false`.
+///   with `strategy: Recreate` every rollout does too. Turn this pattern off with the setting
+///   `single_replica: false`.
 ///
 /// Services that only expose metrics (named `*-metrics*`, or with every port named
 /// `*metrics*`) do not count: a scrape gap is not an outage. On a live cluster, Pods of one
@@ -60,14 +60,21 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
         "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/",
         "https://learnk8s.io/graceful-shutdown",
     ],
+    settings = NoGracefulShutdownSettings,
 )]
 pub struct NoGracefulShutdown;
 
-/// Setting: grace periods below this many seconds count as too short without a preStop hook.
-pub(crate) const MIN_GRACE_SETTING: &str = "no_graceful_shutdown.min_grace_seconds";
-/// Setting: report single-replica Deployments behind a Service.
-pub(crate) const SINGLE_REPLICA_SETTING: &str = "no_graceful_shutdown.single_replica";
-const DEFAULT_MIN_GRACE: i64 = 10;
+/// Settings of `no_graceful_shutdown`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct NoGracefulShutdownSettings {
+    /// Without a preStop hook, grace periods below this many seconds are too short.
+    #[setting(default = 10)]
+    pub min_grace_seconds: i64,
+    /// Report single-replica Deployments behind a Service.
+    #[setting(default = true)]
+    pub single_replica: bool,
+}
+
 /// The grace period Kubernetes applies when none is written.
 const DEFAULT_GRACE: i64 = 30;
 
@@ -80,8 +87,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
     let deployments = ctx.get(&DEPLOYMENTS)?;
     let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;
-    let min_grace: i64 = ctx.settings.get_or(MIN_GRACE_SETTING, DEFAULT_MIN_GRACE);
-    let single_replica: bool = ctx.settings.get_or(SINGLE_REPLICA_SETTING, true);
+    let settings: NoGracefulShutdownSettings = ctx.settings_of()?;
+    let min_grace = settings.min_grace_seconds;
 
     // Services with a Pod selector, by namespace. Only the (few) specs that fail a check are
     // matched against them.
@@ -137,12 +144,14 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     behind.join(", ")
                 ),
             )
-            .with_evidence(format!("threshold: {min_grace}s ({MIN_GRACE_SETTING})"))
+            .with_evidence(format!(
+                "threshold: {min_grace}s (no_graceful_shutdown.min_grace_seconds)"
+            ))
             .with_evidence(format!("{} Pod(s) of this controller", view.replicas)),
         );
     }
 
-    if single_replica {
+    if settings.single_replica {
         for t in templates.iter().filter(|t| t.owner.kind == "Deployment") {
             if t.replicas != Some(1) {
                 continue;
@@ -191,7 +200,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     reported.insert(name, out.findings.len());
                     out.push(
                         Finding::new(Level::Warn, Some(t.owner.clone()), message).with_evidence(
-                            format!("turn off with {SINGLE_REPLICA_SETTING}: false"),
+                            "turn off with no_graceful_shutdown.single_replica: false",
                         ),
                     );
                 }
@@ -250,7 +259,6 @@ fn hpa_min_replicas(
 
 #[cfg(test)]
 mod tests {
-    use super::{MIN_GRACE_SETTING, SINGLE_REPLICA_SETTING};
     use crate::Input;
     use crate::testing::{fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
@@ -290,11 +298,11 @@ mod tests {
             )]
         };
         let mut settings = Settings::new();
-        settings.set(SINGLE_REPLICA_SETTING, false);
+        settings.set("no_graceful_shutdown.single_replica", false);
         let report = run_on("no_graceful_shutdown", input(), settings.clone());
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         assert!(report.findings[0].message.starts_with("no preStop hook"));
-        settings.set(MIN_GRACE_SETTING, 5);
+        settings.set("no_graceful_shutdown.min_grace_seconds", 5);
         assert!(run_on("no_graceful_shutdown", input(), settings).passed);
     }
 

@@ -1,7 +1,6 @@
+use super::helpers::pdb_selects;
 use crate::prelude::*;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use std::collections::BTreeMap;
 
 /// ## What it detects
 /// PodDisruptionBudgets that never allow a voluntary eviction:
@@ -52,26 +51,6 @@ use std::collections::BTreeMap;
     ],
 )]
 pub struct PdbBlocksEviction;
-
-/// Does this PDB select Pods with these labels? An empty selector selects every Pod of the
-/// namespace in `policy/v1` and none in `policy/v1beta1`; a missing selector selects none.
-pub(super) fn pdb_selects(
-    pdb: &Item<PodDisruptionBudget>,
-    labels: Option<&BTreeMap<String, String>>,
-) -> bool {
-    let Some(selector) = pdb.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
-        return false;
-    };
-    let empty = selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
-        && selector
-            .match_expressions
-            .as_ref()
-            .is_none_or(|e| e.is_empty());
-    if empty && pdb.origin.api_version.as_ref() == "policy/v1beta1" {
-        return false;
-    }
-    label_selector_matches(selector, labels)
-}
 
 /// An `IntOrString` as written: `1`, `"50%"`.
 fn show(v: &IntOrString) -> String {

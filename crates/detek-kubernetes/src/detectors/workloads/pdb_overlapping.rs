@@ -1,4 +1,4 @@
-use super::pdb_blocks_eviction::pdb_selects;
+use super::helpers::pdb_selects;
 use crate::prelude::*;
 use std::collections::BTreeSet;
 

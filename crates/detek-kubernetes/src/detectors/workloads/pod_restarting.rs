@@ -2,9 +2,9 @@ use super::{container_statuses, describe_termination};
 use crate::prelude::*;
 
 /// ## What it detects
-/// Containers (init containers included) that restarted at least `pod_restarting.threshold`
-/// times (default 5) according to their `restartCount`, with the reason and exit code of their
-/// last termination. Only real Pods have restart counts; manifests are not checked.
+/// Containers (init containers included) that restarted at least `threshold` times (a setting,
+/// default 5) according to their `restartCount`, with the reason and exit code of their last
+/// termination. Only real Pods have restart counts; manifests are not checked.
 ///
 /// ## Why it matters
 /// Every restart drops the container's in-flight work and its warm caches, and a container
@@ -18,8 +18,8 @@ use crate::prelude::*;
 /// Look at the last run: `kubectl logs NAME -n NS -c CONTAINER --previous` and
 /// `kubectl describe pod NAME -n NS` (Last State, exit code, events). Fix the crash, the
 /// memory limit or the failing liveness probe. Once fixed, `kubectl rollout restart` the
-/// workload (or delete the Pod) to start the count again. Raise the threshold with the
-/// `pod_restarting.threshold` setting if your workloads restart by design.
+/// workload (or delete the Pod) to start the count again. Raise `threshold` in `detek.yaml`
+/// (`detectors: {pod_restarting: {threshold: 20}}`) if your workloads restart by design.
 ///
 /// ## Example
 /// ```yaml
@@ -37,11 +37,21 @@ use crate::prelude::*;
     level = Warn,
     requires = [PODS],
     references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts"],
+    settings = PodRestartingSettings,
 )]
 pub struct PodRestarting;
 
+/// Settings of `pod_restarting`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct PodRestartingSettings {
+    /// Restarts at which a container is reported (values below 1 count as 1).
+    #[setting(default = 5)]
+    pub threshold: i64,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let threshold: i64 = ctx.settings.get_or("pod_restarting.threshold", 5).max(1);
+    let settings: PodRestartingSettings = ctx.settings_of()?;
+    let threshold = settings.threshold.max(1);
     let pods = ctx.get(&PODS)?;
     let mut out = Outcome::new().evaluated(pods.len());
     for pod in pods {

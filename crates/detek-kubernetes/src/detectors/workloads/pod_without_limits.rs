@@ -4,9 +4,9 @@ use crate::prelude::*;
 /// ## What it detects
 /// Containers (init containers included) without a CPU limit or without a memory limit. The
 /// finding says which limit is missing. Real Pods are checked when the scan has any, the pod
-/// templates of workloads otherwise, so manifests get the same check. Set
-/// `pod_without_limits.check_cpu: false` to check memory limits only (some teams run without
-/// CPU limits on purpose, to avoid CFS throttling).
+/// templates of workloads otherwise, so manifests get the same check. Set the setting
+/// `check_cpu: false` to check memory limits only (some teams run without CPU limits on
+/// purpose, to avoid CFS throttling).
 ///
 /// ## Why it matters
 /// A container without a memory limit can use all the memory of its node: the kernel OOM
@@ -36,11 +36,21 @@ use crate::prelude::*;
     level = Warn,
     requires = [PODS, WORKLOAD_TEMPLATES],
     references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
+    settings = PodWithoutLimitsSettings,
 )]
 pub struct PodWithoutLimits;
 
+/// Settings of `pod_without_limits`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct PodWithoutLimitsSettings {
+    /// Also report containers without a CPU limit (`false`: memory limits only).
+    #[setting(default = true)]
+    pub check_cpu: bool,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let check_cpu: bool = ctx.settings.get_or("pod_without_limits.check_cpu", true);
+    let settings: PodWithoutLimitsSettings = ctx.settings_of()?;
+    let check_cpu = settings.check_cpu;
     let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
