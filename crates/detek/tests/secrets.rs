@@ -229,7 +229,9 @@ proptest! {
                 .output()
                 .unwrap();
             prop_assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-            prop_assert!(out.stdout.len() > 1000, "{format}: a report");
+            // A table of a scan where everything passes is a short summary.
+            let least = if format == "table" { 200 } else { 1000 };
+            prop_assert!(out.stdout.len() > least, "{format}: a report");
             for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
                 let found = leaks(bytes, &sensitive);
                 prop_assert!(
