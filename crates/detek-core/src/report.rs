@@ -374,6 +374,11 @@ pub struct ReportList {
     pub status: ScanStatus,
     pub summary: Summary,
     pub collectors: Vec<CollectorStatus>,
+    /// Inputs that could not be read (a missing file, a YAML syntax error, a binary file, an
+    /// unreadable directory), from every collector's error diagnostics: the scan is `partial`
+    /// and every format names them at the top.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs_not_read: Vec<Diagnostic>,
     pub reports: Vec<Report>,
     /// Detectors left out because this target cannot feed them (e.g. live-only checks on a
     /// snapshot), with the reason.

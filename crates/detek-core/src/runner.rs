@@ -104,7 +104,17 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     }
     reports.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.id.cmp(&b.id)));
 
-    let status = scan_status(&collectors, plan, &store);
+    let inputs_not_read: Vec<crate::report::Diagnostic> = collectors
+        .iter()
+        .flat_map(|c| &c.diagnostics)
+        .filter(|d| d.level >= Level::Error)
+        .cloned()
+        .collect();
+    let mut status = scan_status(&collectors, plan, &store);
+    if status == ScanStatus::Complete && !inputs_not_read.is_empty() {
+        // An input that could not be read: the scan did not look everywhere.
+        status = ScanStatus::Partial;
+    }
     if status == ScanStatus::NothingCollected {
         // A report of a scan that collected nothing says nothing about the target's health,
         // whatever a detector of the engine's own keys concluded.
@@ -126,6 +136,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         status,
         summary: Summary::of(&reports),
         collectors,
+        inputs_not_read,
         reports,
         skipped: plan
             .unrunnable

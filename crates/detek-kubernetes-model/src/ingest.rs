@@ -116,7 +116,7 @@ pub fn load(inputs: &[Input], set: &mut ObjectSet) {
             Input::Text { name, text } => {
                 files.push((name.clone(), FileSource::Text(text.clone())))
             }
-            Input::Path(path) => match list_files(path) {
+            Input::Path(path) => match list_files(path, &mut set.diagnostics) {
                 Ok(found) => {
                     if found.is_empty() {
                         set.diagnostics.push(Diagnostic::new(
@@ -203,7 +203,9 @@ impl FileSource {
     }
 }
 
-fn list_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+/// The manifest files under `path`. An entry that cannot be read (a directory without
+/// permission, a symlink loop) is skipped with a diagnostic; the rest is still listed.
+fn list_files(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Result<Vec<PathBuf>, String> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         _ => e.to_string(),
@@ -216,7 +218,28 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, String> {
         .follow_links(true)
         .sort_by_file_name()
     {
-        let entry = entry.map_err(|e| e.to_string())?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let at = err.path().unwrap_or(path).display().to_string();
+                let why = match (err.loop_ancestor(), err.io_error()) {
+                    (Some(ancestor), _) => {
+                        format!("symbolic link loop back to {}", ancestor.display())
+                    }
+                    (None, Some(io)) => io.to_string(),
+                    (None, None) => err.to_string(),
+                };
+                diagnostics.push(Diagnostic::new(
+                    Level::Error,
+                    None,
+                    format!(
+                        "{at}: not read ({why}); the rest of {} was read",
+                        path.display()
+                    ),
+                ));
+                continue;
+            }
+        };
         if entry.file_type().is_file() && has_manifest_extension(entry.path()) {
             files.push(entry.into_path());
         }
@@ -531,6 +554,9 @@ fn yaml_options(
     budget.max_buffered_comment_events = len.max(1024);
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // Kubernetes YAML is read as kubectl reads it (YAML 1.1): `defaultMode: 0644` is the octal
+    // file mode 420, not the decimal 644 (or a float) of YAML 1.2.
+    options.legacy_octal_numbers = true;
     // Only the first line of an error is shown; rendering source snippets is costly.
     options.with_snippet = false;
     options.alias_limits.max_total_replayed_events = len;
@@ -593,6 +619,27 @@ fn first_line(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_1_1_octal_file_modes_read_as_kubectl_reads_them() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  volumes:\n  - name: v\n    secret:\n      secretName: s\n      defaultMode: 0644\n      items:\n      - {key: k, path: p, mode: 0400}\n  containers: []\n";
+        let contents = parse_text("octal.yaml", text);
+        assert!(
+            contents.diagnostics.is_empty(),
+            "{:?}",
+            contents.diagnostics
+        );
+        let secret = &contents.documents[0].value["spec"]["volumes"][0]["secret"];
+        assert_eq!(secret["defaultMode"], 420);
+        assert_eq!(secret["items"][0]["mode"], 256);
+        // Decimal numbers without a leading zero, and quoted strings, are untouched.
+        let contents = parse_text("plain.yaml", "a: 644\nb: \"0644\"\nc: 0\n");
+        let value = &contents.documents[0].value;
+        assert_eq!(
+            (value["a"].clone(), value["b"].clone(), value["c"].clone()),
+            (644.into(), "0644".into(), 0.into())
+        );
+    }
 
     #[test]
     fn splits_documents_and_reports_the_bad_one_with_its_line() {

@@ -68,6 +68,35 @@ pub(crate) fn incomplete_reason(list: &ReportList) -> String {
         .sum();
     let unknown = list.summary.unknown;
     let mut parts = Vec::new();
+    if !list.inputs_not_read.is_empty() {
+        let mut names: Vec<String> = Vec::new();
+        for d in &list.inputs_not_read {
+            let name = match &d.source {
+                Some(source) => source.to_string(),
+                None => d
+                    .message
+                    .split(": ")
+                    .next()
+                    .unwrap_or(&d.message)
+                    .to_string(),
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+        let more = names.len().saturating_sub(shown.len());
+        parts.push(format!(
+            "{} not read ({}{})",
+            plural(names.len() as u64, "input", "inputs"),
+            shown.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
     if failed > 0 {
         parts.push(format!(
             "{} failed",

@@ -243,17 +243,30 @@ fn print_diagnostics(list: &ReportList) {
         if let Some(e) = &c.error {
             let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
         }
-        // One cause, one line: a derived key that failed because a kind failed
-        // (`kubernetes/objects unavailable: incomplete: kubernetes/pods could not be listed
-        // (…)`) repeats that kind's reason; the report lists every dependant.
-        let reasons: Vec<&String> = c.failed_keys.values().collect();
+        // One cause, one line: keys failed for one reason are one line, and a derived key
+        // that failed because a kind failed (`kubernetes/objects unavailable: incomplete:
+        // kubernetes/pods could not be listed (…)`) repeats that kind's reason; the report
+        // lists every dependant.
+        let mut by_reason: Vec<(&String, Vec<&String>)> = Vec::new();
         for (key, reason) in &c.failed_keys {
-            let repeats = reasons
-                .iter()
-                .any(|other| *other != reason && reason.contains(other.as_str()));
-            if !repeats {
-                let _ = writeln!(err, "detek: {key} unavailable: {}", safe(reason));
+            let repeats = c
+                .failed_keys
+                .values()
+                .any(|other| other != reason && reason.contains(other.as_str()));
+            if repeats {
+                continue;
             }
+            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, keys)) => keys.push(key),
+                None => by_reason.push((reason, vec![key])),
+            }
+        }
+        for (reason, keys) in by_reason {
+            let what = match keys.as_slice() {
+                [one] => one.to_string(),
+                many => format!("{} inputs of {}", many.len(), c.id),
+            };
+            let _ = writeln!(err, "detek: {what} unavailable: {}", safe(reason));
         }
         for d in &c.diagnostics {
             total += 1;

@@ -57,15 +57,30 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 format!("collector failed: {error}"),
             ));
         }
+        // One finding per root cause: keys that failed for the same reason are one finding.
+        let mut by_reason: Vec<(&String, Vec<&String>)> = Vec::new();
         for (key, reason) in &status.failed_keys {
-            out.push(
-                Finding::new(
-                    Level::Warn,
-                    object.clone(),
-                    format!("{key} unavailable: {reason}"),
-                )
-                .with_discriminator(key.clone()),
-            );
+            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, keys)) => keys.push(key),
+                None => by_reason.push((reason, vec![key])),
+            }
+        }
+        for (reason, keys) in by_reason {
+            let what = match keys.as_slice() {
+                [one] => one.to_string(),
+                many => format!("{} inputs", many.len()),
+            };
+            let mut finding = Finding::new(
+                Level::Warn,
+                object.clone(),
+                format!("{what} unavailable: {reason}"),
+            )
+            .with_discriminator(keys[0].clone());
+            if keys.len() > 1 {
+                let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+                finding = finding.with_evidence(format!("unavailable: {}", names.join(", ")));
+            }
+            out.push(finding);
         }
         if settings.diagnostics {
             for diagnostic in status.diagnostics.iter().filter(|d| d.level >= Level::Warn) {

@@ -250,6 +250,7 @@ pub fn representative() -> ReportList {
         status: ScanStatus::Partial,
         summary: Summary::of(&reports),
         collectors,
+        inputs_not_read: Vec::new(),
         reports,
         skipped,
     }
@@ -280,6 +281,7 @@ pub fn healthy() -> ReportList {
         duration_ms: 2000.0,
         status: ScanStatus::Complete,
         summary: Summary::of(&reports),
+        inputs_not_read: Vec::new(),
         collectors: vec![CollectorStatus {
             id: "kubernetes/live".to_string(),
             ok: true,
@@ -319,6 +321,7 @@ pub fn nothing_collected() -> ReportList {
         duration_ms: 30000.0,
         status: ScanStatus::NothingCollected,
         summary: Summary::of(&reports),
+        inputs_not_read: Vec::new(),
         collectors: vec![CollectorStatus {
             id: "kubernetes/live".to_string(),
             ok: false,
