@@ -29,7 +29,7 @@ pub use report::{
     ScanStatus, SourceLocation, Summary, Target,
 };
 pub use runner::{
-    Progress, RunOptions, Silent, Suppressor, off_async_workers, run, unknown_report,
+    Clock, Progress, RunOptions, Silent, Suppressor, off_async_workers, run, unknown_report,
 };
 pub use settings::{
     DetectorSettings, NoSettings, SettingSpec, SettingType, SettingValue, Settings,

@@ -368,6 +368,16 @@ pub struct ReportList {
     pub tool: String,
     pub version: String,
     pub target: Target,
+    /// The instant every time-based detector judged against ("now"): the scan's wall clock for
+    /// a live cluster, the newest time a snapshot holds, or `--now`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated_at: Option<Timestamp>,
+    /// Where `evaluated_at` comes from.
+    #[serde(default)]
+    pub clock: crate::runner::Clock,
+    /// `evaluated_at` in words, for renderers ("the newest time the snapshot holds").
+    #[serde(default)]
+    pub clock_note: String,
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
     pub duration_ms: f64,

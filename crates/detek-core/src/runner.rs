@@ -44,11 +44,28 @@ pub trait Suppressor: Send + Sync {
     }
 }
 
+/// One rule for "now" (every time-based detector of a scan judges against the same instant).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// The wall clock at the start of the scan (live clusters).
+    #[default]
+    Wall,
+    /// A snapshot: the newest time its objects hold (a node heartbeat, an event, a creation
+    /// time), so an old dump is judged as it was when it was taken; the wall clock when it
+    /// holds none. Never later than the wall clock.
+    Snapshot,
+    /// Given: `--now TIME`, or the demo's capture time.
+    Fixed,
+}
+
 pub struct RunOptions {
     pub target: Target,
     pub settings: Settings,
-    /// The clock detectors see.
+    /// The clock detectors see (see [`Clock`]).
     pub now: SystemTime,
+    /// Where `now` comes from: a snapshot is judged as of the newest time it holds.
+    pub clock: Clock,
     pub tool_version: String,
     pub progress: Arc<dyn Progress>,
     pub suppressors: Vec<Arc<dyn Suppressor>>,
@@ -63,6 +80,7 @@ impl Default for RunOptions {
             target: Target::default(),
             settings: Settings::default(),
             now: SystemTime::now(),
+            clock: Clock::Wall,
             tool_version: String::new(),
             progress: Arc::new(Silent),
             suppressors: Vec::new(),
@@ -76,15 +94,26 @@ impl Default for RunOptions {
 pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     let started_at = Timestamp::now();
     let clock = Instant::now();
-    let (mut store, collectors, identity) = collect(plan, options).await;
+    let (mut store, collectors, identity, observed_at) = collect(plan, options).await;
     store.insert(&crate::COLLECTORS, collectors.clone());
+    let now = match (options.clock, observed_at) {
+        (Clock::Snapshot, Some(newest)) => SystemTime::from(newest).min(options.now),
+        _ => options.now,
+    };
+    let evaluated_at = Timestamp::try_from(now).unwrap_or_else(|_| Timestamp::now());
+    let clock_note = match (options.clock, observed_at) {
+        (Clock::Wall, _) => "the time of the scan",
+        (Clock::Snapshot, Some(_)) => "the newest time the snapshot holds",
+        (Clock::Snapshot, None) => "the time of the scan (the snapshot holds no time)",
+        (Clock::Fixed, _) => "the time given (--now)",
+    };
     let mut target = options.target.clone();
     if let Some(identity) = identity {
         target.identity = identity;
     }
     // Detectors are CPU-bound (rayon): keep them off the async workers, so other targets'
     // collectors scanned concurrently keep making progress.
-    let mut reports = off_async_workers(|| detect(plan, &store, options));
+    let mut reports = off_async_workers(|| detect(plan, &store, options, now));
     for report in &mut reports {
         for finding in &mut report.findings {
             finding.fingerprint = finding.compute_fingerprint(&target.identity, &report.id);
@@ -130,6 +159,9 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         tool: "detek".to_string(),
         version: options.tool_version.clone(),
         target,
+        evaluated_at: Some(evaluated_at),
+        clock: options.clock,
+        clock_note: clock_note.to_string(),
         started_at,
         finished_at: Timestamp::now(),
         duration_ms: ms(clock),
@@ -193,9 +225,15 @@ fn scan_status(collectors: &[CollectorStatus], plan: &Plan, store: &Store) -> Sc
 async fn collect(
     plan: &Plan,
     options: &RunOptions,
-) -> (Store, Vec<CollectorStatus>, Option<String>) {
+) -> (
+    Store,
+    Vec<CollectorStatus>,
+    Option<String>,
+    Option<Timestamp>,
+) {
     let mut store = Store::new();
     let mut identity = None;
+    let mut observed_at: Option<Timestamp> = None;
     let mut statuses = Vec::new();
     let last_stage = plan.collectors.iter().map(|c| c.stage).max();
     for stage in 0..=last_stage.unwrap_or(0) {
@@ -280,6 +318,7 @@ async fn collect(
                     status.diagnostics = produced.diagnostics;
                     status.stats = produced.stats;
                     identity = identity.or(produced.identity);
+                    observed_at = observed_at.max(produced.observed_at);
                 }
                 Err(err) => {
                     let reason = format!("collector {} failed: {}", meta.id, err);
@@ -292,15 +331,15 @@ async fn collect(
             statuses.push(status);
         }
     }
-    (store, statuses, identity)
+    (store, statuses, identity, observed_at)
 }
 
-fn detect(plan: &Plan, store: &Store, options: &RunOptions) -> Vec<Report> {
+fn detect(plan: &Plan, store: &Store, options: &RunOptions, now: SystemTime) -> Vec<Report> {
     options.progress.detectors_started(plan.detectors.len());
     plan.detectors
         .par_iter()
         .map(|detector| {
-            let report = run_detector(detector.as_ref(), store, options);
+            let report = run_detector(detector.as_ref(), store, options, now);
             options.progress.detector_finished(&detector.meta().id);
             report
         })
@@ -308,7 +347,12 @@ fn detect(plan: &Plan, store: &Store, options: &RunOptions) -> Vec<Report> {
 }
 
 /// Run one detector, turning a missing input, an error or a panic into an `Unknown` report.
-pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &RunOptions) -> Report {
+pub(crate) fn run_detector(
+    detector: &dyn Detector,
+    store: &Store,
+    options: &RunOptions,
+    now: SystemTime,
+) -> Report {
     let meta = detector.meta();
     let clock = Instant::now();
     if let Some((key, reason)) = meta
@@ -325,7 +369,7 @@ pub(crate) fn run_detector(detector: &dyn Detector, store: &Store, options: &Run
     let ctx = DetectContext {
         store,
         settings: &options.settings,
-        now: options.now,
+        now,
         requires: &meta.requires,
         detector: &meta.id,
     };

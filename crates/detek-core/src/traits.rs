@@ -54,6 +54,9 @@ pub struct Produced {
     /// What the target is, as this collector learnt it (a cluster's kube-system namespace UID):
     /// the stable part of every finding's fingerprint (DESIGN.md §4).
     pub identity: Option<String>,
+    /// The newest time the collected data holds (a snapshot's node heartbeats, events,
+    /// creation times): what a snapshot is judged as of ([`crate::Clock::Snapshot`]).
+    pub observed_at: Option<jiff::Timestamp>,
 }
 
 impl Produced {

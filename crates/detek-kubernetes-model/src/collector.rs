@@ -68,6 +68,7 @@ impl SnapshotCollector {
         {
             produced.identify(format!("cluster:uid:{uid}"));
         }
+        produced.observed_at = newest_time(&set);
         set.into_produced(&mut produced, &|_| false);
         produced
     }
@@ -89,4 +90,75 @@ impl Collector for SnapshotCollector {
             Ok(detek_core::off_async_workers(|| self.read()))
         })
     }
+}
+
+/// The newest time a snapshot holds: node heartbeats and condition changes, events, container
+/// starts and ends, and every typed object's creation time. A dump is judged as of then
+/// ([`detek_core::Clock::Snapshot`]); manifests written by hand usually hold none.
+pub fn newest_time(set: &ObjectSet) -> Option<k8s_openapi::jiff::Timestamp> {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let mut newest: Option<k8s_openapi::jiff::Timestamp> = None;
+    let mut see = |t: Option<&Time>| {
+        if let Some(t) = t {
+            newest = newest.max(Some(t.0));
+        }
+    };
+    for (meta, _) in set.typed_metadata() {
+        see(meta.creation_timestamp.as_ref());
+    }
+    for node in &set.nodes {
+        for c in node
+            .status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+        {
+            see(c.last_heartbeat_time.as_ref());
+            see(c.last_transition_time.as_ref());
+        }
+    }
+    for cj in &set.cron_jobs {
+        if let Some(status) = &cj.status {
+            see(status.last_schedule_time.as_ref());
+            see(status.last_successful_time.as_ref());
+        }
+    }
+    for ns in &set.namespaces {
+        see(ns.metadata.deletion_timestamp.as_ref());
+        for c in ns.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+            see(c.last_transition_time.as_ref());
+        }
+    }
+    for event in &set.events {
+        see(event.last_timestamp.as_ref());
+        see(event
+            .series
+            .as_ref()
+            .and_then(|s| s.last_observed_time.as_ref())
+            .map(|t| Time(t.0))
+            .as_ref());
+        see(event.first_timestamp.as_ref());
+        see(event.event_time.as_ref().map(|t| Time(t.0)).as_ref());
+    }
+    for pod in &set.pods {
+        let Some(status) = &pod.status else { continue };
+        see(status.start_time.as_ref());
+        let statuses = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .chain(status.init_container_statuses.iter().flatten());
+        for cs in statuses {
+            for state in [cs.state.as_ref(), cs.last_state.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                see(state.running.as_ref().and_then(|r| r.started_at.as_ref()));
+                see(state
+                    .terminated
+                    .as_ref()
+                    .and_then(|t| t.finished_at.as_ref()));
+            }
+        }
+    }
+    newest
 }

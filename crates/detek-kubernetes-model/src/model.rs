@@ -269,6 +269,13 @@ macro_rules! kinds {
                 }
             }
 
+            /// Every typed object's metadata (Secrets included: their metadata is kept).
+            pub fn typed_metadata(&self) -> impl Iterator<Item = (&ObjectMeta, &'static str)> + '_ {
+                std::iter::empty()
+                    $( .chain(self.$field.iter().map(|i| (Named::meta(&i.object), $kind))) )*
+                    .chain(self.secrets.iter().map(|i| (Named::meta(&i.object), "Secret")))
+            }
+
             /// Number of typed objects per kind key.
             pub fn counts(&self) -> Vec<(&'static str, usize)> {
                 vec![ $( ($id, self.$field.len()), )* (SECRETS.id(), self.secrets.len()) ]

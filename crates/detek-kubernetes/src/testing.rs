@@ -2,7 +2,7 @@
 
 use crate::collector::SnapshotCollector;
 use crate::ingest::Input;
-use detek_core::{Collector, Report, RunOptions, Settings};
+use detek_core::{Clock, Collector, Report, RunOptions, Settings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -62,8 +62,9 @@ pub fn reported(report: &Report) -> String {
 }
 
 /// Run detector `id` alone on the given inputs with the given settings.
+/// Files are judged as the CLI judges them: as of the newest time they hold.
 pub fn run_on(id: &str, inputs: Vec<Input>, settings: Settings) -> Report {
-    run_on_at(id, inputs, settings, SystemTime::now())
+    run_with_clock(id, inputs, settings, SystemTime::now(), Clock::Snapshot)
 }
 
 /// Run detector `id` on `tests/fixtures/<id>/<file>` with the scan clock (`ctx.now`) set to
@@ -77,8 +78,18 @@ pub fn run_fixture_at(id: &str, file: &str, now: SystemTime) -> Report {
     )
 }
 
-/// [`run_on`] with the scan clock (`ctx.now`) set to `now`.
+/// [`run_on`] with the scan clock (`ctx.now`) set to `now` (as `--now` does).
 pub fn run_on_at(id: &str, inputs: Vec<Input>, settings: Settings, now: SystemTime) -> Report {
+    run_with_clock(id, inputs, settings, now, Clock::Fixed)
+}
+
+fn run_with_clock(
+    id: &str,
+    inputs: Vec<Input>,
+    settings: Settings,
+    now: SystemTime,
+    clock: Clock,
+) -> Report {
     let detector = crate::detectors::all()
         .into_iter()
         .find(|d| d.meta().id == id)
@@ -96,6 +107,7 @@ pub fn run_on_at(id: &str, inputs: Vec<Input>, settings: Settings, now: SystemTi
         settings,
         report_unrunnable: [id.to_string()].into(),
         now,
+        clock,
         ..Default::default()
     };
     let list = tokio::runtime::Builder::new_current_thread()

@@ -64,6 +64,13 @@ pub struct TargetArgs {
     #[arg(long, value_name = "VERSION")]
     pub target_version: Option<String>,
 
+    /// The instant every time-based detector judges against (certificate expiry, ages, "not
+    /// run since"), RFC 3339, e.g. 2026-01-13T19:00:00Z. Default: the time of the scan for a
+    /// live cluster; for files, the newest time they hold (a node heartbeat, an event, a
+    /// creation time), so an old dump is judged as it was when taken. Every report prints it.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
     /// Live cluster: the kubeconfig file. Without --input/--demo detek scans a live cluster,
     /// found in this order: --kubeconfig, $KUBECONFIG, the in-cluster service account (in a
     /// Pod), ~/.kube/config.

@@ -6,8 +6,8 @@ use crate::config::{Config, RuleSuppressor};
 use crate::progress::StderrProgress;
 use anyhow::{Context, Result, bail};
 use detek_core::{
-    Catalogue, Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Selection, Settings,
-    Silent, Suppressor, Target,
+    Catalogue, Clock, Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Selection,
+    Settings, Silent, Suppressor, Target,
 };
 use detek_kubernetes_model::suppress::AnnotationSuppressor;
 use detek_kubernetes_model::{Input, SnapshotCollector};
@@ -39,9 +39,24 @@ struct ScanTarget {
     target: Target,
     collectors: Vec<Arc<dyn Collector>>,
     now: SystemTime,
+    clock: Clock,
 }
 
 fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+    let mut targets = resolve_targets_at_their_time(args)?;
+    if let Some(now) = &args.now {
+        let now: jiff::Timestamp = now.parse().map_err(|e| {
+            anyhow::anyhow!("--now {now:?}: not an RFC 3339 time (e.g. 2026-01-13T19:00:00Z): {e}")
+        })?;
+        for target in &mut targets {
+            target.now = SystemTime::from(now);
+            target.clock = Clock::Fixed;
+        }
+    }
+    Ok(targets)
+}
+
+fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
     if args.demo {
         let now: jiff::Timestamp = DEMO_NOW.parse().expect("valid demo time");
         return Ok(vec![ScanTarget {
@@ -56,6 +71,7 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
                 text: DEMO_SNAPSHOT.into(),
             }]))],
             now: SystemTime::from(now),
+            clock: Clock::Fixed,
         }]);
     }
     if !args.inputs.is_empty() {
@@ -71,6 +87,7 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
             },
             collectors: vec![Arc::new(SnapshotCollector::new(inputs))],
             now: SystemTime::now(),
+            clock: Clock::Snapshot,
         }]);
     }
     live_targets(args)
@@ -109,6 +126,7 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
                 options.clone(),
             ))],
             now: SystemTime::now(),
+            clock: Clock::Wall,
         })
         .collect())
 }
@@ -188,6 +206,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             target: target.target.clone(),
             settings: settings.clone(),
             now: target.now,
+            clock: target.clock,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             progress: if show_progress {
                 Arc::new(StderrProgress::new())

@@ -244,6 +244,9 @@ pub fn representative() -> ReportList {
             name: "manifests/".to_string(),
             ..Default::default()
         },
+        evaluated_at: None,
+        clock: Default::default(),
+        clock_note: String::new(),
         started_at: ts("2025-03-04T05:06:07Z"),
         finished_at: ts("2025-03-04T05:06:08.75Z"),
         duration_ms: 1750.0,
@@ -276,6 +279,9 @@ pub fn healthy() -> ReportList {
             name: "prod-eu".to_string(),
             ..Default::default()
         },
+        evaluated_at: None,
+        clock: Default::default(),
+        clock_note: String::new(),
         started_at: ts("2025-03-04T06:00:00Z"),
         finished_at: ts("2025-03-04T06:00:02Z"),
         duration_ms: 2000.0,
@@ -316,6 +322,9 @@ pub fn nothing_collected() -> ReportList {
             name: "staging".to_string(),
             ..Default::default()
         },
+        evaluated_at: None,
+        clock: Default::default(),
+        clock_note: String::new(),
         started_at: ts("2025-03-04T07:00:00Z"),
         finished_at: ts("2025-03-04T07:00:30Z"),
         duration_ms: 30000.0,

@@ -108,18 +108,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut system: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
     system.extend(settings.system_namespaces);
     let is_user = |ns: &str| !system.iter().any(|s| s == ns);
-    let scan_time = crate::detectors::certificates::unix_seconds(ctx.now);
-    // A dump is judged as of when it was taken: its newest node heartbeat.
-    let dump_time = nodes
-        .iter()
-        .filter_map(|n| n.status.as_ref()?.conditions.as_ref())
-        .flatten()
-        .filter_map(|c| c.last_heartbeat_time.as_ref().map(|t| seconds(&t.0)))
-        .max();
-    let now = match dump_time {
-        Some(t) if !info.live => t,
-        _ => scan_time,
-    };
+    // One clock for the scan: a dump is judged as of the newest time it holds.
+    let now = crate::detectors::certificates::unix_seconds(ctx.now);
 
     let pods = ctx.get(&PODS)?;
     let deployments = ctx.get(&DEPLOYMENTS)?;
@@ -275,12 +265,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         for line in lines {
             finding = finding.with_evidence(line);
         }
-        if now != scan_time {
-            finding = finding.with_evidence(format!(
-                "judged as of {} (the dump's newest node heartbeat)",
-                date(now)
-            ));
-        }
         out.push(finding);
     } else {
         out.attach(
@@ -297,18 +281,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use crate::Input;
-    use crate::testing::{fixture_dir, run_fixture_at, run_on_at};
+    use crate::testing::{fixture_dir, run_fixture, run_on};
     use detek_core::Settings;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    /// 2027-03-01T00:00:00Z, long after every dump: the dumps are judged as of their own time.
-    fn march_2027() -> std::time::SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_803_859_200)
-    }
 
     #[test]
     fn shows_every_sign() {
-        let report = run_fixture_at("cluster_possibly_unused", "fail.yaml", march_2027());
+        // Judged as files are: as of the newest time the dump holds (its node heartbeat).
+        let report = run_fixture("cluster_possibly_unused", "fail.yaml");
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         let f = &report.findings[0];
         assert!(f.object.is_none());
@@ -324,7 +303,6 @@ mod tests {
                 "[x] nothing exposed: no Ingress, no LoadBalancer Service",
                 "[ ] every Deployment scaled to zero: no Deployment outside the system namespaces",
                 "[x] cluster older than 30 days: 96 days",
-                "judged as of 2026-10-01T00:00:00Z (the dump's newest node heartbeat)",
             ]
         );
     }
@@ -332,14 +310,14 @@ mod tests {
     #[test]
     fn a_busy_or_new_cluster_passes() {
         // Judged as of its dump (June): busy, and new.
-        assert!(run_fixture_at("cluster_possibly_unused", "pass.yaml", march_2027()).passed);
+        assert!(run_fixture("cluster_possibly_unused", "pass.yaml").passed);
         // The idle cluster's own dump (the kube-system Pods only) is June too: 2 signs only.
-        assert!(run_fixture_at("cluster_possibly_unused", "pass-new.yaml", march_2027()).passed);
+        assert!(run_fixture("cluster_possibly_unused", "pass-new.yaml").passed);
         let mut strict = Settings::new();
         strict.set("cluster_possibly_unused.min_score", 5);
         let input = vec![Input::Path(
             fixture_dir("cluster_possibly_unused").join("fail.yaml"),
         )];
-        assert!(run_on_at("cluster_possibly_unused", input, strict, march_2027()).passed);
+        assert!(run_on("cluster_possibly_unused", input, strict).passed);
     }
 }

@@ -1,6 +1,5 @@
-use super::{Cron, human_duration, seconds_since, snapshot_time};
+use super::{Cron, human_duration, seconds_since};
 use crate::prelude::*;
-use k8s_openapi::jiff::Timestamp;
 
 /// ## What it detects
 /// CronJobs (not suspended) whose schedule is not producing successful runs:
@@ -43,7 +42,7 @@ use k8s_openapi::jiff::Timestamp;
     title = "CronJobs that never ran, stopped running, or keep failing",
     labels = ["kubernetes", "state", "batch"],
     level = Warn,
-    requires = [CRON_JOBS, EVENTS, CLUSTER_INFO],
+    requires = [CRON_JOBS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#cron-job-limitations"],
     settings = CronjobNotRunningSettings,
 )]
@@ -62,7 +61,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: CronjobNotRunningSettings = ctx.settings_of()?;
     let grace = settings.grace_hours * 3600;
     let live = ctx.get(&CLUSTER_INFO)?.live;
-    let now = snapshot_time(ctx.now, live, written_times(ctx)?);
+    // One clock for the scan: a dump is judged as of the newest time it holds.
+    let now = ctx.now;
     let mut out = Outcome::new();
     let mut evaluated = 0;
     for cj in cron_jobs {
@@ -116,29 +116,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         out.push(Finding::new(Level::Warn, Some(cj.object_ref()), message));
     }
     out.evaluated = Some(evaluated);
-    Ok(out)
-}
-
-/// Times written in the CronJobs and Events: the newest tells when a dump was taken.
-fn written_times(ctx: &DetectContext) -> Result<Vec<Timestamp>, DetectError> {
-    let mut out = Vec::new();
-    for cj in ctx.get(&CRON_JOBS)? {
-        out.extend(cj.metadata.creation_timestamp.as_ref().map(|t| t.0));
-        if let Some(s) = &cj.status {
-            out.extend(s.last_schedule_time.as_ref().map(|t| t.0));
-            out.extend(s.last_successful_time.as_ref().map(|t| t.0));
-        }
-    }
-    for e in ctx.get(&EVENTS)? {
-        out.extend(e.last_timestamp.as_ref().map(|t| t.0));
-        out.extend(e.event_time.as_ref().map(|t| t.0));
-        out.extend(
-            e.series
-                .as_ref()
-                .and_then(|s| s.last_observed_time.as_ref())
-                .map(|t| t.0),
-        );
-    }
     Ok(out)
 }
 

@@ -74,25 +74,6 @@ fn human_duration(seconds: i64) -> String {
     }
 }
 
-/// The time a scan describes: the clock for a live scan; for files, the newest of `stamps`
-/// (times written in the objects), so that a dump is judged at the moment it was taken and
-/// not by today's date. Never later than the clock.
-fn snapshot_time(
-    now: SystemTime,
-    live: bool,
-    stamps: impl IntoIterator<Item = k8s_openapi::jiff::Timestamp>,
-) -> SystemTime {
-    if live {
-        return now;
-    }
-    match stamps.into_iter().max() {
-        Some(t) => {
-            (UNIX_EPOCH + std::time::Duration::from_secs(t.as_second().max(0) as u64)).min(now)
-        }
-        None => now,
-    }
-}
-
 /// Written by a cluster (a dump or the live API), not by hand: it has a uid or a creation
 /// time. `kubectl create --dry-run -o yaml` writes `creationTimestamp: null` and a
 /// `status: {loadBalancer: {}}` that must not be read as "no address".

@@ -1,4 +1,4 @@
-use super::{human_duration, seconds_since, snapshot_time};
+use super::{human_duration, seconds_since};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -67,17 +67,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let namespaces = ctx.get(&NAMESPACES)?;
     let settings: NamespaceStuckTerminatingSettings = ctx.settings_of()?;
     let grace_minutes = settings.grace_minutes;
-    let live = ctx.get(&CLUSTER_INFO)?.live;
-    let written = namespaces.iter().flat_map(|n| {
-        let meta = &n.metadata;
-        let conditions = n.status.iter().flat_map(|s| s.conditions.iter().flatten());
-        meta.creation_timestamp
-            .iter()
-            .chain(meta.deletion_timestamp.iter())
-            .map(|t| t.0)
-            .chain(conditions.filter_map(|c| c.last_transition_time.as_ref().map(|t| t.0)))
-    });
-    let now = snapshot_time(ctx.now, live, written);
+    // One clock for the scan: a dump is judged as of the newest time it holds.
+    let now = ctx.now;
     let mut out = Outcome::new().evaluated(namespaces.len());
     for ns in namespaces {
         let Some(status) = &ns.status else { continue };
