@@ -19,8 +19,9 @@ fn output_format() -> impl clap::builder::TypedValueParser<Value = Format> {
 /// Quick start:
 ///   detek run --demo -f table          scan the bundled demo cluster
 ///   detek run --input manifests/ -f table
-///   detek run --input k8s/ -f sarif -o detek.sarif     for GitHub code scanning
-///   detek run --input k8s/ --baseline main.json       fail only on new findings
+///   detek run --input k8s/ -f sarif    SARIF for code scanning (-f junit: JUnit XML)
+///   detek run --input k8s/ --baseline old.json
+///                                      fail only on findings not in old.json (an -f json report)
 ///   kubectl get pods,svc,endpoints,nodes -A -o yaml | detek run --input - -f json
 ///   detek list                          the detector catalogue
 ///   detek explain oomkilled_container   one detector's documentation
