@@ -7,14 +7,16 @@
 //! | a finding | `Kind/namespace/name [container]` (`(discriminator)` appended when the detector tells several findings on one object apart), classname the detector id | failure (type = the finding's level) |
 //! | a suppressed finding | the same name | skipped, with the reason |
 //! | a detector without (unsuppressed) findings | the detector id | passed |
+//! | a detector with nothing to check, or that could not judge (a setting it needs is not set) | the detector id | skipped, with the note |
 //! | a detector that could not be evaluated | the detector id | error, with the reason |
 //! | a detector not applicable to the target | the detector id | skipped, with the reason |
+//! | an input that could not be read (the scan is partial) | `input file:line`, classname `inputs_not_read` | error |
 //!
 //! A failure's text holds the message, the evidence, the source `file:line`, the fingerprint
 //! and, after `--baseline`, whether the finding is new or known; the test case has the same as
 //! properties, and a `file` attribute (shown by GitLab) for manifest input.
 
-use detek_core::{Finding, Level, Report, ReportList};
+use detek_core::{Finding, Level, Report, ReportList, ReportResult};
 use quick_junit::{NonSuccessKind, Property, Report as JUnit, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -72,6 +74,26 @@ fn suite(list: &ReportList) -> TestSuite {
         ));
     }
     suite.add_property(Property::new("status", status(list)));
+    // An input that could not be read makes the scan partial: an error, before the detectors.
+    for input in &list.inputs_not_read {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status
+            .set_message(format!("input not read: {}", input.message))
+            .set_type("input not read")
+            .set_description(input.to_string());
+        let name = match &input.source {
+            Some(src) => format!("input {src}"),
+            None => "input".to_string(),
+        };
+        let mut case = TestCase::new(name, status);
+        case.set_classname("inputs_not_read");
+        if let Some(src) = &input.source {
+            case.extra.insert("file".into(), src.file.as_str().into());
+            case.extra
+                .insert("line".into(), src.line.to_string().into());
+        }
+        suite.add_test_case(case);
+    }
     for report in &list.reports {
         suite.add_test_cases(cases(report));
     }
@@ -96,7 +118,7 @@ fn status(list: &ReportList) -> &'static str {
 fn cases(report: &Report) -> Vec<TestCase> {
     let mut cases = Vec::new();
     let time = duration(report.duration_ms);
-    if report.level == Level::Unknown {
+    if report.level == Level::Unknown || report.result == ReportResult::Unknown {
         let reason = report.error.as_deref().unwrap_or("not evaluated");
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status
@@ -113,8 +135,26 @@ fn cases(report: &Report) -> Vec<TestCase> {
     for finding in &report.findings {
         cases.push(finding_case(report, finding));
     }
-    if report.level != Level::Unknown && report.active_findings().next().is_none() {
-        let mut case = TestCase::new(report.id.as_str(), TestCaseStatus::success());
+    if report.level != Level::Unknown
+        && report.result != ReportResult::Unknown
+        && report.active_findings().next().is_none()
+    {
+        // Passed only when it judged something: "nothing to check" and "not judged" are
+        // skipped, with the reason, so they never count as passed tests.
+        let status = match report.result {
+            ReportResult::NothingToCheck | ReportResult::NotJudged => {
+                let mut s = TestCaseStatus::skipped();
+                let what = report.result.as_str();
+                s.set_message(match &report.note {
+                    Some(note) => format!("{what}: {note}"),
+                    None => what.to_string(),
+                })
+                .set_type(what);
+                s
+            }
+            _ => TestCaseStatus::success(),
+        };
+        let mut case = TestCase::new(report.id.as_str(), status);
         case.set_classname(report.id.as_str()).set_time(time);
         if let Some(n) = report.evaluated {
             case.add_property(Property::new("evaluated", n.to_string()));

@@ -6,10 +6,13 @@
 //! object's file and line when the input was a manifest (`physicalLocation`), the object as a
 //! `logicalLocation` (`Kind/namespace/name`), and its fingerprint as
 //! `partialFingerprints["detekFingerprint/v1"]`. What could not be evaluated is not a result: it
-//! is a `toolExecutionNotification` of the run's invocation, whose `executionSuccessful` is
-//! false unless the scan was complete.
+//! is a `toolExecutionNotification` of the run's invocation (as is a detector that ran but could
+//! not judge, at level `note`), whose `executionSuccessful` is false unless the scan was
+//! complete.
 
-use detek_core::{BaselineState, Diagnostic, Finding, Level, ObjectRef, Report, ReportList};
+use detek_core::{
+    BaselineState, Diagnostic, Finding, Level, ObjectRef, Report, ReportList, ReportResult,
+};
 use detek_core::{ScanStatus, SourceLocation};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
@@ -390,15 +393,26 @@ fn invocation(list: &ReportList, options: &SarifOptions) -> Invocation {
             execution.push(diagnostic(d, options));
         }
     }
-    for (index, report) in list.reports.iter().enumerate() {
-        if report.level != Level::Unknown {
-            continue;
-        }
-        let reason = report.error.as_deref().unwrap_or("not evaluated");
-        let mut n = notification(
-            "error",
-            format!("{} was not evaluated: {reason}", report.id),
-        );
+    let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
+    for report in &list.reports {
+        let next = rule_index.len();
+        let index = *rule_index.entry(report.id.as_str()).or_insert(next);
+        let (level, text) =
+            if report.level == Level::Unknown || report.result == ReportResult::Unknown {
+                let reason = report.error.as_deref().unwrap_or("not evaluated");
+                (
+                    "error",
+                    format!("{} was not evaluated: {reason}", report.id),
+                )
+            } else if report.result == ReportResult::NotJudged {
+                // It ran but could not judge (a setting it needs is not configured, or the data
+                // that would tell is not in the scan): not a pass.
+                let note = report.note.as_deref().unwrap_or("no reason given");
+                ("note", format!("{} did not judge: {note}", report.id))
+            } else {
+                continue;
+            };
+        let mut n = notification(level, text);
         n.associated_rule = Some(
             ReportingDescriptorReference::builder()
                 .id(report.id.clone())

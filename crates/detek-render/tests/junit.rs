@@ -160,3 +160,65 @@ fn hostile_strings_stay_well_formed_xml() {
     assert!(!xml.contains("<script>"), "markup is escaped");
     assert!(!xml.contains('\u{1b}'), "no terminal escapes");
 }
+
+/// Only a detector that judged something passes: "nothing to check" and "not judged" are
+/// skipped with their note.
+#[test]
+fn not_judged_and_nothing_to_check_are_skipped_not_passed() {
+    use detek_core::ReportResult;
+    let mut list = healthy();
+    list.reports[0].result = ReportResult::NotJudged;
+    list.reports[0].note = Some("no allowed registries configured".to_string());
+    list.reports[1].result = ReportResult::NothingToCheck;
+    list.reports[1].note = Some("no Pod in the scan".to_string());
+    let doc = read_back(&detek_render::junit(&[list]));
+    let suite = &doc.test_suites[0];
+    assert_eq!(
+        (suite.tests, suite.failures, suite.errors, suite.skipped),
+        (2, 0, 0, 2)
+    );
+    let messages: Vec<String> = suite
+        .test_cases
+        .iter()
+        .map(|c| match &c.status {
+            TestCaseStatus::Skipped { message, .. } => message.as_deref().unwrap().to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "not judged: no allowed registries configured",
+            "nothing to check: no Pod in the scan"
+        ]
+    );
+}
+
+/// An input that could not be read is an error test case naming the file and line.
+#[test]
+fn inputs_not_read_are_errors() {
+    use detek_core::{Diagnostic, Level, SourceLocation};
+    let mut list = healthy();
+    list.inputs_not_read = vec![Diagnostic::new(
+        Level::Error,
+        Some(SourceLocation {
+            file: "k8s/chart/templates/deploy.yaml".to_string(),
+            line: 3,
+        }),
+        "did not find expected key",
+    )];
+    let doc = read_back(&detek_render::junit(&[list]));
+    let suite = &doc.test_suites[0];
+    assert_eq!((suite.tests, suite.errors), (3, 1));
+    let case = &suite.test_cases[0];
+    assert_eq!(
+        case.name.as_str(),
+        "input k8s/chart/templates/deploy.yaml:3"
+    );
+    assert_eq!(case.classname.as_deref(), Some("inputs_not_read"));
+    assert!(matches!(
+        &case.status,
+        TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, message, .. }
+            if message.as_deref() == Some("input not read: did not find expected key")
+    ));
+}

@@ -295,6 +295,24 @@ fn what_was_not_evaluated_is_a_notification_and_the_run_not_successful() {
 }
 
 #[test]
+fn a_detector_that_could_not_judge_is_a_note() {
+    let mut list = healthy();
+    list.reports[0].result = detek_core::ReportResult::NotJudged;
+    list.reports[0].note = Some("no allowed registries configured".to_string());
+    let value = sarif_value(&[list]);
+    assert!(schema_errors(&value).is_empty());
+    let invocation = &value["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], true);
+    let note = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "note");
+    assert_eq!(note["associatedRule"]["id"], "failed_pod");
+    assert_eq!(
+        note["message"]["text"],
+        "failed_pod did not judge: no allowed registries configured"
+    );
+}
+
+#[test]
 fn baseline_states_and_paths() {
     let mut list = fingerprinted();
     for (i, f) in list.reports[1].findings.iter_mut().enumerate() {

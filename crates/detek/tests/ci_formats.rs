@@ -167,6 +167,56 @@ fn sarif_reports_what_was_not_evaluated() {
     );
 }
 
+/// An input that could not be read: the SARIF invocation is not successful and names the file
+/// and line; JUnit has an error test case for it.
+#[test]
+fn unreadable_inputs_show_in_sarif_and_junit() {
+    let scan = |format: &str| {
+        detek()
+            .current_dir(data_dir())
+            .args(["run", "--input", "broken", "--input", "ci", "-f", format])
+            .args(["--select", "privileged_container"])
+            .output()
+            .unwrap()
+    };
+    let out = scan("sarif");
+    assert_eq!(out.status.code(), Some(2), "partial: {}", stderr(&out));
+    let log = json(&out);
+    assert!(sarif_schema_errors(&log).is_empty());
+    let invocation = &log["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let note = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(note["level"], "error");
+    let physical = &note["locations"][0]["physicalLocation"];
+    assert_eq!(
+        physical["artifactLocation"]["uri"],
+        "broken/etcd-controller-template.yaml"
+    );
+    assert_eq!(physical["region"]["startLine"], 6);
+    // The findings of what could be read are still there.
+    assert!(
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["partialFingerprints"]["detekFingerprint/v1"] == FRONTEND_PRIVILEGED)
+    );
+
+    let out = scan("junit");
+    assert_eq!(out.status.code(), Some(2));
+    let doc =
+        quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let suite = &doc.test_suites[0];
+    assert_eq!(
+        (suite.tests, suite.failures, suite.errors, suite.skipped),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(
+        suite.test_cases[0].name.as_str(),
+        "input broken/etcd-controller-template.yaml:6"
+    );
+}
+
 fn junit_scan(select: &str) -> (Output, quick_junit::Report) {
     let out = detek()
         .current_dir(data_dir())
