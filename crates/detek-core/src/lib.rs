@@ -10,6 +10,7 @@
 // Generated detector code names `::detek_core`, in this crate too.
 extern crate self as detek_core;
 
+mod baseline;
 mod catalogue;
 pub mod detectors;
 mod key;
@@ -21,12 +22,13 @@ mod settings;
 mod store;
 mod traits;
 
+pub use baseline::{Baseline, BaselineCounts, BaselineError};
 pub use key::{Key, KeyId};
 pub use level::Level;
 pub use plan::{Plan, PlanError, PlannedCollector, Unrunnable, plan, plan_with};
 pub use report::{
-    Attachment, CollectorStatus, Diagnostic, Finding, ObjectRef, Report, ReportList, ReportResult,
-    ScanStatus, SourceLocation, Summary, Target,
+    Attachment, BaselineState, CollectorStatus, Diagnostic, Finding, ObjectRef, Report, ReportList,
+    ReportResult, ScanStatus, SourceLocation, Summary, Target,
 };
 pub use runner::{
     Clock, Progress, RunOptions, Silent, Suppressor, off_async_workers, run, unknown_report,

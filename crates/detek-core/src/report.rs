@@ -98,6 +98,29 @@ pub struct Finding {
     /// keeps it across scans whose messages differ; computed by the runner.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
+    /// Set when the scan was compared with a baseline (`detek run --baseline FILE`): whether
+    /// the fingerprint was in it. Only `New` findings count for `--fail-on`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+/// A finding compared with a baseline report ([`crate::Baseline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineState {
+    /// Not in the baseline: appeared since.
+    New,
+    /// In the baseline (same fingerprint): already known, does not fail the scan.
+    Known,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Known => "known",
+        }
+    }
 }
 
 impl Finding {
@@ -110,6 +133,7 @@ impl Finding {
             suppressed: None,
             discriminator: None,
             fingerprint: String::new(),
+            baseline: None,
         }
     }
 
@@ -406,11 +430,13 @@ impl ReportList {
             .unwrap_or(Level::Normal)
     }
 
-    /// Unsuppressed findings at or above `threshold`.
+    /// Unsuppressed findings at or above `threshold`, leaving out those a baseline already
+    /// knew (`baseline: known`).
     pub fn has_findings_at(&self, threshold: Level) -> bool {
         self.reports
             .iter()
             .flat_map(|r| r.active_findings())
+            .filter(|f| f.baseline != Some(BaselineState::Known))
             .any(|f| f.level >= threshold && f.level != Level::Unknown)
     }
 }

@@ -4,7 +4,7 @@ use detek_core::ReportList;
 use std::fmt;
 use std::str::FromStr;
 
-/// An output format. SARIF and JUnit will join this list; match with a wildcard arm.
+/// An output format. More may join this list; match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Format {
@@ -14,11 +14,21 @@ pub enum Format {
     Json,
     /// A terminal table ([`crate::table`]).
     Table,
+    /// SARIF 2.1.0, for code-scanning UIs ([`crate::sarif`]).
+    Sarif,
+    /// JUnit XML, for CI test reports ([`crate::junit`]).
+    Junit,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 3] = [Format::Html, Format::Json, Format::Table];
+    pub const ALL: [Format; 5] = [
+        Format::Html,
+        Format::Json,
+        Format::Table,
+        Format::Sarif,
+        Format::Junit,
+    ];
 
     /// The name used on the command line (`-f NAME`).
     pub fn name(self) -> &'static str {
@@ -26,6 +36,8 @@ impl Format {
             Format::Html => "html",
             Format::Json => "json",
             Format::Table => "table",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
         }
     }
 
@@ -35,6 +47,10 @@ impl Format {
             Format::Html => "One self-contained HTML file (default, as kakao/detek)",
             Format::Json => "The versioned JSON report (docs/report-schema.md)",
             Format::Table => "A table for terminals",
+            Format::Sarif => {
+                "SARIF 2.1.0 for code scanning (GitHub, GitLab): rules, file:line, fingerprints"
+            }
+            Format::Junit => "JUnit XML for CI test reports: a test case per detector and object",
         }
     }
 
@@ -44,6 +60,8 @@ impl Format {
             Format::Html => "html",
             Format::Json => "json",
             Format::Table => "txt",
+            Format::Sarif => "sarif",
+            Format::Junit => "xml",
         }
     }
 }
@@ -91,6 +109,9 @@ impl FromStr for Format {
 /// * `Json`: exactly one list gives that [`ReportList`] ([`crate::json`], detek-compatible);
 ///   any other number gives the multi-cluster document ([`crate::json_many`]).
 /// * `Table`: one table per list, separated by a blank line; `color` adds ANSI colour.
+/// * `Sarif`: one log, one run per list, file paths as given ([`crate::sarif`];
+///   [`crate::sarif_with`] makes absolute paths relative to a directory).
+/// * `Junit`: one document, one test suite per list ([`crate::junit`]).
 pub fn render(format: Format, lists: &[ReportList], color: bool) -> String {
     match format {
         Format::Html => crate::html(lists),
@@ -103,6 +124,8 @@ pub fn render(format: Format, lists: &[ReportList], color: bool) -> String {
             .map(|l| crate::table(l, color))
             .collect::<Vec<_>>()
             .join("\n"),
+        Format::Sarif => crate::sarif(lists),
+        Format::Junit => crate::junit(lists),
     }
 }
 
@@ -115,6 +138,8 @@ mod tests {
         assert_eq!("html".parse::<Format>(), Ok(Format::Html));
         assert_eq!(" JSON ".parse::<Format>(), Ok(Format::Json));
         assert_eq!("Table".parse::<Format>(), Ok(Format::Table));
+        assert_eq!("sarif".parse::<Format>(), Ok(Format::Sarif));
+        assert_eq!("JUnit".parse::<Format>(), Ok(Format::Junit));
         for f in Format::ALL {
             assert_eq!(f.to_string().parse::<Format>(), Ok(f));
         }
@@ -125,7 +150,7 @@ mod tests {
         let err = "yaml".parse::<Format>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown format \"yaml\" (valid formats: html, json, table)"
+            "unknown format \"yaml\" (valid formats: html, json, table, sarif, junit)"
         );
     }
 }

@@ -458,7 +458,14 @@ fn findings(o: &mut String, findings: &[Finding]) {
             let src = obj.and_then(|o| o.source.as_ref()).map(|s| s.to_string());
             let _ = write!(o, "<td class=\"src\">{}</td>", cell(src.as_deref()));
         }
-        let _ = write!(o, "<td class=\"msg\">{}", e(&f.message));
+        o.push_str("<td class=\"msg\">");
+        if f.baseline == Some(detek_core::BaselineState::New) {
+            // Not in the --baseline report: appeared since.
+            o.push_str(
+                "<strong class=\"label\" title=\"not in the baseline report\">NEW</strong> ",
+            );
+        }
+        let _ = write!(o, "{}", e(&f.message));
         if !f.evidence.is_empty() {
             o.push_str("<ul class=\"evidence\">");
             for ev in &f.evidence {

@@ -6,6 +6,10 @@
 //!   Content-Security-Policy forbids any), every report string escaped.
 //! * [`table`] / [`summary_line`] — for terminals; ANSI colour only when asked, control
 //!   characters and escape sequences from report data neutralised.
+//! * [`sarif`] / [`sarif_with`] — SARIF 2.1.0 for code-scanning UIs: one run per target, the
+//!   detectors as rules, file:line regions for manifests, fingerprints.
+//! * [`junit`] — JUnit XML for CI test reports: one test suite per target, one test case per
+//!   detector × object.
 //!
 //! Renderers are pure: no clock, no I/O, no environment. The same `ReportList` always renders to
 //! the same bytes.
@@ -15,6 +19,8 @@ mod escape;
 mod format;
 mod html;
 mod json;
+mod junit;
+mod sarif;
 mod table;
 mod text;
 
@@ -22,4 +28,6 @@ pub use escape::{escape_html, sanitize_terminal};
 pub use format::{Format, ParseFormatError, render};
 pub use html::html;
 pub use json::{json, json_many};
+pub use junit::junit;
+pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, SarifOptions, sarif, sarif_with};
 pub use table::{summary_line, table};

@@ -9,7 +9,7 @@ use crate::text::{
     duration, incomplete_reason, pad, plural, sorted_reports, status_str, target_label, time,
     truncate, width,
 };
-use detek_core::{Level, Report, ReportList, ScanStatus};
+use detek_core::{BaselineState, Level, Report, ReportList, ScanStatus};
 use std::fmt::Write;
 
 /// Findings listed per detector before "… and N more".
@@ -62,7 +62,8 @@ fn t(s: &str) -> String {
 
 /// One line: counts by level, findings, suppressed, and the scan status when incomplete.
 ///
-/// `2 fatal, 5 error, 12 warn, 1 unknown, 40 passed — 87 findings (3 suppressed)`; a partial scan
+/// `2 fatal, 5 error, 12 warn, 1 unknown, 40 passed — 87 findings (3 suppressed)` (`87 findings,
+/// 2 new` after a comparison with a baseline); a partial scan
 /// ends with ` [partial scan]`, one where nothing was collected with ` [nothing collected]`.
 pub fn summary_line(list: &ReportList) -> String {
     let s = &list.summary;
@@ -75,6 +76,9 @@ pub fn summary_line(list: &ReportList) -> String {
         s.normal,
         plural(s.findings, "finding", "findings")
     );
+    if let Some(new) = new_findings(list) {
+        let _ = write!(line, ", {new} new");
+    }
     if s.suppressed > 0 {
         let _ = write!(line, " ({} suppressed)", s.suppressed);
     }
@@ -84,6 +88,16 @@ pub fn summary_line(list: &ReportList) -> String {
         ScanStatus::NothingCollected => line.push_str(" [nothing collected]"),
     }
     line
+}
+
+/// Unsuppressed findings not in the baseline, when the scan was compared with one.
+fn new_findings(list: &ReportList) -> Option<usize> {
+    let active = || list.reports.iter().flat_map(|r| r.active_findings());
+    active().any(|f| f.baseline.is_some()).then(|| {
+        active()
+            .filter(|f| f.baseline == Some(BaselineState::New))
+            .count()
+    })
 }
 
 fn summary_colored(list: &ReportList, p: &Paint) -> String {
@@ -105,6 +119,9 @@ fn summary_colored(list: &ReportList, p: &Paint) -> String {
         part(s.normal, "passed", Level::Normal),
         plural(s.findings, "finding", "findings")
     );
+    if let Some(new) = new_findings(list) {
+        let _ = write!(line, ", {new} new");
+    }
     if s.suppressed > 0 {
         let _ = write!(line, " ({} suppressed)", s.suppressed);
     }
@@ -324,6 +341,9 @@ fn detector_findings(o: &mut String, r: &Report, p: &Paint) {
         let mut msg = truncate(&t(&f.message), MAX_MESSAGE);
         if f.level != r.level {
             msg = format!("[{}] {msg}", f.level.as_str());
+        }
+        if f.baseline == Some(BaselineState::New) {
+            msg = format!("{} {msg}", p.paint(BOLD, "NEW"));
         }
         let _ = writeln!(o, "  {}  {}", pad(obj, obj_w), msg);
     }

@@ -201,6 +201,30 @@ fn multi_cluster_document_matches_schema() {
     }
 }
 
+/// `--baseline` marks every finding `new` or `known` (schema and model agree).
+#[test]
+fn baseline_marks_match_schema() {
+    let mut list = representative();
+    for (i, f) in list.reports[1].findings.iter_mut().enumerate() {
+        f.baseline = Some(if i == 0 {
+            detek_core::BaselineState::New
+        } else {
+            detek_core::BaselineState::Known
+        });
+    }
+    let out = detek_render::json(&list);
+    let value: Value = serde_json::from_str(&out).unwrap();
+    assert!(validate(&value).is_empty(), "{:?}", validate(&value));
+    assert_eq!(value["reports"][1]["findings"][0]["baseline"], "new");
+    assert_eq!(value["reports"][1]["findings"][1]["baseline"], "known");
+    assert!(value["reports"][0]["findings"][0].get("baseline").is_none());
+    let back: ReportList = serde_json::from_str(&out).unwrap();
+    assert_eq!(detek_render::json(&back), out);
+    let mut bad = value;
+    bad["reports"][1]["findings"][0]["baseline"] = Value::from("old");
+    assert!(!validate(&bad).is_empty());
+}
+
 #[test]
 fn validator_catches_broken_reports() {
     let good: Value = serde_json::from_str(&detek_render::json(&representative())).unwrap();

@@ -288,5 +288,43 @@ fn render_dispatches_by_format() {
             detek_render::table(&two[1], false)
         )
     );
+    assert_eq!(
+        render(Format::Sarif, &two, false),
+        detek_render::sarif(&two)
+    );
+    assert_eq!(
+        render(Format::Junit, &two, false),
+        detek_render::junit(&two)
+    );
     assert_eq!("table".parse::<Format>().unwrap().extension(), "txt");
+    assert_eq!(Format::Sarif.extension(), "sarif");
+}
+
+/// After `--baseline`, new findings are marked NEW and counted in the summary line.
+#[test]
+fn baseline_marks_new_findings() {
+    use detek_core::BaselineState;
+    let mut list = representative();
+    for r in &mut list.reports {
+        for f in &mut r.findings {
+            f.baseline = Some(BaselineState::Known);
+        }
+    }
+    list.reports[1].findings[0].baseline = Some(BaselineState::New);
+    let text = detek_render::table(&list, false);
+    let marked: Vec<&str> = text.lines().filter(|l| l.contains(" NEW ")).collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(marked[0].contains("Pod/shop/cart-7d9f"), "{}", marked[0]);
+    assert!(
+        detek_render::summary_line(&list).contains("29 findings, 1 new"),
+        "{}",
+        detek_render::summary_line(&list)
+    );
+    // Without a baseline, no marker and no count.
+    let plain = detek_render::table(&representative(), false);
+    assert!(!plain.contains(" NEW "));
+    assert!(!detek_render::summary_line(&representative()).contains(" new"));
+    // HTML: a small marker on the new finding only.
+    let html = detek_render::html(std::slice::from_ref(&list));
+    assert_eq!(html.matches(">NEW</strong>").count(), 1);
 }

@@ -19,6 +19,9 @@ fn output_format() -> impl clap::builder::TypedValueParser<Value = Format> {
 /// Quick start:
 ///   detek run --demo -f table          scan the bundled demo cluster
 ///   detek run --input manifests/ -f table
+///   detek run --input k8s/ -f sarif    SARIF for code scanning (-f junit: JUnit XML)
+///   detek run --input k8s/ --baseline old.json
+///                                      fail only on findings not in old.json (an -f json report)
 ///   kubectl get pods,svc,endpoints,nodes -A -o yaml | detek run --input - -f json
 ///   detek list                          the detector catalogue
 ///   detek explain oomkilled_container   one detector's documentation
@@ -33,10 +36,21 @@ pub struct Cli {
 pub enum Command {
     /// Scan and report.
     ///
-    /// Exit codes: 0 the scan is complete and no finding is at or above --fail-on; 1 findings
-    /// at or above it; 2 usage, config or plan errors, a report that could not be written, a
-    /// scan in which nothing could be collected, or a partial scan (any Unknown) unless
-    /// --allow-partial.
+    /// Formats (-f): html (default), json (the versioned contract), table (terminals),
+    /// sarif (SARIF 2.1.0 for code scanning), junit (JUnit XML for CI test reports).
+    ///
+    /// In CI (docs/ci.md):
+    ///   detek run --input k8s/ -f table --fail-on error    a pre-commit hook
+    ///   detek run --input k8s/ -f sarif -o detek.sarif     upload to code scanning
+    ///   detek run --input k8s/ -f junit -o junit.xml       a CI test report
+    ///   detek run --input k8s/ -f json -o base.json --fail-on never
+    ///                                                      record a baseline (on main)
+    ///   detek run --input k8s/ --baseline base.json        fail only on new findings
+    ///
+    /// Exit codes: 0 the scan is complete and no finding is at or above --fail-on (with
+    /// --baseline: no new one); 1 findings at or above it; 2 usage, config or plan errors, an
+    /// unreadable baseline, a report that could not be written, a scan in which nothing could
+    /// be collected, or a partial scan (any Unknown) unless --allow-partial.
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Show what a scan would do: collectors and detectors, their keys, and what cannot run.
@@ -149,7 +163,8 @@ pub struct RunArgs {
     pub output: Option<PathBuf>,
 
     /// Exit with code 1 when a finding is at or above this level (`never`: only a partial
-    /// scan or an error fails). Case does not matter (`Error` = `error`).
+    /// scan or an error fails; with --baseline: a new finding). Case does not matter (`Error`
+    /// = `error`).
     #[arg(long, value_enum, ignore_case = true, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
@@ -159,6 +174,14 @@ pub struct RunArgs {
     /// that knowingly hold templates, or fleets where some sources are expected down.
     #[arg(long)]
     pub allow_partial: bool,
+
+    /// A previous `detek run -f json` report (one target or `{"clusters": [...]}`). Findings
+    /// whose fingerprint is in it are "known", the others "new"; only new findings count for
+    /// --fail-on. Every format marks them: JSON `"baseline": "new"|"known"`, NEW in the table
+    /// and HTML, SARIF baselineState, a JUnit property. Fingerprints survive message changes
+    /// and other checkouts of the same manifests (docs/ci.md).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// Never draw progress on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(long)]

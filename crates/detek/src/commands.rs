@@ -6,12 +6,12 @@ use crate::config::{Config, RuleSuppressor};
 use crate::progress::StderrProgress;
 use anyhow::{Context, Result, bail};
 use detek_core::{
-    Catalogue, Clock, Collector, Level, Plan, ReportList, RunOptions, ScanStatus, Selection,
-    Settings, Silent, Suppressor, Target,
+    Baseline, Catalogue, Clock, Collector, Level, Plan, ReportList, RunOptions, ScanStatus,
+    Selection, Settings, Silent, Suppressor, Target,
 };
 use detek_kubernetes_model::suppress::AnnotationSuppressor;
 use detek_kubernetes_model::{Input, SnapshotCollector};
-use detek_render::{Format, render};
+use detek_render::{Format, SarifOptions, render};
 use futures::StreamExt;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -192,9 +192,22 @@ fn suppressors(config: &Config) -> Vec<Arc<dyn Suppressor>> {
     ]
 }
 
+/// `--baseline FILE`: the fingerprints of a previous JSON report.
+fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+    Baseline::from_json(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "the baseline {} is not a detek JSON report: {e} (write one with `detek run -f json -o FILE`)",
+            path.display()
+        )
+    })
+}
+
 fn run(args: RunArgs) -> Result<ExitCode> {
     let catalogue = catalogue()?;
     let config = load_config(&args.select, &catalogue)?;
+    let baseline = args.baseline.as_deref().map(load_baseline).transpose()?;
     let targets = resolve_targets(&args.target)?;
     let settings = settings(&args.target, &config, &catalogue)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
@@ -226,7 +239,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     // Targets are scanned concurrently, at most `concurrency` at a time, each as its own task
     // (so one target's parsing runs beside another's I/O); reports keep the order the targets
     // were given in.
-    let lists: Vec<ReportList> = runtime
+    let mut lists: Vec<ReportList> = runtime
         .block_on(async {
             futures::stream::iter(scans)
                 .map(|(plan, options)| {
@@ -241,6 +254,20 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .context("a scan task failed")?;
     for list in &lists {
         print_diagnostics(list);
+    }
+    if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
+        let (mut new, mut known) = (0, 0);
+        for list in &mut lists {
+            let counts = baseline.apply(list);
+            new += counts.new;
+            known += counts.known;
+        }
+        if !args.quiet {
+            eprintln!(
+                "detek: compared with the baseline {}: {new} new, {known} known finding(s)",
+                safe(&path.display())
+            );
+        }
     }
     write_report(&args, &lists)?;
     Ok(exit_code(&lists, args.fail_on, args.allow_partial))
@@ -323,6 +350,17 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
         // HTML is not dumped on a terminal: write a file, show a summary.
         (None, Format::Html) if stdout_tty => (Some("detek-report.html".into()), true),
         (None, _) => (None, false),
+    };
+    // SARIF: absolute input paths under the current directory become relative URIs, which
+    // code-scanning UIs resolve against the checkout.
+    let render = |format: Format, lists: &[ReportList], color: bool| match format {
+        Format::Sarif => detek_render::sarif_with(
+            lists,
+            &SarifOptions {
+                base_dir: std::env::current_dir().ok(),
+            },
+        ),
+        _ => render(format, lists, color),
     };
     match &output {
         Some(path) => {
