@@ -587,10 +587,10 @@ fn row(f: &Finding) -> Row {
 /// The view by namespace and object: every object with a finding, grouped by namespace (worst
 /// score first), each with everything reported about it.
 fn namespaces(ci: usize, list: &ReportList, anchors: &BTreeMap<&str, String>) -> Vec<Namespace> {
-    // namespace ("" = cluster-scoped, None = no object) → object key → rows
-    type Key = (String, String); // kind, name
-    let mut groups: BTreeMap<Option<String>, BTreeMap<Key, Vec<(&Report, &Finding)>>> =
-        BTreeMap::new();
+    // namespace ("" = cluster-scoped, None = no object) → (kind, name) → its findings
+    type Findings<'a> = Vec<(&'a Report, &'a Finding)>;
+    type Objects<'a> = BTreeMap<(String, String), Findings<'a>>;
+    let mut groups: BTreeMap<Option<String>, Objects> = BTreeMap::new();
     for r in sorted_reports(list) {
         for f in &r.findings {
             let (ns, key) = match &f.object {

@@ -94,11 +94,7 @@ pub(crate) fn markdown(text: &str) -> String {
                 TagEnd::Emphasis => o.push_str("</em>"),
                 TagEnd::Strong => o.push_str("</strong>"),
                 TagEnd::Strikethrough => o.push_str("</del>"),
-                TagEnd::Link => {
-                    if links.pop() == Some(true) {
-                        o.push_str("</a>");
-                    }
-                }
+                TagEnd::Link if links.pop() == Some(true) => o.push_str("</a>"),
                 TagEnd::Image => image_depth = image_depth.saturating_sub(1),
                 _ => {}
             },
