@@ -262,27 +262,15 @@ fn new_table(options: &TableOptions) -> Table {
 }
 
 /// Lay out a table made with [`new_table`] once its rows are in, and return its lines: columns
-/// separated by two spaces, the first indented by `indent`; every column but the last as wide
-/// as its content (names, ids, `file:line`: never wrapped or cut), the last (messages, titles)
-/// wrapped to the width when there is one.
+/// separated by two spaces, the first indented by `indent`, the columns in `right` aligned
+/// right; every column but the last as wide as its content (names, ids, `file:line`: never
+/// wrapped or cut), the last (messages, titles) wrapped to the width when there is one.
 ///
-/// When the names alone leave less than [`MIN_MESSAGE`] columns for the last one, the table is
-/// printed whole (the terminal soft-wraps it) rather than stacking a narrow message column far
-/// to the right.
-fn layout(mut table: Table, indent: u16) -> Vec<String> {
+/// When the names leave less than [`MIN_MESSAGE`] columns of the width for the last column,
+/// each row's last cell goes on the lines below its names instead, indented and wrapped to the
+/// full width (`header`: the first row is a header, whose last cell is then left out).
+fn layout(mut table: Table, indent: u16, right: &[usize], header: bool) -> Vec<String> {
     let columns = table.column_count();
-    if let Some(width) = table.width() {
-        let widths = table.column_max_content_widths();
-        let fixed: usize = widths
-            .iter()
-            .take(columns.saturating_sub(1))
-            .map(|w| usize::from(*w) + 2)
-            .sum::<usize>()
-            + usize::from(indent);
-        if fixed + usize::from(MIN_MESSAGE) > usize::from(width) {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
     for (i, column) in table.column_iter_mut().enumerate() {
         let left = if i == 0 { indent } else { 0 };
         let last = i + 1 == columns;
@@ -292,8 +280,68 @@ fn layout(mut table: Table, indent: u16) -> Vec<String> {
         } else {
             ColumnConstraint::ContentWidth
         });
+        if right.contains(&i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    if let Some(width) = table.width()
+        && columns > 1
+    {
+        let fixed: usize = table
+            .column_max_content_widths()
+            .iter()
+            .take(columns - 1)
+            .map(|w| usize::from(*w) + 2)
+            .sum::<usize>()
+            + usize::from(indent);
+        if fixed + usize::from(MIN_MESSAGE) > usize::from(width) {
+            return stacked(&mut table, indent, right, header, width);
+        }
     }
     table.lines().map(|l| l.trim_end().to_string()).collect()
+}
+
+/// [`layout`] for a terminal too narrow for names and messages side by side.
+fn stacked(
+    table: &mut Table,
+    indent: u16,
+    right: &[usize],
+    header: bool,
+    width: u16,
+) -> Vec<String> {
+    let columns = table.column_count();
+    let mut names = new_table(&TableOptions::default());
+    let mut lasts = Vec::new();
+    for row in table.row_iter() {
+        let mut cells: Vec<String> = row.cell_iter().map(|c| c.content()).collect();
+        cells.resize(columns, String::new());
+        lasts.push(cells.pop().unwrap_or_default());
+        names.add_row(cells);
+    }
+    for (i, column) in names.column_iter_mut().enumerate() {
+        column.set_padding((if i == 0 { indent } else { 0 }, 2));
+        if right.contains(&i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let below = indent + 4;
+    let mut out = Vec::new();
+    for (i, (line, last)) in names.lines().zip(lasts).enumerate() {
+        out.push(line.trim_end().to_string());
+        if last.is_empty() || (header && i == 0) {
+            continue;
+        }
+        let mut text = new_table(&TableOptions {
+            color: false,
+            width: Some(width.max(below + MIN_MESSAGE)),
+        });
+        text.add_row(vec![last]);
+        if let Some(column) = text.column_mut(0) {
+            column.set_padding((below, 0));
+        }
+        out.extend(text.lines().map(|l| l.trim_end().to_string()));
+    }
+    out
 }
 
 /// Paint the level word that starts a row line (continuation lines of a wrapped row start with
@@ -331,10 +379,7 @@ fn detector_table(o: &mut String, bad: &[&Report], options: &TableOptions, p: &P
             t(&r.description),
         ]);
     }
-    if let Some(c) = table.column_mut(2) {
-        c.set_cell_alignment(CellAlignment::Right);
-    }
-    for (i, line) in layout(table, 0).into_iter().enumerate() {
+    for (i, line) in layout(table, 0, &[2], true).into_iter().enumerate() {
         let line = if i == 0 {
             p.paint(BOLD, &line)
         } else {
@@ -426,7 +471,7 @@ fn detector_findings(o: &mut String, r: &Report, options: &TableOptions, p: &Pai
             row.push(msg);
             table.add_row(row);
         }
-        for line in layout(table, 2) {
+        for line in layout(table, 2, &[], false) {
             let _ = writeln!(o, "{line}");
         }
     }
@@ -508,7 +553,7 @@ fn footer(o: &mut String, list: &ReportList, options: &TableOptions, p: &Paint) 
                 t(&d.message),
             ]);
         }
-        for line in layout(table, 2) {
+        for line in layout(table, 2, &[], false) {
             let _ = writeln!(o, "{}", paint_level(&line, 2, p));
         }
         if diags.len() > shown.len() {

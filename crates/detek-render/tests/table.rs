@@ -247,14 +247,31 @@ fn long_names_and_paths_are_never_cut() {
     assert!(out.lines().any(|l| l == line), "{out}");
     assert!(!out.contains('…'));
 
-    // On an 80-column terminal, names too long to leave room for the message: the row is
-    // still printed whole (the terminal wraps it), never cut.
+    // On an 80-column terminal, names too long to leave room for the message beside them:
+    // the names stay whole on their line (the terminal wraps it), the message goes below,
+    // wrapped to the width.
     let narrow = TableOptions {
         color: false,
         width: Some(80),
     };
     let out = detek_render::table_with(&list, &narrow);
-    assert!(out.lines().any(|l| l == line), "{out}");
+    let names = format!("  Deployment/shop/{name} [web]  {file}:12");
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| *l != names)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(rows.len() > 3, "{out}");
+    assert!(
+        rows[1].starts_with("      image nginx:latest uses the latest tag;"),
+        "{out}"
+    );
+    for row in &rows[1..] {
+        assert!(
+            row.starts_with("      ") && row.chars().count() <= 80,
+            "{row:?}"
+        );
+    }
 }
 
 #[test]
@@ -311,10 +328,10 @@ fn narrow_terminals_wrap_titles_not_ids() {
     {
         assert!(l.chars().count() <= 72, "{l:?}");
     }
-    // Names too long to leave a message column: the row whole.
+    // Names too long to leave a message column beside them: the message below.
     assert!(out.contains(
-        "\n  ValidatingWebhookConfiguration/policy-guard    failurePolicy Fail and service gatekeeper/webhook has no ready endpoint\n"
-    ));
+        "\n  ValidatingWebhookConfiguration/policy-guard\n      failurePolicy Fail and service gatekeeper/webhook has no ready\n      endpoint\n"
+    ), "{out}");
 }
 
 #[test]
