@@ -203,6 +203,10 @@ pub struct Report {
     pub attachment: Vec<Attachment>,
     pub explanation: String,
     pub solution: String,
+    /// An example that fires the detector (Markdown, usually a fenced YAML block); empty when
+    /// the detector's documentation has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub example: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
     #[serde(default)]

@@ -310,6 +310,17 @@ macro_rules! kinds {
                     });
                 }
                 produced.stat("objects", self.objects.len() as u64);
+                // Objects per namespace, the denominators of the per-namespace score
+                // (docs/score.md).
+                let mut per_namespace: std::collections::BTreeMap<&str, u64> = Default::default();
+                for object in &self.objects {
+                    if let Some(ns) = object.namespace.as_deref() {
+                        *per_namespace.entry(ns).or_default() += 1;
+                    }
+                }
+                for (ns, n) in per_namespace {
+                    produced.stat(format!("objects_in_namespace/{ns}"), n);
+                }
                 produced.stat("documents_skipped", self.skipped_documents);
                 produced.stat("objects_untyped", self.untyped_objects);
                 produced.diagnostics.append(&mut self.diagnostics);

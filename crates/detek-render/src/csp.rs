@@ -1,5 +1,6 @@
 //! The HTML report's Content-Security-Policy: no network access at all, and only our own inline
-//! script may run (allowed by its SHA-256 hash, computed here so it can never go stale).
+//! style and script apply (allowed by their SHA-256 hashes, computed here so they can never go
+//! stale).
 //!
 //! Escaping is the first line of defence; this is the second: even if a string slipped through
 //! unescaped, an injected `<script>` or `onerror=` would not run and nothing could be fetched.
@@ -7,11 +8,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-/// The `content` of the report's `<meta http-equiv="Content-Security-Policy">`.
-pub(crate) fn policy(script: &str) -> String {
+/// The `content` of the report's `<meta http-equiv="Content-Security-Policy">`: our one
+/// `<style>` and our one `<script>` are allowed by hash, nothing else (no style or event-handler
+/// attributes, no other inline code, no network).
+pub(crate) fn policy(script: &str, style: &str) -> String {
     format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+        "default-src 'none'; style-src 'sha256-{}'; img-src data:; \
          script-src 'sha256-{}'; base-uri 'none'; form-action 'none'",
+        STANDARD.encode(sha256(style.as_bytes())),
         STANDARD.encode(sha256(script.as_bytes()))
     )
 }
@@ -119,9 +123,10 @@ mod tests {
 
     #[test]
     fn policy_forbids_network_and_foreign_scripts() {
-        let p = policy("console.log(1)");
+        let p = policy("console.log(1)", "p{color:red}");
         assert!(p.starts_with("default-src 'none';"));
         assert!(p.contains("script-src 'sha256-"));
-        assert!(!p.contains("unsafe-inline'; script") && !p.contains("script-src 'unsafe"));
+        assert!(p.contains("style-src 'sha256-"));
+        assert!(!p.contains("unsafe"));
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! * [`json`] / [`json_many`] — the contract, documented in `docs/report-schema.md` and
 //!   `docs/report-schema.json`. Every other output is a view of it.
-//! * [`html`] — one self-contained file: inline CSS and JS, no network fetch (a
-//!   Content-Security-Policy forbids any), every report string escaped.
-//! * [`table`] / [`summary_line`] — for terminals; ANSI colour only when asked, control
-//!   characters and escape sequences from report data neutralised.
+//! * [`html`] — one self-contained file rendered from templates (minijinja, auto-escaping),
+//!   the detectors' Markdown rendered with pulldown-cmark: inline CSS and JS, no network
+//!   fetch (a Content-Security-Policy forbids any), every report string escaped.
+//! * [`table`] / [`table_with`] / [`summary_line`] — for terminals (comfy-table): names and
+//!   paths never cut, whole lines or wrapped to a terminal width; colour (anstyle) only when
+//!   asked; control characters and escape sequences from report data neutralised.
 //! * [`sarif`] / [`sarif_with`] — SARIF 2.1.0 for code-scanning UIs: one run per target, the
 //!   detectors as rules, file:line regions for manifests, fingerprints.
 //! * [`junit`] — JUnit XML for CI test reports: one test suite per target, one test case per
@@ -20,7 +22,9 @@ mod format;
 mod html;
 mod json;
 mod junit;
+mod markdown;
 mod sarif;
+mod score;
 mod table;
 mod text;
 
@@ -30,4 +34,4 @@ pub use html::html;
 pub use json::{json, json_many};
 pub use junit::junit;
 pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, SarifOptions, sarif, sarif_with};
-pub use table::{summary_line, table};
+pub use table::{TableOptions, summary_line, table, table_with};

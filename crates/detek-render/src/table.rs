@@ -1,44 +1,58 @@
-//! The terminal views: [`table`] and [`summary_line`].
+//! The terminal views: [`table`], [`table_with`] and [`summary_line`].
 //!
 //! Every report string goes through [`sanitize_terminal`] before it is measured or printed, so
 //! data can never move the cursor, clear the screen or recolour the output; the only escape
-//! sequences in the output are the SGR colour codes below, and only when colour is asked for.
+//! sequences in the output are anstyle's SGR colour codes, and only when colour is asked for.
+//!
+//! Names and paths are never cut: object names (`Kind/namespace/name`), detector ids, sources
+//! (`file:line`) and collector ids are printed whole, whatever the width, because someone will
+//! paste them into kubectl. Tables are laid out by comfy-table: with a terminal width
+//! ([`TableOptions::width`]) only messages and titles wrap to fit; without one (piped output,
+//! `--wide`) every line is printed whole.
 
 use crate::escape::sanitize_terminal;
+use crate::score;
 use crate::text::{
-    duration, incomplete_reason, pad, plural, sorted_reports, status_str, target_label, time,
-    truncate, width,
+    duration, incomplete_reason, plural, sorted_reports, status_str, target_label, time,
 };
-use detek_core::{BaselineState, Level, Report, ReportList, ScanStatus};
+use anstyle::{AnsiColor, Style};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width, presets};
+use detek_core::{Level, Report, ReportList, ScanStatus};
 use std::fmt::Write;
 
 /// Findings listed per detector before "… and N more".
 const MAX_FINDINGS: usize = 20;
 /// Diagnostics and skipped detectors listed before "… and N more".
 const MAX_DIAGNOSTICS: usize = 20;
-const MAX_OBJECT: usize = 64;
-const MAX_MESSAGE: usize = 160;
-const MAX_ID: usize = 48;
-const MAX_TITLE: usize = 80;
-const MAX_TARGET: usize = 120;
+/// The narrowest a wrapped message column gets on a narrow terminal (names keep their width,
+/// and the line is then wider than the terminal rather than a name being cut).
+const MIN_MESSAGE: u16 = 30;
 
-const RESET: &str = "\x1b[0m";
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const RED_BOLD: &str = "\x1b[1;31m";
-const RED: &str = "\x1b[31m";
-const YELLOW: &str = "\x1b[33m";
-const YELLOW_BOLD: &str = "\x1b[1;33m";
-const MAGENTA: &str = "\x1b[35m";
-const GREEN: &str = "\x1b[32m";
+/// How [`table_with`] lays the report out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableOptions {
+    /// Colour (ANSI SGR codes written by anstyle). The caller decides: `--color`, `NO_COLOR`,
+    /// whether the output is a terminal.
+    pub color: bool,
+    /// The terminal's width: messages and titles wrap to fit it (names and paths never do).
+    /// `None` prints every line whole (piped output, `--wide`).
+    pub width: Option<u16>,
+}
 
-fn level_sgr(level: Level) -> &'static str {
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+fn fg(color: AnsiColor) -> Style {
+    Style::new().fg_color(Some(anstyle::Color::Ansi(color)))
+}
+
+fn level_style(level: Level) -> Style {
     match level {
-        Level::Fatal => RED_BOLD,
-        Level::Error => RED,
-        Level::Warn => YELLOW,
-        Level::Unknown => MAGENTA,
-        Level::Normal => GREEN,
+        Level::Fatal => fg(AnsiColor::Red).bold(),
+        Level::Error => fg(AnsiColor::Red),
+        Level::Warn => fg(AnsiColor::Yellow),
+        Level::Unknown => fg(AnsiColor::Magenta),
+        Level::Normal => fg(AnsiColor::Green),
     }
 }
 
@@ -46,9 +60,9 @@ struct Paint(bool);
 
 impl Paint {
     /// `text` must already be sanitised (or be our own).
-    fn paint(&self, sgr: &str, text: &str) -> String {
+    fn paint(&self, style: Style, text: &str) -> String {
         if self.0 && !text.is_empty() {
-            format!("{sgr}{text}{RESET}")
+            format!("{}{text}{}", style.render(), style.render_reset())
         } else {
             text.to_string()
         }
@@ -62,42 +76,10 @@ fn t(s: &str) -> String {
 
 /// One line: counts by level, findings, suppressed, and the scan status when incomplete.
 ///
-/// `2 fatal, 5 error, 12 warn, 1 unknown, 40 passed — 87 findings (3 suppressed)` (`87 findings,
-/// 2 new` after a comparison with a baseline); a partial scan
+/// `2 fatal, 5 error, 12 warn, 1 unknown, 40 passed — 87 findings (3 suppressed)`; a partial scan
 /// ends with ` [partial scan]`, one where nothing was collected with ` [nothing collected]`.
 pub fn summary_line(list: &ReportList) -> String {
-    let s = &list.summary;
-    let mut line = format!(
-        "{} fatal, {} error, {} warn, {} unknown, {} passed — {}",
-        s.fatal,
-        s.error,
-        s.warn,
-        s.unknown,
-        s.normal,
-        plural(s.findings, "finding", "findings")
-    );
-    if let Some(new) = new_findings(list) {
-        let _ = write!(line, ", {new} new");
-    }
-    if s.suppressed > 0 {
-        let _ = write!(line, " ({} suppressed)", s.suppressed);
-    }
-    match list.status {
-        ScanStatus::Complete => {}
-        ScanStatus::Partial => line.push_str(" [partial scan]"),
-        ScanStatus::NothingCollected => line.push_str(" [nothing collected]"),
-    }
-    line
-}
-
-/// Unsuppressed findings not in the baseline, when the scan was compared with one.
-fn new_findings(list: &ReportList) -> Option<usize> {
-    let active = || list.reports.iter().flat_map(|r| r.active_findings());
-    active().any(|f| f.baseline.is_some()).then(|| {
-        active()
-            .filter(|f| f.baseline == Some(BaselineState::New))
-            .count()
-    })
+    summary_colored(list, &Paint(false))
 }
 
 fn summary_colored(list: &ReportList, p: &Paint) -> String {
@@ -107,7 +89,7 @@ fn summary_colored(list: &ReportList, p: &Paint) -> String {
         if n == 0 {
             p.paint(DIM, &text)
         } else {
-            p.paint(level_sgr(level), &text)
+            p.paint(level_style(level), &text)
         }
     };
     let mut line = format!(
@@ -119,36 +101,42 @@ fn summary_colored(list: &ReportList, p: &Paint) -> String {
         part(s.normal, "passed", Level::Normal),
         plural(s.findings, "finding", "findings")
     );
-    if let Some(new) = new_findings(list) {
-        let _ = write!(line, ", {new} new");
-    }
     if s.suppressed > 0 {
         let _ = write!(line, " ({} suppressed)", s.suppressed);
     }
     match list.status {
         ScanStatus::Complete => {}
-        ScanStatus::Partial => line.push_str(&p.paint(YELLOW_BOLD, " [partial scan]")),
-        ScanStatus::NothingCollected => line.push_str(&p.paint(RED_BOLD, " [nothing collected]")),
+        ScanStatus::Partial => {
+            line.push_str(&p.paint(fg(AnsiColor::Yellow).bold(), " [partial scan]"))
+        }
+        ScanStatus::NothingCollected => {
+            line.push_str(&p.paint(fg(AnsiColor::Red).bold(), " [nothing collected]"))
+        }
     }
     line
+}
+
+/// A terminal report of one scan, every line whole (as when piped); see [`table_with`].
+pub fn table(list: &ReportList, color: bool) -> String {
+    table_with(list, &TableOptions { color, width: None })
 }
 
 /// A terminal report of one scan.
 ///
 /// A header (target, time, duration, scan status), a warning when the scan is incomplete, the
-/// summary line, a table of the detectors that did not pass (level, id, findings, title), their
-/// findings grouped per detector (object and message, at most 20 each, then "… and N more"),
-/// and at the end collector failures, input diagnostics and skipped detectors. ANSI colour only
-/// when `color` is true; report strings never carry escape sequences into the output.
-pub fn table(list: &ReportList, color: bool) -> String {
-    let p = Paint(color);
+/// summary line and the score, a table of the detectors that did not pass (level, id, findings,
+/// title), their findings grouped per detector (object, `file:line` for manifests, message; at
+/// most 20 each, then "… and N more"), and at the end collector failures, input diagnostics and
+/// skipped detectors. Report strings never carry escape sequences into the output.
+pub fn table_with(list: &ReportList, options: &TableOptions) -> String {
+    let p = Paint(options.color);
     let mut o = String::new();
 
     let _ = writeln!(
         o,
         "{} · {} · {} · {} · scan {}",
-        p.paint(BOLD, &format!("detek {}", truncate(&t(&list.version), 32))),
-        truncate(&t(&target_label(list)), MAX_TARGET),
+        p.paint(BOLD, &format!("detek {}", t(&list.version))),
+        t(&target_label(list)),
         time(&list.started_at),
         duration(list.duration_ms),
         status_str(list.status)
@@ -160,10 +148,10 @@ pub fn table(list: &ReportList, color: bool) -> String {
                 o,
                 "{}",
                 p.paint(
-                    RED_BOLD,
+                    fg(AnsiColor::Red).bold(),
                     &format!(
                         "!! NOTHING COLLECTED from {}: this report says nothing about its health.",
-                        truncate(&t(&target_label(list)), MAX_TARGET)
+                        t(&target_label(list))
                     )
                 )
             );
@@ -174,7 +162,7 @@ pub fn table(list: &ReportList, color: bool) -> String {
                 o,
                 "{}",
                 p.paint(
-                    YELLOW_BOLD,
+                    fg(AnsiColor::Yellow).bold(),
                     &format!(
                         "!! INCOMPLETE SCAN{}{}: problems may be missing from this report.",
                         if reason.is_empty() { "" } else { ": " },
@@ -185,6 +173,20 @@ pub fn table(list: &ReportList, color: bool) -> String {
         }
     }
     let _ = writeln!(o, "{}", summary_colored(list, &p));
+    if let Some(s) = score::cluster(list) {
+        let _ = writeln!(
+            o,
+            "score {}/100{} · {} of {} with findings (docs/score.md)",
+            s.value,
+            if s.upper_bound {
+                " at most (incomplete scan)"
+            } else {
+                ""
+            },
+            s.with_findings,
+            plural(s.objects, "object", "objects"),
+        );
+    }
     o.push('\n');
 
     let reports = sorted_reports(list);
@@ -219,14 +221,14 @@ pub fn table(list: &ReportList, color: bool) -> String {
             _ => "No problem found in what could be collected.".to_string(),
         };
         let checked = !list.reports.is_empty() && !crate::html::nothing_checked(list);
-        let sgr = if list.status == ScanStatus::Complete && checked {
-            GREEN
+        let style = if list.status == ScanStatus::Complete && checked {
+            fg(AnsiColor::Green)
         } else {
-            YELLOW
+            fg(AnsiColor::Yellow)
         };
-        let _ = writeln!(o, "{}", p.paint(sgr, &text));
+        let _ = writeln!(o, "{}", p.paint(style, &text));
     } else {
-        detector_table(&mut o, &bad, &p);
+        detector_table(&mut o, &bad, options, &p);
         // Reports that were not evaluated and have nothing else to show are grouped by reason
         // below (when a collector fails, dozens of detectors share one reason).
         let (unevaluated, detailed): (Vec<&Report>, Vec<&Report>) = bad
@@ -234,46 +236,156 @@ pub fn table(list: &ReportList, color: bool) -> String {
             .partition(|r| r.level == Level::Unknown && r.findings.is_empty() && r.error.is_some());
         for r in detailed {
             o.push('\n');
-            detector_findings(&mut o, r, &p);
+            detector_findings(&mut o, r, options, &p);
         }
         not_evaluated(&mut o, &unevaluated, &p);
     }
 
-    footer(&mut o, list, &p);
+    footer(&mut o, list, options, &p);
     o
 }
 
-fn detector_table(o: &mut String, bad: &[&Report], p: &Paint) {
-    let ids: Vec<String> = bad.iter().map(|r| truncate(&t(&r.id), MAX_ID)).collect();
-    let id_w = ids.iter().map(|s| width(s)).max().unwrap_or(0).max(8);
-    let level_w = 7;
-    let _ = writeln!(
-        o,
-        "{}",
-        p.paint(
-            BOLD,
-            &format!(
-                "{}  {}  {:>8}  TITLE",
-                pad("LEVEL", level_w),
-                pad("DETECTOR", id_w),
-                "FINDINGS"
-            )
-        )
-    );
-    for (r, id) in bad.iter().zip(&ids) {
+/// A borderless table, laid out whole or to the terminal's width.
+fn new_table(options: &TableOptions) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    match options.width {
+        Some(w) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(w);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table
+}
+
+/// Lay out a table made with [`new_table`] once its rows are in, and return its lines: columns
+/// separated by two spaces, the first indented by `indent`, the columns in `right` aligned
+/// right; every column but the last as wide as its content (names, ids, `file:line`: never
+/// wrapped or cut), the last (messages, titles) wrapped to the width when there is one.
+///
+/// When the names leave less than [`MIN_MESSAGE`] columns of the width for the last column,
+/// each row's last cell goes on the lines below its names instead, indented and wrapped to the
+/// full width (`header`: the first row is a header, whose last cell is then left out).
+fn layout(mut table: Table, indent: u16, right: &[usize], header: bool) -> Vec<String> {
+    let columns = table.column_count();
+    for (i, column) in table.column_iter_mut().enumerate() {
+        let left = if i == 0 { indent } else { 0 };
+        let last = i + 1 == columns;
+        column.set_padding((left, if last { 0 } else { 2 }));
+        column.set_constraint(if last {
+            ColumnConstraint::LowerBoundary(Width::Fixed(MIN_MESSAGE))
+        } else {
+            ColumnConstraint::ContentWidth
+        });
+        if right.contains(&i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    if let Some(width) = table.width()
+        && columns > 1
+    {
+        let fixed: usize = table
+            .column_max_content_widths()
+            .iter()
+            .take(columns - 1)
+            .map(|w| usize::from(*w) + 2)
+            .sum::<usize>()
+            + usize::from(indent);
+        if fixed + usize::from(MIN_MESSAGE) > usize::from(width) {
+            return stacked(&mut table, indent, right, header, width);
+        }
+    }
+    table.lines().map(|l| l.trim_end().to_string()).collect()
+}
+
+/// [`layout`] for a terminal too narrow for names and messages side by side.
+fn stacked(
+    table: &mut Table,
+    indent: u16,
+    right: &[usize],
+    header: bool,
+    width: u16,
+) -> Vec<String> {
+    let columns = table.column_count();
+    let mut names = new_table(&TableOptions::default());
+    let mut lasts = Vec::new();
+    for row in table.row_iter() {
+        let mut cells: Vec<String> = row.cell_iter().map(|c| c.content()).collect();
+        cells.resize(columns, String::new());
+        lasts.push(cells.pop().unwrap_or_default());
+        names.add_row(cells);
+    }
+    for (i, column) in names.column_iter_mut().enumerate() {
+        column.set_padding((if i == 0 { indent } else { 0 }, 2));
+        if right.contains(&i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let below = indent + 4;
+    let mut out = Vec::new();
+    for (i, (line, last)) in names.lines().zip(lasts).enumerate() {
+        out.push(line.trim_end().to_string());
+        if last.is_empty() || (header && i == 0) {
+            continue;
+        }
+        let mut text = new_table(&TableOptions {
+            color: false,
+            width: Some(width.max(below + MIN_MESSAGE)),
+        });
+        text.add_row(vec![last]);
+        if let Some(column) = text.column_mut(0) {
+            column.set_padding((below, 0));
+        }
+        out.extend(text.lines().map(|l| l.trim_end().to_string()));
+    }
+    out
+}
+
+/// Paint the level word that starts a row line (continuation lines of a wrapped row start with
+/// spaces: the level column is first and never empty on a row's first line).
+fn paint_level(line: &str, indent: usize, p: &Paint) -> String {
+    let body = &line[indent.min(line.len())..];
+    for level in Level::ALL {
+        let name = level.as_str();
+        if let Some(rest) = body.strip_prefix(name)
+            && (rest.is_empty() || rest.starts_with(' '))
+        {
+            return format!(
+                "{}{}{rest}",
+                &line[..indent.min(line.len())],
+                p.paint(level_style(level), name)
+            );
+        }
+    }
+    line.to_string()
+}
+
+fn detector_table(o: &mut String, bad: &[&Report], options: &TableOptions, p: &Paint) {
+    let mut table = new_table(options);
+    table.add_row(vec!["LEVEL", "DETECTOR", "FINDINGS", "TITLE"]);
+    for r in bad {
         let findings = if r.level == Level::Unknown && r.findings.is_empty() {
             "-".to_string()
         } else {
             r.active_findings().count().to_string()
         };
-        let _ = writeln!(
-            o,
-            "{}  {}  {:>8}  {}",
-            p.paint(level_sgr(r.level), &pad(r.level.as_str(), level_w)),
-            pad(id, id_w),
+        table.add_row(vec![
+            r.level.as_str().to_string(),
+            t(&r.id),
             findings,
-            truncate(&t(&r.description), MAX_TITLE)
-        );
+            t(&r.description),
+        ]);
+    }
+    for (i, line) in layout(table, 0, &[2], true).into_iter().enumerate() {
+        let line = if i == 0 {
+            p.paint(BOLD, &line)
+        } else {
+            paint_level(&line, 0, p)
+        };
+        let _ = writeln!(o, "{line}");
     }
 }
 
@@ -292,12 +404,15 @@ fn not_evaluated(o: &mut String, reports: &[&Report], p: &Paint) {
     let _ = writeln!(
         o,
         "\n{}",
-        p.paint(MAGENTA, &format!("Not evaluated ({}):", reports.len()))
+        p.paint(
+            fg(AnsiColor::Magenta),
+            &format!("Not evaluated ({}):", reports.len())
+        )
     );
     for (reason, ids) in groups {
-        let _ = writeln!(o, "  {}", truncate(&t(reason), 2 * MAX_MESSAGE));
+        let _ = writeln!(o, "  {}", t(reason));
         for chunk in ids.chunks(6).take(MAX_FINDINGS / 4) {
-            let names: Vec<String> = chunk.iter().map(|id| truncate(&t(id), MAX_ID)).collect();
+            let names: Vec<String> = chunk.iter().map(|id| t(id)).collect();
             let _ = writeln!(o, "    {}", names.join(", "));
         }
         let listed = (MAX_FINDINGS / 4) * 6;
@@ -311,41 +426,54 @@ fn not_evaluated(o: &mut String, reports: &[&Report], p: &Paint) {
     }
 }
 
-fn detector_findings(o: &mut String, r: &Report, p: &Paint) {
+fn detector_findings(o: &mut String, r: &Report, options: &TableOptions, p: &Paint) {
     let _ = writeln!(
         o,
         "{} {} — {}",
-        p.paint(level_sgr(r.level), r.level.as_str()),
-        p.paint(BOLD, &truncate(&t(&r.id), MAX_ID)),
-        truncate(&t(&r.description), MAX_TITLE)
+        p.paint(level_style(r.level), r.level.as_str()),
+        p.paint(BOLD, &t(&r.id)),
+        t(&r.description)
     );
     if let Some(err) = &r.error {
         let _ = writeln!(
             o,
             "  {} {}",
-            p.paint(MAGENTA, "not evaluated:"),
-            truncate(&t(err), 2 * MAX_MESSAGE)
+            p.paint(fg(AnsiColor::Magenta), "not evaluated:"),
+            t(err)
         );
     }
     let active: Vec<_> = r.active_findings().collect();
     let shown = &active[..active.len().min(MAX_FINDINGS)];
-    let objects: Vec<String> = shown
-        .iter()
-        .map(|f| match &f.object {
-            Some(obj) => truncate(&t(&obj.display_name()), MAX_OBJECT),
-            None => "-".to_string(),
-        })
-        .collect();
-    let obj_w = objects.iter().map(|s| width(s)).max().unwrap_or(0);
-    for (f, obj) in shown.iter().zip(&objects) {
-        let mut msg = truncate(&t(&f.message), MAX_MESSAGE);
-        if f.level != r.level {
-            msg = format!("[{}] {msg}", f.level.as_str());
+    if !shown.is_empty() {
+        // `file:line` for objects read from manifests.
+        let sources = shown
+            .iter()
+            .any(|f| f.object.as_ref().is_some_and(|o| o.source.is_some()));
+        let mut table = new_table(options);
+        for f in shown {
+            let object = match &f.object {
+                Some(obj) => t(&obj.display_name()),
+                None => "-".to_string(),
+            };
+            let mut msg = t(&f.message);
+            if f.level != r.level {
+                msg = format!("[{}] {msg}", f.level.as_str());
+            }
+            let mut row = vec![object];
+            if sources {
+                row.push(
+                    f.object
+                        .as_ref()
+                        .and_then(|o| o.source.as_ref())
+                        .map_or_else(|| "-".to_string(), |s| t(&s.to_string())),
+                );
+            }
+            row.push(msg);
+            table.add_row(row);
         }
-        if f.baseline == Some(BaselineState::New) {
-            msg = format!("{} {msg}", p.paint(BOLD, "NEW"));
+        for line in layout(table, 2, &[], false) {
+            let _ = writeln!(o, "{line}");
         }
-        let _ = writeln!(o, "  {}  {}", pad(obj, obj_w), msg);
     }
     if active.len() > shown.len() {
         let _ = writeln!(
@@ -369,36 +497,29 @@ fn detector_findings(o: &mut String, r: &Report, p: &Paint) {
     }
 }
 
-fn footer(o: &mut String, list: &ReportList, p: &Paint) {
+fn footer(o: &mut String, list: &ReportList, options: &TableOptions, p: &Paint) {
     let mut problems = Vec::new();
     for c in &list.collectors {
         if let Some(err) = &c.error {
             problems.push(format!(
                 "{}: {}",
-                truncate(&t(&c.id), MAX_ID),
-                p.paint(
-                    RED,
-                    &format!("failed: {}", truncate(&t(err), 2 * MAX_MESSAGE))
-                )
+                t(&c.id),
+                p.paint(fg(AnsiColor::Red), &format!("failed: {}", t(err)))
             ));
         } else if !c.ok {
             problems.push(format!(
                 "{}: {}",
-                truncate(&t(&c.id), MAX_ID),
-                p.paint(RED, "failed")
+                t(&c.id),
+                p.paint(fg(AnsiColor::Red), "failed")
             ));
         }
         for (key, reason) in &c.failed_keys {
             problems.push(format!(
                 "{}: {}",
-                truncate(&t(&c.id), MAX_ID),
+                t(&c.id),
                 p.paint(
-                    YELLOW,
-                    &format!(
-                        "{} unavailable: {}",
-                        truncate(&t(key), MAX_ID),
-                        truncate(&t(reason), MAX_MESSAGE)
-                    )
+                    fg(AnsiColor::Yellow),
+                    &format!("{} unavailable: {}", t(key), t(reason))
                 )
             ));
         }
@@ -422,24 +543,18 @@ fn footer(o: &mut String, list: &ReportList, p: &Paint) {
             p.paint(BOLD, &format!("Input diagnostics ({}):", diags.len()))
         );
         let shown = &diags[..diags.len().min(MAX_DIAGNOSTICS)];
-        let sources: Vec<String> = shown
-            .iter()
-            .map(|d| {
+        let mut table = new_table(options);
+        for d in shown {
+            table.add_row(vec![
+                d.level.as_str().to_string(),
                 d.source
                     .as_ref()
-                    .map(|s| truncate(&t(&s.to_string()), MAX_OBJECT))
-                    .unwrap_or_else(|| "-".to_string())
-            })
-            .collect();
-        let src_w = sources.iter().map(|s| width(s)).max().unwrap_or(0);
-        for (d, src) in shown.iter().zip(&sources) {
-            let _ = writeln!(
-                o,
-                "  {}  {}  {}",
-                p.paint(level_sgr(d.level), &pad(d.level.as_str(), 7)),
-                pad(src, src_w),
-                truncate(&t(&d.message), MAX_MESSAGE)
-            );
+                    .map_or_else(|| "-".to_string(), |s| t(&s.to_string())),
+                t(&d.message),
+            ]);
+        }
+        for line in layout(table, 2, &[], false) {
+            let _ = writeln!(o, "{}", paint_level(&line, 2, p));
         }
         if diags.len() > shown.len() {
             let _ = writeln!(
@@ -463,12 +578,7 @@ fn footer(o: &mut String, list: &ReportList, p: &Paint) {
             )
         );
         for (id, reason) in list.skipped.iter().take(MAX_DIAGNOSTICS) {
-            let _ = writeln!(
-                o,
-                "  {}  {}",
-                truncate(&t(id), MAX_ID),
-                p.paint(DIM, &truncate(&t(reason), MAX_MESSAGE))
-            );
+            let _ = writeln!(o, "  {}  {}", t(id), p.paint(DIM, &t(reason)));
         }
         if list.skipped.len() > MAX_DIAGNOSTICS {
             let _ = writeln!(

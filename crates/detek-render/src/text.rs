@@ -1,4 +1,4 @@
-//! Small helpers shared by the renderers: ordering, durations, times, widths.
+//! Small helpers shared by the renderers: ordering, durations, times, labels.
 
 use detek_core::{Report, ReportList, ScanStatus};
 use jiff::Timestamp;
@@ -115,63 +115,6 @@ pub(crate) fn incomplete_reason(list: &ReportList) -> String {
     parts.join(", ")
 }
 
-/// Terminal columns a string takes: an approximation good enough to align tables (East Asian
-/// wide characters and most emoji count 2, combining marks and zero-width characters 0).
-pub(crate) fn width(s: &str) -> usize {
-    s.chars().map(char_width).sum()
-}
-
-fn char_width(c: char) -> usize {
-    let u = c as u32;
-    match u {
-        0x0300..=0x036F | 0x200B..=0x200F | 0x20D0..=0x20FF | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F => {
-            0
-        }
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
-    }
-}
-
-/// Cut to at most `max` columns, ending with `…` when cut.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = char_width(c);
-        if w + cw + 1 > max {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
-}
-
-/// Pad with spaces to `cols` columns.
-pub(crate) fn pad(s: &str, cols: usize) -> String {
-    let w = width(s);
-    let mut out = s.to_string();
-    out.extend(std::iter::repeat_n(' ', cols.saturating_sub(w)));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,15 +126,5 @@ mod tests {
         assert_eq!(duration(1234.0), "1.2 s");
         assert_eq!(duration(125_000.0), "2 min 05 s");
         assert_eq!(duration(f64::NAN), "?");
-    }
-
-    #[test]
-    fn widths_and_truncation() {
-        assert_eq!(width("abc"), 3);
-        assert_eq!(width("한국"), 4);
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abc", 4), "abc");
-        assert_eq!(width(&truncate("한국어한국어", 5)), 5);
-        assert_eq!(pad("ab", 4), "ab  ");
     }
 }

@@ -7,10 +7,54 @@ use detek_core::ScanStatus;
 
 /// Every tag name the renderer writes. Anything else in the output came from data.
 const OUR_TAGS: &[&str] = &[
-    "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "h4",
-    "h5", "span", "main", "div", "strong", "a", "nav", "table", "thead", "tbody", "tr", "th", "td",
-    "button", "p", "input", "label", "section", "dl", "dt", "dd", "details", "summary", "code",
-    "ul", "ol", "li", "pre", "script",
+    "!DOCTYPE",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "span",
+    "main",
+    "div",
+    "strong",
+    "em",
+    "del",
+    "a",
+    "nav",
+    "aside",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "button",
+    "p",
+    "input",
+    "label",
+    "section",
+    "dl",
+    "dt",
+    "dd",
+    "details",
+    "summary",
+    "code",
+    "ul",
+    "ol",
+    "li",
+    "pre",
+    "blockquote",
+    "hr",
+    "br",
+    "script",
 ];
 
 fn tags(html: &str) -> Vec<String> {
@@ -43,6 +87,13 @@ const OUR_ATTRS: &[&str] = &[
     "data-level",
     "data-show-cluster",
     "data-level-filter",
+    "data-view",
+    "data-view-btn",
+    "data-det",
+    "data-ns",
+    "aria-pressed",
+    "rel",
+    "start",
     "type",
     "value",
     "checked",
@@ -194,15 +245,16 @@ fn hostile_strings_reach_every_section_escaped() {
     // In attribute position (title) and in <code>, <td>, <li>, <pre>.
     assert!(html.contains("<title>detek report — &lt;script&gt;"));
     for context in [
-        "<td>&",
-        "<li>&",
+        "<li><code>&",
         "<code>&",
         "<h5>&",
+        "<dd>&",
         "<span class=\"label\">&",
         "<code class=\"det-id\">&",
         "<span class=\"det-title\">&",
-        "<td class=\"src\">&",
-        "<td class=\"msg\">&",
+        "<span class=\"on\">&",
+        "<span class=\"msg\">&",
+        "<span class=\"ev\">&",
         "<pre class=\"json\">{\n  &quot;&",
     ] {
         assert!(
@@ -210,6 +262,9 @@ fn hostile_strings_reach_every_section_escaped() {
             "no escaped data right after {context:?}"
         );
     }
+    // Sources (file:line) of findings and of diagnostics: control characters replaced.
+    assert!(html.contains("<span class=\"src\">pod\u{FFFD}[2J\u{FFFD}[31mred"));
+    assert!(html.contains("<td class=\"src\">csi\u{FFFD}2Jc1:7</td>"));
 }
 
 #[test]
@@ -230,9 +285,18 @@ fn no_external_resources() {
                     continue;
                 }
                 let value = &lower[i + attr.len()..];
+                let tag_start = before.rfind('<').unwrap();
+                let tag = &lower[tag_start..i + lower[i..].find('>').unwrap()];
+                // In-page anchors; and the detectors' references, as plain links (a click
+                // navigates away; nothing is fetched by the page itself) that send no referrer.
+                let anchor = value.starts_with("\"#");
+                let reference = attr == "href="
+                    && tag.starts_with("<a ")
+                    && (value.starts_with("\"https://") || value.starts_with("\"http://"))
+                    && tag.ends_with(" rel=\"noopener noreferrer\"");
                 assert!(
-                    value.starts_with("\"#"),
-                    "{attr} to something other than an in-page anchor: {:?}",
+                    anchor || reference,
+                    "{attr} to something other than an in-page anchor or a reference link: {:?}",
                     &html[i..(i + 80).min(html.len())]
                 );
             }
@@ -243,17 +307,21 @@ fn no_external_resources() {
         assert!(!lower.contains("<iframe"));
         assert!(!lower.contains("fetch("));
         assert!(!lower.contains("xmlhttprequest"));
-        // `http://` and `https://` only appear as escaped text from the report data (the
-        // reference URLs, shown as code) — never in our markup, style or script.
+        // `http://` and `https://` only appear as escaped text from the report data and in the
+        // `href` of reference links — never elsewhere in our markup, style or script.
         for (i, _) in lower
             .match_indices("http://")
             .chain(lower.match_indices("https://"))
         {
             let before = &lower[..i];
-            assert!(
-                before.rfind('<') < before.rfind('>'),
-                "http inside a tag at {i}"
-            );
+            if before.rfind('<') > before.rfind('>') {
+                assert!(
+                    before.ends_with("<a href=\"") || before.ends_with(" href=\""),
+                    "http inside a tag, not as a link target, at {i}"
+                );
+                let tag = &before[before.rfind('<').unwrap()..];
+                assert!(tag.starts_with("<a href=\""), "http in {tag:?}");
+            }
         }
         for s in scripts(&html) {
             assert!(!s.contains("http"));
@@ -302,11 +370,33 @@ fn report_content() {
     assert!(html.contains("<dt>Started</dt><dd>2025-03-04 05:06:07 UTC</dd>"));
     assert!(html.contains("<dt>Duration</dt><dd>1.8 s</dd>"));
     assert!(html.contains("<span class=\"status status-partial\">partial</span>"));
-    // Summary tiles.
+    // Summary tiles: buttons that filter by level, with the findings of that level.
     assert!(html.contains(
-        "<div class=\"tile t-fatal\"><span class=\"n\">1</span><span class=\"l\">Fatal</span></div>"
+        "<button type=\"button\" class=\"tile t-fatal\" data-level-filter=\"fatal\" aria-pressed=\"false\">\
+         <span class=\"n\">1</span><span class=\"l\">Fatal</span><span class=\"f\">1 finding</span></button>"
     ));
-    assert!(html.contains("<div class=\"tile t-normal\"><span class=\"n\">1</span><span class=\"l\">Normal (passed)</span></div>"));
+    assert!(html.contains(
+        "<button type=\"button\" class=\"tile t-normal\" data-level-filter=\"normal\" aria-pressed=\"false\">\
+         <span class=\"n\">1</span><span class=\"l\">Normal (passed)</span></button>"
+    ));
+    // The score: an upper bound, since the scan is partial (docs/score.md).
+    assert!(html.contains(
+        "<div class=\"tile t-score s-partial\"><span class=\"n\">97*</span><span class=\"l\">score /100</span>\
+         <span class=\"f\">29 of 118 objects with findings</span></div>"
+    ));
+    // Findings first: the summary of failing detectors, then the findings, the prose folded.
+    let summary = html.find("<aside class=\"failing\"").unwrap();
+    assert!(html.contains(
+        "<tr data-det=\"c0-d0\" data-level=\"fatal\"><td><span class=\"badge lvl-fatal\">Fatal</span></td>\
+         <td class=\"id\"><a href=\"#c0-d0\">webhook_fail_closed</a></td><td class=\"num cnt\">2</td></tr>"
+    ));
+    assert!(html.contains(
+        "<tr data-det=\"c0-d4\" data-level=\"unknown\"><td><span class=\"badge lvl-unknown\">Unknown</span></td>\
+         <td class=\"id\"><a href=\"#c0-d4\">secret_unused</a></td><td class=\"num\">–</td></tr>"
+    ));
+    let first_finding = html.find("<li class=\"finding").unwrap();
+    let first_prose = html.find("<details class=\"about\">").unwrap();
+    assert!(summary < first_finding && first_finding < first_prose);
     // Worst first.
     let pos = |id: &str| {
         html.find(&format!("<code class=\"det-id\">{id}</code>"))
@@ -317,28 +407,87 @@ fn report_content() {
     assert!(pos("node_not_ready") < pos("image_tag_latest"));
     assert!(pos("image_tag_latest") < pos("secret_unused"));
     assert!(pos("secret_unused") < pos("service_no_endpoints"));
-    // Findings table with source, container, evidence, suppression.
-    assert!(html.contains("<td class=\"src\">manifests/shop.yaml:42</td>"));
-    assert!(html.contains("<li>container app: exit code 137, reason OOMKilled</li>"));
-    assert!(html.contains("<tr class=\"finding suppressed\" data-level=\"error\">"));
-    assert!(html.contains("annotation detek.io/ignore on namespace kube-system"));
+    // Findings with object (as Kind/namespace/name elsewhere), container, source (file:line),
+    // evidence, suppression.
+    assert!(html.contains(
+        "<li class=\"finding\" data-level=\"error\"><span class=\"on\">Pod/shop/cart-7d9f</span> \
+         <span class=\"src\">manifests/shop.yaml:42</span> <span class=\"msg\">Pod failed: OOMKilled (exit 137)</span> \
+         <span class=\"evidence\"><span class=\"ev\">container app: exit code 137, reason OOMKilled</span></span></li>"
+    ));
+    assert!(
+        html.contains(
+            "<span class=\"on\">Pod/batch/job-00</span> <span class=\"ctr\">[main]</span>"
+        )
+    );
+    assert!(html.contains("<li class=\"finding suppressed\" data-level=\"error\">"));
+    assert!(html.contains(
+        "<span class=\"sup\">suppressed: annotation detek.io/ignore on namespace kube-system</span>"
+    ));
+    // A finding graded differently from its detector shows its level.
+    assert!(html.contains(
+        "<li class=\"finding\" data-level=\"error\"><span class=\"badge lvl-error\">Error</span> \
+         <span class=\"on\">MutatingWebhookConfiguration/sidecar-injector</span>"
+    ));
+    // Every finding is there; beyond the first four of a detector they are folded.
     assert_eq!(
-        html.matches("<tr class=\"finding\" data-level=\"warn\">")
+        html.matches("<li class=\"finding\" data-level=\"warn\">")
             .count(),
         25
     );
+    assert!(html.contains("<details class=\"more\"><summary>Show 21 more</summary>"));
     // Unknown report: the reason.
     assert!(
         html.contains("<strong>Not evaluated:</strong> not run: collector kubernetes/live failed")
     );
-    // Markdown-ish explanation and solution.
+    // The prose, folded under the findings: Markdown rendered (code, emphasis, lists, code
+    // blocks), the example, the references as links.
+    assert!(html.contains(
+        "<summary>About <code>failed_pod</code>: why it matters, how to fix, example, references</summary>"
+    ));
     assert!(
         html.contains("<p>Pods in phase <code>Failed</code>: every container has terminated.</p>")
     );
+    assert!(html.contains("<p>A failed Pod does <strong>no</strong> work.</p>"));
     assert!(
         html.contains("<pre class=\"code\"><code>kubectl describe pod NAME -n NS</code></pre>")
     );
     assert!(html.contains("<ul><li>fix the cause</li><li>delete the Pod</li></ul>"));
+    assert!(html.contains(
+        "<h4>Example</h4><pre class=\"code\"><code>kind: Pod\nstatus: {phase: Failed}</code></pre>"
+    ));
+    assert!(html.contains(
+        "<li><a href=\"https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/\" rel=\"noopener noreferrer\">\
+         https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/</a></li>"
+    ));
+    // Passed detectors: one line each, in a folded group, with their prose.
+    assert!(html.contains(
+        "<details class=\"group g-normal\"><summary><span class=\"badge lvl-normal\">Normal</span> \
+         <strong class=\"gn\">1</strong> passed (no finding)</summary>"
+    ));
+    assert!(
+        html.contains("<span class=\"det-count muted\">passed: 12 evaluated objects</span>")
+            || html.contains("<span class=\"det-count muted\">passed: 12 objects evaluated</span>")
+    );
+    // The view by namespace and object: namespaces worst score first, each object with
+    // everything reported about it.
+    let ns = |name: &str| {
+        html.find(&format!("<h4 class=\"ns-head\">{name}"))
+            .unwrap_or_else(|| panic!("namespace {name}"))
+    };
+    assert!(ns("batch") < ns("shop") && ns("shop") < ns("kube-system"));
+    assert!(ns("kube-system") < ns("Cluster-scoped objects"));
+    assert!(ns("Cluster-scoped objects") < ns("Findings about no object"));
+    assert!(html.contains(
+        "<h4 class=\"ns-head\">batch <span class=\"muted\">score</span> <span class=\"score s-partial\">95*</span></h4>"
+    ));
+    assert!(html.contains(
+        "<summary><span class=\"badge lvl-error\">Error</span> <span class=\"on\">Pod/shop/cart-7d9f</span> \
+         <span class=\"muted\">1 error</span> <span class=\"src muted\">manifests/shop.yaml:42</span></summary>"
+    ));
+    assert!(html.contains(
+        "<li class=\"ofinding\" data-level=\"error\"><span class=\"badge lvl-error\">Error</span> \
+         <a class=\"det-link\" href=\"#c0-d1\">failed_pod</a> <span class=\"msg\">Pod failed: OOMKilled (exit 137)</span>"
+    ));
     // Attachments, collectors, diagnostics, skipped.
     assert!(html.contains("<h5># of objects evaluated</h5><pre class=\"json\">12</pre>"));
     assert!(html.contains("<code>kubernetes/secrets</code> unavailable"));
@@ -346,11 +495,13 @@ fn report_content() {
     assert!(html.contains("<td class=\"src\">manifests/broken.yaml:7</td><td>mapping values are not allowed in this context</td>"));
     assert!(html.contains("<h3>Skipped detectors"));
     assert!(html.contains("<code>node_kubelet_version_skew</code>"));
-    // Filter bar.
+    // The per-namespace counts feed the scores; they are not listed with the collector.
+    assert!(html.contains("<p class=\"muted\">documents: 118 · objects: 117</p>"));
+    // Filter bar: search, views, suppressed.
     assert!(html.contains("<input type=\"search\" id=\"q\""));
-    for level in ["fatal", "error", "warn", "unknown", "normal"] {
-        assert!(html.contains(&format!("data-level-filter value=\"{level}\" checked")));
-    }
+    assert!(html.contains("data-view-btn=\"detectors\" aria-pressed=\"true\""));
+    assert!(html.contains("data-view-btn=\"objects\" aria-pressed=\"false\""));
+    assert!(html.contains("<input type=\"checkbox\" id=\"show-suppressed\" checked>"));
     // One cluster: no selector.
     assert!(!html.contains("data-show-cluster=\""));
 }

@@ -3,19 +3,13 @@
 mod common;
 
 use common::*;
-use detek_core::{Finding, Level, ScanStatus, Summary};
+use detek_core::{Finding, Level, ObjectRef, ReportList, ScanStatus, SourceLocation, Summary};
+use detek_render::TableOptions;
 
-/// The SGR sequences the table may write (and nothing else).
+/// The SGR sequences the table may write (and nothing else): anstyle's reset, bold, dim and
+/// four foreground colours.
 const OUR_SGR: &[&str] = &[
-    "\x1b[0m",
-    "\x1b[1m",
-    "\x1b[2m",
-    "\x1b[1;31m",
-    "\x1b[31m",
-    "\x1b[33m",
-    "\x1b[1;33m",
-    "\x1b[35m",
-    "\x1b[32m",
+    "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[33m", "\x1b[35m", "\x1b[32m",
 ];
 
 /// Every escape sequence in `s`, checked to be one of ours; returns how many.
@@ -172,7 +166,16 @@ fn table_content() {
     assert!(out.contains("prometheus/alerts: failed: connection refused (127.0.0.1:9090)"));
     assert!(out.contains("kubernetes/live: kubernetes/secrets unavailable: secrets is forbidden"));
     assert!(out.contains("Input diagnostics (2):"));
-    assert!(out.contains("Error    manifests/broken.yaml:7  mapping values are not allowed"));
+    assert!(out.contains("  Error  manifests/broken.yaml:7  mapping values are not allowed"));
+    // file:line for findings on objects read from manifests.
+    assert!(out.contains(
+        "\n  Pod/shop/cart-7d9f  manifests/shop.yaml:42  Pod failed: OOMKilled (exit 137)\n"
+    ));
+    // The score (docs/score.md): an upper bound on a partial scan.
+    assert_eq!(
+        lines[3],
+        "score 97/100 at most (incomplete scan) · 29 of 118 objects with findings (docs/score.md)"
+    );
     assert!(out.contains("Skipped (1, not applicable to this target):"));
 }
 
@@ -203,50 +206,133 @@ fn healthy_and_empty_scans() {
     assert!(detek_render::table(&list, false).contains("No detector ran."));
 }
 
-#[test]
-fn long_strings_are_truncated() {
+/// A scan with names and paths far longer than any terminal.
+fn long_names() -> (ReportList, String, String) {
     let mut list = representative();
-    let long = "x".repeat(500);
+    let name = format!("frontend-{}", "x".repeat(240));
+    let file = format!(
+        "manifests/{}deployment.yaml",
+        "very-long-directory-name/".repeat(8)
+    );
+    let mut object = ObjectRef::new("Deployment", Some("shop"), name.clone()).with_container("web");
+    object.source = Some(SourceLocation {
+        file: file.clone(),
+        line: 12,
+    });
     list.reports = vec![report(
-        &long,
-        &long,
+        "image_tag_latest",
+        "Containers using the latest tag",
         Level::Warn,
         vec![Finding::new(
             Level::Warn,
-            Some(pod(&long, &long)),
-            long.clone(),
+            Some(object),
+            format!(
+                "image nginx:latest uses the latest tag; {}",
+                "and a long message ".repeat(12)
+            ),
         )],
     )];
-    list.reports.push(unknown(&long, &long, &long));
-    list.target.name = long.clone();
-    list.version = long.clone();
-    for c in &mut list.collectors {
-        c.id = long.clone();
-        c.error = c.error.as_ref().map(|_| long.clone());
-        c.failed_keys = c
-            .failed_keys
-            .values()
-            .map(|_| (long.clone(), long.clone()))
-            .collect();
-        for d in &mut c.diagnostics {
-            d.message = long.clone();
-            d.source = Some(detek_core::SourceLocation {
-                file: long.clone(),
-                line: 1,
-            });
-        }
-    }
-    list.skipped = [(long.clone(), long.clone())].into_iter().collect();
     list.summary = Summary::of(&list.reports);
+    (list, name, file)
+}
+
+#[test]
+fn long_names_and_paths_are_never_cut() {
+    let (list, name, file) = long_names();
+    // Whole lines (piped, --wide): the finding is one line, pinned.
     let out = detek_render::table(&list, false);
-    for line in out.lines() {
+    let line = format!(
+        "  Deployment/shop/{name} [web]  {file}:12  image nginx:latest uses the latest tag; {}",
+        "and a long message ".repeat(12).trim_end()
+    );
+    assert!(out.lines().any(|l| l == line), "{out}");
+    assert!(!out.contains('…'));
+
+    // On an 80-column terminal, names too long to leave room for the message beside them:
+    // the names stay whole on their line (the terminal wraps it), the message goes below,
+    // wrapped to the width.
+    let narrow = TableOptions {
+        color: false,
+        width: Some(80),
+    };
+    let out = detek_render::table_with(&list, &narrow);
+    let names = format!("  Deployment/shop/{name} [web]  {file}:12");
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| *l != names)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(rows.len() > 3, "{out}");
+    assert!(
+        rows[1].starts_with("      image nginx:latest uses the latest tag;"),
+        "{out}"
+    );
+    for row in &rows[1..] {
         assert!(
-            line.chars().count() < 400,
-            "line too long ({}): {line}",
-            line.chars().count()
+            row.starts_with("      ") && row.chars().count() <= 80,
+            "{row:?}"
         );
     }
-    assert!(out.contains("xxx…"));
+}
+
+#[test]
+fn terminal_width_wraps_messages_only() {
+    let (mut list, _, _) = long_names();
+    let object = list.reports[0].findings[0].object.as_mut().unwrap();
+    object.name = "frontend-7d9f8b6c5d-x2k4p".to_string();
+    object.source = Some(SourceLocation {
+        file: "deploy/shop/frontend.yaml".to_string(),
+        line: 12,
+    });
+    let out = detek_render::table_with(
+        &list,
+        &TableOptions {
+            color: false,
+            width: Some(120),
+        },
+    );
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("  Deployment/"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    // The name and the source whole on the first line; the message wrapped beside them.
+    assert!(rows[0].starts_with(
+        "  Deployment/shop/frontend-7d9f8b6c5d-x2k4p [web]  deploy/shop/frontend.yaml:12  image nginx:latest"
+    ), "{out}");
+    assert!(rows.len() > 3, "{out}");
+    for row in &rows {
+        assert!(row.chars().count() <= 120, "{row:?}");
+    }
+    for row in &rows[1..] {
+        assert!(row.starts_with(&" ".repeat(79)), "{row:?}");
+    }
+}
+
+#[test]
+fn narrow_terminals_wrap_titles_not_ids() {
+    let out = detek_render::table_with(
+        &representative(),
+        &TableOptions {
+            color: false,
+            width: Some(72),
+        },
+    );
+    // Ids whole; titles wrapped under their column.
+    assert!(out.contains(
+        "Fatal    webhook_fail_closed         2  Admission webhooks that fail\n                                        closed while their service is\n"
+    ), "{out}");
+    for l in out
+        .lines()
+        .skip_while(|l| !l.starts_with("LEVEL"))
+        .take_while(|l| !l.is_empty())
+    {
+        assert!(l.chars().count() <= 72, "{l:?}");
+    }
+    // Names too long to leave a message column beside them: the message below.
+    assert!(out.contains(
+        "\n  ValidatingWebhookConfiguration/policy-guard\n      failurePolicy Fail and service gatekeeper/webhook has no ready\n      endpoint\n"
+    ), "{out}");
 }
 
 #[test]

@@ -145,6 +145,13 @@ pub enum FailOn {
     Never,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -186,6 +193,16 @@ pub struct RunArgs {
     /// Never draw progress on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
+
+    /// Table format: print every line whole, as when piped, instead of wrapping messages to
+    /// the terminal's width. Names and paths are never cut either way.
+    #[arg(long)]
+    pub wide: bool,
+
+    /// Colour in the table format: `auto` colours a terminal unless NO_COLOR is set (or
+    /// TERM=dumb; CLICOLOR_FORCE forces it); `always` and `never` override.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 
     /// How many targets (kubeconfig contexts) to scan at the same time. Each target's report
     /// section is in the order the targets were given, whatever order they finish in.

@@ -1,6 +1,7 @@
 use crate::catalogue::catalogue;
 use crate::cli::{
-    Cli, Command, ExplainArgs, FailOn, ListArgs, ListFormat, PlanArgs, RunArgs, TargetArgs,
+    Cli, ColorWhen, Command, ExplainArgs, FailOn, ListArgs, ListFormat, PlanArgs, RunArgs,
+    TargetArgs,
 };
 use crate::config::{Config, RuleSuppressor};
 use crate::progress::StderrProgress;
@@ -343,6 +344,45 @@ fn print_diagnostics(list: &ReportList) {
     }
 }
 
+/// Colour for the table on stdout: `--color`, else anstream's reading of the environment
+/// (a terminal, `NO_COLOR`, `CLICOLOR_FORCE`, `TERM=dumb`).
+fn color_choice(when: ColorWhen) -> anstream::ColorChoice {
+    match when {
+        ColorWhen::Always => anstream::ColorChoice::AlwaysAnsi,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+        ColorWhen::Auto => anstream::AutoStream::choice(&std::io::stdout()),
+    }
+}
+
+/// The table as `detek run` prints it on stdout: wrapped to the terminal's width unless
+/// `--wide` or piped; coloured as [`color_choice`] says.
+fn table_text(args: &RunArgs, lists: &[ReportList], stdout_tty: bool) -> String {
+    let options = detek_render::TableOptions {
+        color: color_choice(args.color) != anstream::ColorChoice::Never,
+        width: if args.wide || !stdout_tty {
+            None
+        } else {
+            terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0)
+        },
+    };
+    lists
+        .iter()
+        .map(|l| detek_render::table_with(l, &options))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Write a table: through anstream, which passes our SGR codes only when colour was chosen.
+/// A closed pipe ends quietly, another failure is an error (as [`emit`]).
+fn write_table(text: &str, when: ColorWhen) -> Result<()> {
+    let mut out = anstream::AutoStream::new(std::io::stdout().lock(), color_choice(when));
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
+    }
+}
+
 fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
     let stdout_tty = std::io::stdout().is_terminal();
     let (output, also_summary) = match (&args.output, args.format) {
@@ -368,17 +408,22 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             if also_summary {
-                emit(&format!(
-                    "{}\nHTML report written to {}\n",
-                    render(Format::Table, lists, true),
-                    path.display()
-                ))?;
+                let mut text = table_text(args, lists, stdout_tty);
+                text.push_str(&format!("\nHTML report written to {}\n", path.display()));
+                write_table(&text, args.color)?;
             } else if std::io::stderr().is_terminal() && !args.quiet {
                 eprintln!("detek: report written to {}", path.display());
             }
         }
+        None if args.format == Format::Table => {
+            let mut text = table_text(args, lists, stdout_tty);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            write_table(&text, args.color)?;
+        }
         None => {
-            let mut text = render(args.format, lists, stdout_tty);
+            let mut text = render(args.format, lists, false);
             if !text.ends_with('\n') {
                 text.push('\n');
             }

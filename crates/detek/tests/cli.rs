@@ -224,7 +224,13 @@ fn demo_renders_as_json_html_and_table() {
     let html = String::from_utf8(out.stdout).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"));
     assert!(html.contains("failed_pod"));
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    assert!(!html.contains("src=\"http"));
+    // Links to the web only as the detectors' references (`<a>`, no referrer): nothing fetched.
+    for (i, _) in html.match_indices("href=\"http") {
+        assert!(html[..i].ends_with("<a "), "{}", &html[i - 20..i + 40]);
+        let tag = &html[i..i + html[i..].find('>').unwrap()];
+        assert!(tag.ends_with(" rel=\"noopener noreferrer\""), "{tag}");
+    }
 
     let out = detek()
         .args(["run", "--demo", "-f", "table"])

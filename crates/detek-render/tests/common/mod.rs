@@ -48,6 +48,7 @@ pub fn report(id: &str, title: &str, default_level: Level, findings: Vec<Finding
             .to_string(),
         solution: "Read why it failed:\n\n```sh\nkubectl describe pod NAME -n NS\n```\n\n- fix the cause\n- delete the Pod"
             .to_string(),
+        example: "```yaml\nkind: Pod\nstatus: {phase: Failed}\n```".to_string(),
         references: vec!["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/".to_string()],
         suppressed: findings.iter().filter(|f| f.suppressed.is_some()).count() as u64,
         findings,
@@ -184,6 +185,9 @@ pub fn representative() -> ReportList {
     let mut stats = BTreeMap::new();
     stats.insert("documents".to_string(), 118);
     stats.insert("objects".to_string(), 117);
+    stats.insert("objects_in_namespace/batch".to_string(), 30);
+    stats.insert("objects_in_namespace/shop".to_string(), 20);
+    stats.insert("objects_in_namespace/kube-system".to_string(), 40);
 
     let collectors = vec![
         CollectorStatus {
@@ -389,6 +393,7 @@ pub fn hostile() -> ReportList {
             next()
         );
         r.solution = next();
+        r.example = next();
         r.references = vec![next()];
         if let Some(e) = &mut r.error {
             *e = next();
