@@ -270,6 +270,8 @@ struct Row {
     message: String,
     evidence: Vec<String>,
     suppressed: Option<String>,
+    /// After `--baseline`: not in the baseline.
+    new: bool,
 }
 
 #[derive(Serialize)]
@@ -581,6 +583,7 @@ fn row(f: &Finding) -> Row {
                 s.clone()
             }
         }),
+        new: f.baseline == Some(detek_core::BaselineState::New),
     }
 }
 

@@ -92,15 +92,42 @@ fn summary_colored(list: &ReportList, p: &Paint) -> String {
             p.paint(level_style(level), &text)
         }
     };
+    // Passed (judged, nothing wrong) is kept apart from "nothing to check / not judged".
+    let judged_nothing = if s.not_judged > 0 {
+        format!(
+            ", {}",
+            p.paint(DIM, &format!("{} not judged", s.not_judged))
+        )
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "{}, {}, {}, {}, {} — {}",
+        "{}, {}, {}, {}, {}{judged_nothing} — {}",
         part(s.fatal, "fatal", Level::Fatal),
         part(s.error, "error", Level::Error),
         part(s.warn, "warn", Level::Warn),
         part(s.unknown, "unknown", Level::Unknown),
-        part(s.normal, "passed", Level::Normal),
+        part(
+            s.normal.saturating_sub(s.not_judged),
+            "passed",
+            Level::Normal
+        ),
         plural(s.findings, "finding", "findings")
     );
+    let new = list
+        .reports
+        .iter()
+        .flat_map(|r| r.active_findings())
+        .filter(|f| f.baseline == Some(detek_core::BaselineState::New))
+        .count();
+    let baselined = list
+        .reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .any(|f| f.baseline.is_some());
+    if baselined {
+        let _ = write!(line, ", {new} new");
+    }
     if s.suppressed > 0 {
         let _ = write!(line, " ({} suppressed)", s.suppressed);
     }
@@ -458,6 +485,10 @@ fn detector_findings(o: &mut String, r: &Report, options: &TableOptions, p: &Pai
             let mut msg = t(&f.message);
             if f.level != r.level {
                 msg = format!("[{}] {msg}", f.level.as_str());
+            }
+            // After --baseline: what this scan found that the baseline did not have.
+            if f.baseline == Some(detek_core::BaselineState::New) {
+                msg = format!("{} {msg}", p.paint(fg(AnsiColor::Magenta).bold(), "NEW"));
             }
             let mut row = vec![object];
             if sources {

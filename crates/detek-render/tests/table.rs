@@ -412,5 +412,5 @@ fn baseline_marks_new_findings() {
     assert!(!detek_render::summary_line(&representative()).contains(" new"));
     // HTML: a small marker on the new finding only.
     let html = detek_render::html(std::slice::from_ref(&list));
-    assert_eq!(html.matches(">NEW</strong>").count(), 1);
+    assert_eq!(html.matches("<span class=\"label\">NEW</span>").count(), 1);
 }

@@ -70,7 +70,8 @@ fn malformed_documents_are_reported_with_file_and_line_and_the_rest_is_scanned()
         .args(["--input", &data("broken"), "--input", &data("guestbook")])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // Malformed documents make the scan partial: exit 2 (DESIGN.md §4).
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("etcd-controller-template.yaml:"),
