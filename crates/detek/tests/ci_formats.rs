@@ -466,7 +466,7 @@ fn baseline_fails_only_on_new_findings() {
     );
     assert_eq!(out.status.code(), Some(1));
     let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
-    assert_eq!(html.matches(">NEW</strong>").count(), 1);
+    assert_eq!(html.matches("<span class=\"label\">NEW</span>").count(), 1);
 
     let out = run_in(dir.path(), &["-f", "junit", "--baseline", "base.json"]);
     let xml = String::from_utf8(out.stdout).unwrap();
