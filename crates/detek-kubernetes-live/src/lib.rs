@@ -5,7 +5,8 @@
 //!
 //! * **Only what is needed.** It lists the kinds in `CollectContext::wanted` (all kinds when a
 //!   detector reads `kubernetes/objects`; the workload kinds when one reads
-//!   `kubernetes/workload-templates`), and asks `/readyz` and `/livez` only when
+//!   `kubernetes/workload-templates`, and Pods with them for `kubernetes/pod-specs` and
+//!   `kubernetes/pods-by-label`), and asks `/readyz` and `/livez` only when
 //!   [`APISERVER_HEALTH`] is wanted.
 //! * **Paginated and bounded.** Lists go `limit`/`continue` page by page (500 objects by
 //!   default); at most `concurrency` requests are in flight; each request has a timeout; 429
@@ -19,9 +20,11 @@
 //! * **Failures stay local.** A kind that cannot be listed (403, 500 after retries, timeout)
 //!   marks only its key failed with the reason (`forbidden: ...`), so only the detectors
 //!   needing it become `Unknown`; keys derived from it (`kubernetes/objects`,
-//!   `kubernetes/workload-templates`) fail too rather than be silently incomplete. Only an
-//!   unreachable server (the first request, `/version`, gets no answer) fails the collector as
-//!   a whole, with one line saying why.
+//!   `kubernetes/workload-templates`, `kubernetes/pod-specs`...) fail too rather than be
+//!   silently incomplete. Custom resources are not listed (no CRD discovery):
+//!   `kubernetes/custom-resources`, when wanted, fails saying so. Only an unreachable server
+//!   (the first request, `/version`, gets no answer) fails the collector as a whole, with one
+//!   line saying why.
 //! * **Secrets.** Secrets of type `kubernetes.io/tls` are listed in full with a field selector
 //!   and reduced as each page is parsed: every value but `tls.crt` is blanked, and the
 //!   `last-applied-configuration` annotation (which copies the data) and managedFields are
@@ -45,8 +48,8 @@ use detek_core::{
 };
 use detek_kubernetes_model::collector::kubernetes_keys;
 use detek_kubernetes_model::model::{
-    IGNORE_ANNOTATIONS, KINDS, KindInfo, NAMESPACES, OBJECTS, ObjectSet, SECRETS,
-    WORKLOAD_TEMPLATES,
+    CUSTOM_RESOURCES, IGNORE_ANNOTATIONS, KINDS, KindInfo, NAMESPACES, OBJECTS, ObjectSet,
+    POD_SPECS, PODS, PODS_BY_LABEL, SECRETS, WORKLOAD_TEMPLATES,
 };
 use futures::StreamExt;
 use list::{JSON, KindOutcome, Scope, Shape};
@@ -135,7 +138,8 @@ pub fn live_keys() -> Vec<KeyId> {
     keys
 }
 
-/// Kinds that feed `kubernetes/workload-templates`.
+/// Kinds that feed `kubernetes/workload-templates` (and, with Pods, `kubernetes/pod-specs`
+/// and `kubernetes/pods-by-label`).
 const TEMPLATE_SOURCES: &[&str] = &[
     "kubernetes/deployments",
     "kubernetes/statefulsets",
@@ -176,7 +180,8 @@ impl LiveCollector {
 /// The kinds to list for the wanted keys.
 fn kinds_for(wanted: &BTreeSet<KeyId>) -> Vec<&'static KindInfo> {
     let all = wanted.contains(OBJECTS.id());
-    let templates = wanted.contains(WORKLOAD_TEMPLATES.id());
+    let specs = wanted.contains(POD_SPECS.id()) || wanted.contains(PODS_BY_LABEL.id());
+    let templates = specs || wanted.contains(WORKLOAD_TEMPLATES.id());
     // Annotations on a namespace suppress findings on every object in it.
     let ignore = wanted.contains(IGNORE_ANNOTATIONS.id());
     KINDS
@@ -184,6 +189,7 @@ fn kinds_for(wanted: &BTreeSet<KeyId>) -> Vec<&'static KindInfo> {
         .filter(|k| {
             all || wanted.contains(k.key)
                 || (templates && TEMPLATE_SOURCES.contains(&k.key))
+                || (specs && k.key == PODS.id())
                 || (ignore && k.key == NAMESPACES.id())
         })
         .collect()
@@ -472,6 +478,19 @@ impl LiveCollector {
             let reason = format!("incomplete: {source}: {}", failed[source]);
             failed.entry(WORKLOAD_TEMPLATES.id()).or_insert(reason);
         }
+        if let Some(source) = std::iter::once(&PODS.id())
+            .chain(TEMPLATE_SOURCES)
+            .find(|k| failed.contains_key(**k))
+        {
+            let reason = format!("incomplete: {source}: {}", failed[source]);
+            for key in [POD_SPECS.id(), PODS_BY_LABEL.id()] {
+                failed.entry(key).or_insert(reason.clone());
+            }
+        }
+        failed.insert(
+            CUSTOM_RESOURCES.id(),
+            "a live scan lists only the kinds detek has a type for; custom resources come from snapshot inputs (manifests, dumps)".to_string(),
+        );
 
         let wanted = ctx.wanted;
         set.into_produced(&mut produced, &|id| {
@@ -607,6 +626,8 @@ mod tests {
         assert_eq!(kinds, ["pods"]);
         let wanted: BTreeSet<KeyId> = [WORKLOAD_TEMPLATES.id()].into();
         assert_eq!(kinds_for(&wanted).len(), TEMPLATE_SOURCES.len());
+        let wanted: BTreeSet<KeyId> = [POD_SPECS.id()].into();
+        assert_eq!(kinds_for(&wanted).len(), TEMPLATE_SOURCES.len() + 1);
         let wanted: BTreeSet<KeyId> = [OBJECTS.id()].into();
         assert_eq!(kinds_for(&wanted).len(), KINDS.len());
     }

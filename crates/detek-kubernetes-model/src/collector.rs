@@ -1,10 +1,15 @@
 //! The snapshot collector: manifests and dumps on disk (or stdin, or embedded text).
 
+use crate::custom::RawCap;
 use crate::ingest::{Input, load};
 use crate::model::{
-    CLUSTER_INFO, IGNORE_ANNOTATIONS, KINDS, OBJECTS, ObjectSet, WORKLOAD_TEMPLATES,
+    CLUSTER_INFO, CUSTOM_RESOURCES, DERIVED_KEYS, IGNORE_ANNOTATIONS, KINDS, OBJECTS, ObjectSet,
+    POD_SPECS, PODS_BY_LABEL, WORKLOAD_TEMPLATES,
 };
-use detek_core::{BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Produced};
+use detek_core::{
+    BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, KeyId, Produced,
+};
+use std::collections::BTreeSet;
 
 pub struct SnapshotCollector {
     meta: CollectorMeta,
@@ -18,6 +23,9 @@ pub fn kubernetes_keys() -> Vec<&'static str> {
         OBJECTS.id(),
         CLUSTER_INFO.id(),
         WORKLOAD_TEMPLATES.id(),
+        POD_SPECS.id(),
+        PODS_BY_LABEL.id(),
+        CUSTOM_RESOURCES.id(),
         IGNORE_ANNOTATIONS.id(),
     ]);
     keys
@@ -37,9 +45,21 @@ impl SnapshotCollector {
         }
     }
 
-    /// Read the inputs into a [`Produced`] (blocking; used by the collector and by tests).
+    /// Read the inputs into a [`Produced`] with every key (blocking; used by tests).
     pub fn read(&self) -> Produced {
+        self.read_for(None)
+    }
+
+    /// Read the inputs into a [`Produced`] (blocking). With `wanted`, derived keys nobody
+    /// wants are not computed (custom resources are not kept, indexes not built).
+    pub fn read_for(&self, wanted: Option<&BTreeSet<KeyId>>) -> Produced {
+        let wants = |id: &str| wanted.is_none_or(|w| w.contains(id));
         let mut set = ObjectSet::new();
+        if !wants(CUSTOM_RESOURCES.id()) {
+            set.keep_custom_resources(None);
+        } else {
+            set.keep_custom_resources(Some(RawCap::default()));
+        }
         load(&self.inputs, &mut set);
         set.finish();
         let objects = set.objects.len();
@@ -69,7 +89,9 @@ impl SnapshotCollector {
             produced.identify(format!("cluster:uid:{uid}"));
         }
         produced.observed_at = newest_time(&set);
-        set.into_produced(&mut produced, &|_| false);
+        set.into_produced(&mut produced, &|id| {
+            DERIVED_KEYS.contains(&id) && !wants(id)
+        });
         produced
     }
 }
@@ -87,7 +109,9 @@ impl Collector for SnapshotCollector {
             ctx.progress.message("reading snapshot inputs");
             // Parsing is CPU-bound (rayon): keep it off the async workers, so other targets
             // scanned at the same time keep collecting.
-            Ok(detek_core::off_async_workers(|| self.read()))
+            Ok(detek_core::off_async_workers(|| {
+                self.read_for(Some(ctx.wanted))
+            }))
         })
     }
 }

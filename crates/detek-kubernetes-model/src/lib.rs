@@ -4,6 +4,7 @@
 //! same model from an API server.
 
 pub mod collector;
+pub mod custom;
 pub mod health;
 pub mod ingest;
 mod legacy;

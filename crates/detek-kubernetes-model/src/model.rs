@@ -25,8 +25,10 @@ use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
+pub use crate::custom::{CustomResource, CustomResources, RawObject};
+use crate::custom::{Gatherer, RawBody, RawCap, RawPending};
 pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
-use crate::pods::{WorkloadTemplates, workload_templates};
+use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
 
 /// Where an object came from and how it was written.
@@ -173,6 +175,27 @@ impl Named for SecretInfo {
 /// Pod templates of workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
 /// CronJob, ReplicationController), for pod-level checks on manifests; see [`crate::pods`].
 pub const WORKLOAD_TEMPLATES: Key<WorkloadTemplates> = Key::new("kubernetes/workload-templates");
+/// The pod specs pod-level checks walk: Pods, one view per controller revision, and the
+/// templates of workloads without Pods, with the owner index resolving each Pod's controller
+/// (see [`crate::pods::PodSpecs`]). Derived from Pods, ReplicaSets, Jobs and the templates.
+pub const POD_SPECS: Key<PodSpecs> = Key::new("kubernetes/pod-specs");
+/// Every Pod (each one) and the templates of workloads without Pods, by namespace and label:
+/// what Service selectors are matched against (see [`crate::pods::PodsByLabel`]).
+pub const PODS_BY_LABEL: Key<PodsByLabel> = Key::new("kubernetes/pods-by-label");
+/// Objects of kinds detek has no type for (custom resources, CRDs...), raw JSON by apiVersion
+/// and kind, bounded, never Secret data (see [`crate::custom`]). Snapshot inputs only.
+pub const CUSTOM_RESOURCES: Key<CustomResources> = Key::new("kubernetes/custom-resources");
+
+/// The derived keys: computed from the kinds collected, not listed themselves.
+pub const DERIVED_KEYS: &[&str] = &[
+    "kubernetes/objects",
+    "kubernetes/cluster-info",
+    "kubernetes/ignore-annotations",
+    "kubernetes/workload-templates",
+    "kubernetes/pod-specs",
+    "kubernetes/pods-by-label",
+    "kubernetes/custom-resources",
+];
 
 /// Static facts about a kind: how to recognise it in a file and how to list it live.
 #[derive(Debug, Clone, Copy)]
@@ -216,8 +239,10 @@ macro_rules! kinds {
             pub diagnostics: Vec<Diagnostic>,
             /// Documents that were not Kubernetes objects (no apiVersion/kind).
             pub skipped_documents: u64,
-            /// Objects of kinds detek has no typed model for (CRs, CRDs...): counted and indexed.
+            /// Objects of kinds detek has no typed model for (CRs, CRDs...): counted, indexed
+            /// in `objects`, and kept raw in `kubernetes/custom-resources` (see [`crate::custom`]).
             pub untyped_objects: u64,
+            custom: Gatherer,
             pub server_version: Option<String>,
             pub live: bool,
             /// See [`ClusterInfo::secrets_metadata_only`].
@@ -232,7 +257,8 @@ macro_rules! kinds {
         enum Typed {
             $( $field(Arc<Item<$ty>>), )*
             Secret(Arc<Item<SecretInfo>>),
-            Untyped,
+            /// A kind without type, with its body when it may be kept raw.
+            Untyped(Option<Box<RawPending>>),
         }
 
         /// Convert one object straight from its JSON text (no intermediate tree).
@@ -243,7 +269,7 @@ macro_rules! kinds {
                         .map(|object| Typed::$field(Arc::new(Item { object, origin })))
                         .map_err(|e| e.to_string()),
                 )*
-                _ => Ok(Typed::Untyped),
+                _ => Ok(Typed::Untyped(None)),
             }
         }
 
@@ -256,7 +282,10 @@ macro_rules! kinds {
                         .map(|object| Typed::$field(Arc::new(Item { object, origin })))
                         .map_err(|e| e.to_string()),
                 )*
-                _ => Ok(Typed::Untyped),
+                _ => {
+                    let raw = RawPending::tree(Arc::from(kind), value, origin);
+                    Ok(Typed::Untyped(Some(Box::new(raw))))
+                }
             }
         }
 
@@ -265,7 +294,12 @@ macro_rules! kinds {
                 match typed {
                     $( Typed::$field(item) => self.$field.push(item), )*
                     Typed::Secret(item) => self.secrets.push(item),
-                    Typed::Untyped => self.untyped_objects += 1,
+                    Typed::Untyped(raw) => {
+                        self.untyped_objects += 1;
+                        if let Some(raw) = raw {
+                            self.custom.offer(*raw);
+                        }
+                    }
                 }
             }
 
@@ -281,18 +315,36 @@ macro_rules! kinds {
                 vec![ $( ($id, self.$field.len()), )* (SECRETS.id(), self.secrets.len()) ]
             }
 
-            /// Hand every kind to the store. Keys in `skip` (kinds, and the derived
-            /// `kubernetes/workload-templates`, `kubernetes/cluster-info`, `kubernetes/objects`)
-            /// are not produced (the live collector skips keys nobody wants and marks the ones it
-            /// could not list failed itself).
+            /// Hand every kind to the store, and the derived keys ([`DERIVED_KEYS`]). Keys in
+            /// `skip` are not produced (the live collector skips keys nobody wants and marks the
+            /// ones it could not list failed itself; the snapshot collector skips derived keys
+            /// nobody wants).
             pub fn into_produced(mut self, produced: &mut Produced, skip: &dyn Fn(&str) -> bool) {
                 self.finish();
-                if !skip(WORKLOAD_TEMPLATES.id()) {
-                    let templates = workload_templates(&self);
-                    // The pod-spec views every pod-level detector walks, computed once here
-                    // rather than once per detector (it was 40% of a 100k-object scan).
-                    let templates = WorkloadTemplates::new(templates, &self.pods);
-                    produced.put(&WORKLOAD_TEMPLATES, templates);
+                // The shared indexes pod-level detectors read, computed once here rather than
+                // once per detector (pod-spec views were 40% of a 100k-object scan).
+                let want_specs = !skip(POD_SPECS.id()) || !skip(PODS_BY_LABEL.id());
+                if want_specs || !skip(WORKLOAD_TEMPLATES.id()) {
+                    let templates = WorkloadTemplates::from(workload_templates(&self));
+                    if want_specs {
+                        let owners = Owners::new(&self.replica_sets, &self.jobs);
+                        let specs = PodSpecs::new(self.pods.clone(), templates.clone(), owners);
+                        if !skip(PODS_BY_LABEL.id()) {
+                            produced.put(&PODS_BY_LABEL, PodsByLabel::new(&specs));
+                        }
+                        if !skip(POD_SPECS.id()) {
+                            produced.put(&POD_SPECS, specs);
+                        }
+                    }
+                    if !skip(WORKLOAD_TEMPLATES.id()) {
+                        produced.put(&WORKLOAD_TEMPLATES, templates);
+                    }
+                }
+                if !skip(CUSTOM_RESOURCES.id()) {
+                    if let Some(message) = self.custom.cap_message() {
+                        self.diagnostics.push(Diagnostic::new(Level::Warn, None, message));
+                    }
+                    produced.put(&CUSTOM_RESOURCES, std::mem::take(&mut self.custom.resources));
                 }
                 $(
                     if !skip($id) {
@@ -386,6 +438,20 @@ pub fn is_list_kind(kind: &str) -> bool {
 impl ObjectSet {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The objects of kinds without type kept so far (what `kubernetes/custom-resources` gets).
+    pub fn custom_resources(&self) -> &CustomResources {
+        &self.custom.resources
+    }
+
+    /// Keep objects of kinds without type raw (`kubernetes/custom-resources`), up to `cap`;
+    /// `None`: keep none (nobody reads them). On by default, with [`RawCap::default`].
+    pub fn keep_custom_resources(&mut self, cap: Option<RawCap>) {
+        self.custom.enabled = cap.is_some();
+        if let Some(cap) = cap {
+            self.custom.cap = cap;
+        }
     }
 
     /// Add one document (already parsed to JSON). Lists are unwrapped; non-objects counted.
@@ -521,6 +587,7 @@ impl ObjectSet {
             }
             self.objects.push(summary);
         }
+        self.custom.finish();
     }
 
     /// Derive what is not written in the objects themselves.
@@ -710,7 +777,23 @@ fn convert_pending_object(
         api_version: api_version.clone(),
         source: source.clone(),
     };
-    let typed = convert_json(group, &kind, slice, origin);
+    let typed = if KINDS
+        .iter()
+        .any(|k| k.group == group && k.kind == kind.as_ref())
+    {
+        convert_json(group, &kind, slice, origin)
+    } else {
+        Ok(Typed::Untyped(Some(Box::new(RawPending {
+            kind: kind.clone(),
+            origin,
+            size: end - start,
+            body: RawBody::Text {
+                text: text.clone(),
+                start,
+                end,
+            },
+        }))))
+    };
     let summary = ObjectSummary {
         api_version,
         kind,

@@ -3,8 +3,8 @@
 
 pub use crate::model::*;
 pub use crate::pods::{
-    PodSpecView, WorkloadTemplate, WorkloadTemplates, label_selector_matches, pod_specs,
-    selector_matches,
+    Controller, PodSpecView, PodSpecs, PodsByLabel, WithRevision, WorkloadTemplate,
+    WorkloadTemplates, label_selector_matches, selector_matches, service_selects,
 };
 pub use detek_core::{DetectContext, DetectError, Finding, Level, ObjectRef, Outcome};
 pub use detek_macros::{DetectorSettings, detector};

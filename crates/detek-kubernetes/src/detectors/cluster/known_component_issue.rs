@@ -44,7 +44,7 @@ use std::sync::LazyLock;
     title = "Components running a version with a known bug or vulnerability",
     labels = ["kubernetes", "cluster", "security", "upgrade"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/reference/issues-security/official-cve-feed/"],
     settings = KnownComponentIssueSettings,
 )]
@@ -242,7 +242,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         })
         .collect::<Result<_, _>>()?;
 
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     let mut unversioned: BTreeSet<String> = BTreeSet::new();
     let mut reported: BTreeSet<(String, String, String, String)> = BTreeSet::new();
@@ -304,6 +304,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 }
                 let mut finding =
                     Finding::new(issue.level, Some(view.container_ref(&c.name)), message)
+                        .with_revision_of(view)
                         .with_evidence(format!("image: {image}"));
                 if let Some(fix) = &e.fix {
                     finding = finding.with_evidence(format!("fix: {}", fix.trim()));

@@ -45,79 +45,9 @@ pub(crate) fn pod_selector(service: &Service) -> Option<&BTreeMap<String, String
     spec.selector.as_ref().filter(|s| !s.is_empty())
 }
 
-/// Labels that controllers put on Pods at run time, absent from the templates of manifests
-/// (`statefulset.kubernetes.io/pod-name` selects one replica of a StatefulSet).
-const RUNTIME_LABELS: &[&str] = &[
-    "statefulset.kubernetes.io/pod-name",
-    "apps.kubernetes.io/pod-index",
-    "controller-revision-hash",
-    "pod-template-hash",
-    "pod-template-generation",
-    "batch.kubernetes.io/job-completion-index",
-];
-
-/// Does a Service selector select this Pod or template? For templates, selector keys that only
-/// exist on running Pods (see [`RUNTIME_LABELS`]) are not required.
-pub(crate) fn selects(selector: &BTreeMap<String, String>, view: &PodSpecView<'_>) -> bool {
-    let labels = view.metadata.labels.as_ref();
-    let is_template = view.pod.is_none();
-    selector.iter().all(|(k, v)| {
-        labels.and_then(|l| l.get(k)) == Some(v)
-            || (is_template && RUNTIME_LABELS.contains(&k.as_str()))
-    })
-}
-
-/// Pod specs indexed by namespace and label, so that matching every Service against every
-/// Pod stays linear (10k Services × 80k Pods was 48 s scanned naively).
-pub(crate) struct SelectorIndex<'v, 'a> {
-    views: &'v [PodSpecView<'a>],
-    by_label: HashMap<(&'v str, &'v str, &'v str), Vec<usize>>,
-    by_namespace: HashMap<&'v str, Vec<usize>>,
-}
-
-impl<'v, 'a> SelectorIndex<'v, 'a> {
-    pub(crate) fn new(views: &'v [PodSpecView<'a>]) -> Self {
-        let mut by_label: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
-        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, view) in views.iter().enumerate() {
-            let ns = view.namespace();
-            by_namespace.entry(ns).or_default().push(i);
-            for (k, v) in view.metadata.labels.iter().flatten() {
-                by_label.entry((ns, k, v)).or_default().push(i);
-            }
-        }
-        SelectorIndex {
-            views,
-            by_label,
-            by_namespace,
-        }
-    }
-
-    /// The Pods and workload templates in `namespace` that `selector` selects.
-    pub(crate) fn selected(
-        &self,
-        namespace: &str,
-        selector: &BTreeMap<String, String>,
-    ) -> Vec<&'v PodSpecView<'a>> {
-        // Narrow by one label every match must carry (runtime-only labels are optional on
-        // templates, so they cannot narrow).
-        let narrowing = selector
-            .iter()
-            .find(|(k, _)| !RUNTIME_LABELS.contains(&k.as_str()));
-        let candidates: &[usize] = match narrowing {
-            Some((k, v)) => self
-                .by_label
-                .get(&(namespace, k.as_str(), v.as_str()))
-                .map_or(&[], Vec::as_slice),
-            None => self.by_namespace.get(namespace).map_or(&[], Vec::as_slice),
-        };
-        candidates
-            .iter()
-            .map(|&i| &self.views[i])
-            .filter(|v| selects(selector, v))
-            .collect()
-    }
-}
+/// Does a Service selector select this Pod or template? See [`crate::pods::service_selects`]
+/// (Services are matched against every Pod with the shared [`crate::pods::PodsByLabel`]).
+pub(crate) use crate::pods::service_selects as selects;
 
 /// How messages name a set of views: real Pods, workload templates (manifests), or both
 /// (a scan with Pods of some workloads and only the templates of others).
@@ -133,6 +63,11 @@ pub(crate) fn noun<'v, 'a: 'v>(
             templates = true;
         }
     }
+    noun_for((pods, templates), plural)
+}
+
+/// [`noun`] from whether there are Pods and templates (see [`crate::pods::PodsByLabel::holds`]).
+pub(crate) fn noun_for((pods, templates): (bool, bool), plural: bool) -> &'static str {
     match (pods, templates, plural) {
         (true, false, false) => "Pod",
         (true, false, true) => "Pods",

@@ -1,14 +1,15 @@
-use super::{SelectorIndex, noun, pod_selector, selector_string};
+use super::{noun_for, pod_selector, selector_string};
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
 /// ## What it detects
-/// Services whose selector matches no Pod in their namespace. Workloads (Deployments,
-/// StatefulSets, DaemonSets, Jobs...) that have no Pod in the scan count through their Pod
-/// template, so manifests are judged too; labels that only running Pods carry, such as
-/// `statefulset.kubernetes.io/pod-name`, are not required of a template. Objects written
-/// without a namespace are in `default`. ExternalName and selector-less Services are not
-/// judged, nor are scans without any Pod or workload.
+/// Services whose selector matches no Pod in their namespace. Every Pod is matched, so a
+/// selector on a per-Pod label (`statefulset.kubernetes.io/pod-name: web-0`) selects that one
+/// replica. Workloads (Deployments, StatefulSets, DaemonSets, Jobs...) that have no Pod in the
+/// scan count through their Pod template, so manifests are judged too; labels that only
+/// running Pods carry, such as `statefulset.kubernetes.io/pod-name`, are not required of a
+/// template. Objects written without a namespace are in `default`. ExternalName and
+/// selector-less Services are not judged, nor are scans without any Pod or workload.
 ///
 /// ## Why it matters
 /// A Service that selects nothing has no endpoints: it resolves in DNS but every connection
@@ -38,20 +39,19 @@ use std::collections::BTreeSet;
     title = "Services whose selector matches no Pod",
     labels = ["kubernetes", "networking", "service"],
     level = Error,
-    requires = [SERVICES, PODS, WORKLOAD_TEMPLATES],
+    requires = [SERVICES, PODS_BY_LABEL],
     references = ["https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service"],
 )]
 pub struct ServiceSelectorMatchesNothing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
-    let views = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let index = SelectorIndex::new(&views);
+    let index = ctx.get(&PODS_BY_LABEL)?;
     let with_selector: Vec<_> = services
         .iter()
         .filter_map(|s| Some((s, pod_selector(s)?)))
         .collect();
-    if views.is_empty() {
+    if index.is_empty() {
         let mut out = Outcome::new().evaluated(0);
         out.attach(
             "Not judged: the scan has no Pods and no workload templates",
@@ -59,8 +59,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         );
         return Ok(out);
     }
-    let what = noun(&views, false);
-    let whats = noun(&views, true);
+    let what = noun_for(index.holds(), false);
+    let whats = noun_for(index.holds(), true);
     let mut out = Outcome::new().evaluated(with_selector.len());
     for (svc, selector) in with_selector {
         let namespace = svc.namespace_or_default();
@@ -77,9 +77,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         );
         // What the selector's keys are set to in that namespace: the typo is usually visible.
         for key in selector.keys() {
-            let values: BTreeSet<&str> = views
-                .iter()
-                .filter(|v| v.namespace() == namespace)
+            let values: BTreeSet<&str> = index
+                .in_namespace(namespace)
                 .filter_map(|v| v.metadata.labels.as_ref()?.get(key).map(String::as_str))
                 .collect();
             if !values.is_empty() {

@@ -1,4 +1,4 @@
-use super::{SelectorIndex, noun, pod_selector};
+use super::{noun, pod_selector};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{ContainerPort, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -49,7 +49,7 @@ use std::collections::BTreeSet;
     title = "Service targetPorts that no selected container exposes",
     labels = ["kubernetes", "networking", "service"],
     level = Error,
-    requires = [SERVICES, PODS, WORKLOAD_TEMPLATES],
+    requires = [SERVICES, PODS_BY_LABEL],
     references = ["https://kubernetes.io/docs/concepts/services-networking/service/#field-spec-ports"],
 )]
 pub struct ServiceTargetPortMismatch;
@@ -85,8 +85,7 @@ fn describe(p: &ContainerPort) -> String {
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
-    let views = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
-    let index = SelectorIndex::new(&views);
+    let index = ctx.get(&PODS_BY_LABEL)?;
     let mut out = Outcome::new();
     let mut evaluated = 0;
     for svc in services.iter() {
@@ -98,8 +97,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             continue;
         }
         evaluated += 1;
-        let what = noun(chosen.iter().copied(), true);
-        // A view stands for all replicas of its controller.
+        let what = noun(&chosen, true);
+        // Every selected Pod (each one), or template.
         let selected_count: usize = chosen.iter().map(|v| v.replicas).sum();
         let declared: Vec<&ContainerPort> = chosen
             .iter()
@@ -112,11 +111,16 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         } else {
             declared_list.into_iter().collect::<Vec<_>>().join(", ")
         };
-        let selected_names: Vec<String> = chosen
-            .iter()
-            .take(3)
-            .map(|v| v.object_ref().display_name())
-            .collect();
+        let mut selected_names: Vec<String> = Vec::new();
+        for v in &chosen {
+            let name = v.object_ref().display_name();
+            if !selected_names.contains(&name) {
+                selected_names.push(name);
+                if selected_names.len() == 3 {
+                    break;
+                }
+            }
+        }
         let ports = svc.spec.as_ref().and_then(|s| s.ports.as_ref());
         for port in ports.into_iter().flatten() {
             let proto = protocol(port.protocol.as_ref());

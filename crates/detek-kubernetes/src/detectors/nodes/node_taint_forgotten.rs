@@ -44,7 +44,7 @@ use k8s_openapi::api::core::v1::{Taint, Toleration};
     title = "Nodes with a custom taint that no Pod tolerates",
     labels = ["kubernetes", "nodes", "scheduling"],
     level = Warn,
-    requires = [NODES, PODS, WORKLOAD_TEMPLATES],
+    requires = [NODES, POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/",
         "https://kubernetes.io/docs/reference/labels-annotations-taints/",
@@ -111,7 +111,7 @@ fn show(t: &Taint) -> String {
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let nodes = ctx.get(&NODES)?;
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     if specs.is_empty() {
         let mut out = Outcome::new().evaluated(0);
         out.attach(

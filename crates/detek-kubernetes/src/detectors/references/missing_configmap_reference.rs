@@ -48,7 +48,7 @@ use crate::prelude::*;
     title = "Pods referencing ConfigMaps (or keys) that do not exist",
     labels = ["kubernetes", "references", "configmap"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, CONFIGMAPS, OBJECTS, CLUSTER_INFO],
+    requires = [POD_SPECS, CONFIGMAPS, OBJECTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/configuration/configmap/"],
     settings = MissingConfigmapReferenceSettings,
 )]

@@ -35,7 +35,7 @@ use crate::prelude::*;
     title = "Pods referencing PersistentVolumeClaims that do not exist",
     labels = ["kubernetes", "references", "storage"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, STATEFUL_SETS, OBJECTS, CLUSTER_INFO],
+    requires = [POD_SPECS, STATEFUL_SETS, OBJECTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/#claims-as-volumes"],
 )]
 pub struct MissingPvcReference;

@@ -48,7 +48,7 @@ use crate::prelude::*;
     title = "Pods referencing Secrets (or keys) that do not exist",
     labels = ["kubernetes", "references", "secret"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, SECRETS, CLUSTER_INFO, OBJECTS],
+    requires = [POD_SPECS, SECRETS, CLUSTER_INFO, OBJECTS],
     references = ["https://kubernetes.io/docs/concepts/configuration/secret/"],
 )]
 pub struct MissingSecretReference;

@@ -39,7 +39,7 @@ use std::collections::BTreeSet;
     title = "Pods running as ServiceAccounts that do not exist",
     labels = ["kubernetes", "references", "rbac"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES, REPLICA_SETS, JOBS, OBJECTS, CLUSTER_INFO],
+    requires = [POD_SPECS, OBJECTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/security/service-accounts/"],
 )]
 pub struct MissingServiceAccount;

@@ -9,14 +9,10 @@
 //! Helpers shared by the reference detectors live here rather than in their own file: `build.rs`
 //! reads every other `.rs` file of this directory as a detector's documentation.
 
-use crate::model::{
-    Item, Items, JOBS, Named, ObjectSummary, PODS, REPLICA_SETS, WORKLOAD_TEMPLATES,
-};
-use crate::pods::{PodSpecView, WorkloadTemplate};
+use crate::model::{ObjectSummary, POD_SPECS};
+use crate::pods::{PodSpecView, PodSpecs};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{KeyToPath, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{KeyToPath, PodSpec};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -258,32 +254,19 @@ fn secrets_in(objects: &[ObjectSummary]) -> NameIndex<'_, ObjectSummary> {
     }))
 }
 
-/// An index of typed objects by namespace and name.
-fn index_of<K: Named>(items: &Items<K>) -> NameIndex<'_, Item<K>> {
-    NameIndex::new(items.iter().map(|i| (i.namespace(), i.name(), i.as_ref())))
-}
-
 /// The Pod specs whose references are checked: every workload template, and the Pods no
 /// template in the scan stands for. A Pod created by a ReplicaSet, DaemonSet, StatefulSet, Job
 /// or ReplicationController in the scan (directly, or through a Deployment or CronJob in the
-/// scan) is left out: its controller's template is checked once instead of every replica, and
-/// it is also checked when the controller cannot create Pods at all (a missing ServiceAccount).
+/// scan: see [`crate::pods::controller_of`]) is left out: its controller's template is checked
+/// once instead of every replica, and it is also checked when the controller cannot create
+/// Pods at all (a missing ServiceAccount).
 fn specs_to_check<'a>(ctx: &DetectContext<'a>) -> Result<Vec<PodSpecView<'a>>, DetectError> {
-    Ok(specs_of(
-        ctx.get(&PODS)?,
-        ctx.get(&WORKLOAD_TEMPLATES)?,
-        ctx.get(&REPLICA_SETS)?,
-        ctx.get(&JOBS)?,
-    ))
+    Ok(specs_of(ctx.get(&POD_SPECS)?))
 }
 
-/// [`specs_to_check`] from the scan's objects.
-fn specs_of<'a>(
-    pods: &'a Items<Pod>,
-    templates: &'a [WorkloadTemplate],
-    replica_sets: &'a Items<ReplicaSet>,
-    jobs: &'a Items<Job>,
-) -> Vec<PodSpecView<'a>> {
+/// [`specs_to_check`] from the scan's pod-spec views.
+fn specs_of(specs: &PodSpecs) -> Vec<PodSpecView<'_>> {
+    let templates = specs.templates();
     let owners: HashSet<(&str, Option<&str>, &str)> = templates
         .iter()
         .map(|t| {
@@ -294,58 +277,22 @@ fn specs_of<'a>(
             )
         })
         .collect();
-    let controller_of = |meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        meta.owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .or_else(|| meta.owner_references.iter().flatten().next())
-            .map(|o| (o.kind.as_str(), o.name.as_str()))
-    };
-    let rs_index = index_of(replica_sets);
-    let job_index = index_of(jobs);
-    let covered = |pod: &'a Item<Pod>| -> bool {
-        let ns = pod.namespace();
-        let Some((kind, name)) = controller_of(&pod.metadata) else {
+    let covered = |view: &PodSpecView| -> bool {
+        let (Some(pod), Some(c)) = (view.pod, view.controller) else {
             return false;
         };
-        if owners.contains(&(kind, ns, name)) {
-            return true;
-        }
-        let parent = match kind {
-            "ReplicaSet" => rs_index.find(ns, name).map(|rs| &rs.metadata),
-            "Job" => job_index.find(ns, name).map(|j| &j.metadata),
-            _ => None,
-        };
-        parent
-            .and_then(controller_of)
-            .is_some_and(|(kind, name)| owners.contains(&(kind, ns, name)))
+        let ns = pod.namespace();
+        owners.contains(&(c.kind, ns, c.name.as_str()))
+            || c.via
+                .as_ref()
+                .is_some_and(|(kind, name)| owners.contains(&(*kind, ns, name.as_str())))
     };
-    let mut out: Vec<PodSpecView<'a>> = templates
-        .iter()
-        .map(|t| PodSpecView {
-            metadata: &t.metadata,
-            spec: &t.spec,
-            pod: None,
-            template: Some(t),
-            replicas: 1,
-        })
-        .collect();
-    for pod in pods {
-        let Some(spec) = pod.spec.as_ref() else {
-            continue;
-        };
-        if covered(pod) {
-            continue;
-        }
-        out.push(PodSpecView {
-            metadata: &pod.metadata,
-            spec,
-            pod: Some(pod.as_ref()),
-            template: None,
-            replicas: 1,
-        });
-    }
+    let mut out: Vec<PodSpecView> = templates.iter().map(PodSpecView::of_template).collect();
+    out.extend(
+        (0..specs.pods().len())
+            .filter_map(|i| specs.pod_view(i))
+            .filter(|v| !covered(v)),
+    );
     out
 }
 

@@ -32,7 +32,7 @@ use crate::prelude::*;
     title = "Containers running without AppArmor (Unconfined)",
     labels = ["kubernetes", "security", "pod"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/tutorials/security/apparmor/",
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",

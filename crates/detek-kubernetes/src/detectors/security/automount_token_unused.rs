@@ -49,7 +49,7 @@ use crate::prelude::*;
     title = "Pods mounting a ServiceAccount token that grants nothing",
     labels = ["kubernetes", "security", "pod", "rbac"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES, SERVICE_ACCOUNTS, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
+    requires = [POD_SPECS, SERVICE_ACCOUNTS, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS],
     references = [
         "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting",
     ],
@@ -57,7 +57,7 @@ use crate::prelude::*;
 pub struct AutomountTokenUnused;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let accounts = ctx.get(&SERVICE_ACCOUNTS)?;
     let role_bindings = ctx.get(&ROLE_BINDINGS)?;
     let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
@@ -100,6 +100,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     "mounts the API token of ServiceAccount {namespace}/{name}, which no RoleBinding or ClusterRoleBinding in the scan grants anything"
                 ),
             )
+            .with_revision_of(view)
             .with_evidence("automountServiceAccountToken is not false on the pod or the ServiceAccount"),
         );
     }

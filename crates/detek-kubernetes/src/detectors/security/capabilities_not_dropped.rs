@@ -40,7 +40,7 @@ use crate::prelude::*;
     title = "Containers that do not drop all capabilities",
     labels = ["kubernetes", "security", "pod"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
 )]
 pub struct CapabilitiesNotDropped;

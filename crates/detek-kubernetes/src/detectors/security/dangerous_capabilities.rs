@@ -43,7 +43,7 @@ use crate::prelude::*;
     title = "Containers adding dangerous Linux capabilities",
     labels = ["kubernetes", "security", "pod"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://man7.org/linux/man-pages/man7/capabilities.7.html",
@@ -80,7 +80,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .map(|c| normalise_capability(c))
         .collect();
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in containers(view) {
@@ -101,7 +101,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     c.label(),
                     found.join(", ")
                 ),
-            );
+            )
+            .with_revision_of(view);
             if c.privileged() {
                 finding = finding.with_evidence(
                     "the container is also privileged (it has every capability anyway)",

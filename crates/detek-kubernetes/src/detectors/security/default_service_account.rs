@@ -35,7 +35,7 @@ use crate::prelude::*;
     title = "Pods running as the default ServiceAccount with its token mounted",
     labels = ["kubernetes", "security", "pod", "rbac"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES, SERVICE_ACCOUNTS],
+    requires = [POD_SPECS, SERVICE_ACCOUNTS],
     references = [
         "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/",
         "https://kubernetes.io/docs/concepts/security/service-accounts/#default-service-accounts",
@@ -44,7 +44,7 @@ use crate::prelude::*;
 pub struct DefaultServiceAccount;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let accounts = ctx.get(&SERVICE_ACCOUNTS)?;
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
@@ -93,6 +93,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     "runs as the \"default\" ServiceAccount ({how}) with its API token mounted"
                 ),
             )
+            .with_revision_of(view)
             .with_evidence(evidence),
         );
     }

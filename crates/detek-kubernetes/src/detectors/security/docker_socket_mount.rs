@@ -39,7 +39,7 @@ use crate::prelude::*;
     title = "Pods mounting the container runtime socket",
     labels = ["kubernetes", "security", "pod", "storage"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
 )]
 pub struct DockerSocketMount;

@@ -35,13 +35,13 @@ use crate::prelude::*;
     title = "Pods sharing the node's network, PID or IPC namespace",
     labels = ["kubernetes", "security", "pod"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
 )]
 pub struct HostNamespace;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         let spec = view.spec;
@@ -64,15 +64,18 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         } else {
             "namespaces"
         };
-        out.push(Finding::new(
-            Level::Warn,
-            Some(view.object_ref()),
-            format!(
-                "shares the node's {} {noun} ({})",
-                join_and(&whats),
-                fields.join(", ")
-            ),
-        ));
+        out.push(
+            Finding::new(
+                Level::Warn,
+                Some(view.object_ref()),
+                format!(
+                    "shares the node's {} {noun} ({})",
+                    join_and(&whats),
+                    fields.join(", ")
+                ),
+            )
+            .with_revision_of(view),
+        );
     }
     Ok(out)
 }

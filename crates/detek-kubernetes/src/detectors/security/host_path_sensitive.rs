@@ -48,7 +48,7 @@ use crate::prelude::*;
     title = "hostPath volumes exposing sensitive node paths",
     labels = ["kubernetes", "security", "pod", "storage"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath",
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",

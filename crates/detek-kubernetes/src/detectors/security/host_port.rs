@@ -34,7 +34,7 @@ use crate::prelude::*;
     title = "Containers binding a port of the node (hostPort)",
     labels = ["kubernetes", "security", "pod", "networking"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/concepts/configuration/overview/#services",
@@ -43,7 +43,7 @@ use crate::prelude::*;
 pub struct HostPort;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if view.spec.host_network == Some(true) {
@@ -68,15 +68,18 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     Some(ip) => format!("hostPort {host_port} on {ip}"),
                     None => format!("hostPort {host_port} on every address of the node"),
                 };
-                out.push(Finding::new(
-                    Level::Warn,
-                    Some(view.container_ref(c.name)),
-                    format!(
-                        "{}: port {}/{protocol}{name} is bound to {on}",
-                        c.label(),
-                        port.container_port
-                    ),
-                ));
+                out.push(
+                    Finding::new(
+                        Level::Warn,
+                        Some(view.container_ref(c.name)),
+                        format!(
+                            "{}: port {}/{protocol}{name} is bound to {on}",
+                            c.label(),
+                            port.container_port
+                        ),
+                    )
+                    .with_revision_of(view),
+                );
             }
         }
     }

@@ -41,7 +41,7 @@ use crate::prelude::*;
     title = "Containers allowing privilege escalation",
     labels = ["kubernetes", "security", "pod"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",

@@ -35,7 +35,7 @@ use crate::prelude::*;
     title = "Privileged containers",
     labels = ["kubernetes", "security", "pod"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
@@ -44,7 +44,7 @@ use crate::prelude::*;
 pub struct PrivilegedContainer;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         let pod_host_process = view
@@ -75,7 +75,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             } else {
                 continue;
             };
-            let mut finding = Finding::new(Level::Error, Some(view.container_ref(c.name)), message);
+            let mut finding = Finding::new(Level::Error, Some(view.container_ref(c.name)), message)
+                .with_revision_of(view);
             if let Some(image) = c.image {
                 finding = finding.with_evidence(format!("image {image}"));
             }

@@ -32,7 +32,7 @@ use crate::prelude::*;
     title = "Containers with an unmasked /proc",
     labels = ["kubernetes", "security", "pod"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
         "https://kubernetes.io/docs/concepts/workloads/pods/user-namespaces/",
@@ -41,7 +41,7 @@ use crate::prelude::*;
 pub struct ProcMountUnmasked;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in containers(view) {
@@ -55,7 +55,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 Level::Error,
                 Some(view.container_ref(c.name)),
                 format!("{}: securityContext.procMount is Unmasked", c.label()),
-            );
+            )
+            .with_revision_of(view);
             if view.spec.host_users == Some(false) {
                 finding =
                     finding.with_evidence("the Pod runs in a user namespace (hostUsers: false)");

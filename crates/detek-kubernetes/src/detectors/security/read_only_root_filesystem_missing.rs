@@ -36,7 +36,7 @@ use crate::prelude::*;
     title = "Containers with a writable root filesystem",
     labels = ["kubernetes", "security", "pod"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
 )]
 pub struct ReadOnlyRootFilesystemMissing;

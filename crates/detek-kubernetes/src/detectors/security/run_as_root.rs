@@ -44,7 +44,7 @@ use crate::prelude::*;
     title = "Containers running as root",
     labels = ["kubernetes", "security", "pod"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
         "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
@@ -64,7 +64,7 @@ pub struct RunAsRootSettings {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: RunAsRootSettings = ctx.settings_of()?;
     let explicit_only = settings.explicit_only;
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if is_windows(view) {
@@ -86,7 +86,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         c.label(),
                         at.field("runAsUser")
                     ),
-                ),
+                )
+                .with_revision_of(view),
                 Some(_) => continue,
                 None if explicit_only => continue,
                 None => {
@@ -102,6 +103,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                             c.label()
                         ),
                     )
+                    .with_revision_of(view)
                 }
             };
             if let Some(image) = c.image {

@@ -55,7 +55,7 @@ use crate::prelude::*;
     title = "Secrets written as literal environment variable values",
     labels = ["kubernetes", "security", "pod", "secrets"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-environment-variables",
         "https://kubernetes.io/docs/concepts/security/secrets-good-practices/",
@@ -64,7 +64,7 @@ use crate::prelude::*;
 pub struct SensitiveEnvValue;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in containers(view) {
@@ -75,15 +75,18 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 let Some(hint) = literal_secret_hint(&var.name, value) else {
                     continue;
                 };
-                out.push(Finding::new(
-                    Level::Error,
-                    Some(view.container_ref(c.name)),
-                    format!(
-                        "{}: {}",
-                        c.label(),
-                        hint.describe(&format!("env {}", var.name))
-                    ),
-                ));
+                out.push(
+                    Finding::new(
+                        Level::Error,
+                        Some(view.container_ref(c.name)),
+                        format!(
+                            "{}: {}",
+                            c.label(),
+                            hint.describe(&format!("env {}", var.name))
+                        ),
+                    )
+                    .with_revision_of(view),
+                );
             }
         }
     }

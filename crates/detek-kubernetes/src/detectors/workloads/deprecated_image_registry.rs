@@ -33,7 +33,7 @@ use crate::prelude::*;
     title = "Containers pulling images from a frozen or retired registry",
     labels = ["kubernetes", "workloads", "image"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/blog/2023/02/06/k8s-gcr-io-freeze-announcement/",
         "https://kubernetes.io/blog/2023/03/10/image-registry-redirect/",
@@ -99,7 +99,7 @@ fn builtin() -> Vec<Retired> {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let settings: DeprecatedImageRegistrySettings = ctx.settings_of()?;
     let mut table = builtin();
     table.extend(settings.registries.0.into_iter().map(|e| match e {
@@ -135,7 +135,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 Some(note) => message.push_str(&format!(", {note}")),
                 None => message.push_str(", a retired registry"),
             }
-            let mut finding = Finding::new(Level::Warn, Some(view.container_ref(&c.name)), message);
+            let mut finding = Finding::new(Level::Warn, Some(view.container_ref(&c.name)), message)
+                .with_revision_of(view);
             if let Some(replacement) = &retired.replacement {
                 let rest = name
                     .strip_prefix(&retired.prefix)

@@ -33,13 +33,13 @@ use crate::prelude::*;
     title = "Pods mounting directories of the node (hostPath volumes)",
     labels = ["kubernetes", "workloads", "pod", "security", "storage"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
 )]
 pub struct HostpathVolume;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for volume in view.spec.volumes.iter().flatten() {
@@ -76,7 +76,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 format!("mounted by {}", mounts.join(", "))
             };
             out.push(
-                Finding::new(Level::Warn, Some(view.object_ref()), message).with_evidence(evidence),
+                Finding::new(Level::Warn, Some(view.object_ref()), message)
+                    .with_revision_of(view)
+                    .with_evidence(evidence),
             );
         }
     }

@@ -40,7 +40,7 @@ use crate::prelude::*;
     title = "Containers pulling images from registries not allowed by the configuration",
     labels = ["kubernetes", "workloads", "image", "security"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = [
         "https://kubernetes.io/docs/concepts/containers/images/#image-names",
         "https://open-policy-agent.github.io/gatekeeper-library/website/validation/allowedrepos/",
@@ -57,7 +57,7 @@ pub struct ImageFromUnknownRegistrySettings {
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let settings: ImageFromUnknownRegistrySettings = ctx.settings_of()?;
     let allowed: Vec<String> = settings
         .allowed_registries
@@ -97,6 +97,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         reference.registry
                     ),
                 )
+                .with_revision_of(view)
                 .with_evidence(format!("full name: {}", reference.name()))
                 .with_evidence(format!("allowed: {}", allowed.join(", "))),
             );

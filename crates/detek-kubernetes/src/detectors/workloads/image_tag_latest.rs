@@ -27,13 +27,13 @@ use crate::prelude::*;
     title = "Containers using the latest (or no) image tag",
     labels = ["kubernetes", "workloads", "image"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
 )]
 pub struct ImageTagLatest;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in view.all_containers() {
@@ -41,11 +41,14 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 continue;
             };
             if uses_latest(image) {
-                out.push(Finding::new(
-                    Level::Warn,
-                    Some(view.container_ref(&c.name)),
-                    format!("image {image:?} is not pinned: it uses the latest tag"),
-                ));
+                out.push(
+                    Finding::new(
+                        Level::Warn,
+                        Some(view.container_ref(&c.name)),
+                        format!("image {image:?} is not pinned: it uses the latest tag"),
+                    )
+                    .with_revision_of(view),
+                );
             }
         }
     }

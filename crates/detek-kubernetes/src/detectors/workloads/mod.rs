@@ -3,8 +3,8 @@
 //! Helpers shared by the workload detectors live here rather than in their own file: `build.rs`
 //! reads every other `.rs` file of this directory as a detector's documentation.
 
-use crate::model::{PODS, WORKLOAD_TEMPLATES};
-use crate::pods::{PodSpecView, pod_specs};
+use crate::model::POD_SPECS;
+use crate::pods::{PodSpecView, WithRevision};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
 use k8s_openapi::api::core::v1::{
     Container, ContainerStateTerminated, ContainerStatus, Pod, PodSpec, PodStatus, Probe,
@@ -163,17 +163,16 @@ fn missing_probe(
     probe: fn(&Container) -> Option<&Probe>,
     message: &str,
 ) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let specs: Vec<_> = specs.into_iter().filter(|v| !is_batch(v)).collect();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in view.containers() {
             if probe(c).is_none() {
-                out.push(Finding::new(
-                    Level::Warn,
-                    Some(view.container_ref(&c.name)),
-                    message,
-                ));
+                out.push(
+                    Finding::new(Level::Warn, Some(view.container_ref(&c.name)), message)
+                        .with_revision_of(view),
+                );
             }
         }
     }

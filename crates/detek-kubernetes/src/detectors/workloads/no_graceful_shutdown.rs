@@ -54,7 +54,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
     title = "Workloads behind a Service that drop requests when Pods are replaced",
     labels = ["kubernetes", "workloads", "availability", "networking"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES, SERVICES, DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS],
+    requires = [POD_SPECS, SERVICES, DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS],
     references = [
         "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination",
         "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/",
@@ -82,8 +82,8 @@ const DEFAULT_GRACE: i64 = 30;
 type NamedSelector<'a> = (&'a str, &'a BTreeMap<String, String>);
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let pods = ctx.get(&PODS)?;
-    let templates = ctx.get(&WORKLOAD_TEMPLATES)?;
+    let pod_specs = ctx.get(&POD_SPECS)?;
+    let templates = pod_specs.templates();
     let services = ctx.get(&SERVICES)?;
     let deployments = ctx.get(&DEPLOYMENTS)?;
     let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;
@@ -113,7 +113,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .collect()
     };
 
-    let specs = pod_specs(pods, templates);
+    let specs = pod_specs.views();
     let mut out = Outcome::new().evaluated(specs.len());
     // (object display name) -> index of its finding, to merge both patterns on one object.
     let mut reported: BTreeMap<String, usize> = BTreeMap::new();
@@ -147,7 +147,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .with_evidence(format!(
                 "threshold: {min_grace}s (no_graceful_shutdown.min_grace_seconds)"
             ))
-            .with_evidence(format!("{} Pod(s) of this controller", view.replicas)),
+            .with_evidence(format!("{} Pod(s) of this controller", view.replicas))
+            .with_revision_of(view),
         );
     }
 
@@ -156,13 +157,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             if t.replicas != Some(1) {
                 continue;
             }
-            let view = PodSpecView {
-                metadata: &t.metadata,
-                spec: &t.spec,
-                pod: None,
-                template: Some(t),
-                replicas: 1,
-            };
+            let view = PodSpecView::of_template(t);
             let behind = services_of(&view);
             if behind.is_empty() {
                 continue;

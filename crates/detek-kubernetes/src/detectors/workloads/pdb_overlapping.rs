@@ -36,14 +36,14 @@ use std::collections::BTreeSet;
     title = "Pods selected by more than one PodDisruptionBudget (evictions fail)",
     labels = ["kubernetes", "workloads", "availability", "pdb"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES, POD_DISRUPTION_BUDGETS],
+    requires = [POD_SPECS, POD_DISRUPTION_BUDGETS],
     references = ["https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/"],
 )]
 pub struct PdbOverlapping;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pdbs = ctx.get(&POD_DISRUPTION_BUDGETS)?;
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     if pdbs.len() < 2 {
         return Ok(out);
@@ -83,7 +83,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 names.len(),
                 names.join(", ")
             ),
-        ));
+        )
+        .with_revision_of(view));
     }
     Ok(out)
 }

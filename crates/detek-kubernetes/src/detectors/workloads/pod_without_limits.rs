@@ -34,7 +34,7 @@ use crate::prelude::*;
     title = "Containers without CPU or memory limits",
     labels = ["kubernetes", "workloads", "pod", "resources"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
     settings = PodWithoutLimitsSettings,
 )]
@@ -51,7 +51,7 @@ pub struct PodWithoutLimitsSettings {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: PodWithoutLimitsSettings = ctx.settings_of()?;
     let check_cpu = settings.check_cpu;
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for (kind, c) in spec_containers(view.spec) {
@@ -71,7 +71,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 Level::Warn,
                 Some(view.container_ref(&c.name)),
                 format!("{} has no {} limit", kind.noun(), missing.join(" or ")),
-            );
+            )
+            .with_revision_of(view);
             if let Some(set) = limits.filter(|l| !l.is_empty()) {
                 finding = finding.with_evidence(format!("limits: {}", quantities(set)));
             }

@@ -36,7 +36,7 @@ use crate::prelude::*;
     title = "Containers without a liveness probe",
     labels = ["kubernetes", "workloads", "pod", "probe"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"],
 )]
 pub struct PodWithoutLivenessProbe;

@@ -31,13 +31,13 @@ use crate::prelude::*;
     title = "Containers without CPU or memory requests",
     labels = ["kubernetes", "workloads", "pod", "resources"],
     level = Warn,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
 )]
 pub struct PodWithoutRequests;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for (kind, c) in spec_containers(view.spec) {
@@ -57,7 +57,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 Level::Warn,
                 Some(view.container_ref(&c.name)),
                 format!("{} has no {} request", kind.noun(), missing.join(" or ")),
-            );
+            )
+            .with_revision_of(view);
             if let Some(set) = requests.filter(|r| !r.is_empty()) {
                 finding = finding.with_evidence(format!("requests: {}", quantities(set)));
             }

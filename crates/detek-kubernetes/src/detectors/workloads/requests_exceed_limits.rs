@@ -29,13 +29,13 @@ use crate::prelude::*;
     title = "Containers requesting more than their limit",
     labels = ["kubernetes", "workloads", "resources"],
     level = Error,
-    requires = [PODS, WORKLOAD_TEMPLATES],
+    requires = [POD_SPECS],
     references = ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#requests-and-limits"],
 )]
 pub struct RequestsExceedLimits;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for (kind, c) in spec_containers(view.spec) {
@@ -66,7 +66,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                             "{noun}{name} request {} is larger than its limit {}: the API server rejects the Pod",
                             request.0, limit.0
                         ),
-                    ));
+                    )
+                    .with_revision_of(view));
                 }
             }
         }

@@ -2,9 +2,8 @@
 //! what the pod security detectors check (`privileged_container`, `run_as_root`,
 //! `host_path_sensitive`, `default_service_account`...).
 
-use crate::model::Items;
-use crate::model::{PODS, WORKLOAD_TEMPLATES};
-use crate::pods::PodSpecView;
+use crate::model::POD_SPECS;
+use crate::pods::{PodSpecView, PodSpecs, WithRevision};
 use detek_core::{DetectContext, DetectError, Finding, Level, Outcome};
 use k8s_openapi::api::core::v1::{
     Capabilities, ContainerPort, EnvVar, HostPathVolumeSource, PodSecurityContext, SecurityContext,
@@ -118,15 +117,12 @@ pub(crate) fn containers<'a>(view: &PodSpecView<'a>) -> Vec<Ctr<'a>> {
     out
 }
 
-/// The pod specs the security checks look at: [`pod_specs`] without mirror Pods. Static Pods
+/// The pod specs the security checks look at: [`PodSpecs`] without mirror Pods. Static Pods
 /// (the control plane of kubeadm and kind clusters: `kube-apiserver`, `etcd`...) are defined
 /// by files on the node, not through the API; they mount `/etc/kubernetes/pki` and share the
 /// host network by design, and whoever can change them is already root on the node.
-pub(crate) fn checked_pod_specs<'a>(
-    pods: &'a Items<k8s_openapi::api::core::v1::Pod>,
-    templates: &'a crate::pods::WorkloadTemplates,
-) -> Vec<PodSpecView<'a>> {
-    let mut specs = crate::pods::pod_specs(pods, templates);
+pub(crate) fn checked_pod_specs(specs: &PodSpecs) -> Vec<PodSpecView<'_>> {
+    let mut specs = specs.views();
     specs.retain(|v| !is_mirror_pod(v));
     specs
 }
@@ -137,7 +133,7 @@ pub(crate) fn flag_linux_containers(
     ctx: &DetectContext,
     judge: impl Fn(&PodSpecView, &Ctr) -> Option<String>,
 ) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if is_windows(view) {
@@ -145,11 +141,10 @@ pub(crate) fn flag_linux_containers(
         }
         for c in containers(view) {
             if let Some(message) = judge(view, &c) {
-                out.push(Finding::new(
-                    Level::Warn,
-                    Some(view.container_ref(c.name)),
-                    message,
-                ));
+                out.push(
+                    Finding::new(Level::Warn, Some(view.container_ref(c.name)), message)
+                        .with_revision_of(view),
+                );
             }
         }
     }
@@ -162,7 +157,7 @@ pub(crate) fn flag_mounted_host_paths(
     ctx: &DetectContext,
     judge: impl Fn(&HostPathUse) -> Option<String>,
 ) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&PODS)?, ctx.get(&WORKLOAD_TEMPLATES)?);
+    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for hp in host_paths(view) {
@@ -172,6 +167,7 @@ pub(crate) fn flag_mounted_host_paths(
             if let Some(message) = judge(&hp) {
                 out.push(
                     Finding::new(Level::Error, Some(view.object_ref()), message)
+                        .with_revision_of(view)
                         .with_evidence(hp.evidence()),
                 );
             }

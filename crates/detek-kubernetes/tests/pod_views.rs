@@ -1,0 +1,55 @@
+//! The shared pod-level keys seen through detectors: pod-spec views grouped per controller
+//! revision (`kubernetes/pod-specs`), and Service selectors matched against every Pod
+//! (`kubernetes/pods-by-label`).
+
+use detek_kubernetes::testing::{finding_lines, run_fixture};
+
+#[test]
+fn mid_rollout_only_the_old_revision_is_reported() {
+    let report = run_fixture("pod_without_limits", "fail-rollout.yaml");
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "Deployment/shop/web [app]: container has no cpu or memory limit",
+            "StatefulSet/shop/db [postgres]: container has no cpu or memory limit",
+        ]
+    );
+    let evidence: Vec<&[String]> = report.findings.iter().map(|f| &f.evidence[..]).collect();
+    assert_eq!(
+        evidence,
+        [
+            &["Pods of ReplicaSet web-5d9f7c (pod-template-hash 5d9f7c), 2 Pod(s): Deployment web has Pods of 2 revisions, judged apart".to_string()][..],
+            &["Pods of controller-revision-hash db-7b5c9d, 1 Pod(s): StatefulSet db has Pods of 2 revisions, judged apart".to_string()][..],
+        ]
+    );
+    // One view per revision: the old and the new Pods of each controller.
+    assert_eq!(report.evaluated, Some(4));
+}
+
+#[test]
+fn a_service_selecting_one_statefulset_replica_by_pod_name_selects_it() {
+    let report = run_fixture(
+        "service_selector_matches_nothing",
+        "fail-statefulset-pod-name.yaml",
+    );
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "Service/shop/web-2: selector app=web,statefulset.kubernetes.io/pod-name=web-2 matches no Pod in namespace shop"
+        ]
+    );
+    assert_eq!(
+        report.findings[0].evidence,
+        [
+            "Pods in shop have app=web",
+            "Pods in shop have statefulset.kubernetes.io/pod-name=web-0 | web-1"
+        ]
+    );
+    // The replicas' Services reach their Pod's ports too.
+    let report = run_fixture(
+        "service_target_port_mismatch",
+        "../service_selector_matches_nothing/fail-statefulset-pod-name.yaml",
+    );
+    assert!(report.passed, "{:?}", report.findings);
+    assert_eq!(report.evaluated, Some(2));
+}
