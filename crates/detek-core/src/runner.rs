@@ -105,7 +105,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         (Clock::Wall, _) => "the time of the scan",
         (Clock::Snapshot, Some(_)) => "the newest time the snapshot holds",
         (Clock::Snapshot, None) => "the time of the scan (the snapshot holds no time)",
-        (Clock::Fixed, _) => "the time given (--now)",
+        (Clock::Fixed, _) => "a fixed time: --now, or the demo's capture time",
     };
     let mut target = options.target.clone();
     if let Some(identity) = identity {

@@ -405,7 +405,15 @@ fn cluster(ci: usize, list: &ReportList, many: bool) -> Cluster {
             ("Started", time(&list.started_at)),
             ("Finished", time(&list.finished_at)),
             ("Duration", duration(list.duration_ms)),
-        ],
+        ]
+        .into_iter()
+        .chain(list.evaluated_at.map(|at| {
+            (
+                "Evaluated as of",
+                format!("{} ({})", time(&at), list.clock_note),
+            )
+        }))
+        .collect(),
         tool: format!(
             "{} {} (schema {})",
             list.tool, list.version, list.schema_version

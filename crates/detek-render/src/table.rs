@@ -168,6 +168,13 @@ pub fn table_with(list: &ReportList, options: &TableOptions) -> String {
         duration(list.duration_ms),
         status_str(list.status)
     );
+    // The one "now" time-based detectors judged against, when it is not the scan's own time.
+    if let Some(at) = list
+        .evaluated_at
+        .filter(|_| list.clock != detek_core::Clock::Wall)
+    {
+        let _ = writeln!(o, "evaluated as of {} ({})", time(&at), t(&list.clock_note));
+    }
     match list.status {
         ScanStatus::Complete => {}
         ScanStatus::NothingCollected => {

@@ -328,3 +328,113 @@ fn fail_on_takes_any_case_and_never() {
     assert_eq!(run("FATAL"), 0);
     assert_eq!(run("never"), 0);
 }
+
+/// A TLS Secret whose certificate is valid from 2019-01-01 to 2020-03-01 (the fixture of
+/// `tls_secret_expired`, see its SOURCES), in a dump taken on 2020-02-15 (its node's heartbeat).
+fn dated_dump(dir: &Path) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../detek-kubernetes/tests/fixtures/tls_secret_expired/fail.yaml");
+    let text = std::fs::read_to_string(fixture).unwrap();
+    let crt = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tls.crt:"))
+        .unwrap()
+        .trim();
+    std::fs::write(
+        dir.join("dump.yaml"),
+        format!(
+            "apiVersion: v1
+kind: Node
+metadata: {{name: worker-1, creationTimestamp: \"2019-01-01T00:00:00Z\"}}
+status:
+  conditions:
+  - {{type: Ready, status: \"True\", lastHeartbeatTime: \"2020-02-15T00:00:00Z\", lastTransitionTime: \"2019-01-01T00:00:00Z\"}}
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata: {{name: shop-tls, namespace: shop, creationTimestamp: \"2019-01-02T00:00:00Z\"}}
+data: {{tls.crt: {crt}, tls.key: \"\"}}
+"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_now_for_every_detector_printed_and_overridable() {
+    let dir = tempfile::tempdir().unwrap();
+    dated_dump(dir.path());
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--select",
+            "tls_secret_expired,tls_secret_expiring",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "--input",
+            "dump.yaml",
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr) = detek(dir.path(), &args);
+        assert_eq!(code, 0, "{stderr}");
+        let list: Value = serde_json::from_str(&stdout).unwrap();
+        let ids: Vec<String> = list["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !r["findings"].as_array().unwrap().is_empty())
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        (list["evaluated_at"].clone(), list["clock"].clone(), ids)
+    };
+    // As of the dump (2020-02-15): the certificate expires within 30 days, not yet expired
+    // (judged by the wall clock it would be expired).
+    assert_eq!(
+        scan(&[]),
+        (
+            "2020-02-15T00:00:00Z".into(),
+            "snapshot".into(),
+            vec!["tls_secret_expiring".to_string()]
+        )
+    );
+    // --now after the expiry: expired.
+    assert_eq!(
+        scan(&["--now", "2020-04-01T00:00:00Z"]),
+        (
+            "2020-04-01T00:00:00Z".into(),
+            "fixed".into(),
+            vec!["tls_secret_expired".to_string()]
+        )
+    );
+    // The table says it too.
+    let (_, table, _) = detek(
+        dir.path(),
+        &[
+            "run",
+            "-f",
+            "table",
+            "--fail-on",
+            "never",
+            "--input",
+            "dump.yaml",
+        ],
+    );
+    assert!(
+        table.lines().nth(1).unwrap().starts_with(
+            "evaluated as of 2020-02-15 00:00:00 UTC (the newest time the snapshot holds)"
+        ),
+        "{table}"
+    );
+    let (code, _, stderr) = detek(
+        dir.path(),
+        &["run", "--now", "yesterday", "--input", "dump.yaml"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--now \"yesterday\": not an RFC 3339 time"),
+        "{stderr}"
+    );
+}
