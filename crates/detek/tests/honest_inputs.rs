@@ -6,6 +6,16 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
 
+/// The report of detector `id` in a JSON ReportList.
+fn report_of<'a>(list: &'a Value, id: &str) -> &'a Value {
+    list["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no report {id}"))
+}
+
 fn detek(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("detek")
         .unwrap()
@@ -69,12 +79,7 @@ fn yaml_1_1_octal_modes_keep_the_object_and_its_findings() {
     assert_eq!(code, 1, "{stderr}");
     let list: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(list["status"], "complete");
-    let report = list["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "privileged_container")
-        .unwrap();
+    let report = report_of(&list, "privileged_container");
     let objects: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
@@ -124,12 +129,7 @@ fn unreadable_inputs_make_the_scan_partial_and_fail_by_default() {
         .collect();
     assert_eq!(not_read, ["k8s/image.yaml", "k8s/tabs.yaml"]);
     // The good file was still scanned.
-    let privileged = list["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "privileged_container")
-        .unwrap();
+    let privileged = report_of(&list, "privileged_container");
     assert_eq!(privileged["findings"].as_array().unwrap().len(), 1);
     assert!(stderr.contains("the scan is partial"), "{stderr}");
 
@@ -220,12 +220,7 @@ fn a_symlink_loop_skips_that_entry_and_scans_the_rest() {
         message.starts_with("k8s/sub/loop: not read (symbolic link loop back to k8s)"),
         "{message}"
     );
-    let privileged = list["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "privileged_container")
-        .unwrap();
+    let privileged = report_of(&list, "privileged_container");
     assert_eq!(privileged["findings"].as_array().unwrap().len(), 1);
 }
 

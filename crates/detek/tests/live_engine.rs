@@ -47,9 +47,9 @@ fn admin() -> String {
     env().admin_kubeconfig().display().to_string()
 }
 
-#[test]
-fn select_one_detector_still_applies_ignore_annotations() {
-    let run = detek(&[
+/// `detek run --select pod_restarting -f json` on the cluster of `kubeconfig`.
+fn restarts(kubeconfig: &str) -> Run {
+    detek(&[
         "run",
         "--select",
         "pod_restarting",
@@ -58,8 +58,13 @@ fn select_one_detector_still_applies_ignore_annotations() {
         "--fail-on",
         "never",
         "--kubeconfig",
-        &admin(),
-    ]);
+        kubeconfig,
+    ])
+}
+
+#[test]
+fn select_one_detector_still_applies_ignore_annotations() {
+    let run = restarts(&admin());
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.report("pod_restarting");
     let findings: Vec<(String, Value)> = report["findings"]
@@ -102,17 +107,7 @@ fn a_live_cluster_is_identified_by_its_kube_system_namespace() {
         .as_str()
         .unwrap()
         .to_string();
-    let run = detek(&[
-        "run",
-        "--select",
-        "pod_restarting",
-        "-f",
-        "json",
-        "--fail-on",
-        "never",
-        "--kubeconfig",
-        &admin(),
-    ]);
+    let run = restarts(&admin());
     let list = run.json();
     assert_eq!(list["target"]["identity"], format!("cluster:uid:{uid}"));
     assert_eq!(list["target"]["context"], "detek-testenv-admin");
@@ -122,17 +117,7 @@ fn a_live_cluster_is_identified_by_its_kube_system_namespace() {
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("proxy.kubeconfig");
     proxy.kubeconfig(env(), &kc);
-    let again = detek(&[
-        "run",
-        "--select",
-        "pod_restarting",
-        "-f",
-        "json",
-        "--fail-on",
-        "never",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]);
+    let again = restarts(kc.to_str().unwrap());
     let again = again.json();
     assert_eq!(again["target"]["identity"], list["target"]["identity"]);
     let prints = |l: &Value| -> Vec<String> {
