@@ -167,7 +167,13 @@ impl Finding {
             hasher.update(part.as_bytes());
         }
         let digest = hasher.finalize();
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(32);
+        for b in &digest[..16] {
+            hex.push(HEX[usize::from(b >> 4)] as char);
+            hex.push(HEX[usize::from(b & 15)] as char);
+        }
+        hex
     }
 
     pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {

@@ -114,11 +114,13 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     // Detectors are CPU-bound (rayon): keep them off the async workers, so other targets'
     // collectors scanned concurrently keep making progress.
     let mut reports = off_async_workers(|| detect(plan, &store, options, now));
-    for report in &mut reports {
-        for finding in &mut report.findings {
-            finding.fingerprint = finding.compute_fingerprint(&target.identity, &report.id);
-        }
-    }
+    off_async_workers(|| {
+        reports.par_iter_mut().for_each(|report| {
+            for finding in &mut report.findings {
+                finding.fingerprint = finding.compute_fingerprint(&target.identity, &report.id);
+            }
+        })
+    });
     for u in &plan.unrunnable {
         if options
             .report_unrunnable
