@@ -104,7 +104,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     let clock_note = match (options.clock, observed_at) {
         (Clock::Wall, _) => "the time of the scan",
         (Clock::Snapshot, Some(_)) => "the newest time the snapshot holds",
-        (Clock::Snapshot, None) => "the time of the scan (the snapshot holds no time)",
+        (Clock::Snapshot, None) => "the time of the scan: the snapshot holds no time",
         (Clock::Fixed, _) => "a fixed time: --now, or the demo's capture time",
     };
     let mut target = options.target.clone();

@@ -262,12 +262,15 @@ pub fn table_with(list: &ReportList, options: &TableOptions) -> String {
         };
         let _ = writeln!(o, "{}", p.paint(style, &text));
     } else {
-        detector_table(&mut o, &bad, options, &p);
-        // Reports that were not evaluated and have nothing else to show are grouped by reason
-        // below (when a collector fails, dozens of detectors share one reason).
+        // Reports that were not evaluated and have nothing else to show are grouped by their
+        // root cause below (when a collector fails, dozens of detectors share one), not listed
+        // one row each.
         let (unevaluated, detailed): (Vec<&Report>, Vec<&Report>) = bad
             .iter()
             .partition(|r| r.level == Level::Unknown && r.findings.is_empty() && r.error.is_some());
+        if !detailed.is_empty() {
+            detector_table(&mut o, &detailed, options, &p);
+        }
         for r in detailed {
             o.push('\n');
             detector_findings(&mut o, r, options, &p);
@@ -427,9 +430,15 @@ fn not_evaluated(o: &mut String, reports: &[&Report], p: &Paint) {
     if reports.is_empty() {
         return;
     }
+    // Group by the root cause: `not run: input kubernetes/pods unavailable: REASON` and
+    // `not run: input kubernetes/nodes unavailable: REASON` are one cause.
     let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
     for r in reports {
-        let reason = r.error.as_deref().unwrap_or("");
+        let error = r.error.as_deref().unwrap_or("");
+        let reason = error
+            .strip_prefix("not run: input ")
+            .and_then(|rest| rest.split_once(" unavailable: "))
+            .map_or(error, |(_, reason)| reason);
         match groups.iter_mut().find(|(g, _)| *g == reason) {
             Some((_, ids)) => ids.push(&r.id),
             None => groups.push((reason, vec![&r.id])),
@@ -551,13 +560,25 @@ fn footer(o: &mut String, list: &ReportList, options: &TableOptions, p: &Paint) 
                 p.paint(fg(AnsiColor::Red), "failed")
             ));
         }
+        // One line per root cause: keys that failed for the same reason are listed together.
+        let mut by_reason: Vec<(&String, Vec<&str>)> = Vec::new();
         for (key, reason) in &c.failed_keys {
+            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, keys)) => keys.push(key),
+                None => by_reason.push((reason, vec![key])),
+            }
+        }
+        for (reason, keys) in by_reason {
+            let what = match keys.as_slice() {
+                [one] => t(one),
+                many => format!("{} inputs ({})", many.len(), t(&many.join(", "))),
+            };
             problems.push(format!(
                 "{}: {}",
                 t(&c.id),
                 p.paint(
                     fg(AnsiColor::Yellow),
-                    &format!("{} unavailable: {}", t(key), t(reason))
+                    &format!("{what} unavailable: {}", t(reason))
                 )
             ));
         }

@@ -144,9 +144,11 @@ fn table_content() {
             "failed_pod",
             "node_not_ready",
             "image_tag_latest",
-            "secret_unused"
         ]
     );
+    // The detector that could not be evaluated is under "Not evaluated", by its cause.
+    assert!(out.contains("Not evaluated (1):"), "{out}");
+    assert!(out.contains("    secret_unused"), "{out}");
     assert!(
         !out.contains("service_no_endpoints"),
         "passed detectors are not listed"
@@ -320,7 +322,7 @@ fn narrow_terminals_wrap_titles_not_ids() {
     );
     // Ids whole; titles wrapped under their column.
     assert!(out.contains(
-        "Fatal    webhook_fail_closed         2  Admission webhooks that fail\n                                        closed while their service is\n"
+        "Fatal  webhook_fail_closed         2  Admission webhooks that fail\n                                      closed while their service is down\n"
     ), "{out}");
     for l in out
         .lines()

@@ -245,6 +245,27 @@ fn one_cause_is_one_line_on_stderr() {
     );
 }
 
+#[test]
+fn one_cause_is_one_group_in_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, table, _) = detek(
+        dir.path(),
+        &["run", "-f", "table", "--input", "/nope/x.yaml"],
+    );
+    assert_eq!(code, 2);
+    // Not a row per detector: the 91 detectors that could not run are one group under the
+    // one root cause.
+    assert!(table.lines().count() < 40, "{table}");
+    assert_eq!(table.matches("Unknown  ").count(), 1, "{table}");
+    assert!(
+        table.contains(
+            "Not evaluated (91):\n  no Kubernetes objects found in the inputs (1 error(s), 0 \
+         non-Kubernetes document(s) skipped)\n    apparmor_unconfined,"
+        ),
+        "{table}"
+    );
+}
+
 fn closed_pipe(args: &[&str]) -> (i32, String) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("detek"))
         .args(args)
