@@ -105,11 +105,14 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .flat_map(|v| v.all_containers())
             .flat_map(|c| c.ports.iter().flatten())
             .collect();
-        let declared_list: BTreeSet<String> = declared.iter().map(|p| describe(p)).collect();
-        let declared_text = if declared_list.is_empty() {
-            "none".to_string()
-        } else {
-            declared_list.into_iter().collect::<Vec<_>>().join(", ")
+        // Described only for a finding: most Services match their Pods' ports.
+        let declared_text = || {
+            let declared_list: BTreeSet<String> = declared.iter().map(|p| describe(p)).collect();
+            if declared_list.is_empty() {
+                "none".to_string()
+            } else {
+                declared_list.into_iter().collect::<Vec<_>>().join(", ")
+            }
         };
         let mut selected_names: Vec<String> = Vec::new();
         for v in &chosen {
@@ -140,8 +143,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         Level::Error,
                         Some(svc.object_ref()),
                         format!(
-                            "{label} targets the named port {name:?}, which no container of the {} selected {what} has (they declare: {declared_text})",
-                            selected_count
+                            "{label} targets the named port {name:?}, which no container of the {} selected {what} has (they declare: {})",
+                            selected_count,
+                            declared_text()
                         ),
                     )
                 }
@@ -159,8 +163,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         Level::Warn,
                         Some(svc.object_ref()),
                         format!(
-                            "{label} targets {n}/{proto}, which no container of the {} selected {what} declares (they declare: {declared_text})",
-                            selected_count
+                            "{label} targets {n}/{proto}, which no container of the {} selected {what} declares (they declare: {})",
+                            selected_count,
+                            declared_text()
                         ),
                     )
                     .with_evidence(format!(
