@@ -262,25 +262,30 @@ macro_rules! kinds {
         }
 
         /// Convert one object straight from its JSON text (no intermediate tree).
-        fn convert_json(group: &str, kind: &str, text: &str, origin: Origin) -> Result<Typed, String> {
+        fn convert_json(group: &str, kind: &str, text: &str, origin: Origin, dropped: &mut Vec<Dropped>) -> Result<Typed, String> {
             match (group, kind) {
                 $(
-                    ($group, $kind) => serde_json::from_str::<$ty>(text)
-                        .map(|object| Typed::$field(Arc::new(Item { object, origin })))
-                        .map_err(|e| e.to_string()),
+                    ($group, $kind) => match serde_json::from_str::<$ty>(text) {
+                        Ok(object) => Ok(Typed::$field(Arc::new(Item { object, origin }))),
+                        // A field that cannot be converted: read the object without it.
+                        Err(e) => match serde_json::from_str::<Value>(text) {
+                            Ok(value) => read_lenient::<$ty>(value, dropped)
+                                .map(|object| Typed::$field(Arc::new(Item { object, origin }))),
+                            Err(_) => Err(e.to_string()),
+                        },
+                    },
                 )*
                 _ => Ok(Typed::Untyped(None)),
             }
         }
 
         /// Convert one object; `group` is the apiVersion's group ("" for core).
-        fn convert(group: &str, kind: &str, value: Value, origin: Origin) -> Result<Typed, String> {
+        fn convert(group: &str, kind: &str, value: Value, origin: Origin, dropped: &mut Vec<Dropped>) -> Result<Typed, String> {
             match (group, kind) {
                 ("", "Secret") => Ok(Typed::Secret(Arc::new(Item { object: SecretInfo::from_value(value), origin }))),
                 $(
-                    ($group, $kind) => serde_json::from_value::<$ty>(value)
-                        .map(|object| Typed::$field(Arc::new(Item { object, origin })))
-                        .map_err(|e| e.to_string()),
+                    ($group, $kind) => read_lenient::<$ty>(value, dropped)
+                        .map(|object| Typed::$field(Arc::new(Item { object, origin }))),
                 )*
                 _ => {
                     let raw = RawPending::tree(Arc::from(kind), value, origin);
@@ -573,7 +578,30 @@ impl ObjectSet {
             .map(convert_pending_object)
             .collect();
         self.objects.reserve(converted.len());
-        for (summary, typed) in converted.into_iter().flatten() {
+        for (summary, typed, dropped) in converted.into_iter().flatten() {
+            if !dropped.is_empty() {
+                let text = summary
+                    .source
+                    .as_ref()
+                    .and_then(|s| std::fs::read_to_string(&s.file).ok());
+                for d in dropped {
+                    let source = summary.source.as_ref().map(|s| SourceLocation {
+                        file: s.file.clone(),
+                        line: text
+                            .as_deref()
+                            .and_then(|t| field_line(t, s.line, &d.path))
+                            .unwrap_or(s.line),
+                    });
+                    self.diagnostics.push(Diagnostic::new(
+                        Level::Warn,
+                        source,
+                        format!(
+                            "{} {:?} ({}): field {} could not be read ({}); the object was read without it",
+                            summary.kind, summary.name, summary.api_version, d.path, d.error
+                        ),
+                    ));
+                }
+            }
             match typed {
                 Ok(typed) => self.push(typed),
                 Err(err) => self.diagnostics.push(Diagnostic::new(
@@ -696,9 +724,11 @@ fn fill_type(object: &mut Value, api_version: &str, kind: &str) {
     }
 }
 
+type Converted = (ObjectSummary, Result<Typed, String>, Vec<Dropped>);
+
 fn convert_pending_object(
     (pending, source): (Pending, Option<SourceLocation>),
-) -> Option<(ObjectSummary, Result<Typed, String>)> {
+) -> Option<Converted> {
     let (text, start, end, hint) = match pending {
         Pending::Value(value) => return Some(convert_object((value, source))),
         Pending::Json {
@@ -777,11 +807,12 @@ fn convert_pending_object(
         api_version: api_version.clone(),
         source: source.clone(),
     };
+    let mut dropped = Vec::new();
     let typed = if KINDS
         .iter()
         .any(|k| k.group == group && k.kind == kind.as_ref())
     {
-        convert_json(group, &kind, slice, origin)
+        convert_json(group, &kind, slice, origin, &mut dropped)
     } else {
         Ok(Typed::Untyped(Some(Box::new(RawPending {
             kind: kind.clone(),
@@ -803,12 +834,10 @@ fn convert_pending_object(
         ignore,
         makes_secret: None,
     };
-    Some((summary, typed))
+    Some((summary, typed, dropped))
 }
 
-fn convert_object(
-    (mut value, source): (Value, Option<SourceLocation>),
-) -> (ObjectSummary, Result<Typed, String>) {
+fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Converted {
     let map = value.as_object().expect("only objects are queued");
     let api_version: Arc<str> = map["apiVersion"].as_str().unwrap_or_default().into();
     let kind: Arc<str> = map["kind"].as_str().unwrap_or_default().into();
@@ -849,7 +878,8 @@ fn convert_object(
         api_version: api_version.clone(),
         source: source.clone(),
     };
-    let typed = convert(group, &kind, value, origin);
+    let mut dropped = Vec::new();
+    let typed = convert(group, &kind, value, origin, &mut dropped);
     let summary = ObjectSummary {
         api_version,
         kind,
@@ -859,7 +889,119 @@ fn convert_object(
         ignore,
         makes_secret,
     };
-    (summary, typed)
+    (summary, typed, dropped)
+}
+
+/// A field left out of an object because it could not be converted to its type.
+pub(crate) struct Dropped {
+    /// `spec.template.spec.containers[0].ports[0].containerPort`
+    path: String,
+    error: String,
+}
+
+/// At most this many fields are left out of one object before it is given up.
+const MAX_DROPPED_FIELDS: usize = 16;
+
+/// Read `T` from `value`; a field that cannot be converted (a string where an integer
+/// belongs...) is removed and named in `dropped`, and the rest is read again, so one bad
+/// field does not lose every check on the object.
+fn read_lenient<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+    dropped: &mut Vec<Dropped>,
+) -> Result<T, String> {
+    if let Ok(object) = T::deserialize(&value) {
+        return Ok(object);
+    }
+    for _ in 0..=MAX_DROPPED_FIELDS {
+        match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(object) => return Ok(object),
+            Err(e) => {
+                let path = e.path().clone();
+                let error = e.into_inner().to_string();
+                if dropped.len() >= MAX_DROPPED_FIELDS || !remove_at(&mut value, &path) {
+                    return Err(error);
+                }
+                dropped.push(Dropped {
+                    path: path.to_string(),
+                    error,
+                });
+            }
+        }
+    }
+    T::deserialize(value).map_err(|e| e.to_string())
+}
+
+/// Remove the value at `path` from `value`; false when there is nothing to remove there
+/// (the object itself is wrong: a missing apiVersion...).
+fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for segment in parents {
+        at = match (segment, at) {
+            (Segment::Map { key }, Value::Object(map)) => match map.get_mut(key.as_str()) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Seq { index }, Value::Array(items)) => match items.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, at) {
+        (Segment::Map { key }, Value::Object(map)) => map.remove(key.as_str()).is_some(),
+        (Segment::Seq { index }, Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The line of the field at `path` (`a.b[0].c`) in `text`, searching from the document's
+/// first line (`doc_line`, 1-based) for each key in turn (`key:` in YAML, `"key"` in JSON).
+/// Approximate: list indexes are not counted, so a field of a later item may be placed at
+/// the first item's key.
+fn field_line(text: &str, doc_line: u32, path: &str) -> Option<u32> {
+    let start = text
+        .split_inclusive('\n')
+        .take(doc_line.saturating_sub(1) as usize)
+        .map(str::len)
+        .sum::<usize>();
+    let mut at = start;
+    let mut found = false;
+    for key in path.split('.') {
+        let key = key.split('[').next().unwrap_or("");
+        if key.is_empty() {
+            continue;
+        }
+        let rest = text.get(at..)?;
+        let yaml = format!("{key}:");
+        let json = format!("\"{key}\"");
+        let hit = [yaml.as_str(), json.as_str()]
+            .iter()
+            .filter_map(|needle| {
+                rest.match_indices(needle)
+                    .find(|(i, _)| {
+                        // A whole key: preceded by indentation, `- `, `{`, `,` or a quote.
+                        let before = rest[..*i].chars().next_back();
+                        matches!(
+                            before,
+                            None | Some(' ' | '\n' | '\t' | '-' | '{' | ',' | '"')
+                        )
+                    })
+                    .map(|(i, _)| i)
+            })
+            .min()?;
+        at += hit + 1;
+        found = true;
+    }
+    found.then(|| text[..at].matches('\n').count() as u32 + 1)
 }
 
 /// See [`ObjectSummary::makes_secret`].
