@@ -82,3 +82,17 @@ fn no_allowed_registries_is_not_judged() {
         "no allowed registries are configured (allowedRegistries in detek.yaml)"
     );
 }
+
+#[test]
+fn the_demo_is_evaluated_as_of_its_capture_time() {
+    let out = Command::cargo_bin("detek")
+        .unwrap()
+        .args(["run", "--demo", "-f", "table"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("evaluated as of 2026-01-13 19:00:00 UTC (the demo's capture time)"),
+        "{table}"
+    );
+}
