@@ -21,7 +21,9 @@ use crate::score::{self, Score};
 use crate::text::{
     duration, incomplete_reason, plural, sorted_reports, status_str, target_label, time,
 };
-use detek_core::{Attachment, CollectorStatus, Finding, Level, Report, ReportList, ScanStatus};
+use detek_core::{
+    Attachment, CollectorStatus, Finding, Level, Report, ReportList, ReportResult, ScanStatus,
+};
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -46,6 +48,16 @@ fn lvl(level: Level) -> &'static str {
 
 /// True when detectors ran but none saw an object of the kinds it reads (every report
 /// evaluated 0 objects): such a scan checked nothing and must not read "all passed".
+fn any_not_judged(list: &ReportList) -> bool {
+    list.reports.iter().any(|r| {
+        r.evaluated == Some(0)
+            || matches!(
+                r.result,
+                ReportResult::NothingToCheck | ReportResult::NotJudged
+            )
+    })
+}
+
 pub(crate) fn nothing_checked(list: &ReportList) -> bool {
     !list.reports.is_empty() && list.reports.iter().all(|r| r.evaluated == Some(0))
 }
@@ -469,6 +481,26 @@ fn verdict(list: &ReportList) -> (&'static str, String) {
         // Detectors that saw no object of the kinds they read checked nothing.
         ScanStatus::Complete if worst == Level::Normal && nothing_checked(list) => {
             ("zero", "Nothing to check".to_string())
+        }
+        ScanStatus::Complete if worst == Level::Normal && any_not_judged(list) => {
+            let idle = list
+                .reports
+                .iter()
+                .filter(|r| {
+                    r.evaluated == Some(0)
+                        || matches!(
+                            r.result,
+                            ReportResult::NothingToCheck | ReportResult::NotJudged
+                        )
+                })
+                .count();
+            (
+                "normal",
+                format!(
+                    "No problem found · {} passed, {idle} not judged",
+                    list.reports.len() - idle
+                ),
+            )
         }
         ScanStatus::Complete if worst == Level::Normal => ("normal", "All passed".to_string()),
         ScanStatus::Complete => (lvl(worst), format!("Worst: {}", worst.as_str())),

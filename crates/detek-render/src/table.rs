@@ -233,11 +233,7 @@ pub fn table_with(list: &ReportList, options: &TableOptions) -> String {
         let text = match (list.status, list.reports.len()) {
             (_, 0) => "No detector ran.".to_string(),
             (ScanStatus::Complete, n) => {
-                let idle = list
-                    .reports
-                    .iter()
-                    .filter(|r| r.evaluated == Some(0))
-                    .count();
+                let idle = list.reports.iter().filter(|r| judged_nothing(r)).count();
                 if idle == n {
                     format!(
                         "Nothing to check: none of the {} found an object of the kinds it reads.",
@@ -245,8 +241,8 @@ pub fn table_with(list: &ReportList, options: &TableOptions) -> String {
                     )
                 } else if idle > 0 {
                     format!(
-                        "All {} passed ({idle} had no object to check).",
-                        plural(n as u64, "detector", "detectors")
+                        "No problem found: {} passed, {idle} not judged (no object to check, or could not judge).",
+                        n - idle
                     )
                 } else {
                     format!("All {} passed.", plural(n as u64, "detector", "detectors"))
@@ -650,4 +646,13 @@ fn footer(o: &mut String, list: &ReportList, options: &TableOptions, p: &Paint) 
             );
         }
     }
+}
+
+/// A report that judged nothing: nothing to check, or not judged (never a pass).
+fn judged_nothing(r: &Report) -> bool {
+    r.evaluated == Some(0)
+        || matches!(
+            r.result,
+            detek_core::ReportResult::NothingToCheck | detek_core::ReportResult::NotJudged
+        )
 }

@@ -253,6 +253,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 .collect::<Result<Vec<ReportList>, _>>()
         })
         .context("a scan task failed")?;
+    for list in &mut lists {
+        if list.target.kind == "demo" {
+            list.clock_note = "the demo's capture time".to_string();
+        }
+    }
     for list in &lists {
         print_diagnostics(list);
     }

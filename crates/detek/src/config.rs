@@ -83,8 +83,13 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        let mut config = Config::parse(&text)
-            .with_context(|| format!("invalid config file {}", path.display()))?;
+        let mut config = Config::parse(&text).map_err(|e| {
+            // serde-saphyr names the text `<input>` and starts with `error: `: name the file.
+            let message = e.to_string();
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            let message = message.replace("<input>", &path.display().to_string());
+            anyhow::anyhow!("invalid config file {}: {message}", path.display())
+        })?;
         config.path = Some(path);
         Ok(config)
     }

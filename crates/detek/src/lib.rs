@@ -20,10 +20,12 @@ pub fn main() -> ExitCode {
         Err(err) => {
             // The message can carry file names and contents: no control characters.
             let message = format!("{err:#}");
-            eprintln!(
-                "detek: error: {}",
-                detek_render::sanitize_terminal(&message)
-            );
+            // Line by line, so a multi-line snippet (config parse errors) keeps its lines.
+            let lines: Vec<String> = message
+                .lines()
+                .map(|l| detek_render::sanitize_terminal(l).into_owned())
+                .collect();
+            eprintln!("detek: error: {}", lines.join("\n"));
             ExitCode::from(2)
         }
     }

@@ -66,8 +66,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .filter_map(|h| Some((h, h.client_config.service.as_ref()?)))
         .collect();
-    if services.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if services.is_empty() && !with_service.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no Services");
         out.attach(
             "Not judged: the scan has no Services",
             serde_json::json!({"webhooks_calling_a_service": with_service.len()}),

@@ -92,7 +92,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let info = ctx.get(&CLUSTER_INFO)?;
     let nodes = ctx.get(&NODES)?;
     if !info.live && nodes.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan is not a cluster (no live connection, no Nodes)");
         out.attach(
             "Not judged: the scan is not a cluster (no live connection, no Nodes)",
             serde_json::json!({}),

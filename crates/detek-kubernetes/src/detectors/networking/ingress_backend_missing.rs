@@ -48,8 +48,10 @@ pub struct IngressBackendMissing;
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let ingresses = ctx.get(&INGRESSES)?;
     let services = ctx.get(&SERVICES)?;
-    if services.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if services.is_empty() && !ingresses.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no Services");
         out.attach(
             "Not judged: the scan has no Services",
             serde_json::json!({ "ingresses": ingresses.len() }),

@@ -52,8 +52,10 @@ const DEFAULT_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let ingresses = ctx.get(&INGRESSES)?;
     let classes = ctx.get(&INGRESS_CLASSES)?;
-    if classes.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if classes.is_empty() && !ingresses.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no IngressClasses");
         out.attach(
             "Not judged: the scan has no IngressClasses",
             serde_json::json!({"ingresses": ingresses.len()}),

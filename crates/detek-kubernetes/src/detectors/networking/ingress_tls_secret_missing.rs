@@ -65,8 +65,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 .is_some_and(|s| s.tls.as_ref().is_some_and(|t| !t.is_empty()))
         })
         .collect();
-    if secrets.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if secrets.is_empty() && !with_tls.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no Secrets");
         out.attach(
             "Not judged: the scan has no Secrets",
             serde_json::json!({

@@ -139,7 +139,9 @@ pub(crate) fn endpoints_not_judged(details: serde_json::Value) -> Outcome {
     if let (Some(note), serde_json::Value::Object(details)) = (note.as_object_mut(), details) {
         note.extend(details);
     }
-    let mut out = Outcome::new().evaluated(0);
+    let mut out = Outcome::new()
+        .evaluated(0)
+        .not_judged("the scan has no Endpoints objects: nothing tells which Pods are ready");
     out.attach("Not judged: the scan has no Endpoints objects", note);
     out
 }

@@ -48,7 +48,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .filter_map(|s| Some((s, pod_selector(s)?)))
         .collect();
-    if endpoints.is_empty() {
+    if endpoints.is_empty() && !with_selector.is_empty() {
         return Ok(endpoints_not_judged(serde_json::json!({
             "services_with_selector": with_selector.len(),
         })));

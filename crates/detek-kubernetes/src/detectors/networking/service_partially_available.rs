@@ -41,7 +41,7 @@ pub struct ServicePartiallyAvailable;
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let services = ctx.get(&SERVICES)?;
     let endpoints = ctx.get(&ENDPOINTS)?;
-    if endpoints.is_empty() {
+    if endpoints.is_empty() && services.iter().any(|s| pod_selector(s).is_some()) {
         return Ok(endpoints_not_judged(serde_json::json!({})));
     }
     let index = endpoints_index(endpoints);

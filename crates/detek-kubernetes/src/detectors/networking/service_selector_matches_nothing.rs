@@ -51,8 +51,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .filter_map(|s| Some((s, pod_selector(s)?)))
         .collect();
-    if index.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if index.is_empty() && !with_selector.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no Pods and no workload templates");
         out.attach(
             "Not judged: the scan has no Pods and no workload templates",
             serde_json::json!({ "services_with_selector": with_selector.len() }),

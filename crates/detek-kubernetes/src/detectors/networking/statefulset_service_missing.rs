@@ -49,8 +49,10 @@ pub struct StatefulsetServiceMissing;
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let stateful_sets = ctx.get(&STATEFUL_SETS)?;
     let services = ctx.get(&SERVICES)?;
-    if services.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if services.is_empty() && !stateful_sets.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no Services");
         out.attach(
             "Not judged: the scan has no Services",
             serde_json::json!({"stateful_sets": stateful_sets.len()}),

@@ -112,8 +112,10 @@ fn show(t: &Taint) -> String {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let nodes = ctx.get(&NODES)?;
     let specs = ctx.get(&POD_SPECS)?.views();
-    if specs.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+    if specs.is_empty() && !nodes.is_empty() {
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("the scan has no Pods or pod templates to tolerate taints");
         out.attach(
             "Not judged: the scan has no Pods or pod templates to tolerate taints",
             serde_json::json!({"nodes": nodes.len()}),

@@ -52,7 +52,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let nodes = ctx.get(&NODES)?;
     let info = ctx.get(&CLUSTER_INFO)?;
     let Some(server) = info.server_version.as_deref() else {
-        let mut out = Outcome::new().evaluated(0);
+        let mut out = Outcome::new().evaluated(0).not_judged(
+            "the API server's version is unknown (no live cluster, no node with a kubelet version)",
+        );
         out.attach(
             "Not judged: the API server's version is unknown (no live cluster, no node with a kubelet version)",
             serde_json::json!({"nodes": nodes.len()}),

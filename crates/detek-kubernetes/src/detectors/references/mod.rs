@@ -360,13 +360,11 @@ impl Scope {
 
 /// The outcome of a reference detector that cannot judge: nothing reported, and a note why.
 fn not_judged(kind_plural: &str) -> Outcome {
-    let mut out = Outcome::new().evaluated(0);
-    out.attach(
-        "not judged",
-        serde_json::Value::String(format!(
-            "the scan contains no {kind_plural}: whether the referenced {kind_plural} exist cannot be told"
-        )),
+    let reason = format!(
+        "the scan contains no {kind_plural}: whether the referenced {kind_plural} exist cannot be told"
     );
+    let mut out = Outcome::new().evaluated(0).not_judged(reason.clone());
+    out.attach("not judged", serde_json::Value::String(reason));
     out
 }
 

@@ -66,7 +66,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .filter(|p| !p.is_empty())
         .collect();
     if allowed.is_empty() {
-        let mut out = Outcome::new().evaluated(0);
+        let mut out = Outcome::new()
+            .evaluated(0)
+            .not_judged("no allowed registries are configured (allowedRegistries in detek.yaml)");
         out.attach(
             "Not judged: no allowed registries configured",
             serde_json::json!({
@@ -153,12 +155,16 @@ mod tests {
     }
 
     #[test]
-    fn passes_with_a_note_when_nothing_is_configured() {
+    fn not_judged_when_nothing_is_configured() {
         let input = vec![Input::Path(
             fixture_dir("image_from_unknown_registry").join("fail.yaml"),
         )];
         let report = run_on("image_from_unknown_registry", input, Settings::new());
-        assert!(report.passed);
+        assert_eq!(report.result, detek_core::ReportResult::NotJudged);
+        assert_eq!(
+            report.note.as_deref(),
+            Some("no allowed registries are configured (allowedRegistries in detek.yaml)")
+        );
         assert!(
             report
                 .attachment
