@@ -724,7 +724,37 @@ impl PodsByLabel {
         namespace: &str,
         selector: &BTreeMap<String, String>,
     ) -> Vec<PodSpecView<'_>> {
-        self.selected_iter(namespace, selector).collect()
+        self.selected_iter(namespace, selector)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// [`PodsByLabel::selected`] with the selected Pods of one controller revision as one
+    /// view (the first of them, `replicas` the number selected): what checks on the spec
+    /// need, since the replicas of a revision share their template.
+    pub fn selected_per_revision(
+        &self,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> Vec<PodSpecView<'_>> {
+        let mut out: Vec<PodSpecView> = Vec::new();
+        let mut at: HashMap<u32, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+        for (member, view) in self.selected_iter(namespace, selector) {
+            if let Member::Pod(i) = member {
+                let group = self.specs.0.pod_view[i as usize];
+                match at.entry(group) {
+                    Entry::Occupied(e) => {
+                        out[*e.get()].replicas += 1;
+                        continue;
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(out.len());
+                    }
+                }
+            }
+            out.push(view);
+        }
+        out
     }
 
     /// Does a Service `selector` select anything in `namespace`?
@@ -736,7 +766,7 @@ impl PodsByLabel {
         &'s self,
         namespace: &'q str,
         selector: &'q BTreeMap<String, String>,
-    ) -> impl Iterator<Item = PodSpecView<'s>> {
+    ) -> impl Iterator<Item = (Member, PodSpecView<'s>)> {
         // Narrow by one label every match must carry (runtime-only labels are optional on
         // templates, so they cannot narrow).
         let narrowing = selector
@@ -749,8 +779,11 @@ impl PodsByLabel {
         candidates
             .map_or(&[][..], Vec::as_slice)
             .iter()
-            .map(|&m| self.specs.member_view(self.members[m as usize]))
-            .filter(move |v| v.namespace() == namespace && service_selects(selector, v))
+            .map(|&m| {
+                let member = self.members[m as usize];
+                (member, self.specs.member_view(member))
+            })
+            .filter(move |(_, v)| v.namespace() == namespace && service_selects(selector, v))
     }
 
     /// Every Pod and template in `namespace`.
@@ -1125,6 +1158,13 @@ mod tests {
             selected(json!({"app": "web"})),
             ["web-a-1", "web-b-1", "web-a-2"]
         );
+        let app_web = BTreeMap::from([("app".to_string(), "web".to_string())]);
+        let per_revision: Vec<(&str, usize)> = index
+            .selected_per_revision("shop", &app_web)
+            .iter()
+            .map(|v| (v.pod.unwrap().name(), v.replicas))
+            .collect();
+        assert_eq!(per_revision, [("web-a-1", 2), ("web-b-1", 1)]);
         // A template needs no runtime label; a Pod does.
         assert_eq!(
             selected(json!({"pod-template-hash": "b"})),

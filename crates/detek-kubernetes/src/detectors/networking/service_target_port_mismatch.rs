@@ -92,13 +92,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         let Some(selector) = pod_selector(svc) else {
             continue;
         };
-        let chosen = index.selected(svc.namespace_or_default(), selector);
+        let chosen = index.selected_per_revision(svc.namespace_or_default(), selector);
         if chosen.is_empty() {
             continue;
         }
         evaluated += 1;
         let what = noun(&chosen, true);
-        // Every selected Pod (each one), or template.
+        // A view stands for the selected Pods of one controller revision.
         let selected_count: usize = chosen.iter().map(|v| v.replicas).sum();
         // Each distinct port once (replicas declare the same ones).
         let mut seen = HashSet::new();
