@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 /// The pod template of a workload controller.
@@ -630,20 +630,58 @@ pub struct PodsByLabel {
     specs: PodSpecs,
     members: Vec<Member>,
     /// hash(namespace, key, value) → members (hash collisions are filtered on lookup).
-    by_label: HashMap<u64, Vec<u32>>,
+    by_label: ByHash,
     /// hash(namespace) → members.
-    by_namespace: HashMap<u64, Vec<u32>>,
+    by_namespace: ByHash,
     pods: bool,
     templates: bool,
 }
 
 fn hash_of(parts: &[&str]) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = FxHasher::default();
     for p in parts {
         p.hash(&mut h);
     }
     h.finish()
 }
+
+/// rustc's FxHash: fast for short keys. Fine here: keys are not chosen by an adversary, and a
+/// collision only adds a candidate that the lookup filters out.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Members by a [`hash_of`] key.
+type ByHash = HashMap<u64, Vec<u32>, BuildHasherDefault<FxHasher>>;
 
 impl PodsByLabel {
     pub fn new(specs: &PodSpecs) -> PodsByLabel {
@@ -686,6 +724,49 @@ impl PodsByLabel {
         namespace: &str,
         selector: &BTreeMap<String, String>,
     ) -> Vec<PodSpecView<'_>> {
+        self.selected_iter(namespace, selector)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// [`PodsByLabel::selected`] with the selected Pods of one controller revision as one
+    /// view (the first of them, `replicas` the number selected): what checks on the spec
+    /// need, since the replicas of a revision share their template.
+    pub fn selected_per_revision(
+        &self,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> Vec<PodSpecView<'_>> {
+        let mut out: Vec<PodSpecView> = Vec::new();
+        let mut at: HashMap<u32, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+        for (member, view) in self.selected_iter(namespace, selector) {
+            if let Member::Pod(i) = member {
+                let group = self.specs.0.pod_view[i as usize];
+                match at.entry(group) {
+                    Entry::Occupied(e) => {
+                        out[*e.get()].replicas += 1;
+                        continue;
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(out.len());
+                    }
+                }
+            }
+            out.push(view);
+        }
+        out
+    }
+
+    /// Does a Service `selector` select anything in `namespace`?
+    pub fn selects_any(&self, namespace: &str, selector: &BTreeMap<String, String>) -> bool {
+        self.selected_iter(namespace, selector).next().is_some()
+    }
+
+    fn selected_iter<'s, 'q>(
+        &'s self,
+        namespace: &'q str,
+        selector: &'q BTreeMap<String, String>,
+    ) -> impl Iterator<Item = (Member, PodSpecView<'s>)> {
         // Narrow by one label every match must carry (runtime-only labels are optional on
         // templates, so they cannot narrow).
         let narrowing = selector
@@ -698,9 +779,11 @@ impl PodsByLabel {
         candidates
             .map_or(&[][..], Vec::as_slice)
             .iter()
-            .map(|&m| self.specs.member_view(self.members[m as usize]))
-            .filter(|v| v.namespace() == namespace && service_selects(selector, v))
-            .collect()
+            .map(|&m| {
+                let member = self.members[m as usize];
+                (member, self.specs.member_view(member))
+            })
+            .filter(move |(_, v)| v.namespace() == namespace && service_selects(selector, v))
     }
 
     /// Every Pod and template in `namespace`.
@@ -1075,6 +1158,13 @@ mod tests {
             selected(json!({"app": "web"})),
             ["web-a-1", "web-b-1", "web-a-2"]
         );
+        let app_web = BTreeMap::from([("app".to_string(), "web".to_string())]);
+        let per_revision: Vec<(&str, usize)> = index
+            .selected_per_revision("shop", &app_web)
+            .iter()
+            .map(|v| (v.pod.unwrap().name(), v.replicas))
+            .collect();
+        assert_eq!(per_revision, [("web-a-1", 2), ("web-b-1", 1)]);
         // A template needs no runtime label; a Pod does.
         assert_eq!(
             selected(json!({"pod-template-hash": "b"})),

@@ -272,17 +272,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             };
             for issue in matching.into_iter().filter(|i| i.affects(v)) {
                 // Pods of one controller: once per issue and container.
-                let owner = view
-                    .pod
-                    .and_then(|p| {
-                        p.metadata
-                            .owner_references
-                            .iter()
-                            .flatten()
-                            .find(|o| o.controller == Some(true))
-                            .map(|o| format!("{}/{}", o.kind, o.name))
-                    })
-                    .unwrap_or_else(|| view.object_ref().display_name());
+                let owner = view.object_ref().display_name();
                 let key = (
                     issue.entry.id.clone(),
                     view.namespace().to_string(),

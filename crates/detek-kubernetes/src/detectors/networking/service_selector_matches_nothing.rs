@@ -66,7 +66,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(with_selector.len());
     for (svc, selector) in with_selector {
         let namespace = svc.namespace_or_default();
-        if !index.selected(namespace, selector).is_empty() {
+        if index.selects_any(namespace, selector) {
             continue;
         }
         let mut finding = Finding::new(

@@ -2,7 +2,7 @@ use super::{noun, pod_selector};
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::{ContainerPort, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// ## What it detects
 /// Service ports whose `targetPort` no container of the selected Pods exposes (for workloads
@@ -92,18 +92,27 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         let Some(selector) = pod_selector(svc) else {
             continue;
         };
-        let chosen = index.selected(svc.namespace_or_default(), selector);
+        let chosen = index.selected_per_revision(svc.namespace_or_default(), selector);
         if chosen.is_empty() {
             continue;
         }
         evaluated += 1;
         let what = noun(&chosen, true);
-        // Every selected Pod (each one), or template.
+        // A view stands for the selected Pods of one controller revision.
         let selected_count: usize = chosen.iter().map(|v| v.replicas).sum();
+        // Each distinct port once (replicas declare the same ones).
+        let mut seen = HashSet::new();
         let declared: Vec<&ContainerPort> = chosen
             .iter()
             .flat_map(|v| v.all_containers())
             .flat_map(|c| c.ports.iter().flatten())
+            .filter(|p| {
+                seen.insert((
+                    p.name.as_deref(),
+                    p.container_port,
+                    protocol(p.protocol.as_ref()),
+                ))
+            })
             .collect();
         // Described only for a finding: most Services match their Pods' ports.
         let declared_text = || {
@@ -114,16 +123,22 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 declared_list.into_iter().collect::<Vec<_>>().join(", ")
             }
         };
-        let mut selected_names: Vec<String> = Vec::new();
+        let mut named = Vec::new();
         for v in &chosen {
-            let name = v.object_ref().display_name();
-            if !selected_names.contains(&name) {
-                selected_names.push(name);
-                if selected_names.len() == 3 {
+            if !named
+                .iter()
+                .any(|n: &&PodSpecView| n.object_key() == v.object_key())
+            {
+                named.push(v);
+                if named.len() == 3 {
                     break;
                 }
             }
         }
+        let selected_names: Vec<String> = named
+            .iter()
+            .map(|v| v.object_ref().display_name())
+            .collect();
         let ports = svc.spec.as_ref().and_then(|s| s.ports.as_ref());
         for port in ports.into_iter().flatten() {
             let proto = protocol(port.protocol.as_ref());

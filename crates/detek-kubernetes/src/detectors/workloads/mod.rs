@@ -144,13 +144,8 @@ fn describe_termination(t: &ContainerStateTerminated) -> String {
 /// completion and serve no traffic, so probe checks leave them out.
 fn is_batch(view: &PodSpecView) -> bool {
     const BATCH: [&str; 2] = ["Job", "CronJob"];
-    if let Some(pod) = view.pod {
-        return pod
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|o| BATCH.contains(&o.kind.as_str()));
+    if view.pod.is_some() {
+        return view.controller.is_some_and(|c| BATCH.contains(&c.kind));
     }
     view.template
         .is_some_and(|t| BATCH.contains(&t.owner.kind.as_str()))

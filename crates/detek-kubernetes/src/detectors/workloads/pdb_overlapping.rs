@@ -65,13 +65,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         if names.len() < 2 {
             continue;
         }
-        if let Some(owner) = view.pod.and_then(|p| {
-            p.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-        }) && !owners_seen.insert((view.namespace(), owner.kind.clone(), owner.name.clone()))
+        if let Some(c) = view.controller
+            && !owners_seen.insert((view.namespace(), c.kind, c.name.as_str()))
         {
             continue;
         }
