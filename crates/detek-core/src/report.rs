@@ -314,6 +314,30 @@ pub struct CollectorStatus {
     pub duration_ms: f64,
 }
 
+impl CollectorStatus {
+    /// The keys it could not produce, grouped by root cause: keys that failed for one reason
+    /// are one group, and a derived key whose reason only repeats another key's reason
+    /// (`incomplete: kubernetes/pods could not be listed (…)`) is left out. One line, one
+    /// finding, one table row per cause.
+    pub fn failed_by_reason(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (key, reason) in &self.failed_keys {
+            let repeats = self
+                .failed_keys
+                .values()
+                .any(|other| other != reason && reason.contains(other.as_str()));
+            if repeats {
+                continue;
+            }
+            match groups.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, keys)) => keys.push(key),
+                None => groups.push((reason, vec![key])),
+            }
+        }
+        groups
+    }
+}
+
 /// What was scanned.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Target {

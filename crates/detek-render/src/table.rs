@@ -557,14 +557,7 @@ fn footer(o: &mut String, list: &ReportList, options: &TableOptions, p: &Paint) 
             ));
         }
         // One line per root cause: keys that failed for the same reason are listed together.
-        let mut by_reason: Vec<(&String, Vec<&str>)> = Vec::new();
-        for (key, reason) in &c.failed_keys {
-            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, keys)) => keys.push(key),
-                None => by_reason.push((reason, vec![key])),
-            }
-        }
-        for (reason, keys) in by_reason {
+        for (reason, keys) in c.failed_by_reason() {
             let what = match keys.as_slice() {
                 [one] => t(one),
                 many => format!("{} inputs ({})", many.len(), t(&many.join(", "))),

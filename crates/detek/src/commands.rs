@@ -295,30 +295,13 @@ fn print_diagnostics(list: &ReportList) {
         if let Some(e) = &c.error {
             let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
         }
-        // One cause, one line: keys failed for one reason are one line, and a derived key
-        // that failed because a kind failed (`kubernetes/objects unavailable: incomplete:
-        // kubernetes/pods could not be listed (…)`) repeats that kind's reason; the report
-        // lists every dependant.
-        let mut by_reason: Vec<(&String, Vec<&String>)> = Vec::new();
-        for (key, reason) in &c.failed_keys {
-            let repeats = c
-                .failed_keys
-                .values()
-                .any(|other| other != reason && reason.contains(other.as_str()));
-            if repeats {
-                continue;
-            }
-            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, keys)) => keys.push(key),
-                None => by_reason.push((reason, vec![key])),
-            }
-        }
-        for (reason, keys) in by_reason {
+        // One cause, one line; the report lists every dependant.
+        for (reason, keys) in c.failed_by_reason() {
             let what = match keys.as_slice() {
                 [one] => one.to_string(),
                 many => format!("{} inputs of {}", many.len(), c.id),
             };
-            let _ = writeln!(err, "detek: {what} unavailable: {}", safe(reason));
+            let _ = writeln!(err, "detek: {what} unavailable: {}", safe(&reason));
         }
         for d in &c.diagnostics {
             total += 1;
@@ -378,14 +361,9 @@ fn table_text(args: &RunArgs, lists: &[ReportList], stdout_tty: bool) -> String 
 }
 
 /// Write a table: through anstream, which passes our SGR codes only when colour was chosen.
-/// A closed pipe ends quietly, another failure is an error (as [`emit`]).
 fn write_table(text: &str, when: ColorWhen) -> Result<()> {
     let mut out = anstream::AutoStream::new(std::io::stdout().lock(), color_choice(when));
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
-    }
+    stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
 fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
@@ -438,11 +416,16 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
     Ok(())
 }
 
-/// Write `text` to stdout. A closed pipe (`detek list | head`) ends the output quietly; any
-/// other failure (a full disk, `> /dev/full`) is an error: the report was lost, exit 2.
+/// Write `text` to stdout.
 fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// A closed pipe (`detek list | head`) ends the output quietly; any other failure (a full disk,
+/// `> /dev/full`) is an error: the report was lost, exit 2.
+fn stdout_result(written: std::io::Result<()>) -> Result<()> {
+    match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),

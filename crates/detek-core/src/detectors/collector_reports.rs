@@ -58,14 +58,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             ));
         }
         // One finding per root cause: keys that failed for the same reason are one finding.
-        let mut by_reason: Vec<(&String, Vec<&String>)> = Vec::new();
-        for (key, reason) in &status.failed_keys {
-            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, keys)) => keys.push(key),
-                None => by_reason.push((reason, vec![key])),
-            }
-        }
-        for (reason, keys) in by_reason {
+        for (reason, keys) in status.failed_by_reason() {
             let what = match keys.as_slice() {
                 [one] => one.to_string(),
                 many => format!("{} inputs", many.len()),
@@ -75,10 +68,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 object.clone(),
                 format!("{what} unavailable: {reason}"),
             )
-            .with_discriminator(keys[0].clone());
+            .with_discriminator(keys[0]);
             if keys.len() > 1 {
-                let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
-                finding = finding.with_evidence(format!("unavailable: {}", names.join(", ")));
+                finding = finding.with_evidence(format!("unavailable: {}", keys.join(", ")));
             }
             out.push(finding);
         }
