@@ -148,14 +148,7 @@ fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result
 
 fn load_config(select_args: &crate::cli::SelectArgs, catalogue: &Catalogue) -> Result<Config> {
     let config = Config::discover(select_args.config.as_deref())?;
-    if let Err(err) = config.validate(catalogue) {
-        let path = config
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        bail!("invalid config file {path}: {err}");
-    }
+    config.validate(catalogue)?;
     Ok(config)
 }
 
