@@ -21,7 +21,8 @@ use std::path::Path;
 
 /// The files of one cluster (or of none: the default target).
 pub struct ClusterInputs {
-    /// The `kube-system` Namespace UID of the cluster; `None` for the default target.
+    /// The `kube-system` Namespace UID of the cluster; `None` for the default target, and for
+    /// inputs that are one target anyway (one file; the collector identifies it).
     pub cluster_uid: Option<String>,
     pub inputs: ReadInputs,
 }
@@ -38,7 +39,20 @@ impl ClusterInputs {
 /// inputs themselves (or the first cluster does, when there is no default target).
 pub fn split_by_cluster(read: ReadInputs) -> Vec<ClusterInputs> {
     let ReadInputs { files, diagnostics } = read;
-    let uids: Vec<Vec<String>> = files.iter().map(|f| cluster_uids(&f.contents)).collect();
+    if files.len() < 2 {
+        // One file is one target, whatever it holds: not worth a pass over a large dump.
+        return vec![ClusterInputs {
+            cluster_uid: None,
+            inputs: ReadInputs { files, diagnostics },
+        }];
+    }
+    let uids: Vec<Vec<String>> = {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|f| cluster_uids(&f.contents))
+            .collect()
+    };
     let mut clusters: Vec<String> = Vec::new();
     for uid in uids.iter().flatten() {
         if !clusters.contains(uid) {
@@ -204,14 +218,13 @@ fn uids_in_json(text: &str, uids: &mut Vec<String>) {
         let namespace_list = header.kind.as_deref() == Some("NamespaceList");
         for item in items {
             let text = item.get();
-            if text.contains("kube-system") && (namespace_list || text.contains("Namespace")) {
-                if let Ok(h) = serde_json::from_str::<Header>(text) {
-                    let kind =
-                        h.kind
-                            .as_deref()
-                            .unwrap_or(if namespace_list { "Namespace" } else { "" });
-                    namespace_uid(kind, h.metadata.as_ref(), uids);
-                }
+            if text.contains("kube-system")
+                && (namespace_list || text.contains("Namespace"))
+                && let Ok(h) = serde_json::from_str::<Header>(text)
+            {
+                let default_kind = if namespace_list { "Namespace" } else { "" };
+                let kind = h.kind.as_deref().unwrap_or(default_kind);
+                namespace_uid(kind, h.metadata.as_ref(), uids);
             }
         }
     } else {
@@ -230,5 +243,24 @@ fn namespace_uid(kind: &str, meta: Option<&Meta>, uids: &mut Vec<String>) {
         && let Some(uid) = meta.uid.as_deref()
     {
         push_uid(uids, uid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::parse_text;
+
+    #[test]
+    fn finds_the_kube_system_uid_in_yaml_and_json_dumps() {
+        // `kubectl get ns -o yaml`: a List of Namespaces.
+        let yaml = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: default\n    uid: d-1\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: kube-system\n    uid: ks-1\n";
+        assert_eq!(cluster_uids(&parse_text("ns.yaml", yaml)), ["ks-1"]);
+        // An API list response: a NamespaceList whose items omit their kind.
+        let json = r#"{"apiVersion":"v1","kind":"NamespaceList","items":[{"metadata":{"name":"kube-system","uid":"ks-2"}}]}"#;
+        assert_eq!(cluster_uids(&parse_text("ns.json", json)), ["ks-2"]);
+        // Pods in kube-system say nothing about the cluster; neither does a Namespace without uid.
+        let pods = r#"[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"coredns","namespace":"kube-system","uid":"p-1"}},{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kube-system"}}]"#;
+        assert!(cluster_uids(&parse_text("pods.json", pods)).is_empty());
     }
 }
