@@ -3,6 +3,7 @@
 //! snapshot collector. No HTTP here: the live collector (`detek-kubernetes-live`) fills the
 //! same model from an API server.
 
+pub mod clusters;
 pub mod collector;
 pub mod custom;
 pub mod health;

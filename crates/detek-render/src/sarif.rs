@@ -206,6 +206,26 @@ fn result(report: &Report, index: usize, finding: &Finding, options: &SarifOptio
         .build();
     if let Some(obj) = &finding.object {
         result.locations = Some(vec![object_location(obj, options)]);
+        // The same object defined in several files: the judged one is the location, the
+        // others related locations.
+        let related: Vec<Location> = obj
+            .locations()
+            .iter()
+            .skip(1)
+            .filter_map(|s| physical_location(s, options))
+            .enumerate()
+            .map(|(i, physical)| {
+                let mut location = Location::builder()
+                    .physical_location(physical)
+                    .message(text_message("also defined here".to_string()))
+                    .build();
+                location.id = Some(i as i64);
+                location
+            })
+            .collect();
+        if !related.is_empty() {
+            result.related_locations = Some(related);
+        }
     }
     if !finding.fingerprint.is_empty() {
         result.partial_fingerprints = Some(BTreeMap::from([(
