@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 pub use crate::custom::{CustomResource, CustomResources, RawObject};
 use crate::custom::{Gatherer, RawBody, RawCap, RawPending};
+use crate::written::Written;
 pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
@@ -107,6 +108,10 @@ pub struct ObjectSummary {
     /// else its own name), a `SealedSecret` (its own name). Lets reference checks find Secrets
     /// that only exist once that controller ran.
     pub makes_secret: Option<String>,
+    /// The apiVersions the object was written with: the document's own for files; for live
+    /// objects, what the last-applied annotation and the managed fields tell (see
+    /// [`crate::written`]).
+    pub written: Written,
 }
 
 impl ObjectSummary {
@@ -573,9 +578,10 @@ impl ObjectSet {
     fn convert_pending(&mut self) {
         use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
+        let live = self.live;
         let converted: Vec<_> = pending
             .into_par_iter()
-            .map(convert_pending_object)
+            .map(|p| convert_pending_object(p, live))
             .collect();
         self.objects.reserve(converted.len());
         for (summary, typed, dropped) in converted.into_iter().flatten() {
@@ -726,11 +732,14 @@ fn fill_type(object: &mut Value, api_version: &str, kind: &str) {
 
 type Converted = (ObjectSummary, Result<Typed, String>, Vec<Dropped>);
 
+/// `live`: the object comes from an API server, which tells the version it was written with
+/// only through its last-applied annotation and managed fields.
 fn convert_pending_object(
     (pending, source): (Pending, Option<SourceLocation>),
+    live: bool,
 ) -> Option<Converted> {
     let (text, start, end, hint) = match pending {
-        Pending::Value(value) => return Some(convert_object((value, source))),
+        Pending::Value(value) => return Some(convert_object((value, source), live)),
         Pending::Json {
             text,
             start,
@@ -747,7 +756,9 @@ fn convert_pending_object(
             if let Some((api_version, kind)) = hint {
                 fill_type(&mut value, &api_version, &kind);
             }
-            return value.is_object().then(|| convert_object((value, source)));
+            return value
+                .is_object()
+                .then(|| convert_object((value, source), live));
         }
     };
     let (api_version, kind): (Arc<str>, Arc<str>) = match (&header.api_version, &header.kind, &hint)
@@ -773,7 +784,9 @@ fn convert_pending_object(
         .is_some_and(|info| {
             header.api_version.is_some() && info.api_version != api_version.as_ref()
         });
-    let needs_tree = legacy
+    // Live objects (were they ever fed as text) read their writers' versions from the tree.
+    let needs_tree = live
+        || legacy
         || (group.is_empty() && kind.as_ref() == "Secret")
         || matches!(
             kind.as_ref(),
@@ -783,7 +796,7 @@ fn convert_pending_object(
     if needs_tree {
         let mut value: Value = serde_json::from_str(slice).ok()?;
         fill_type(&mut value, &api_version, &kind);
-        return Some(convert_object((value, source)));
+        return Some(convert_object((value, source), live));
     }
     let meta = header.metadata.as_ref();
     let name = meta
@@ -833,11 +846,23 @@ fn convert_pending_object(
         source,
         ignore,
         makes_secret: None,
+        written: Written::Document,
     };
     Some((summary, typed, dropped))
 }
 
-fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Converted {
+fn convert_object((mut value, source): (Value, Option<SourceLocation>), live: bool) -> Converted {
+    let written = if live {
+        let served = value["apiVersion"].as_str().unwrap_or_default();
+        let written = crate::written::written_versions_of(served, &value);
+        // Read: no detector needs the managed fields themselves.
+        if let Some(Value::Object(meta)) = value.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+        written
+    } else {
+        Written::Document
+    };
     let map = value.as_object().expect("only objects are queued");
     let api_version: Arc<str> = map["apiVersion"].as_str().unwrap_or_default().into();
     let kind: Arc<str> = map["kind"].as_str().unwrap_or_default().into();
@@ -888,6 +913,7 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         source,
         ignore,
         makes_secret,
+        written,
     };
     (summary, typed, dropped)
 }

@@ -141,4 +141,24 @@ mod tests {
         old.set("cert-manager.target_version", "1.5.3");
         assert!(run_on("removed_api_in_use", text(cert), old).passed);
     }
+
+    #[test]
+    fn cert_manager_advice_skips_replacements_removed_too() {
+        // The table names cert-manager.io/v1alpha2 as the replacement, itself removed in v1.6.
+        let issuer = "apiVersion: certmanager.k8s.io/v1alpha1\nkind: ClusterIssuer\nmetadata: {name: letsencrypt}\n";
+        let report = run_on("removed_api_in_use", text(issuer), Settings::new());
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(
+            report.findings[0].message,
+            "certmanager.k8s.io/v1alpha1 ClusterIssuer was removed in cert-manager v0.11 (target v1.6): use cert-manager.io/v1"
+        );
+        // Before cert-manager.io/v1alpha2 was deprecated, it is the one to use.
+        let mut old = Settings::new();
+        old.set("cert-manager.target_version", "1.3");
+        let report = run_on("removed_api_in_use", text(issuer), old);
+        assert_eq!(
+            report.findings[0].message,
+            "certmanager.k8s.io/v1alpha1 ClusterIssuer was removed in cert-manager v0.11 (target v1.3): use cert-manager.io/v1alpha2"
+        );
+    }
 }
