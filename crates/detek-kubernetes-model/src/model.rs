@@ -27,10 +27,10 @@ use std::sync::Arc;
 
 pub use crate::custom::{CustomResource, CustomResources, RawObject};
 use crate::custom::{Gatherer, RawBody, RawCap, RawPending};
-use crate::written::Written;
 pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
+use crate::written::Written;
 
 /// Where an object came from and how it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -140,13 +140,13 @@ mod tests {
     #[test]
     fn the_versions_other_than_the_served_one_with_their_writers() {
         let object = json!({"metadata": {
-            "annotations": {LAST_APPLIED: "{\"apiVersion\":\"extensions/v1beta1\",\"kind\":\"Deployment\"}"},
-            "managedFields": [
-                {"manager": "kubectl-client-side-apply", "apiVersion": "extensions/v1beta1"},
-                {"manager": "kube-controller-manager", "apiVersion": "apps/v1"},
-                {"manager": "helm", "apiVersion": "apps/v1beta2"},
-                {"manager": "helm", "apiVersion": "apps/v1beta2"},
-            ]}});
+        "annotations": {LAST_APPLIED: "{\"apiVersion\":\"extensions/v1beta1\",\"kind\":\"Deployment\"}"},
+        "managedFields": [
+            {"manager": "kubectl-client-side-apply", "apiVersion": "extensions/v1beta1"},
+            {"manager": "kube-controller-manager", "apiVersion": "apps/v1"},
+            {"manager": "helm", "apiVersion": "apps/v1beta2"},
+            {"manager": "helm", "apiVersion": "apps/v1beta2"},
+        ]}});
         let Written::Live(found) = written_versions_of("apps/v1", &object) else {
             panic!()
         };
@@ -163,7 +163,8 @@ mod tests {
 
     #[test]
     fn written_in_the_served_version_or_not_known() {
-        let served_only = json!({"metadata": {"managedFields": [{"manager": "m", "apiVersion": "v1"}]}});
+        let served_only =
+            json!({"metadata": {"managedFields": [{"manager": "m", "apiVersion": "v1"}]}});
         assert_eq!(
             written_versions_of("v1", &served_only),
             Written::Live(Box::new([]))
@@ -175,5 +176,47 @@ mod tests {
         // An annotation that is not a manifest is no source.
         let odd = json!({"metadata": {"annotations": {LAST_APPLIED: "not json"}}});
         assert_eq!(written_versions_of("v1", &odd), Written::Unknown);
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    use super::*;
+    use crate::model::ObjectSet;
+    use serde_json::json;
+
+    fn page() -> Value {
+        // A live list page as the live collector hands it on (managed fields compacted).
+        json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "items": [
+            {"metadata": {"name": "web", "namespace": "shop",
+                          "managedFields": [{"manager": "helm", "apiVersion": "apps/v1beta2"}]}},
+            {"metadata": {"name": "api", "namespace": "shop"}},
+        ]})
+    }
+
+    #[test]
+    fn live_objects_carry_their_writers_versions_files_their_own() {
+        let mut live = ObjectSet::new();
+        live.live = true;
+        live.add_value(page(), None);
+        live.finish();
+        let written: Vec<&Written> = live.objects.iter().map(|o| &o.written).collect();
+        assert_eq!(
+            written,
+            [
+                &Written::Live(Box::new([WrittenBy {
+                    api_version: Arc::from("apps/v1beta2"),
+                    writer: Writer::Manager(Arc::from("helm")),
+                }])),
+                &Written::Unknown,
+            ]
+        );
+        // Read into the summary, the managed fields are not kept in the typed object.
+        assert!(live.deployments[0].object.metadata.managed_fields.is_none());
+
+        let mut files = ObjectSet::new();
+        files.add_value(page(), None);
+        files.finish();
+        assert!(files.objects.iter().all(|o| o.written == Written::Document));
     }
 }

@@ -253,7 +253,13 @@ fn replacement_row<'a>(
     at
 }
 
-fn message(api_version: &str, kind: &str, row: &ApiRow, state: Lifecycle, target: &Target) -> String {
+fn message(
+    api_version: &str,
+    kind: &str,
+    row: &ApiRow,
+    state: Lifecycle,
+    target: &Target,
+) -> String {
     let component = component_name(&row.component);
     let what = format!("{api_version} {kind}");
     let target_text = show(target.version);
@@ -418,7 +424,10 @@ fn kind_at_stake(
     for row in &API_TABLE.rows {
         let names_it = if row.kind.is_empty() {
             // `group/version`, or a bare group (every version of it).
-            row.version.split_once('/').map_or(&*row.version, |(g, _)| g) == group
+            row.version
+                .split_once('/')
+                .map_or(&*row.version, |(g, _)| g)
+                == group
         } else {
             row.kind == kind
         };
