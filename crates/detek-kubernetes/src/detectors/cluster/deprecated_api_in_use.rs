@@ -32,6 +32,8 @@ use crate::prelude::*;
 /// that removes it. `kubectl convert -f FILE --output-version policy/v1` (kubectl-convert
 /// plugin) does the mechanical part; `kubectl get --raw /metrics | grep
 /// apiserver_requested_deprecated_apis` shows which deprecated APIs a cluster still receives.
+/// On a live cluster, fix what writes the object: the manifest or chart that was last applied,
+/// or the client named as field manager.
 ///
 /// ## Example
 /// ```yaml
