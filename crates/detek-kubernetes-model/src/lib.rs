@@ -15,6 +15,7 @@ pub mod pods;
 pub mod secrets;
 pub mod suppress;
 pub mod version;
+pub mod written;
 
 pub use collector::SnapshotCollector;
 pub use ingest::Input;

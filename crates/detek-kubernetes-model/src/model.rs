@@ -30,6 +30,7 @@ use crate::custom::{Gatherer, RawBody, RawCap, RawPending};
 pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
+use crate::written::Written;
 
 /// Where an object came from and how it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +142,10 @@ pub struct ObjectSummary {
     /// The Pods an operator creates for this custom resource, by their labels (a Prometheus'
     /// StatefulSet Pods): see [`crate::operators`]. Empty for every other object.
     pub makes_pods: Vec<crate::operators::PodLabels>,
+    /// The apiVersions the object was written with: the document's own for files; for live
+    /// objects, what the last-applied annotation and the managed fields tell (see
+    /// [`crate::written`]).
+    pub written: Written,
 }
 
 impl ObjectSummary {
@@ -672,9 +677,10 @@ impl ObjectSet {
     fn convert_pending(&mut self) {
         use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
+        let live = self.live;
         let converted: Vec<Option<Converted>> = pending
             .into_par_iter()
-            .map(convert_pending_object)
+            .map(|p| convert_pending_object(p, live))
             .collect();
         let mut converted: Vec<Converted> = converted.into_iter().flatten().collect();
         let repeated = merge_definitions(&mut converted, &mut self.diagnostics);
@@ -932,11 +938,14 @@ fn fill_type(object: &mut Value, api_version: &str, kind: &str) {
 /// it is named (`metadata.name`, not only `generateName`: two of those are two objects).
 type Converted = (ObjectSummary, Result<Typed, String>, Vec<Dropped>, bool);
 
+/// `live`: the object comes from an API server, which tells the version it was written with
+/// only through its last-applied annotation and managed fields.
 fn convert_pending_object(
     (pending, source): (Pending, Option<SourceLocation>),
+    live: bool,
 ) -> Option<Converted> {
     let (text, start, end, hint) = match pending {
-        Pending::Value(value) => return Some(convert_object((value, source))),
+        Pending::Value(value) => return Some(convert_object((value, source), live)),
         Pending::Json {
             text,
             start,
@@ -953,7 +962,9 @@ fn convert_pending_object(
             if let Some((api_version, kind)) = hint {
                 fill_type(&mut value, &api_version, &kind);
             }
-            return value.is_object().then(|| convert_object((value, source)));
+            return value
+                .is_object()
+                .then(|| convert_object((value, source), live));
         }
     };
     let (api_version, kind): (Arc<str>, Arc<str>) = match (&header.api_version, &header.kind, &hint)
@@ -979,7 +990,9 @@ fn convert_pending_object(
         .is_some_and(|info| {
             header.api_version.is_some() && info.api_version != api_version.as_ref()
         });
-    let needs_tree = legacy
+    // Live objects (were they ever fed as text) read their writers' versions from the tree.
+    let needs_tree = live
+        || legacy
         || (group.is_empty() && kind.as_ref() == "Secret")
         || matches!(
             kind.as_ref(),
@@ -989,7 +1002,7 @@ fn convert_pending_object(
     if needs_tree {
         let mut value: Value = serde_json::from_str(slice).ok()?;
         fill_type(&mut value, &api_version, &kind);
-        return Some(convert_object((value, source)));
+        return Some(convert_object((value, source), live));
     }
     let meta = header.metadata.as_ref();
     let name = meta
@@ -1041,11 +1054,23 @@ fn convert_pending_object(
         ignore,
         makes_secret: None,
         makes_pods: Vec::new(),
+        written: Written::Document,
     };
     Some((summary, typed, dropped, named))
 }
 
-fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Converted {
+fn convert_object((mut value, source): (Value, Option<SourceLocation>), live: bool) -> Converted {
+    let written = if live {
+        let served = value["apiVersion"].as_str().unwrap_or_default();
+        let written = crate::written::written_versions_of(served, &value);
+        // Read: no detector needs the managed fields themselves.
+        if let Some(Value::Object(meta)) = value.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+        written
+    } else {
+        Written::Document
+    };
     let map = value.as_object().expect("only objects are queued");
     let api_version: Arc<str> = map["apiVersion"].as_str().unwrap_or_default().into();
     let kind: Arc<str> = map["kind"].as_str().unwrap_or_default().into();
@@ -1106,6 +1131,7 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         ignore,
         makes_secret,
         makes_pods,
+        written,
     };
     (summary, typed, dropped, named)
 }

@@ -108,8 +108,8 @@ fn run(list: &ReportList, options: &SarifOptions, several: bool) -> Run {
                 RunAutomationDetails::builder()
                     .id(format!("detek/{}/", list.target.name))
                     .description(text_message(format!(
-                        "detek scan of {} {}",
-                        list.target.kind, list.target.name
+                        "detek scan of {}",
+                        crate::text::target_label(list)
                     )))
                     .build(),
             )
@@ -389,8 +389,8 @@ fn invocation(list: &ReportList, options: &SarifOptions) -> Invocation {
         execution.push(notification(
             "error",
             format!(
-                "nothing could be collected from {} {}: this report says nothing about its health",
-                list.target.kind, list.target.name
+                "nothing could be collected from {}: this report says nothing about its health",
+                crate::text::target_label(list)
             ),
         ));
     }

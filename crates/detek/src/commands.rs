@@ -57,13 +57,21 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
     Ok(targets)
 }
 
+/// How reports title the demo: "Demo cluster (snapshot of 2026-01-13 19:00 UTC)".
+fn demo_name(taken: jiff::Timestamp) -> String {
+    format!(
+        "Demo cluster (snapshot of {})",
+        taken.strftime("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
     if args.demo {
         let now: jiff::Timestamp = DEMO_NOW.parse().expect("valid demo time");
         return Ok(vec![ScanTarget {
             target: Target {
                 kind: "demo".into(),
-                name: "detek demo cluster".into(),
+                name: demo_name(now),
                 identity: "demo".into(),
                 context: None,
             },
@@ -277,7 +285,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .context("a scan task failed")?;
     for list in &mut lists {
         if list.target.kind == "demo" {
-            list.clock_note = "the demo's capture time".to_string();
+            list.clock_note = "when the demo snapshot was taken".to_string();
         }
     }
     for list in &lists {
