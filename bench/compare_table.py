@@ -2,7 +2,7 @@
 """Print bench/compare.sh's table from its per-run rows (TSV: input, tool, rc, wall, user, sys,
 peak RSS in KB, findings): medians per input and tool, and detek's time as a ratio of each peer's.
 
-    compare_table.py RESULTS.tsv [TIMEOUT_SECONDS] [--markdown]
+    compare_table.py RESULTS.tsv [TIMEOUT_S [DETEK_TIMEOUT_S]] [--markdown]
 """
 import statistics
 import sys
@@ -24,6 +24,7 @@ def main():
     markdown = "--markdown" in sys.argv
     path = args[0]
     timeout = args[1] if len(args) > 1 else "?"
+    detek_timeout = args[2] if len(args) > 2 else timeout
     rows = {}
     order = []
     for line in open(path):
@@ -35,11 +36,13 @@ def main():
             order.append(f[0])
         rows.setdefault(key, []).append(f)
 
-    def summary(runs):
-        done = [r for r in runs if r[2] not in ("timeout", "skipped") and r[3]]
+    def summary(runs, tool):
+        done = [r for r in runs if r[2] not in ("timeout", "skipped", "failed") and r[3]]
         if not done:
             state = runs[0][2]
-            return {"text": f"timed out after {timeout} s" if state == "timeout" else "skipped"}
+            limit = detek_timeout if tool.startswith("detek") else timeout
+            text = {"timeout": f"timed out after {limit} s", "failed": "failed (see notes)"}
+            return {"text": text.get(state, "skipped (see notes)")}
         wall = statistics.median(float(r[3]) for r in done)
         cpu = statistics.median(float(r[4]) + float(r[5]) for r in done)
         rss = statistics.median(int(r[6]) for r in done) / 1024
@@ -61,12 +64,18 @@ def main():
     table = []
     for inp in order:
         tools = [t for (i, t) in rows if i == inp]
-        sums = {t: summary(rows[(inp, t)]) for t in tools}
+        sums = {t: summary(rows[(inp, t)], t) for t in tools}
         d, d1 = sums.get("detek"), sums.get("detek-1core")
         for t in tools:
             s = sums[t]
             if s.get("text"):
-                table.append([inp, NAMES.get(t, t), "", s["text"], "", "", "", "", ""])
+                # A peer stopped at the timeout: detek's ratio is below detek / timeout.
+                bound = ["", ""]
+                if s["text"].startswith("timed out") and not t.startswith("detek"):
+                    for k, x in enumerate((d, d1)):
+                        if x and not x.get("text") and not x["refused"] and timeout != "?":
+                            bound[k] = f"< {x['wall'] / float(timeout):.3f}"
+                table.append([inp, NAMES.get(t, t), "", s["text"], "", "", "", *bound])
                 continue
             r_wall = r_one = ""
             if not t.startswith("detek") and s["wall"] > 0:
