@@ -10,6 +10,7 @@
 # Environment: SIZES="4000 40000 400000" (documents), LIVE_SIZES="20000 100000" (objects),
 # TIMEOUT=240 (seconds a single run of a peer may take; DETEK_TIMEOUT=1200 for detek), RUNS / RUNS_SLOW (runs of a tool whose first run
 # took < / >= 10 s: 5 / 3), TOOLS="detek detek-1core kube-score checkov trivy" (subset to run),
+# DETEK_BIN (a detek binary to time instead of building target/release/detek),
 # PEERS_DIR=~/.cache/detek-peers (peer tools and their versions), WORK (inputs, outputs; default
 # $PEERS_DIR/work), RESULTS (the raw per-run rows, TSV; default $WORK/results.tsv).
 #
@@ -64,11 +65,16 @@ export PATH="$PEERS_DIR/bin:$PATH"
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(uptime | sed 's/.*load/load/')"
 
 # ---------------------------------------------------------------- detek (release build)
+# DETEK_BIN=path: time that binary instead (e.g. another build to compare); no build then.
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p detek
-DETEK=$ROOT/$TARGET/release/detek
-[[ -x $DETEK ]] || DETEK=$TARGET/release/detek
-echo "detek $($DETEK --version | awk '{print $2}') ($(git rev-parse --short HEAD), release build)" >> "$VERSIONS"
+if [[ -n ${DETEK_BIN:-} ]]; then
+  DETEK=$(realpath "$DETEK_BIN")
+  echo "detek $($DETEK --version | awk '{print $2}') ($DETEK_BIN)" >> "$VERSIONS"
+else
+  cargo build --release -q -p detek
+  DETEK=$(realpath "$TARGET/release/detek")
+  echo "detek $($DETEK --version | awk '{print $2}') ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates Cargo.lock || echo ', with local changes'), release build)" >> "$VERSIONS"
+fi
 
 # ---------------------------------------------------------------- peers
 # go install MODULE@VERSION into $PEERS_DIR/bin, once. A refusal (the proxy does not serve the
