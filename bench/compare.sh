@@ -12,7 +12,8 @@
 # took < / >= 10 s: 5 / 3), TOOLS="detek detek-1core kube-score checkov trivy" (subset to run),
 # DETEK_BIN (a detek binary to time instead of building target/release/detek),
 # PEERS_DIR=~/.cache/detek-peers (peer tools and their versions), WORK (inputs, outputs; default
-# $PEERS_DIR/work), RESULTS (the raw per-run rows, TSV; default $WORK/results.tsv).
+# $PEERS_DIR/work), OUT (outputs of the tools, versions, notes; default $WORK), RESULTS (the raw
+# per-run rows, TSV; default $OUT/results.tsv).
 #
 # The peers live outside the repository, in $PEERS_DIR: kube-score (and, if the Go module proxy
 # serves them, kube-linter, polaris, pluto, Popeye, kakao/detek) by `go install`; checkov and
@@ -54,9 +55,11 @@ fi
 [[ $MODE == manifests ]] && LIVE_SIZES=""
 mkdir -p "$PEERS_DIR/bin" "$PEERS_DIR/refused" "$WORK"
 PEERS_DIR=$(cd "$PEERS_DIR" && pwd); WORK=$(cd "$WORK" && pwd)
-RESULTS=${RESULTS:-$WORK/results.tsv}
-VERSIONS=$WORK/versions.txt
-NOTES=$WORK/notes.txt
+OUT=${OUT:-$WORK}
+mkdir -p "$OUT"
+RESULTS=${RESULTS:-$OUT/results.tsv}
+VERSIONS=$OUT/versions.txt
+NOTES=$OUT/notes.txt
 : > "$RESULTS"; : > "$VERSIONS"; : > "$NOTES"
 note() { echo "   note: $*" >&2; echo "$*" >> "$NOTES"; }
 has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
@@ -191,10 +194,10 @@ PY
 }
 measure() {
   local input=$1 tool=$2 out=$3; shift 3
-  local tf=$WORK/time.out rc=0 limit=$TIMEOUT
+  local tf=$OUT/time.out rc=0 limit=$TIMEOUT
   [[ $tool == detek* ]] && limit=$DETEK_TIMEOUT
   rm -f "$tf" "$out"
-  timeout -k 10 "$limit" /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" > "${out:-/dev/null}" 2> "$WORK/stderr.last" || rc=$?
+  timeout -k 10 "$limit" /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" > "${out:-/dev/null}" 2> "$OUT/stderr.last" || rc=$?
   if [[ $rc == 124 || $rc == 137 ]]; then
     printf '%s\t%s\t%s\t\t\t\t\t\n' "$input" "$tool" timeout >> "$RESULTS"
     echo "   $tool: timed out after $limit s"
@@ -203,13 +206,13 @@ measure() {
   local wall user sys rss findings
   read -r wall user sys rss < <(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$tf" 2>/dev/null | tail -1) || true
   if [[ -z ${wall:-} ]]; then
-    note "$tool on $input: failed to run (exit $rc): $(tail -1 "$WORK/stderr.last" | cut -c1-120)"
+    note "$tool on $input: failed to run (exit $rc): $(tail -1 "$OUT/stderr.last" | cut -c1-120)"
     printf '%s\t%s\tfailed\t\t\t\t\t\n' "$input" "$tool" >> "$RESULTS"
     return 125
   fi
   findings=$(count "$tool" "$out")
   # detek exits 2 when it refuses an input (e.g. above its size limit): record it as such.
-  [[ $tool == detek* && $rc == 2 ]] && findings="refused (exit 2: $(grep -m1 -i 'error' "$WORK/stderr.last" | cut -c1-80))"
+  [[ $tool == detek* && $rc == 2 ]] && findings="refused (exit 2: $(grep -m1 -i 'error' "$OUT/stderr.last" | cut -c1-80))"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$input" "$tool" "$rc" "$wall" "$user" "$sys" "$rss" "$findings" >> "$RESULTS"
   printf '   %-12s %7.2f s wall %7.2f s CPU %8.1f MB  findings %s\n' "$tool" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" "$findings"
   LAST_WALL=$wall
@@ -219,7 +222,7 @@ measure() {
 declare -A MEDIAN
 repeat() {
   local input=$1 tool=$2; shift 2
-  local out=$WORK/out.$tool.json n i
+  local out=$OUT/out.$tool.json n i
   LAST_WALL=""
   local rc=0
   measure "$input" "$tool" "$out" "$@" || rc=$?
@@ -335,7 +338,7 @@ run_live() {
     if [[ ${PREV[popeye]:-} == timeout ]]; then
       note "popeye on $input: skipped, it timed out on the smaller cluster"
     else
-      repeat "$input" popeye popeye --kubeconfig "$KC" -o json --force-exit-zero
+      repeat "$input" popeye popeye --kubeconfig "$KC" -A -o json --force-exit-zero
     fi
   else
     note "popeye: skipped, not installed (go install refused; build it by hand into $PEERS_DIR/bin)"
