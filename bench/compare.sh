@@ -63,6 +63,7 @@ NOTES=$OUT/notes.txt
 : > "$RESULTS"; : > "$VERSIONS"; : > "$NOTES"
 note() { echo "   note: $*" >&2; echo "$*" >> "$NOTES"; }
 has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
+thousands() { python3 -c "print(f'{int(\"$1\"):,}')"; }
 export PATH="$PEERS_DIR/bin:$PATH"
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(uptime | sed 's/.*load/load/')"
@@ -287,6 +288,19 @@ run_manifests() {
   for t in "${!MEDIAN[@]}"; do PREV[$t]=${MEDIAN[$t]}; done
 }
 
+# The real manifests, after the smallest generated set (so that a short run still has them).
+run_real() {
+  local real=$ROOT/../shared/data/manifests
+  if [[ -d $real ]]; then
+    local t; declare -A saved=()
+    for t in "${!PREV[@]}"; do saved[$t]=${PREV[$t]}; done
+    PREV=(); SAME_SIZE=()
+    run_manifests "real manifests ../shared/data/manifests ($(find "$real" -type f | wc -l) files, $(du -sm "$real" | cut -f1) MB)" "$real" 1
+    PREV=(); for t in "${!saved[@]}"; do PREV[$t]=${saved[$t]}; done
+  else
+    note "real manifests: skipped, $real is absent"
+  fi
+}
 if [[ -n $SIZES ]]; then
   prev_size=""
   for size in $SIZES; do
@@ -295,22 +309,14 @@ if [[ -n $SIZES ]]; then
     [[ -s $one ]] || python3 bench/gen_large.py "$n" "$one"
     [[ -f $dir/.done ]] || { rm -rf "$dir"; python3 bench/gen_large.py "$n" "$dir" --split && touch "$dir/.done"; }
     factor=1; [[ -n $prev_size ]] && factor=$((size / prev_size))
-    label=$(printf "%'d" "$size")
+    label=$(thousands "$size")
     SAME_SIZE=()
     run_manifests "$label documents, one file ($(du -m "$one" | cut -f1) MB)" "$one" "$factor"
     for t in "${!PREV[@]}"; do SAME_SIZE[$t]=${PREV[$t]}; done
     run_manifests "$label documents, one per file" "$dir" "$factor"
+    [[ -z $prev_size && $MODE != quick ]] && run_real
     prev_size=$size
   done
-  if [[ $MODE != quick ]]; then
-    real=$ROOT/../shared/data/manifests
-    if [[ -d $real ]]; then
-      PREV=(); SAME_SIZE=()
-      run_manifests "real manifests ../shared/data/manifests ($(find "$real" -type f | wc -l) files, $(du -sm "$real" | cut -f1) MB)" "$real" 1
-    else
-      note "real manifests: skipped, $real is absent"
-    fi
-  fi
 fi
 
 # ---------------------------------------------------------------- live
@@ -321,7 +327,7 @@ run_live() {
   # shellcheck disable=SC1091
   source "$dir/env/env"
   local KC=$ADMIN_KUBECONFIG input
-  input="live, $(printf "%'d" "$objects") objects ($(cat "$dir/json_mb") MB of JSON read)"
+  input="live, $(thousands "$objects") objects ($(cat "$dir/json_mb") MB of JSON read)"
   MEDIAN=()
   export KUBECTL="$(cat "$dir/kubectl")" KC PATHS_STR="$(cat "$dir/paths.txt")"
   raw_par() { set -f; printf '%s\n' $PATHS_STR | xargs -P 4 -I{} "$KUBECTL" --kubeconfig "$KC" --disable-compression get --raw {} >/dev/null; }
