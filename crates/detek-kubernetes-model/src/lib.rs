@@ -9,6 +9,7 @@ pub mod health;
 pub mod ingest;
 mod legacy;
 pub mod model;
+pub mod operators;
 pub mod pods;
 pub mod secrets;
 pub mod suppress;

@@ -107,6 +107,9 @@ pub struct ObjectSummary {
     /// else its own name), a `SealedSecret` (its own name). Lets reference checks find Secrets
     /// that only exist once that controller ran.
     pub makes_secret: Option<String>,
+    /// The Pods an operator creates for this custom resource, by their labels (a Prometheus'
+    /// StatefulSet Pods): see [`crate::operators`]. Empty for every other object.
+    pub makes_pods: Vec<crate::operators::PodLabels>,
 }
 
 impl ObjectSummary {
@@ -135,6 +138,32 @@ pub struct ClusterInfo {
     /// empty because the key names are unknown, not because the Secret has no keys: a detector
     /// must not report a missing key of such a Secret. `type_` is known.
     pub secrets_metadata_only: bool,
+    /// True when the objects are a cluster's state: a live scan, or files read from a cluster
+    /// (holding Nodes, or Pods with a status: a `kubectl get -o yaml` dump). Otherwise they are
+    /// manifests, a partial view: an operator, a controller or an install Job creates further
+    /// objects at run time, so an object named by another but absent from the files may still
+    /// exist (see [`ClusterInfo::reference_level`]).
+    pub whole_cluster: bool,
+}
+
+impl ClusterInfo {
+    /// The level of a finding that an object named by another is missing: `level` on a whole
+    /// cluster, at most `Warn` on manifests, where it may be created at run time.
+    pub fn reference_level(&self, level: Level) -> Level {
+        if self.whole_cluster {
+            level
+        } else {
+            level.min(Level::Warn)
+        }
+    }
+
+    /// Why [`ClusterInfo::reference_level`] lowered `level` (evidence for the finding), or
+    /// `None` when it did not.
+    pub fn reference_note(&self, level: Level) -> Option<String> {
+        (self.reference_level(level) != level).then(|| {
+            format!("Warn on manifests ({level} on a cluster): it may be created at run time")
+        })
+    }
 }
 
 pub const OBJECTS: Key<Vec<ObjectSummary>> = Key::new("kubernetes/objects");
@@ -326,6 +355,13 @@ macro_rules! kinds {
             /// nobody wants).
             pub fn into_produced(mut self, produced: &mut Produced, skip: &dyn Fn(&str) -> bool) {
                 self.finish();
+                // Files read from a cluster (Nodes, or Pods with a status) hold its state;
+                // manifests do not (see ClusterInfo::whole_cluster).
+                let whole_cluster = self.live
+                    || !self.nodes.is_empty()
+                    || self.pods.iter().any(|p| {
+                        p.status.as_ref().and_then(|s| s.phase.as_ref()).is_some()
+                    });
                 // The shared indexes pod-level detectors read, computed once here rather than
                 // once per detector (pod-spec views were 40% of a 100k-object scan).
                 let want_specs = !skip(POD_SPECS.id()) || !skip(PODS_BY_LABEL.id());
@@ -364,6 +400,7 @@ macro_rules! kinds {
                         server_version: self.server_version.clone(),
                         live: self.live,
                         secrets_metadata_only: self.secrets_metadata_only,
+                        whole_cluster,
                     });
                 }
                 produced.stat("objects", self.objects.len() as u64);
@@ -833,6 +870,7 @@ fn convert_pending_object(
         source,
         ignore,
         makes_secret: None,
+        makes_pods: Vec::new(),
     };
     Some((summary, typed, dropped))
 }
@@ -874,6 +912,13 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         );
     }
     let makes_secret = secret_made_by(&kind, &name, &value);
+    let makes_pods = crate::operators::pods_made_by(
+        group,
+        &kind,
+        &name,
+        namespace.as_deref().unwrap_or("default"),
+        &value,
+    );
     let origin = Origin {
         api_version: api_version.clone(),
         source: source.clone(),
@@ -888,6 +933,7 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         source,
         ignore,
         makes_secret,
+        makes_pods,
     };
     (summary, typed, dropped)
 }
