@@ -203,7 +203,7 @@ struct Job {
 }
 
 enum Msg {
-    Page(Value),
+    Page(list::Page),
     Done(Job, KindOutcome),
     Health(Result<ApiServerHealth, String>),
 }
@@ -383,7 +383,7 @@ impl LiveCollector {
                     .map(|job| {
                         let (api, scope, tx) = (api.clone(), scope.clone(), tx.clone());
                         async move {
-                            let (page_tx, mut page_rx) = mpsc::channel::<Value>(1);
+                            let (page_tx, mut page_rx) = mpsc::channel::<list::Page>(1);
                             let forward = async {
                                 while let Some(page) = page_rx.recv().await {
                                     if tx.send(Msg::Page(page)).await.is_err() {
@@ -416,7 +416,10 @@ impl LiveCollector {
             match msg {
                 Msg::Page(page) => detek_core::off_async_workers(|| {
                     // Typing a page is CPU-bound: other targets' tasks move to other workers.
-                    set.add_value(page, None);
+                    match page {
+                        list::Page::Text(text) => set.add_json(&text, 0, text.len(), None),
+                        list::Page::Tree(value) => set.add_value(value, None),
+                    }
                     set.finish();
                 }),
                 Msg::Done(job, outcome) => {

@@ -2,7 +2,9 @@
 
 use super::client::{Api, Failure};
 use detek_kubernetes_model::model::KindInfo;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub(crate) const JSON: &str = "application/json";
@@ -138,13 +140,23 @@ pub(crate) enum Shape {
     SecretTable,
 }
 
-/// List one kind page by page, sending each page (a JSON value the model can ingest) to `tx`.
+/// A page as handed to the model.
+#[derive(Debug)]
+pub(crate) enum Page {
+    /// A `<Kind>List` as JSON text, managedFields compacted: the model types its items
+    /// straight from the text (`ObjectSet::add_json`), no JSON tree built.
+    Text(Arc<str>),
+    /// Secrets, already reduced as a tree (`ObjectSet::add_value`).
+    Tree(Value),
+}
+
+/// List one kind page by page, sending each page (in a form the model can ingest) to `tx`.
 pub(crate) async fn list_kind(
     api: &Api,
     kind: &KindInfo,
     scope: &Scope,
     shape: Shape,
-    tx: &mpsc::Sender<Value>,
+    tx: &mpsc::Sender<Page>,
 ) -> KindOutcome {
     let (field_selector, accept) = match shape {
         Shape::List => (None, JSON),
@@ -216,12 +228,12 @@ pub(crate) async fn list_kind(
     }
 }
 
-type Parsing = tokio::task::JoinHandle<Result<(Value, u64), KindOutcome>>;
+type Parsing = tokio::task::JoinHandle<Result<(Page, u64), KindOutcome>>;
 
 /// Wait for a page's parsing and send it to the model.
 async fn hand_on(
     parsing: Parsing,
-    tx: &mpsc::Sender<Value>,
+    tx: &mpsc::Sender<Page>,
     objects: &mut u64,
 ) -> Result<(), KindOutcome> {
     let (page, n) = parsing.await.map_err(|e| {
@@ -237,7 +249,7 @@ async fn hand_on(
     Ok(())
 }
 
-fn bad_body(status: u16, path: &str, e: &serde_json::Error) -> KindOutcome {
+fn bad_body(status: u16, path: &str, e: &dyn std::fmt::Display) -> KindOutcome {
     KindOutcome::Failed(Failure::Status {
         code: status,
         reason: "BadBody".into(),
@@ -264,9 +276,14 @@ fn continue_of(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
         .filter(|s| !s.is_empty()))
 }
 
-/// Parse one page and shape it for the model: managedFields compacted, Secrets reduced, a
+/// Shape one page for the model: managedFields compacted (in the text), Secrets reduced, a
 /// Secret Table turned into a SecretList. Returns the page and its number of objects.
-fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Error> {
+fn shape_page(body: &[u8], shape: Shape) -> Result<(Page, u64), PageError> {
+    if shape == Shape::List {
+        let text = std::str::from_utf8(body).map_err(PageError::Utf8)?;
+        let (text, objects) = compact_page(text)?;
+        return Ok((Page::Text(Arc::from(text)), objects));
+    }
     let mut page: Value = serde_json::from_slice(body)?;
     let mut objects = 0;
     let page = match shape {
@@ -274,11 +291,7 @@ fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Err
             if let Some(Value::Array(items)) = page.get_mut("items") {
                 objects = items.len() as u64;
                 for item in items.iter_mut() {
-                    if shape == Shape::TlsSecrets {
-                        reduce_secret(item);
-                    } else {
-                        compact_managed_fields(item);
-                    }
+                    reduce_secret(item);
                 }
             }
             page
@@ -292,37 +305,125 @@ fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Err
             list
         }
     };
-    Ok((page, objects))
+    Ok((Page::Tree(page), objects))
 }
 
-/// `metadata.managedFields` is bookkeeping of server-side apply, often a third of an object's
-/// size. One fact in it matters: the apiVersion each manager wrote with, the only trace on a
-/// live object of a deprecated or removed API a client still uses (the server returns every
-/// object in the version asked for). Each entry is cut down to that — `manager` and
-/// `apiVersion`, duplicates dropped — and the model reads it
-/// (`detek_kubernetes_model::written`) and drops the rest.
-fn compact_managed_fields(item: &mut Value) {
-    let Some(Value::Object(meta)) = item.get_mut("metadata") else {
-        return;
-    };
-    let Some(Value::Array(entries)) = meta.remove("managedFields") else {
-        return;
-    };
-    let mut kept: Vec<Value> = Vec::new();
-    for entry in entries {
-        let Value::Object(mut entry) = entry else {
+#[derive(Debug)]
+enum PageError {
+    Json(serde_json::Error),
+    Utf8(std::str::Utf8Error),
+}
+
+impl From<serde_json::Error> for PageError {
+    fn from(e: serde_json::Error) -> Self {
+        PageError::Json(e)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Json(e) => e.fmt(f),
+            PageError::Utf8(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The page's text with each item's `metadata.managedFields` cut down, and its number of items.
+///
+/// managedFields is bookkeeping of server-side apply, often a third of an object's size. One
+/// fact in it matters: the apiVersion each manager wrote with, the only trace on a live object
+/// of a deprecated or removed API a client still uses (the server returns every object in the
+/// version asked for). Each entry is cut down to that — `manager` and `apiVersion`, duplicates
+/// dropped — and the model reads it (`detek_kubernetes_model::written`) and drops the rest.
+/// The page is split with `RawValue`s (slices of the text): no JSON tree is built, and the
+/// text is copied once, shorter.
+fn compact_page(text: &str) -> Result<(String, u64), serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct PageItems<'a> {
+        #[serde(borrow, default)]
+        items: Option<Vec<&'a RawValue>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item<'a> {
+        #[serde(borrow, default)]
+        metadata: Option<Meta<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta<'a> {
+        #[serde(rename = "managedFields", borrow, default)]
+        managed_fields: Option<&'a RawValue>,
+    }
+    // Parsing the whole page also checks that all of it is JSON, as a tree would.
+    let page: PageItems = serde_json::from_str(text)?;
+    let items = page.items.unwrap_or_default();
+    let objects = items.len() as u64;
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for item in items {
+        // Items that are not objects, or with metadata that is not one, are left as they are.
+        let Ok(Item {
+            metadata: Some(Meta {
+                managed_fields: Some(fields),
+            }),
+        }) = serde_json::from_str::<Item>(item.get())
+        else {
             continue;
         };
-        let compact: Map<String, Value> = ["manager", "apiVersion"]
-            .into_iter()
-            .filter_map(|k| entry.remove_entry(k))
-            .collect();
-        let compact = Value::Object(compact);
+        let at = fields.get().as_ptr() as usize - text.as_ptr() as usize;
+        out.push_str(&text[copied..at]);
+        out.push_str(&compact_managed_fields_text(fields.get()));
+        copied = at + fields.get().len();
+    }
+    out.push_str(&text[copied..]);
+    Ok((out, objects))
+}
+
+/// A managedFields array as text cut down to `manager` and `apiVersion` of each entry,
+/// duplicates dropped; `null` for anything but an array (the tree path removes it).
+fn compact_managed_fields_text(fields: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Entry<'a> {
+        #[serde(borrow, default)]
+        manager: Option<&'a RawValue>,
+        #[serde(rename = "apiVersion", borrow, default)]
+        api_version: Option<&'a RawValue>,
+    }
+    let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(fields) else {
+        return "null".into();
+    };
+    let mut kept: Vec<(Option<&str>, Option<&str>)> = Vec::new();
+    for entry in entries {
+        // Entries that are not objects are dropped.
+        if !entry.get().starts_with('{') {
+            continue;
+        }
+        let Ok(e) = serde_json::from_str::<Entry>(entry.get()) else {
+            continue;
+        };
+        let compact = (
+            e.manager.map(RawValue::get),
+            e.api_version.map(RawValue::get),
+        );
         if !kept.contains(&compact) {
             kept.push(compact);
         }
     }
-    meta.insert("managedFields".into(), Value::Array(kept));
+    let mut out = String::from("[");
+    for (i, (manager, api_version)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        let fields: Vec<String> = [("manager", manager), ("apiVersion", api_version)]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("\"{k}\":{v}")))
+            .collect();
+        out.push_str(&fields.join(","));
+        out.push('}');
+    }
+    out.push(']');
+    out
 }
 
 /// Annotation kubectl apply writes: the whole applied manifest, a Secret's data included.
@@ -431,25 +532,35 @@ mod tests {
 
     #[test]
     fn managed_fields_keep_only_who_wrote_with_which_version() {
-        let mut item = serde_json::json!({"metadata": {"name": "web", "managedFields": [
-            {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "extensions/v1beta1",
-             "time": "2021-01-01T00:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
-            {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
-             "subresource": "status", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}},
-            {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
-             "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}},
-        ]}});
-        compact_managed_fields(&mut item);
+        let page = serde_json::json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "items": [
+            {"metadata": {"name": "web", "managedFields": [
+                {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "extensions/v1beta1",
+                 "time": "2021-01-01T00:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+                 "subresource": "status", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}},
+                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}},
+            ]}, "spec": {"replicas": 2}},
+            {"metadata": {"name": "api"}},
+            {"metadata": {"name": "odd", "managedFields": {"not": "a list"}}},
+            "not an object",
+        ]});
+        let (text, objects) = compact_page(&page.to_string()).unwrap();
+        assert_eq!(objects, 4);
+        let compacted: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
-            item["metadata"]["managedFields"],
-            serde_json::json!([
-                {"manager": "kubectl-client-side-apply", "apiVersion": "extensions/v1beta1"},
-                {"manager": "kube-controller-manager", "apiVersion": "apps/v1"},
-            ])
+            compacted,
+            serde_json::json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "items": [
+                {"metadata": {"name": "web", "managedFields": [
+                    {"manager": "kubectl-client-side-apply", "apiVersion": "extensions/v1beta1"},
+                    {"manager": "kube-controller-manager", "apiVersion": "apps/v1"},
+                ]}, "spec": {"replicas": 2}},
+                {"metadata": {"name": "api"}},
+                {"metadata": {"name": "odd", "managedFields": null}},
+                "not an object",
+            ]})
         );
-        let mut without = serde_json::json!({"metadata": {"name": "web"}});
-        compact_managed_fields(&mut without);
-        assert_eq!(without, serde_json::json!({"metadata": {"name": "web"}}));
+        assert!(compact_page("{\"items\": [{}").is_err());
     }
 
     #[test]

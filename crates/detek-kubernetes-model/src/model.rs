@@ -361,6 +361,17 @@ macro_rules! kinds {
         }
 
         impl Typed {
+            /// Drop `metadata.managedFields` of a just converted live object: read into its
+            /// [`Written`] facts, not needed by any detector.
+            fn drop_managed_fields(&mut self) {
+                match self {
+                    $( Typed::$field(item) => if let Some(i) = Arc::get_mut(item) {
+                        i.object.metadata.managed_fields = None;
+                    }, )*
+                    Typed::Secret(_) | Typed::Untyped(_) => {}
+                }
+            }
+
             /// The object's origin, while the item is not shared yet (just converted).
             fn origin_mut(&mut self) -> Option<&mut Origin> {
                 match self {
@@ -889,6 +900,18 @@ struct MetaHeader<'a> {
     namespace: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     annotations: Option<std::collections::HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    /// Read on live objects only (who wrote with which apiVersion, see [`crate::written`]).
+    #[serde(rename = "managedFields", borrow, default)]
+    managed_fields: Option<Vec<ManagedHeader<'a>>>,
+}
+
+/// One `metadata.managedFields` entry: the writer and the apiVersion it wrote with.
+#[derive(serde::Deserialize)]
+struct ManagedHeader<'a> {
+    #[serde(borrow, default)]
+    manager: Option<Cow<'a, str>>,
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<Cow<'a, str>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -990,8 +1013,12 @@ fn convert_pending_object(
         .is_some_and(|info| {
             header.api_version.is_some() && info.api_version != api_version.as_ref()
         });
-    // Live objects (were they ever fed as text) read their writers' versions from the tree.
-    let needs_tree = live
+    let typed_kind = KINDS
+        .iter()
+        .any(|k| k.group == group && k.kind == kind.as_ref());
+    // Live objects of kinds without a type keep the tree path (custom resources are not kept
+    // raw from live pages).
+    let needs_tree = (live && !typed_kind)
         || legacy
         || (group.is_empty() && kind.as_ref() == "Secret")
         || matches!(
@@ -1025,13 +1052,19 @@ fn convert_pending_object(
         });
         ignore.extend(ignore_ids(template.and_then(|t| t.metadata.as_ref())));
     }
+    let written = if live {
+        written_of_header(&api_version, meta)
+    } else {
+        Written::Document
+    };
     let origin = Origin::new(api_version.clone(), source.clone());
     let mut dropped = Vec::new();
-    let typed = if KINDS
-        .iter()
-        .any(|k| k.group == group && k.kind == kind.as_ref())
-    {
-        convert_json(group, &kind, slice, origin, &mut dropped)
+    let typed = if typed_kind {
+        let mut typed = convert_json(group, &kind, slice, origin, &mut dropped);
+        if live && let Ok(typed) = &mut typed {
+            typed.drop_managed_fields();
+        }
+        typed
     } else {
         Ok(Typed::Untyped(Some(Box::new(RawPending {
             kind: kind.clone(),
@@ -1054,9 +1087,26 @@ fn convert_pending_object(
         ignore,
         makes_secret: None,
         makes_pods: Vec::new(),
-        written: Written::Document,
+        written,
     };
     Some((summary, typed, dropped, named))
+}
+
+/// [`crate::written::written_versions`] of a live object read as text.
+fn written_of_header(served: &str, meta: Option<&MetaHeader>) -> Written {
+    let last_applied = meta
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get(crate::secrets::LAST_APPLIED))
+        .map(|s| s.as_ref());
+    let managers = meta
+        .and_then(|m| m.managed_fields.as_deref())
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let api_version = entry.api_version.as_deref()?;
+            Some((entry.manager.as_deref().unwrap_or(""), api_version))
+        });
+    crate::written::written_versions(served, last_applied, managers)
 }
 
 fn convert_object((mut value, source): (Value, Option<SourceLocation>), live: bool) -> Converted {

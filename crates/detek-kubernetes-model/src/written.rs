@@ -219,4 +219,41 @@ mod model_tests {
         files.finish();
         assert!(files.objects.iter().all(|o| o.written == Written::Document));
     }
+
+    #[test]
+    fn live_pages_read_as_text_carry_the_same_facts_as_trees() {
+        let mut page = page();
+        page["items"][1]["metadata"]["annotations"] = json!({
+            LAST_APPLIED: "{\"apiVersion\":\"extensions/v1beta1\",\"kind\":\"Deployment\"}"
+        });
+        let read = |text: bool| {
+            let mut live = ObjectSet::new();
+            live.live = true;
+            if text {
+                let text: Arc<str> = Arc::from(page.to_string());
+                live.add_json(&text, 0, text.len(), None);
+            } else {
+                live.add_value(page.clone(), None);
+            }
+            live.finish();
+            assert!(
+                live.deployments
+                    .iter()
+                    .all(|d| d.object.metadata.managed_fields.is_none())
+            );
+            live.objects
+                .iter()
+                .map(|o| (o.name.clone(), o.written.clone()))
+                .collect::<Vec<_>>()
+        };
+        let from_text = read(true);
+        assert_eq!(from_text, read(false));
+        assert_eq!(
+            from_text[1].1,
+            Written::Live(Box::new([WrittenBy {
+                api_version: Arc::from("extensions/v1beta1"),
+                writer: Writer::LastApplied,
+            }]))
+        );
+    }
 }
