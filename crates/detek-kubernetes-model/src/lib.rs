@@ -6,6 +6,7 @@
 pub mod collector;
 pub mod custom;
 pub mod health;
+pub mod indexes;
 pub mod ingest;
 mod legacy;
 pub mod model;
