@@ -88,6 +88,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         out.evaluated = Some(0);
         return Ok(out);
     }
+    if policies.is_empty() {
+        out.evaluated = Some(0);
+        return Ok(out);
+    }
     // Without Pods written by a cluster, the scan is manifests: Pods that operators of the set
     // create at run time (a Prometheus StatefulSet, Ceph daemons) cannot be seen.
     let manifests = !pods.iter().any(|p| p.status.is_some());
