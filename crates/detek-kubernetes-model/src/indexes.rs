@@ -140,3 +140,111 @@ impl HpasByTarget {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use crate::pods::WorkloadTemplate;
+    use detek_core::ObjectRef;
+    use serde_json::json;
+
+    fn item<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Arc<Item<T>> {
+        Arc::new(Item {
+            object: serde_json::from_value(value).unwrap(),
+            origin: Origin {
+                api_version: Arc::from("v1"),
+                source: None,
+            },
+        })
+    }
+
+    fn service(ns: &str, name: &str, spec: serde_json::Value) -> Arc<Item<Service>> {
+        item(json!({"metadata": {"name": name, "namespace": ns}, "spec": spec}))
+    }
+
+    fn template(ns: &str, labels: serde_json::Value) -> WorkloadTemplate {
+        WorkloadTemplate {
+            owner: ObjectRef {
+                kind: "Deployment".into(),
+                api_version: None,
+                namespace: Some(ns.into()),
+                name: "web".into(),
+                container: None,
+                source: None,
+            },
+            metadata: serde_json::from_value(json!({"namespace": ns, "labels": labels})).unwrap(),
+            spec: Default::default(),
+            replicas: Some(1),
+        }
+    }
+
+    fn names(found: Vec<&Arc<Item<Service>>>) -> Vec<&str> {
+        found.into_iter().map(|s| s.name()).collect()
+    }
+
+    #[test]
+    fn services_selecting_a_template() {
+        let services = vec![
+            service("shop", "web", json!({"selector": {"app": "web"}})),
+            service(
+                "shop",
+                "web-tier",
+                json!({"selector": {"app": "web", "tier": "front"}}),
+            ),
+            service("shop", "other", json!({"selector": {"app": "api"}})),
+            // Another namespace, no selector, ExternalName: never selected.
+            service("blog", "web", json!({"selector": {"app": "web"}})),
+            service("shop", "manual", json!({"ports": [{"port": 80}]})),
+            service(
+                "shop",
+                "ext",
+                json!({"type": "ExternalName", "selector": {"app": "web"}}),
+            ),
+            // Only a runtime label: a template carries none, so it is not required of one.
+            service(
+                "shop",
+                "replica-0",
+                json!({"selector": {"statefulset.kubernetes.io/pod-name": "web-0"}}),
+            ),
+        ];
+        let index = ServicesBySelector::new(&services);
+        assert_eq!(index.services().len(), 5);
+        let t = template("shop", json!({"app": "web", "tier": "front"}));
+        let view = PodSpecView::of_template(&t);
+        assert_eq!(
+            names(index.selecting(&view)),
+            vec!["web", "web-tier", "replica-0"]
+        );
+        let t = template("shop", json!({"app": "web"}));
+        let view = PodSpecView::of_template(&t);
+        assert_eq!(names(index.selecting(&view)), vec!["web", "replica-0"]);
+        let t = template("blog", json!({"app": "api"}));
+        assert!(index.selecting(&PodSpecView::of_template(&t)).is_empty());
+    }
+
+    #[test]
+    fn hpas_by_namespace_and_target_in_input_order() {
+        let hpa = |ns: Option<&str>, name: &str, kind: &str, target: &str| {
+            item::<HorizontalPodAutoscaler>(json!({
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"maxReplicas": 5, "scaleTargetRef": {"kind": kind, "name": target}},
+            }))
+        };
+        let hpas = vec![
+            hpa(Some("shop"), "first", "Deployment", "web"),
+            hpa(Some("shop"), "sts", "StatefulSet", "web"),
+            hpa(Some("blog"), "blog", "Deployment", "web"),
+            hpa(Some("shop"), "second", "Deployment", "web"),
+            hpa(None, "unset", "Deployment", "web"),
+        ];
+        let index = HpasByTarget::new(&hpas);
+        let found = |ns, kind, name| -> Vec<&str> {
+            index.targeting(ns, kind, name).map(|h| h.name()).collect()
+        };
+        assert_eq!(found("shop", "Deployment", "web"), vec!["first", "second"]);
+        assert_eq!(found("shop", "StatefulSet", "web"), vec!["sts"]);
+        assert_eq!(found("default", "Deployment", "web"), vec!["unset"]);
+        assert!(found("shop", "Deployment", "api").is_empty());
+    }
+}
