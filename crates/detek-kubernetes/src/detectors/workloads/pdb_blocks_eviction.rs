@@ -108,6 +108,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             None => (written, None),
         }
     };
+    if pdbs.is_empty() {
+        return Ok(Outcome::new().evaluated(0));
+    }
     // Templates with replicas by namespace, and by namespace and label, in input order: a
     // budget is tested against the templates carrying its first matchLabels pair, not all.
     let mut in_namespace: HashMap<&str, Vec<&WorkloadTemplate>> = HashMap::new();
