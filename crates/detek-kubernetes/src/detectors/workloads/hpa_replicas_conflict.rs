@@ -45,6 +45,9 @@ use std::collections::HashMap;
 )]
 pub struct HpaReplicasConflict;
 
+/// A scale target: its reference, metadata and written replicas.
+type Target<'a> = (ObjectRef, &'a ObjectMeta, Option<i32>);
+
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
@@ -53,8 +56,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let stateful_sets = ctx.get(&STATEFUL_SETS)?;
     let live = ctx.get(&CLUSTER_INFO)?.live;
     // The first Deployment and StatefulSet of each namespace/name (one lookup per HPA).
-    let mut targets: HashMap<(&str, &str, &str), (ObjectRef, &ObjectMeta, Option<i32>)> =
-        HashMap::new();
+    let mut targets: HashMap<(&str, &str, &str), Target> = HashMap::new();
     if !hpas.is_empty() {
         for d in deployments {
             targets
