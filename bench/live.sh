@@ -7,6 +7,7 @@
 #   bench/live.sh                 # ~20k objects, 3 runs each
 #   OBJECTS=50000 RUNS=5 bench/live.sh
 #   KEEP=1 bench/live.sh          # keep the loaded server (loading 20k objects takes ~2 min) and reuse it
+#   KEEP=1 LOAD_ONLY=1 bench/live.sh   # start and load the server only (bench/compare.sh)
 #
 # kubectl is built from the same k8s.io/kubernetes module as the test API server
 # (testenv/apiserver/go.mod, so the same release), cached beside the testenv binaries.
@@ -44,9 +45,14 @@ fi
 
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release -q -p detek
-cargo build --release -q -p detek-kubernetes --example gen_snapshot
 BIN=$TARGET/release/detek
-GEN=$TARGET/release/examples/gen_snapshot
+# GEN_SNAPSHOT=path: an already built generator (e.g. the debug one; its speed is not measured).
+if [[ -n ${GEN_SNAPSHOT:-} ]]; then
+  GEN=$GEN_SNAPSHOT
+else
+  cargo build --release -q -p detek-kubernetes --example gen_snapshot
+  GEN=$TARGET/release/examples/gen_snapshot
+fi
 
 # ---------------------------------------------------------------- server + objects
 ENVDIR="$WORK/env"
@@ -202,6 +208,16 @@ objects=$("$BIN" run all -f json --fail-on never --kubeconfig "$KC" | python3 -c
 read -r n requests mb collect_ms <<<"$objects"
 echo "== detek run all lists $n objects in $requests requests ($mb MB of JSON); collection took ${collect_ms} ms"
 "$KUBECTL" --kubeconfig "$KC" --disable-compression get --raw /api/v1/pods | wc -c | awk '{printf "   (/api/v1/pods alone, unpaginated: %.1f MB)\n", $1/1e6}'
+
+# LOAD_ONLY=1 (with KEEP=1; used by bench/compare.sh): stop here, leaving the loaded server
+# running, and write what the caller needs beside its env: the kubectl binary, the lists read
+# and the MB of JSON detek read.
+if [[ "${LOAD_ONLY:-0}" == 1 ]]; then
+  echo "$KUBECTL" > "$WORK/kubectl"
+  echo "$PATHS_STR" > "$WORK/paths.txt"
+  echo "$mb" > "$WORK/json_mb"
+  exit 0
+fi
 
 bench "detek run all -f json (every kind; pages of 500, 4 at a time)" "$BIN" run all -f json --fail-on never --kubeconfig "$KC"
 bench "detek run -f json (default set)" "$BIN" run -f json --fail-on never --kubeconfig "$KC"

@@ -38,8 +38,8 @@ pub enum CatalogueError {
     UnknownName { name: String, suggestion: String },
     #[error("unknown detector set {name:?}: known sets are {known}")]
     UnknownSet { name: String, known: String },
-    #[error("detectors.{0}: no such detector (see `detek list`)")]
-    UnknownDetector(String),
+    #[error("detectors.{id}: no such detector{suggestion} (see `detek list`)")]
+    UnknownDetector { id: String, suggestion: String },
     #[error("detectors.{detector}.{key}: unknown setting{suggestion}; valid keys: {valid}")]
     UnknownSetting {
         detector: String,
@@ -173,10 +173,10 @@ impl Catalogue {
     ) -> Result<(), CatalogueError> {
         for (id, entry) in detectors {
             let Some(detector) = self.get(id) else {
-                return Err(CatalogueError::UnknownDetector(format!(
-                    "{id}{}",
-                    self.suggestion(id)
-                )));
+                return Err(CatalogueError::UnknownDetector {
+                    id: id.clone(),
+                    suggestion: self.suggestion(id),
+                });
             };
             let meta = detector.meta();
             if let Some(level) = &entry.level {

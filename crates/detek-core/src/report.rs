@@ -36,11 +36,39 @@ pub struct ObjectRef {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Where the object is defined (snapshot inputs): the copy that was judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
+    /// Every place the object is defined when it is defined more than once (the same group,
+    /// kind, namespace and name in several files of one target): `source` first, then the
+    /// others in path order. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceLocation>,
 }
 
 impl ObjectRef {
+    /// Every place the object is defined: `sources` when it is defined more than once, else
+    /// `source` (none for live objects).
+    pub fn locations(&self) -> &[SourceLocation] {
+        if self.sources.is_empty() {
+            self.source.as_slice()
+        } else {
+            &self.sources
+        }
+    }
+
+    /// [`ObjectRef::locations`] as `a.yaml:12, b.yaml:40`; `None` when there is none.
+    pub fn locations_text(&self) -> Option<String> {
+        let locations = self.locations();
+        (!locations.is_empty()).then(|| {
+            locations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    }
+
     pub fn new(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
         ObjectRef {
             kind: kind.into(),

@@ -311,7 +311,7 @@ fn settings_are_validated_against_their_declaration() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "detectors.large_numbr (did you mean \"large_number\"?): no such detector (see `detek list`)"
+        "detectors.large_numbr: no such detector (did you mean \"large_number\"?) (see `detek list`)"
     );
     let err = c
         .validate(

@@ -264,7 +264,7 @@ fn continue_of(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
         .filter(|s| !s.is_empty()))
 }
 
-/// Parse one page and shape it for the model: managedFields dropped, Secrets reduced, a
+/// Parse one page and shape it for the model: managedFields compacted, Secrets reduced, a
 /// Secret Table turned into a SecretList. Returns the page and its number of objects.
 fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Error> {
     let mut page: Value = serde_json::from_slice(body)?;
@@ -277,7 +277,7 @@ fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Err
                     if shape == Shape::TlsSecrets {
                         reduce_secret(item);
                     } else {
-                        drop_managed_fields(item);
+                        compact_managed_fields(item);
                     }
                 }
             }
@@ -295,12 +295,34 @@ fn shape_page(body: &[u8], shape: Shape) -> Result<(Value, u64), serde_json::Err
     Ok((page, objects))
 }
 
-/// `metadata.managedFields` is bookkeeping of server-side apply: no detector reads it,
-/// `kubectl get -o yaml` hides it, and it is often a third of an object's size.
-fn drop_managed_fields(item: &mut Value) {
-    if let Some(Value::Object(meta)) = item.get_mut("metadata") {
-        meta.remove("managedFields");
+/// `metadata.managedFields` is bookkeeping of server-side apply, often a third of an object's
+/// size. One fact in it matters: the apiVersion each manager wrote with, the only trace on a
+/// live object of a deprecated or removed API a client still uses (the server returns every
+/// object in the version asked for). Each entry is cut down to that — `manager` and
+/// `apiVersion`, duplicates dropped — and the model reads it
+/// (`detek_kubernetes_model::written`) and drops the rest.
+fn compact_managed_fields(item: &mut Value) {
+    let Some(Value::Object(meta)) = item.get_mut("metadata") else {
+        return;
+    };
+    let Some(Value::Array(entries)) = meta.remove("managedFields") else {
+        return;
+    };
+    let mut kept: Vec<Value> = Vec::new();
+    for entry in entries {
+        let Value::Object(mut entry) = entry else {
+            continue;
+        };
+        let compact: Map<String, Value> = ["manager", "apiVersion"]
+            .into_iter()
+            .filter_map(|k| entry.remove_entry(k))
+            .collect();
+        let compact = Value::Object(compact);
+        if !kept.contains(&compact) {
+            kept.push(compact);
+        }
     }
+    meta.insert("managedFields".into(), Value::Array(kept));
 }
 
 /// Annotation kubectl apply writes: the whole applied manifest, a Secret's data included.
@@ -405,6 +427,29 @@ mod tests {
             base_query(kind("namespaces"), &scope, None),
             vec![("fieldSelector", "metadata.name=shop".to_string())]
         );
+    }
+
+    #[test]
+    fn managed_fields_keep_only_who_wrote_with_which_version() {
+        let mut item = serde_json::json!({"metadata": {"name": "web", "managedFields": [
+            {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "extensions/v1beta1",
+             "time": "2021-01-01T00:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+             "subresource": "status", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}},
+            {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}},
+        ]}});
+        compact_managed_fields(&mut item);
+        assert_eq!(
+            item["metadata"]["managedFields"],
+            serde_json::json!([
+                {"manager": "kubectl-client-side-apply", "apiVersion": "extensions/v1beta1"},
+                {"manager": "kube-controller-manager", "apiVersion": "apps/v1"},
+            ])
+        );
+        let mut without = serde_json::json!({"metadata": {"name": "web"}});
+        compact_managed_fields(&mut without);
+        assert_eq!(without, serde_json::json!({"metadata": {"name": "web"}}));
     }
 
     #[test]

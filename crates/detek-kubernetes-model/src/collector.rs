@@ -1,7 +1,7 @@
 //! The snapshot collector: manifests and dumps on disk (or stdin, or embedded text).
 
 use crate::custom::RawCap;
-use crate::ingest::{Input, load};
+use crate::ingest::{Input, ReadInputs, load};
 use crate::model::{
     CLUSTER_INFO, CUSTOM_RESOURCES, DERIVED_KEYS, HPAS_BY_TARGET, IGNORE_ANNOTATIONS, KINDS,
     OBJECTS, ObjectSet, POD_SPECS, PODS_BY_LABEL, SERVICES_BY_SELECTOR, WORKLOAD_TEMPLATES,
@@ -14,6 +14,9 @@ use std::collections::BTreeSet;
 pub struct SnapshotCollector {
     meta: CollectorMeta,
     inputs: Vec<Input>,
+    /// Inputs already read (one cluster's files of several: [`crate::clusters`]); taken by
+    /// the first collection.
+    read: std::sync::Mutex<Option<ReadInputs>>,
 }
 
 /// Every key a Kubernetes collector (snapshot or live) produces.
@@ -35,6 +38,16 @@ pub fn kubernetes_keys() -> Vec<&'static str> {
 
 impl SnapshotCollector {
     pub fn new(inputs: Vec<Input>) -> Self {
+        Self::with(inputs, None)
+    }
+
+    /// A collector of inputs already read and parsed: one cluster's files when one input
+    /// holds several clusters ([`crate::clusters::split_by_cluster`]).
+    pub fn from_read(read: ReadInputs) -> Self {
+        Self::with(Vec::new(), Some(read))
+    }
+
+    fn with(inputs: Vec<Input>, read: Option<ReadInputs>) -> Self {
         SnapshotCollector {
             meta: CollectorMeta {
                 id: "kubernetes/snapshot",
@@ -44,6 +57,7 @@ impl SnapshotCollector {
                 produces: kubernetes_keys(),
             },
             inputs,
+            read: std::sync::Mutex::new(read),
         }
     }
 
@@ -62,7 +76,20 @@ impl SnapshotCollector {
         } else {
             set.keep_custom_resources(Some(RawCap::default()));
         }
-        load(&self.inputs, &mut set);
+        let read = self
+            .read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match read {
+            Some(read) => {
+                set.diagnostics.extend(read.diagnostics);
+                for file in read.files {
+                    file.contents.add_to(&mut set);
+                }
+            }
+            None => load(&self.inputs, &mut set),
+        }
         set.finish();
         let objects = set.objects.len();
         let mut produced = Produced::new();

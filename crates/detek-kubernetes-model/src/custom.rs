@@ -52,6 +52,7 @@ impl Item<RawObject> {
             name: self.object.name().to_string(),
             container: None,
             source: self.origin.source.clone(),
+            sources: self.origin.sources(),
         }
     }
 }
@@ -165,6 +166,20 @@ pub(crate) enum RawBody {
 }
 
 impl RawPending {
+    /// The body as a JSON tree without `apiVersion` and `kind` (items of a `*List` may omit
+    /// them), to compare two definitions of one object.
+    pub(crate) fn body_value(&self) -> Option<Value> {
+        let mut value = match &self.body {
+            RawBody::Tree(value) => value.clone(),
+            RawBody::Text { text, start, end } => serde_json::from_str(&text[*start..*end]).ok()?,
+        };
+        if let Some(map) = value.as_object_mut() {
+            map.remove("apiVersion");
+            map.remove("kind");
+        }
+        Some(value)
+    }
+
     pub fn tree(kind: Arc<str>, value: Value, origin: Origin) -> RawPending {
         RawPending {
             kind,
@@ -379,10 +394,7 @@ mod tests {
 
     #[test]
     fn secrets_and_lists_are_never_offered_and_the_cap_holds() {
-        let origin = Origin {
-            api_version: Arc::from("example.com/v1"),
-            source: None,
-        };
+        let origin = Origin::new(Arc::from("example.com/v1"), None);
         let mut g = Gatherer {
             cap: RawCap {
                 objects: 2,

@@ -109,29 +109,64 @@ impl FileContents {
 
 /// Read every input into `set`. Unreadable paths become diagnostics.
 pub fn load(inputs: &[Input], set: &mut ObjectSet) {
-    let mut files: Vec<(String, FileSource)> = Vec::new();
+    let read = read_inputs(inputs);
+    set.diagnostics.extend(read.diagnostics);
+    for file in read.files {
+        file.contents.add_to(set);
+    }
+}
+
+/// One file read and parsed.
+pub struct ReadFile {
+    /// The path as shown in sources (`dumps/a.json`, `<stdin>`).
+    pub name: String,
+    /// The directory of the `--input` it was found under (itself for a file given by name);
+    /// `None` for stdin and in-memory text.
+    pub root: Option<PathBuf>,
+    pub contents: FileContents,
+}
+
+/// Every input read and parsed, in path order (the order of the inputs, files sorted by name).
+#[derive(Default)]
+pub struct ReadInputs {
+    pub files: Vec<ReadFile>,
+    /// Problems with the inputs themselves (a missing path, an unreadable directory entry).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read and parse every input, in parallel. Unreadable paths become diagnostics.
+pub fn read_inputs(inputs: &[Input]) -> ReadInputs {
+    let mut diagnostics = Vec::new();
+    let mut files: Vec<(String, Option<PathBuf>, FileSource)> = Vec::new();
     for input in inputs {
         match input {
-            Input::Stdin => files.push(("<stdin>".into(), FileSource::Stdin)),
+            Input::Stdin => files.push(("<stdin>".into(), None, FileSource::Stdin)),
             Input::Text { name, text } => {
-                files.push((name.clone(), FileSource::Text(text.clone())))
+                files.push((name.clone(), None, FileSource::Text(text.clone())))
             }
-            Input::Path(path) => match list_files(path, &mut set.diagnostics) {
+            Input::Path(path) => match list_files(path, &mut diagnostics) {
                 Ok(found) => {
                     if found.is_empty() {
-                        set.diagnostics.push(Diagnostic::new(
+                        diagnostics.push(Diagnostic::new(
                             Level::Warn,
                             None,
                             format!("{}: no *.yaml, *.yml or *.json files found", path.display()),
                         ));
                     }
-                    files.extend(
-                        found
-                            .into_iter()
-                            .map(|p| (p.display().to_string(), FileSource::Path(p))),
-                    );
+                    let root = if path.is_dir() {
+                        path.clone()
+                    } else {
+                        path.parent().map(Path::to_path_buf).unwrap_or_default()
+                    };
+                    files.extend(found.into_iter().map(|p| {
+                        (
+                            p.display().to_string(),
+                            Some(root.clone()),
+                            FileSource::Path(p),
+                        )
+                    }));
                 }
-                Err(err) => set.diagnostics.push(Diagnostic::new(
+                Err(err) => diagnostics.push(Diagnostic::new(
                     Level::Error,
                     None,
                     format!("{}: {err}", path.display()),
@@ -139,26 +174,31 @@ pub fn load(inputs: &[Input], set: &mut ObjectSet) {
             },
         }
     }
-    let contents: Vec<FileContents> = files
+    let files = files
         .into_par_iter()
-        .map(|(name, source)| match source.read() {
-            Ok(text) => parse_text(&name, &text),
-            Err(err) => FileContents {
-                diagnostics: vec![Diagnostic::new(
-                    Level::Error,
-                    Some(SourceLocation {
-                        file: name,
-                        line: 1,
-                    }),
-                    err,
-                )],
-                ..Default::default()
-            },
+        .map(|(name, root, source)| {
+            let contents = match source.read() {
+                Ok(text) => parse_text(&name, &text),
+                Err(err) => FileContents {
+                    diagnostics: vec![Diagnostic::new(
+                        Level::Error,
+                        Some(SourceLocation {
+                            file: name.clone(),
+                            line: 1,
+                        }),
+                        err,
+                    )],
+                    ..Default::default()
+                },
+            };
+            ReadFile {
+                name,
+                root,
+                contents,
+            }
         })
         .collect();
-    for file in contents {
-        file.add_to(set);
-    }
+    ReadInputs { files, diagnostics }
 }
 
 enum FileSource {

@@ -3,6 +3,7 @@
 //! snapshot collector. No HTTP here: the live collector (`detek-kubernetes-live`) fills the
 //! same model from an API server.
 
+pub mod clusters;
 pub mod collector;
 pub mod custom;
 pub mod health;
@@ -10,10 +11,12 @@ pub mod indexes;
 pub mod ingest;
 mod legacy;
 pub mod model;
+pub mod operators;
 pub mod pods;
 pub mod secrets;
 pub mod suppress;
 pub mod version;
+pub mod written;
 
 pub use collector::SnapshotCollector;
 pub use ingest::Input;

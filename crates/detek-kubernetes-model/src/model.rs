@@ -31,6 +31,7 @@ pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEn
 pub use crate::indexes::{HpasByTarget, ServicesBySelector};
 use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
+use crate::written::Written;
 
 /// Where an object came from and how it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,34 @@ pub struct Origin {
     pub api_version: Arc<str>,
     /// File and line for snapshot inputs; `None` for live objects.
     pub source: Option<SourceLocation>,
+    /// The other places the same object is defined (the same group, kind, namespace and name
+    /// in several files), in path order: the object is kept once, read from `source`.
+    pub also_defined_at: Vec<SourceLocation>,
+}
+
+impl Origin {
+    /// An origin without other definitions.
+    pub fn new(api_version: Arc<str>, source: Option<SourceLocation>) -> Self {
+        Origin {
+            api_version,
+            source,
+            also_defined_at: Vec::new(),
+        }
+    }
+
+    /// Every place the object is defined when it is defined more than once (`source` first),
+    /// for [`ObjectRef::sources`]; empty otherwise.
+    pub fn sources(&self) -> Vec<SourceLocation> {
+        all_sources(self.source.as_ref(), &self.also_defined_at)
+    }
+}
+
+/// `first` then `others`, when there are others.
+fn all_sources(first: Option<&SourceLocation>, others: &[SourceLocation]) -> Vec<SourceLocation> {
+    if others.is_empty() {
+        return Vec::new();
+    }
+    first.into_iter().chain(others).cloned().collect()
 }
 
 /// One object of kind `T` with its origin. Derefs to `T`.
@@ -88,6 +117,7 @@ impl<T: Named> Item<T> {
             name: self.name().to_string(),
             container: None,
             source: self.origin.source.clone(),
+            sources: self.origin.sources(),
         }
     }
 }
@@ -101,6 +131,8 @@ pub struct ObjectSummary {
     pub namespace: Option<String>,
     pub name: String,
     pub source: Option<SourceLocation>,
+    /// See [`Origin::also_defined_at`].
+    pub also_defined_at: Vec<SourceLocation>,
     /// Detector ids from the `detek.io/ignore` annotation of the object or its pod template.
     pub ignore: Vec<String>,
     /// The Secret a controller writes for this object, for kinds known to make one: a
@@ -108,6 +140,13 @@ pub struct ObjectSummary {
     /// else its own name), a `SealedSecret` (its own name). Lets reference checks find Secrets
     /// that only exist once that controller ran.
     pub makes_secret: Option<String>,
+    /// The Pods an operator creates for this custom resource, by their labels (a Prometheus'
+    /// StatefulSet Pods): see [`crate::operators`]. Empty for every other object.
+    pub makes_pods: Vec<crate::operators::PodLabels>,
+    /// The apiVersions the object was written with: the document's own for files; for live
+    /// objects, what the last-applied annotation and the managed fields tell (see
+    /// [`crate::written`]).
+    pub written: Written,
 }
 
 impl ObjectSummary {
@@ -119,6 +158,7 @@ impl ObjectSummary {
             name: self.name.clone(),
             container: None,
             source: self.source.clone(),
+            sources: all_sources(self.source.as_ref(), &self.also_defined_at),
         }
     }
 }
@@ -136,6 +176,32 @@ pub struct ClusterInfo {
     /// empty because the key names are unknown, not because the Secret has no keys: a detector
     /// must not report a missing key of such a Secret. `type_` is known.
     pub secrets_metadata_only: bool,
+    /// True when the objects are a cluster's state: a live scan, or files read from a cluster
+    /// (holding Nodes, or Pods with a status: a `kubectl get -o yaml` dump). Otherwise they are
+    /// manifests, a partial view: an operator, a controller or an install Job creates further
+    /// objects at run time, so an object named by another but absent from the files may still
+    /// exist (see [`ClusterInfo::reference_level`]).
+    pub whole_cluster: bool,
+}
+
+impl ClusterInfo {
+    /// The level of a finding that an object named by another is missing: `level` on a whole
+    /// cluster, at most `Warn` on manifests, where it may be created at run time.
+    pub fn reference_level(&self, level: Level) -> Level {
+        if self.whole_cluster {
+            level
+        } else {
+            level.min(Level::Warn)
+        }
+    }
+
+    /// Why [`ClusterInfo::reference_level`] lowered `level` (evidence for the finding), or
+    /// `None` when it did not.
+    pub fn reference_note(&self, level: Level) -> Option<String> {
+        (self.reference_level(level) != level).then(|| {
+            format!("Warn on manifests ({level} on a cluster): it may be created at run time")
+        })
+    }
 }
 
 pub const OBJECTS: Key<Vec<ObjectSummary>> = Key::new("kubernetes/objects");
@@ -314,6 +380,36 @@ macro_rules! kinds {
             }
         }
 
+        impl Typed {
+            /// The object's origin, while the item is not shared yet (just converted).
+            fn origin_mut(&mut self) -> Option<&mut Origin> {
+                match self {
+                    $( Typed::$field(item) => Arc::get_mut(item).map(|i| &mut i.origin), )*
+                    Typed::Secret(item) => Arc::get_mut(item).map(|i| &mut i.origin),
+                    Typed::Untyped(raw) => raw.as_mut().map(|r| &mut r.origin),
+                }
+            }
+
+            /// Whether two definitions of one object say the same (apiVersion as written
+            /// and content); `None` when it cannot be told (kinds not kept raw).
+            fn same_as(&self, other: &Typed) -> Option<bool> {
+                match (self, other) {
+                    $( (Typed::$field(a), Typed::$field(b)) => Some(
+                        a.origin.api_version == b.origin.api_version && a.object == b.object,
+                    ), )*
+                    (Typed::Secret(a), Typed::Secret(b)) => Some(
+                        a.origin.api_version == b.origin.api_version && a.object == b.object,
+                    ),
+                    (Typed::Untyped(Some(a)), Typed::Untyped(Some(b))) => Some(
+                        a.origin.api_version == b.origin.api_version
+                            && a.body_value() == b.body_value(),
+                    ),
+                    (Typed::Untyped(None), Typed::Untyped(None)) => None,
+                    _ => Some(false),
+                }
+            }
+        }
+
         impl ObjectSet {
             fn push(&mut self, typed: Typed) {
                 match typed {
@@ -346,6 +442,13 @@ macro_rules! kinds {
             /// nobody wants).
             pub fn into_produced(mut self, produced: &mut Produced, skip: &dyn Fn(&str) -> bool) {
                 self.finish();
+                // Files read from a cluster (Nodes, or Pods with a status) hold its state;
+                // manifests do not (see ClusterInfo::whole_cluster).
+                let whole_cluster = self.live
+                    || !self.nodes.is_empty()
+                    || self.pods.iter().any(|p| {
+                        p.status.as_ref().and_then(|s| s.phase.as_ref()).is_some()
+                    });
                 // The shared indexes pod-level detectors read, computed once here rather than
                 // once per detector (pod-spec views were 40% of a 100k-object scan).
                 let want_specs = !skip(POD_SPECS.id()) || !skip(PODS_BY_LABEL.id());
@@ -390,6 +493,7 @@ macro_rules! kinds {
                         server_version: self.server_version.clone(),
                         live: self.live,
                         secrets_metadata_only: self.secrets_metadata_only,
+                        whole_cluster,
                     });
                 }
                 produced.stat("objects", self.objects.len() as u64);
@@ -599,12 +703,19 @@ impl ObjectSet {
     fn convert_pending(&mut self) {
         use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
-        let converted: Vec<_> = pending
+        let live = self.live;
+        let converted: Vec<Option<Converted>> = pending
             .into_par_iter()
-            .map(convert_pending_object)
+            .map(|p| convert_pending_object(p, live))
             .collect();
+        let mut converted: Vec<Converted> = converted.into_iter().flatten().collect();
+        let repeated = merge_definitions(&mut converted, &mut self.diagnostics);
         self.objects.reserve(converted.len());
-        for (summary, typed, dropped) in converted.into_iter().flatten() {
+        for (i, (summary, typed, dropped, _)) in converted.into_iter().enumerate() {
+            if repeated.get(i).copied().unwrap_or(false) {
+                // Another definition of an object already kept (see `merge_definitions`).
+                continue;
+            }
             if !dropped.is_empty() {
                 let text = summary
                     .source
@@ -657,6 +768,105 @@ impl ObjectSet {
                 .max_by(|a, b| crate::version::compare(a, b));
         }
     }
+}
+
+/// Keep an object defined more than once (the same group, kind, namespace and name in several
+/// files of one target, or twice in one file) once: the first definition in path order (the
+/// order of `--input` arguments, files sorted by name, documents in file order) is judged, and
+/// records where the others are (`also_defined_at`), so findings about it name every file. One
+/// warning per such object names the places and says whether the copies differ. Objects read
+/// without a source (a live cluster) and objects with only `generateName` are left alone.
+/// Returns, per converted object, whether it is a later definition to leave out.
+fn merge_definitions(converted: &mut [Converted], diagnostics: &mut Vec<Diagnostic>) -> Vec<bool> {
+    use std::collections::{BTreeMap, HashMap, hash_map::Entry};
+    // (first definition, later definitions), by the first one's index.
+    let mut repeats: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    {
+        let mut first: HashMap<(&str, &str, Option<&str>, &str), usize> = HashMap::new();
+        for (i, (summary, _, _, named)) in converted.iter().enumerate() {
+            if !named || summary.source.is_none() {
+                continue;
+            }
+            let group = summary.api_version.split_once('/').map_or("", |(g, _)| g);
+            let key = (
+                canonical_group(group, &summary.kind),
+                summary.kind.as_ref(),
+                summary.namespace.as_deref(),
+                summary.name.as_str(),
+            );
+            match first.entry(key) {
+                Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+                Entry::Occupied(e) => repeats.entry(*e.get()).or_default().push(i),
+            }
+        }
+    }
+    let mut leave_out = vec![
+        false;
+        if repeats.is_empty() {
+            0
+        } else {
+            converted.len()
+        }
+    ];
+    for (first, later) in repeats {
+        let same = later
+            .iter()
+            .map(|&i| match (&converted[first].1, &converted[i].1) {
+                (Ok(a), Ok(b)) => a.same_as(b),
+                _ => None,
+            })
+            .try_fold(true, |all, same| same.map(|s| all && s));
+        let others: Vec<SourceLocation> = later
+            .iter()
+            .filter_map(|&i| converted[i].0.source.clone())
+            .collect();
+        for &i in &later {
+            leave_out[i] = true;
+        }
+        let (summary, typed, _, _) = &mut converted[first];
+        let Some(source) = summary.source.clone() else {
+            continue;
+        };
+        let places: Vec<String> = std::iter::once(&source)
+            .chain(&others)
+            .map(ToString::to_string)
+            .collect();
+        let files: std::collections::BTreeSet<&str> = std::iter::once(&source)
+            .chain(&others)
+            .map(|s| s.file.as_str())
+            .collect();
+        let defined = if files.len() == places.len() {
+            format!("defined in {} files", places.len())
+        } else {
+            format!(
+                "defined {} times (in {} file(s))",
+                places.len(),
+                files.len()
+            )
+        };
+        let judged = match same {
+            Some(true) => "identical copies, judged once".to_string(),
+            Some(false) => {
+                format!("the copies differ: the first in path order ({source}) is judged")
+            }
+            None => format!("judged once, as defined first in path order ({source})"),
+        };
+        let object = summary.object_ref().display_name();
+        diagnostics.push(Diagnostic::new(
+            Level::Warn,
+            Some(source.clone()),
+            format!("{object} is {defined}: {}; {judged}", places.join(", ")),
+        ));
+        summary.also_defined_at = others.clone();
+        if let Ok(typed) = typed
+            && let Some(origin) = typed.origin_mut()
+        {
+            origin.also_defined_at = others;
+        }
+    }
+    leave_out
 }
 
 /// An object waiting to be typed: a parsed tree (YAML, live pages), or a slice of JSON text.
@@ -750,13 +960,18 @@ fn fill_type(object: &mut Value, api_version: &str, kind: &str) {
     }
 }
 
-type Converted = (ObjectSummary, Result<Typed, String>, Vec<Dropped>);
+/// An object converted: its summary, its typed form, the fields left out of it, and whether
+/// it is named (`metadata.name`, not only `generateName`: two of those are two objects).
+type Converted = (ObjectSummary, Result<Typed, String>, Vec<Dropped>, bool);
 
+/// `live`: the object comes from an API server, which tells the version it was written with
+/// only through its last-applied annotation and managed fields.
 fn convert_pending_object(
     (pending, source): (Pending, Option<SourceLocation>),
+    live: bool,
 ) -> Option<Converted> {
     let (text, start, end, hint) = match pending {
-        Pending::Value(value) => return Some(convert_object((value, source))),
+        Pending::Value(value) => return Some(convert_object((value, source), live)),
         Pending::Json {
             text,
             start,
@@ -773,7 +988,9 @@ fn convert_pending_object(
             if let Some((api_version, kind)) = hint {
                 fill_type(&mut value, &api_version, &kind);
             }
-            return value.is_object().then(|| convert_object((value, source)));
+            return value
+                .is_object()
+                .then(|| convert_object((value, source), live));
         }
     };
     let (api_version, kind): (Arc<str>, Arc<str>) = match (&header.api_version, &header.kind, &hint)
@@ -799,7 +1016,9 @@ fn convert_pending_object(
         .is_some_and(|info| {
             header.api_version.is_some() && info.api_version != api_version.as_ref()
         });
-    let needs_tree = legacy
+    // Live objects (were they ever fed as text) read their writers' versions from the tree.
+    let needs_tree = live
+        || legacy
         || (group.is_empty() && kind.as_ref() == "Secret")
         || matches!(
             kind.as_ref(),
@@ -809,13 +1028,16 @@ fn convert_pending_object(
     if needs_tree {
         let mut value: Value = serde_json::from_str(slice).ok()?;
         fill_type(&mut value, &api_version, &kind);
-        return Some(convert_object((value, source)));
+        return Some(convert_object((value, source), live));
     }
     let meta = header.metadata.as_ref();
     let name = meta
         .and_then(|m| m.name.as_deref().or(m.generate_name.as_deref()))
         .unwrap_or("")
         .to_string();
+    let named = meta
+        .and_then(|m| m.name.as_deref())
+        .is_some_and(|n| !n.is_empty());
     let namespace = meta
         .and_then(|m| m.namespace.as_deref())
         .map(str::to_string);
@@ -829,10 +1051,7 @@ fn convert_pending_object(
         });
         ignore.extend(ignore_ids(template.and_then(|t| t.metadata.as_ref())));
     }
-    let origin = Origin {
-        api_version: api_version.clone(),
-        source: source.clone(),
-    };
+    let origin = Origin::new(api_version.clone(), source.clone());
     let mut dropped = Vec::new();
     let typed = if KINDS
         .iter()
@@ -857,13 +1076,27 @@ fn convert_pending_object(
         namespace,
         name,
         source,
+        also_defined_at: Vec::new(),
         ignore,
         makes_secret: None,
+        makes_pods: Vec::new(),
+        written: Written::Document,
     };
-    Some((summary, typed, dropped))
+    Some((summary, typed, dropped, named))
 }
 
-fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Converted {
+fn convert_object((mut value, source): (Value, Option<SourceLocation>), live: bool) -> Converted {
+    let written = if live {
+        let served = value["apiVersion"].as_str().unwrap_or_default();
+        let written = crate::written::written_versions_of(served, &value);
+        // Read: no detector needs the managed fields themselves.
+        if let Some(Value::Object(meta)) = value.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+        written
+    } else {
+        Written::Document
+    };
     let map = value.as_object().expect("only objects are queued");
     let api_version: Arc<str> = map["apiVersion"].as_str().unwrap_or_default().into();
     let kind: Arc<str> = map["kind"].as_str().unwrap_or_default().into();
@@ -873,6 +1106,10 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    let named = metadata
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     let namespace = metadata
         .and_then(|m| m.get("namespace"))
         .and_then(Value::as_str)
@@ -900,10 +1137,14 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         );
     }
     let makes_secret = secret_made_by(&kind, &name, &value);
-    let origin = Origin {
-        api_version: api_version.clone(),
-        source: source.clone(),
-    };
+    let makes_pods = crate::operators::pods_made_by(
+        group,
+        &kind,
+        &name,
+        namespace.as_deref().unwrap_or("default"),
+        &value,
+    );
+    let origin = Origin::new(api_version.clone(), source.clone());
     let mut dropped = Vec::new();
     let typed = convert(group, &kind, value, origin, &mut dropped);
     let summary = ObjectSummary {
@@ -912,10 +1153,13 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>)) -> Conve
         namespace,
         name,
         source,
+        also_defined_at: Vec::new(),
         ignore,
         makes_secret,
+        makes_pods,
+        written,
     };
-    (summary, typed, dropped)
+    (summary, typed, dropped, named)
 }
 
 /// A field left out of an object because it could not be converted to its type.

@@ -279,6 +279,7 @@ impl<'a> PodSpecView<'a> {
                     name: c.name.clone(),
                     container: None,
                     source: pod.origin.source.clone(),
+                    sources: pod.origin.sources(),
                 },
                 None => pod.object_ref(),
             },
@@ -961,10 +962,7 @@ mod tests {
     fn item<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Arc<Item<T>> {
         Arc::new(Item {
             object: serde_json::from_value(value).unwrap(),
-            origin: Origin {
-                api_version: Arc::from("v1"),
-                source: None,
-            },
+            origin: Origin::new(Arc::from("v1"), None),
         })
     }
 

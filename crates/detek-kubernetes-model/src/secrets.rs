@@ -12,7 +12,7 @@ use serde_json::Value;
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// What detek keeps of a Secret.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecretInfo {
     pub metadata: ObjectMeta,
     /// `type`, e.g. `kubernetes.io/tls`; `Opaque` when absent.

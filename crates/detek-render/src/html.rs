@@ -613,7 +613,7 @@ fn row(f: &Finding) -> Row {
             plain.display_name()
         }),
         container: obj.and_then(|o| o.container.clone()),
-        source: obj.and_then(|o| o.source.as_ref()).map(|s| s.to_string()),
+        source: obj.and_then(|o| o.locations_text()),
         message: f.message.clone(),
         evidence: f.evidence.clone(),
         suppressed: f.suppressed.as_ref().map(|s| {
@@ -698,7 +698,8 @@ fn namespaces(ci: usize, list: &ReportList, anchors: &BTreeMap<&str, String>) ->
             }
             let mut sources: Vec<String> = findings
                 .iter()
-                .filter_map(|(_, f)| f.object.as_ref()?.source.as_ref().map(|s| s.to_string()))
+                .flat_map(|(_, f)| f.object.iter().flat_map(|o| o.locations()))
+                .map(|s| s.to_string())
                 .collect();
             sources.sort();
             sources.dedup();

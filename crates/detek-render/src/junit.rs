@@ -184,8 +184,9 @@ fn finding_case(report: &Report, finding: &Finding) -> TestCase {
         text.push_str("\n- ");
         text.push_str(e);
     }
-    if let Some(src) = source {
-        text.push_str(&format!("\nsource: {src}"));
+    if let Some(sources) = finding.object.as_ref().and_then(|o| o.locations_text()) {
+        // The same object in several files: every one.
+        text.push_str(&format!("\nsource: {sources}"));
     }
     if !finding.fingerprint.is_empty() {
         text.push_str(&format!("\nfingerprint: {}", finding.fingerprint));

@@ -108,8 +108,8 @@ fn run(list: &ReportList, options: &SarifOptions, several: bool) -> Run {
                 RunAutomationDetails::builder()
                     .id(format!("detek/{}/", list.target.name))
                     .description(text_message(format!(
-                        "detek scan of {} {}",
-                        list.target.kind, list.target.name
+                        "detek scan of {}",
+                        crate::text::target_label(list)
                     )))
                     .build(),
             )
@@ -206,6 +206,26 @@ fn result(report: &Report, index: usize, finding: &Finding, options: &SarifOptio
         .build();
     if let Some(obj) = &finding.object {
         result.locations = Some(vec![object_location(obj, options)]);
+        // The same object defined in several files: the judged one is the location, the
+        // others related locations.
+        let related: Vec<Location> = obj
+            .locations()
+            .iter()
+            .skip(1)
+            .filter_map(|s| physical_location(s, options))
+            .enumerate()
+            .map(|(i, physical)| {
+                let mut location = Location::builder()
+                    .physical_location(physical)
+                    .message(text_message("also defined here".to_string()))
+                    .build();
+                location.id = Some(i as i64);
+                location
+            })
+            .collect();
+        if !related.is_empty() {
+            result.related_locations = Some(related);
+        }
     }
     if !finding.fingerprint.is_empty() {
         result.partial_fingerprints = Some(BTreeMap::from([(
@@ -369,8 +389,8 @@ fn invocation(list: &ReportList, options: &SarifOptions) -> Invocation {
         execution.push(notification(
             "error",
             format!(
-                "nothing could be collected from {} {}: this report says nothing about its health",
-                list.target.kind, list.target.name
+                "nothing could be collected from {}: this report says nothing about its health",
+                crate::text::target_label(list)
             ),
         ));
     }

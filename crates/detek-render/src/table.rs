@@ -504,11 +504,12 @@ fn detector_findings(o: &mut String, r: &Report, options: &TableOptions, p: &Pai
             }
             let mut row = vec![object];
             if sources {
+                // Every file an object is defined in (the same object in several files).
                 row.push(
                     f.object
                         .as_ref()
-                        .and_then(|o| o.source.as_ref())
-                        .map_or_else(|| "-".to_string(), |s| t(&s.to_string())),
+                        .and_then(|o| o.locations_text())
+                        .map_or_else(|| "-".to_string(), |s| t(&s)),
                 );
             }
             row.push(msg);

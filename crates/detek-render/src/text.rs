@@ -48,8 +48,12 @@ pub(crate) fn status_str(status: ScanStatus) -> &'static str {
     }
 }
 
-/// `kind namespace/name`-style target label: `snapshot manifests/`.
+/// `kind name` target label: `snapshot manifests/`, `cluster prod-eu`; the demo's name alone
+/// ("Demo cluster (snapshot of …)"), which says what it is.
 pub(crate) fn target_label(list: &ReportList) -> String {
+    if list.target.kind == "demo" && !list.target.name.is_empty() {
+        return list.target.name.clone();
+    }
     match (list.target.kind.is_empty(), list.target.name.is_empty()) {
         (true, true) => "(unnamed target)".to_string(),
         (true, false) => list.target.name.clone(),

@@ -57,13 +57,21 @@ fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
     Ok(targets)
 }
 
+/// How reports title the demo: "Demo cluster (snapshot of 2026-01-13 19:00 UTC)".
+fn demo_name(taken: jiff::Timestamp) -> String {
+    format!(
+        "Demo cluster (snapshot of {})",
+        taken.strftime("%Y-%m-%d %H:%M UTC")
+    )
+}
+
 fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
     if args.demo {
         let now: jiff::Timestamp = DEMO_NOW.parse().expect("valid demo time");
         return Ok(vec![ScanTarget {
             target: Target {
                 kind: "demo".into(),
-                name: "detek demo cluster".into(),
+                name: demo_name(now),
                 identity: "demo".into(),
                 context: None,
             },
@@ -76,22 +84,51 @@ fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         }]);
     }
     if !args.inputs.is_empty() {
-        let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
-        return Ok(vec![ScanTarget {
-            target: Target {
-                kind: "snapshot".into(),
-                name: args.inputs.join(", "),
-                // Manifests are the same target in any checkout; a dump that holds the
-                // kube-system Namespace is identified by its UID (the snapshot collector).
-                identity: "manifests".into(),
-                context: None,
-            },
-            collectors: vec![Arc::new(SnapshotCollector::new(inputs))],
-            now: SystemTime::now(),
-            clock: Clock::Snapshot,
-        }]);
+        return Ok(snapshot_targets(args));
     }
     live_targets(args)
+}
+
+/// `--input`: one target, or one per cluster when the inputs hold several clusters' dumps
+/// (docs/cli.md, "Several clusters in one input"). The inputs are read here, once, to tell.
+fn snapshot_targets(args: &TargetArgs) -> Vec<ScanTarget> {
+    use detek_kubernetes_model::{clusters, ingest};
+    let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
+    let groups = clusters::split_by_cluster(ingest::read_inputs(&inputs));
+    let several = groups.len() > 1;
+    groups
+        .into_iter()
+        .map(|group| {
+            let name = if several {
+                let files = group.file_names();
+                let mut name = match files.as_slice() {
+                    [] => "no files".to_string(),
+                    few @ ([_] | [_, _] | [_, _, _]) => few.join(", "),
+                    [first, rest @ ..] => format!("{first} and {} more files", rest.len()),
+                };
+                match &group.cluster_uid {
+                    Some(uid) => name.push_str(&format!(" (cluster {uid})")),
+                    None => name.push_str(" (no cluster identity)"),
+                }
+                name
+            } else {
+                args.inputs.join(", ")
+            };
+            ScanTarget {
+                target: Target {
+                    kind: "snapshot".into(),
+                    name,
+                    // Manifests are the same target in any checkout; a dump that holds the
+                    // kube-system Namespace is identified by its UID (the snapshot collector).
+                    identity: "manifests".into(),
+                    context: None,
+                },
+                collectors: vec![Arc::new(SnapshotCollector::from_read(group.inputs))],
+                now: SystemTime::now(),
+                clock: Clock::Snapshot,
+            }
+        })
+        .collect()
 }
 
 /// No --input/--demo: live clusters (kubeconfig contexts or the in-cluster service account).
@@ -148,14 +185,7 @@ fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result
 
 fn load_config(select_args: &crate::cli::SelectArgs, catalogue: &Catalogue) -> Result<Config> {
     let config = Config::discover(select_args.config.as_deref())?;
-    if let Err(err) = config.validate(catalogue) {
-        let path = config
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        bail!("invalid config file {path}: {err}");
-    }
+    config.validate(catalogue)?;
     Ok(config)
 }
 
@@ -255,7 +285,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .context("a scan task failed")?;
     for list in &mut lists {
         if list.target.kind == "demo" {
-            list.clock_note = "the demo's capture time".to_string();
+            list.clock_note = "when the demo snapshot was taken".to_string();
         }
     }
     for list in &lists {

@@ -24,7 +24,9 @@
 use anyhow::{Context, Result, bail};
 use detek_core::{Catalogue, DetectorConfig, Settings};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_FILES: &[&str] = &["detek.yaml", ".detek.yaml"];
@@ -49,6 +51,46 @@ pub struct Config {
     pub ignore: Vec<IgnoreRule>,
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// The file's text, to point validation errors at their line.
+    #[serde(skip)]
+    text: String,
+}
+
+/// Where the keys that validation can reject are written: serde-saphyr's spans of
+/// `detectors.ID`, `detectors.ID.KEY`, `sets.NAME` and `ignore[i]`.
+#[derive(Default, Deserialize)]
+struct KeyLines {
+    #[serde(default)]
+    detectors: HashMap<Spanned<String>, Option<HashMap<Spanned<String>, IgnoredAny>>>,
+    #[serde(default)]
+    sets: HashMap<Spanned<String>, IgnoredAny>,
+    #[serde(default)]
+    ignore: Vec<Spanned<IgnoredAny>>,
+}
+
+impl KeyLines {
+    /// The line of a key path (`["detectors", "pod_restarting", "threshold"]`, `["ignore", "2"]`).
+    fn line_of(&self, path: &[&str]) -> Option<u64> {
+        fn key<V>(map: &HashMap<Spanned<String>, V>, name: &str) -> Option<u64> {
+            map.keys()
+                .find(|k| k.value == name)
+                .map(|k| k.referenced.line())
+        }
+        match path {
+            ["detectors", id] => key(&self.detectors, id),
+            ["detectors", id, setting] => self
+                .detectors
+                .iter()
+                .find(|(k, _)| k.value == *id)
+                .and_then(|(_, v)| key(v.as_ref()?, setting)),
+            ["sets", name] => key(&self.sets, name),
+            ["ignore", i] => self
+                .ignore
+                .get(i.parse::<usize>().ok()?)
+                .map(|v| v.referenced.line()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +133,7 @@ impl Config {
             anyhow::anyhow!("invalid config file {}: {message}", path.display())
         })?;
         config.path = Some(path);
+        config.text = text;
         Ok(config)
     }
 
@@ -104,22 +147,64 @@ impl Config {
 
     /// Check names against the catalogue: unknown detectors, unknown settings (naming the valid
     /// keys), wrong types, bad levels and sets are errors (core's catalogue), then ignore rules.
+    /// The error names the file and the line of the key, with that line, when the config came
+    /// from a file.
     pub fn validate(&self, catalogue: &Catalogue) -> Result<()> {
-        catalogue.validate(&self.detectors, &self.sets)?;
+        let Err((key, message)) = self.check(catalogue) else {
+            return Ok(());
+        };
+        let Some(path) = &self.path else {
+            bail!("{message}");
+        };
+        let path = path.display();
+        let line = serde_saphyr::from_str::<KeyLines>(&self.text)
+            .ok()
+            .and_then(|lines| lines.line_of(&key.iter().map(String::as_str).collect::<Vec<_>>()));
+        match line.and_then(|n| Some((n, self.text.lines().nth(n.checked_sub(1)? as usize)?))) {
+            Some((n, text)) => bail!("invalid config file {path}:{n}: {message}\n{n:>4} | {text}"),
+            None => bail!("invalid config file {path}: {message}"),
+        }
+    }
+
+    /// [`Config::validate`]'s checks: the first error, with the key path it is about.
+    fn check(&self, catalogue: &Catalogue) -> Result<(), (Vec<String>, String)> {
+        use detek_core::CatalogueError as E;
+        if let Err(err) = catalogue.validate(&self.detectors, &self.sets) {
+            let key: Vec<String> = match &err {
+                E::UnknownDetector { id, .. } => vec!["detectors".into(), id.clone()],
+                E::UnknownSetting { detector, key, .. } | E::SettingType { detector, key, .. } => {
+                    vec!["detectors".into(), detector.clone(), key.clone()]
+                }
+                E::BadLevel { detector, .. } => {
+                    vec!["detectors".into(), detector.clone(), "level".into()]
+                }
+                E::BadSet { set, .. } => vec!["sets".into(), set.clone()],
+                _ => Vec::new(),
+            };
+            return Err((key, err.to_string()));
+        }
         for (i, rule) in self.ignore.iter().enumerate() {
+            let key = vec!["ignore".to_string(), i.to_string()];
             if rule.detector != "*" && catalogue.get(&rule.detector).is_none() {
-                bail!(
-                    "ignore[{i}].detector: no such detector {:?}{}",
-                    rule.detector,
-                    catalogue.suggestion(&rule.detector)
-                );
+                return Err((
+                    key,
+                    format!(
+                        "ignore[{i}].detector: no such detector {:?}{}",
+                        rule.detector,
+                        catalogue.suggestion(&rule.detector)
+                    ),
+                ));
             }
             if rule.reason.trim().is_empty() {
-                bail!("ignore[{i}].reason: say why the finding is accepted");
+                return Err((
+                    key,
+                    format!("ignore[{i}].reason: say why the finding is accepted"),
+                ));
             }
             for glob in [&rule.namespace, &rule.name].into_iter().flatten() {
-                globset::Glob::new(glob)
-                    .with_context(|| format!("ignore[{i}]: bad glob {glob:?}"))?;
+                if let Err(e) = globset::Glob::new(glob) {
+                    return Err((key, format!("ignore[{i}]: bad glob {glob:?}: {e}")));
+                }
             }
         }
         Ok(())

@@ -84,15 +84,41 @@ fn no_allowed_registries_is_not_judged() {
 }
 
 #[test]
-fn the_demo_is_evaluated_as_of_its_capture_time() {
-    let out = Command::cargo_bin("detek")
-        .unwrap()
-        .args(["run", "--demo", "-f", "table"])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
+fn the_demo_is_titled_and_evaluated_as_of_its_capture_time() {
+    let run = |format: &str| {
+        let out = Command::cargo_bin("detek")
+            .unwrap()
+            .args(["run", "--demo", "-f", format])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let title = "Demo cluster (snapshot of 2026-01-13 19:00 UTC)";
+    let table = run("table");
+    let head: Vec<&str> = table.lines().take(2).collect();
     assert!(
-        table.contains("evaluated as of 2026-01-13 19:00:00 UTC (the demo's capture time)"),
+        head[0].starts_with(&format!("detek {} · {title} · ", env!("CARGO_PKG_VERSION"))),
         "{table}"
+    );
+    assert_eq!(
+        head[1],
+        "evaluated as of 2026-01-13 19:00:00 UTC (when the demo snapshot was taken)"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(
+        json["target"],
+        serde_json::json!({"kind": "demo", "name": title,
+                           "identity": "cluster:uid:434b64bd-1a4a-4676-a2a8-a6e8a4daf5c4"})
+    );
+    assert_eq!(json["clock_note"], "when the demo snapshot was taken");
+    let html = run("html");
+    assert!(
+        html.contains(&format!("<title>detek report — {title}</title>")),
+        "{}",
+        &html[..600]
+    );
+    assert!(
+        html.contains("2026-01-13 19:00:00 UTC (when the demo snapshot was taken)"),
+        "the evaluated-as-of row"
     );
 }

@@ -61,8 +61,9 @@ fn a_misspelt_setting_names_the_file_the_key_and_the_valid_keys() {
     assert_rejected(
         &path,
         &format!(
-            "detek: error: invalid config file {}: detectors.pod_restarting.treshold: unknown \
-             setting (did you mean \"threshold\"?); valid keys: level, enabled, threshold\n",
+            "detek: error: invalid config file {}:3: detectors.pod_restarting.treshold: unknown \
+             setting (did you mean \"threshold\"?); valid keys: level, enabled, threshold\n   \
+             3 |     treshold: 3\n",
             path.display()
         ),
     );
@@ -74,8 +75,34 @@ fn a_setting_of_the_wrong_type_names_the_expected_type() {
     assert_rejected(
         &path,
         &format!(
-            "detek: error: invalid config file {}: detectors.pod_restarting.threshold: expected \
-             type integer, found a string (\"ten\")\n",
+            "detek: error: invalid config file {}:3: detectors.pod_restarting.threshold: expected \
+             type integer, found a string (\"ten\")\n   3 |     threshold: ten\n",
+            path.display()
+        ),
+    );
+}
+
+#[test]
+fn an_unknown_detector_or_ignore_rule_names_its_line() {
+    let (_dir, path) = config(
+        "# fleet defaults\ndetectors:\n  image_tag_latest: {enabled: true}\n  pod_restartin: {threshold: 3}\n",
+    );
+    assert_rejected(
+        &path,
+        &format!(
+            "detek: error: invalid config file {}:4: detectors.pod_restartin: no such detector \
+             (did you mean \"pod_restarting\"?) (see `detek list`)\n   4 |   pod_restartin: {{threshold: 3}}\n",
+            path.display()
+        ),
+    );
+    let (_dir, path) = config(
+        "ignore:\n- detector: run_as_root\n  reason: node-exporter\n- detector: run_as_rot\n  reason: typo\n",
+    );
+    assert_rejected(
+        &path,
+        &format!(
+            "detek: error: invalid config file {}:4: ignore[1].detector: no such detector \
+             \"run_as_rot\" (did you mean \"run_as_root\"?)\n   4 | - detector: run_as_rot\n",
             path.display()
         ),
     );
@@ -88,8 +115,8 @@ fn internal_settings_are_not_config_keys() {
     assert_rejected(
         &path,
         &format!(
-            "detek: error: invalid config file {}: detectors.known_component_issue.entries: \
-             unknown setting; valid keys: level, enabled, files\n",
+            "detek: error: invalid config file {}:3: detectors.known_component_issue.entries: \
+             unknown setting; valid keys: level, enabled, files\n   3 |     entries: []\n",
             path.display()
         ),
     );
@@ -234,9 +261,9 @@ fn a_detector_declared_in_another_crate_is_listed_and_explained_with_its_setting
     assert_rejected(
         &path,
         &format!(
-            "detek: error: invalid config file {}: detectors.collector_reports.diagnostic: \
+            "detek: error: invalid config file {}:3: detectors.collector_reports.diagnostic: \
              unknown setting (did you mean \"diagnostics\"?); valid keys: level, enabled, \
-             diagnostics\n",
+             diagnostics\n   3 |     diagnostic: true\n",
             path.display()
         ),
     );

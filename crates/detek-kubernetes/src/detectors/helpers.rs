@@ -1,5 +1,6 @@
 //! Helpers shared by detectors of several areas: container image references (read by
-//! `image_from_unknown_registry`, `deprecated_image_registry` and `known_component_issue`).
+//! `image_from_unknown_registry`, `deprecated_image_registry` and `known_component_issue`), and
+//! the grading of "the object it names does not exist" findings on manifests.
 //! Code shared within one area lives in that area's `mod.rs` or `helpers.rs`.
 
 /// A container image reference, normalised as the container runtime reads it.
@@ -85,6 +86,27 @@ pub(crate) fn has_path_prefix(name: &str, prefix: &str) -> bool {
         || name
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Grade the findings of a detector reporting objects that name a missing object: on manifests
+/// (a partial view, where an operator or install Job may create it at run time) those at
+/// `level` become `Warn`, each with evidence saying why; on a whole cluster (live, or a dump
+/// with Nodes) they keep `level`. See [`ClusterInfo::reference_level`].
+///
+/// [`ClusterInfo::reference_level`]: detek_kubernetes_model::model::ClusterInfo::reference_level
+pub(crate) fn grade_references(
+    mut out: detek_core::Outcome,
+    info: &detek_kubernetes_model::model::ClusterInfo,
+    level: detek_core::Level,
+) -> detek_core::Outcome {
+    if let Some(why) = info.reference_note(level) {
+        let graded = info.reference_level(level);
+        for finding in out.findings.iter_mut().filter(|f| f.level == level) {
+            finding.level = graded;
+            finding.evidence.push(why.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

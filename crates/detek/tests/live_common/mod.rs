@@ -195,11 +195,37 @@ impl Api {
         body: Option<&Value>,
         accept: &str,
     ) -> (u16, Bytes) {
+        self.send(method, path, body, accept, "application/json")
+    }
+
+    /// A JSON merge patch (RFC 7386); returns status and the JSON body.
+    pub fn call_merge_patch(&self, path: &str, patch: &Value) -> (u16, Value) {
+        let (status, bytes) = self.send(
+            "PATCH",
+            path,
+            Some(patch),
+            "application/json",
+            "application/merge-patch+json",
+        );
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        accept: &str,
+        content_type: &str,
+    ) -> (u16, Bytes) {
         let request = http::Request::builder()
             .method(method)
             .uri(path)
             .header("accept", accept)
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(kube::client::Body::from(
                 body.map(|b| serde_json::to_vec(b).unwrap())
                     .unwrap_or_default(),

@@ -11,8 +11,14 @@ use crate::prelude::*;
 /// (live, or the newest kubelet among the nodes of a dump), else the newest release the table
 /// names (v1.36 with the bundled table). cert-manager and Istio APIs are checked against
 /// `cert-manager.target_version` and `istio.target_version`, else their newest release in the
-/// table. On a live cluster the API server returns objects in the version detek asks for, so
-/// this check matters most for manifests, charts and dumps.
+/// table.
+///
+/// On a live cluster the API server returns every object in the version detek asks for, so the
+/// versions it was written with are read as pluto reads them: the `apiVersion` of the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation and of each
+/// `metadata.managedFields` entry (the finding names the field manager). A live object with
+/// neither is *not judged* (listed in an attachment), unless no version of its kind is
+/// deprecated at the target.
 ///
 /// ## Why it matters
 /// A deprecated API works today and breaks at the upgrade that removes it: `kubectl apply`
@@ -26,6 +32,8 @@ use crate::prelude::*;
 /// that removes it. `kubectl convert -f FILE --output-version policy/v1` (kubectl-convert
 /// plugin) does the mechanical part; `kubectl get --raw /metrics | grep
 /// apiserver_requested_deprecated_apis` shows which deprecated APIs a cluster still receives.
+/// On a live cluster, fix what writes the object: the manifest or chart that was last applied,
+/// or the client named as field manager.
 ///
 /// ## Example
 /// ```yaml

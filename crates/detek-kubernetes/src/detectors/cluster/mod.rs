@@ -1,7 +1,8 @@
 //! Cluster detectors, and the API lifecycle table (`data/api-lifecycle.yaml`, from pluto)
 //! shared by `deprecated_api_in_use` and `removed_api_in_use`.
 
-use crate::model::{CLUSTER_INFO, OBJECTS, ObjectSummary};
+use crate::model::{CLUSTER_INFO, OBJECTS};
+use crate::written::{Written, WrittenBy};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -207,26 +208,66 @@ pub(crate) fn lifecycle(row: &ApiRow, target: (u64, u64, u64)) -> Option<Lifecyc
     }
 }
 
-/// "use apps/v1 (available since v1.9)" or "no replacement API".
-fn replacement(row: &ApiRow) -> String {
-    if row.replacement_api.is_empty() {
+/// "use apps/v1 (available since v1.9)" or "no replacement API". The advice names the end of
+/// the chain: a replacement that is itself deprecated or removed at `target` is followed to its
+/// own (cert-manager's `certmanager.k8s.io/v1alpha1` names `cert-manager.io/v1alpha2`, removed
+/// in v1.6 too, whose replacement is `cert-manager.io/v1`).
+fn replacement(row: &ApiRow, target: (u64, u64, u64)) -> String {
+    let last = replacement_row(&API_TABLE, row, target);
+    if last.replacement_api.is_empty() {
         return "no replacement API".to_string();
     }
-    match crate::version::parse(&row.replacement_available_in) {
-        Some(v) => format!("use {} (available since {})", row.replacement_api, show(v)),
-        None => format!("use {}", row.replacement_api),
+    match crate::version::parse(&last.replacement_available_in) {
+        Some(v) => format!("use {} (available since {})", last.replacement_api, show(v)),
+        None => format!("use {}", last.replacement_api),
     }
 }
 
-fn message(object: &ObjectSummary, row: &ApiRow, state: Lifecycle, target: &Target) -> String {
+/// The row whose replacement to advise: `row`, or the row of its replacement (same kind and
+/// component) while that replacement is deprecated or removed at `target` and has a
+/// replacement of its own already available there. A cycle in the table ends the walk.
+fn replacement_row<'a>(
+    table: &'a ApiTable,
+    row: &'a ApiRow,
+    target: (u64, u64, u64),
+) -> &'a ApiRow {
+    let mut at = row;
+    let mut seen = vec![row.version.as_str()];
+    while !at.replacement_api.is_empty() && !seen.contains(&at.replacement_api.as_str()) {
+        seen.push(&at.replacement_api);
+        let next = table
+            .rows_for(&at.replacement_api, &row.kind)
+            .find(|r| r.component == row.component && r.version == at.replacement_api);
+        match next {
+            Some(next)
+                if lifecycle(next, target).is_some()
+                    && !next.replacement_api.is_empty()
+                    && crate::version::parse(&next.replacement_available_in)
+                        .is_none_or(|v| v <= target) =>
+            {
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+fn message(
+    api_version: &str,
+    kind: &str,
+    row: &ApiRow,
+    state: Lifecycle,
+    target: &Target,
+) -> String {
     let component = component_name(&row.component);
-    let what = format!("{} {}", object.api_version, object.kind);
-    let target = show(target.version);
+    let what = format!("{api_version} {kind}");
+    let target_text = show(target.version);
     match state {
         Lifecycle::Removed => format!(
-            "{what} was removed in {component} {} (target {target}): {}",
+            "{what} was removed in {component} {} (target {target_text}): {}",
             show_str(&row.removed_in),
-            replacement(row)
+            replacement(row, target.version)
         ),
         Lifecycle::Deprecated => {
             let removal = if row.removed_in.is_empty() {
@@ -235,59 +276,93 @@ fn message(object: &ObjectSummary, row: &ApiRow, state: Lifecycle, target: &Targ
                 format!("removed in {}", show_str(&row.removed_in))
             };
             format!(
-                "{what} is deprecated since {component} {}, {removal} (target {target}): {}",
+                "{what} is deprecated since {component} {}, {removal} (target {target_text}): {}",
                 show_str(&row.deprecated_in),
-                replacement(row)
+                replacement(row, target.version)
             )
         }
     }
 }
 
-/// Both detectors: every object whose written apiVersion and kind are in `wanted` state at
-/// its component's target version.
+/// Both detectors: every object written with an apiVersion (and kind) in `wanted` state at
+/// its component's target version. A file's apiVersion is its own; a live object's are the
+/// ones its last-applied annotation and managed fields name (the server answers in the version
+/// asked for). A live object with neither is not judged, unless no apiVersion of its kind could
+/// be in `wanted` state.
 pub(crate) fn detect_lifecycle(
     ctx: &DetectContext,
     wanted: Lifecycle,
     level: Level,
 ) -> Result<Outcome, DetectError> {
     let objects = ctx.get(&OBJECTS)?;
-    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
-    targets.insert("k8s".to_string(), resolve_target(ctx, "k8s")?);
-    let mut out = Outcome::new().evaluated(objects.len());
+    let mut targets = Targets::default();
+    targets.get(ctx, "k8s")?;
+    let mut findings = Vec::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut not_judged: Vec<String> = Vec::new();
+    let mut kinds_at_stake: HashMap<(&str, &str), bool> = HashMap::new();
     for object in objects {
-        for row in API_TABLE.rows_for(&object.api_version, &object.kind) {
-            if !targets.contains_key(&row.component) {
-                let t = resolve_target(ctx, &row.component)?;
-                targets.insert(row.component.clone(), t);
-            }
-            let target = &targets[&row.component];
-            if lifecycle(row, target.version) != Some(wanted) {
+        // The apiVersions to judge, each with what tells it was written so (live only).
+        let written: Vec<(&str, Option<&WrittenBy>)> = match &object.written {
+            Written::Document => vec![(&object.api_version, None)],
+            Written::Live(versions) => versions
+                .iter()
+                .map(|w| (w.api_version.as_ref(), Some(w)))
+                .collect(),
+            Written::Unknown => {
+                let group = group_of(&object.api_version);
+                let at_stake = match kinds_at_stake.get(&(&*object.kind, group)) {
+                    Some(&s) => s,
+                    None => {
+                        let s = kind_at_stake(ctx, &mut targets, &object.kind, group, wanted)?;
+                        kinds_at_stake.insert((&object.kind, group), s);
+                        s
+                    }
+                };
+                if at_stake {
+                    not_judged.push(object.object_ref().display_name());
+                }
                 continue;
             }
-            let mut finding = Finding::new(
-                level,
-                Some(object.object_ref()),
-                message(object, row, wanted, target),
-            );
-            if wanted == Lifecycle::Removed && !row.deprecated_in.is_empty() {
-                finding = finding.with_evidence(format!(
-                    "deprecated since {} {}",
-                    component_name(&row.component),
-                    show_str(&row.deprecated_in)
-                ));
+        };
+        'versions: for (api_version, by) in written {
+            for row in API_TABLE.rows_for(api_version, &object.kind) {
+                let target = targets.get(ctx, &row.component)?;
+                if lifecycle(row, target.version) != Some(wanted) {
+                    continue;
+                }
+                let mut finding = Finding::new(
+                    level,
+                    Some(object.object_ref()),
+                    message(api_version, &object.kind, row, wanted, target),
+                );
+                if let Some(by) = by {
+                    finding = finding.with_evidence(by.describe());
+                }
+                if wanted == Lifecycle::Removed && !row.deprecated_in.is_empty() {
+                    finding = finding.with_evidence(format!(
+                        "deprecated since {} {}",
+                        component_name(&row.component),
+                        show_str(&row.deprecated_in)
+                    ));
+                }
+                *counts
+                    .entry(format!("{api_version} {}", object.kind))
+                    .or_default() += 1;
+                findings.push(finding);
+                break 'versions; // one finding per object is enough
             }
-            *counts
-                .entry(format!("{} {}", object.api_version, object.kind))
-                .or_default() += 1;
-            out.push(finding);
-            break; // one row per object is enough
         }
+    }
+    let mut out = Outcome::new().evaluated(objects.len() - not_judged.len());
+    for finding in findings {
+        out.push(finding);
     }
     out.attach(
         "Target versions",
         serde_json::Value::Object(
             targets
+                .0
                 .iter()
                 .map(|(component, t)| {
                     (
@@ -301,7 +376,66 @@ pub(crate) fn detect_lifecycle(
     if !counts.is_empty() {
         out.attach("Objects per apiVersion and kind", serde_json::json!(counts));
     }
+    if !not_judged.is_empty() {
+        let reason = format!(
+            "{} live object(s) have neither a last-applied annotation nor managed fields: the \
+             apiVersion they were written with cannot be told (the API server answers in the \
+             version asked for)",
+            not_judged.len()
+        );
+        out.attach(
+            "Not judged: live objects whose written apiVersion is unknown",
+            serde_json::json!(not_judged),
+        );
+        out = out.not_judged(reason);
+    }
     Ok(out)
+}
+
+/// Target versions by component, resolved once each.
+#[derive(Default)]
+struct Targets(BTreeMap<String, Target>);
+
+impl Targets {
+    fn get(&mut self, ctx: &DetectContext, component: &str) -> Result<&Target, DetectError> {
+        if !self.0.contains_key(component) {
+            let target = resolve_target(ctx, component)?;
+            self.0.insert(component.to_string(), target);
+        }
+        Ok(&self.0[component])
+    }
+}
+
+/// `apps` of `apps/v1`, `""` of `v1`.
+fn group_of(api_version: &str) -> &str {
+    api_version.split_once('/').map_or("", |(g, _)| g)
+}
+
+/// Whether an object of `kind` (served in `group`) written in an unknown apiVersion could have
+/// been written in one that is in `wanted` state: a row of the table names the kind, or names
+/// every kind of a version of that group.
+fn kind_at_stake(
+    ctx: &DetectContext,
+    targets: &mut Targets,
+    kind: &str,
+    group: &str,
+    wanted: Lifecycle,
+) -> Result<bool, DetectError> {
+    for row in &API_TABLE.rows {
+        let names_it = if row.kind.is_empty() {
+            // `group/version`, or a bare group (every version of it).
+            row.version
+                .split_once('/')
+                .map_or(&*row.version, |(g, _)| g)
+                == group
+        } else {
+            row.kind == kind
+        };
+        if names_it && lifecycle(row, targets.get(ctx, &row.component)?.version) == Some(wanted) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -337,5 +471,47 @@ mod tests {
             1
         );
         assert_eq!(table.rows_for("apps/v1", "Deployment").count(), 0);
+    }
+
+    #[test]
+    fn advice_follows_replacements_that_are_gone_too() {
+        let row = API_TABLE
+            .rows_for("certmanager.k8s.io/v1alpha1", "Certificate")
+            .next()
+            .unwrap();
+        assert_eq!(row.replacement_api, "cert-manager.io/v1alpha2");
+        // At cert-manager v1.6, cert-manager.io/v1alpha2 is removed too: its own replacement.
+        assert_eq!(replacement(row, (1, 6, 0)), "use cert-manager.io/v1");
+        // At v1.4 it is deprecated: still worth skipping.
+        assert_eq!(replacement(row, (1, 4, 0)), "use cert-manager.io/v1");
+        // At v0.11 it is the current API.
+        assert_eq!(replacement(row, (0, 11, 0)), "use cert-manager.io/v1alpha2");
+        // Kubernetes: FlowSchema flowcontrol v1beta1 (removed in 1.29) → v1beta3 (deprecated in
+        // 1.24, removed in 1.32) → v1; at 1.23 v1beta3 is not deprecated yet.
+        let flow = API_TABLE
+            .rows_for("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema")
+            .next()
+            .unwrap();
+        assert_eq!(
+            replacement(flow, (1, 32, 0)),
+            "use flowcontrol.apiserver.k8s.io/v1"
+        );
+        assert_eq!(
+            replacement(flow, (1, 23, 0)),
+            "use flowcontrol.apiserver.k8s.io/v1beta3"
+        );
+    }
+
+    #[test]
+    fn a_cycle_in_the_table_ends_the_walk() {
+        let table = parse_api_lifecycle_table(
+            "deprecated-versions:\n\
+             - {version: a.io/v1, kind: K, deprecated-in: v1.0.0, removed-in: v1.1.0, replacement-api: a.io/v2, component: k8s}\n\
+             - {version: a.io/v2, kind: K, deprecated-in: v1.0.0, removed-in: v1.1.0, replacement-api: a.io/v1, component: k8s}\n",
+        )
+        .unwrap();
+        let last = replacement_row(&table, &table.rows[0], (1, 2, 0));
+        assert_eq!(last.version, "a.io/v2");
+        assert_eq!(last.replacement_api, "a.io/v1");
     }
 }

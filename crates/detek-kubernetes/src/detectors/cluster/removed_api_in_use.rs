@@ -12,7 +12,17 @@ use crate::prelude::*;
 /// with the bundled table: plain manifests are checked against the latest Kubernetes).
 /// cert-manager and Istio APIs in the table are checked the same way against
 /// `cert-manager.target_version` and `istio.target_version`, else their newest release in the
-/// table.
+/// table. The advised replacement follows the table's chain to an API that is neither
+/// deprecated nor removed at the target (`certmanager.k8s.io/v1alpha1` → `cert-manager.io/v1`,
+/// not the removed `cert-manager.io/v1alpha2`).
+///
+/// On a live cluster the API server returns every object in the version detek asks for, so the
+/// versions it was written with are read as pluto reads them: the `apiVersion` of the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation and of each
+/// `metadata.managedFields` entry (the finding names the field manager; the API server drops
+/// entries of versions it no longer serves at the object's next write, so a removed version
+/// mostly shows in the annotation). A live object with neither is *not judged* (listed in an
+/// attachment), unless no version of its kind is removed at the target.
 ///
 /// ## Why it matters
 /// The API server rejects these manifests: `kubectl apply` fails with `no matches for kind
@@ -140,5 +150,25 @@ mod tests {
         let mut old = Settings::new();
         old.set("cert-manager.target_version", "1.5.3");
         assert!(run_on("removed_api_in_use", text(cert), old).passed);
+    }
+
+    #[test]
+    fn cert_manager_advice_skips_replacements_removed_too() {
+        // The table names cert-manager.io/v1alpha2 as the replacement, itself removed in v1.6.
+        let issuer = "apiVersion: certmanager.k8s.io/v1alpha1\nkind: ClusterIssuer\nmetadata: {name: letsencrypt}\n";
+        let report = run_on("removed_api_in_use", text(issuer), Settings::new());
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(
+            report.findings[0].message,
+            "certmanager.k8s.io/v1alpha1 ClusterIssuer was removed in cert-manager v0.11 (target v1.6): use cert-manager.io/v1"
+        );
+        // Before cert-manager.io/v1alpha2 was deprecated, it is the one to use.
+        let mut old = Settings::new();
+        old.set("cert-manager.target_version", "1.3");
+        let report = run_on("removed_api_in_use", text(issuer), old);
+        assert_eq!(
+            report.findings[0].message,
+            "certmanager.k8s.io/v1alpha1 ClusterIssuer was removed in cert-manager v0.11 (target v1.3): use cert-manager.io/v1alpha2"
+        );
     }
 }

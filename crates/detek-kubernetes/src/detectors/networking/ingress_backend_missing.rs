@@ -1,3 +1,4 @@
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend};
@@ -40,7 +41,7 @@ use std::collections::{BTreeMap, HashMap};
     title = "Ingresses pointing at a missing Service or port",
     labels = ["kubernetes", "networking", "ingress"],
     level = Error,
-    requires = [INGRESSES, SERVICES],
+    requires = [INGRESSES, SERVICES, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/concepts/services-networking/ingress/#the-ingress-resource"],
 )]
 pub struct IngressBackendMissing;
@@ -87,7 +88,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             );
         }
     }
-    Ok(out)
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 /// Every backend of an Ingress with where it is used: `defaultBackend`, `host/path`.
@@ -212,7 +213,10 @@ mod tests {
         );
         assert_eq!(
             f.evidence,
-            vec!["used by rook-ceph.example.com/".to_string()]
+            vec![
+                "used by rook-ceph.example.com/",
+                "Warn on manifests (Error on a cluster): it may be created at run time"
+            ]
         );
     }
 

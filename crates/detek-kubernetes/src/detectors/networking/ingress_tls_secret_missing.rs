@@ -1,3 +1,4 @@
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 use std::collections::HashMap;
 
@@ -156,7 +157,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             serde_json::json!(left_to_cert_manager),
         );
     }
-    Ok(out)
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 #[cfg(test)]

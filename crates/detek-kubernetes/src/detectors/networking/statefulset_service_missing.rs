@@ -1,3 +1,4 @@
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use std::collections::HashMap;
@@ -38,7 +39,7 @@ use std::collections::HashMap;
     title = "StatefulSets whose governing headless Service is missing",
     labels = ["kubernetes", "networking", "statefulset", "dns"],
     level = Error,
-    requires = [STATEFUL_SETS, SERVICES],
+    requires = [STATEFUL_SETS, SERVICES, CLUSTER_INFO],
     references = [
         "https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-network-id",
         "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-hostname-and-subdomain-fields",
@@ -115,7 +116,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             }
         }
     }
-    Ok(out)
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 /// Where the pod template refers to the per-Pod DNS names of `service`: a command, argument or
@@ -152,11 +153,34 @@ fn uses_pod_dns(sts: &StatefulSet, service: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
-    use detek_core::Level;
+    use crate::testing::{fixture_dir, run_fixture, run_on};
+    use detek_core::{Level, Settings};
+    use detek_kubernetes_model::Input;
 
+    /// The manifests of `fail.yaml` as a cluster's dump (with a Node): the missing Service
+    /// cannot be one an operator creates later, so the finding keeps its level.
     #[test]
-    fn missing_service_used_by_the_pods_is_an_error() {
+    fn missing_service_in_a_dump_is_an_error() {
+        let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\n";
+        let report = run_on(
+            "statefulset_service_missing",
+            vec![
+                Input::Path(fixture_dir("statefulset_service_missing").join("fail.yaml")),
+                Input::Text {
+                    name: "node.yaml".into(),
+                    text: node.into(),
+                },
+            ],
+            Settings::default(),
+        );
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        assert_eq!(report.findings[0].level, Level::Error);
+        assert_eq!(report.findings[0].evidence.len(), 1);
+    }
+
+    /// On manifests the same finding is a warning: the Service may be created at run time.
+    #[test]
+    fn missing_service_used_by_the_pods_is_a_warning_on_manifests() {
         let report = run_fixture("statefulset_service_missing", "fail.yaml");
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         let f = &report.findings[0];
@@ -164,7 +188,7 @@ mod tests {
             f.object.as_ref().unwrap().display_name(),
             "StatefulSet/cassandra"
         );
-        assert_eq!(f.level, Level::Error);
+        assert_eq!(f.level, Level::Warn);
         assert_eq!(
             f.message,
             "serviceName cassandra names no Service in namespace default: the Pods' DNS names (cassandra-0.cassandra.default.svc) do not resolve, and their configuration uses them"
@@ -172,7 +196,8 @@ mod tests {
         assert_eq!(
             f.evidence,
             vec![
-                "container cassandra env CASSANDRA_SEEDS=cassandra-0.cassandra.default.svc.cluster.local"
+                "container cassandra env CASSANDRA_SEEDS=cassandra-0.cassandra.default.svc.cluster.local",
+                "Warn on manifests (Error on a cluster): it may be created at run time"
             ]
         );
     }

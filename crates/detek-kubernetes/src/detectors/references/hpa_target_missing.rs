@@ -1,4 +1,5 @@
 use super::NameIndex;
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use std::collections::BTreeSet;
@@ -37,7 +38,7 @@ use std::collections::BTreeSet;
     title = "HorizontalPodAutoscalers whose target workload does not exist",
     labels = ["kubernetes", "references", "autoscaling"],
     level = Error,
-    requires = [HORIZONTAL_POD_AUTOSCALERS, OBJECTS],
+    requires = [HORIZONTAL_POD_AUTOSCALERS, OBJECTS, CLUSTER_INFO],
     references = ["https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/"],
 )]
 pub struct HpaTargetMissing;
@@ -98,7 +99,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             )),
         );
     }
-    Ok(out)
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 /// Same namespace, or one of them written without a namespace (manifests applied with `-n`).

@@ -1,4 +1,5 @@
 use super::{NameIndex, Scope, Target, check_references, not_judged, specs_to_check, summaries_of};
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 
 /// ## What it detects
@@ -89,7 +90,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         None => present.find(namespace, name).map(|_| None),
     };
     let skip = |_: &PodSpecView, name: &str| assume_present.iter().any(|n| n == name);
-    Ok(check_references(
+    let out = check_references(
         &specs,
         &scope,
         Target::ConfigMap,
@@ -98,7 +99,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         Level::Error,
         &find,
         &skip,
-    ))
+    );
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::{NameIndex, Scope, Target, check_references, not_judged, specs_to_check, summaries_of};
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 
 /// ## What it detects
@@ -81,7 +82,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     .any(|t| t.metadata.name.as_deref() == Some(v.name.as_str()))
         })
     };
-    Ok(check_references(
+    let out = check_references(
         &specs,
         &scope,
         Target::Claim,
@@ -90,7 +91,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         Level::Error,
         &find,
         &skip,
-    ))
+    );
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::{NameIndex, Scope, Target, check_references, not_judged, secrets_in, specs_to_check};
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 
 /// ## What it detects
@@ -83,7 +84,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         None => present.find(namespace, name).map(|_| None),
     };
     let skip = |view: &PodSpecView, name: &str| is_service_account_token(view, name);
-    Ok(check_references(
+    let out = check_references(
         &specs,
         &scope,
         Target::Secret,
@@ -92,7 +93,8 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         Level::Error,
         &find,
         &skip,
-    ))
+    );
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 /// `default-token-x7k2p` for a Pod running as `default`: the legacy token Secret the token

@@ -1,4 +1,5 @@
 use super::{Scope, not_judged, spec_namespace, specs_to_check, summaries_of};
+use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 use std::collections::BTreeSet;
 
@@ -85,7 +86,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     }
     out.evaluated = Some(evaluated);
     Scope::note(&mut out, "ServiceAccounts", &skipped);
-    Ok(out)
+    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
 }
 
 #[cfg(test)]
