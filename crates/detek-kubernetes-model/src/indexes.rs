@@ -155,6 +155,7 @@ mod tests {
             origin: Origin {
                 api_version: Arc::from("v1"),
                 source: None,
+                also_defined_at: Vec::new(),
             },
         })
     }
@@ -172,6 +173,7 @@ mod tests {
                 name: "web".into(),
                 container: None,
                 source: None,
+                sources: Vec::new(),
             },
             metadata: serde_json::from_value(json!({"namespace": ns, "labels": labels})).unwrap(),
             spec: Default::default(),
