@@ -48,8 +48,8 @@ use detek_core::{
 };
 use detek_kubernetes_model::collector::kubernetes_keys;
 use detek_kubernetes_model::model::{
-    CUSTOM_RESOURCES, IGNORE_ANNOTATIONS, KINDS, KindInfo, NAMESPACES, OBJECTS, ObjectSet,
-    POD_SPECS, PODS, PODS_BY_LABEL, SECRETS, WORKLOAD_TEMPLATES,
+    CUSTOM_RESOURCES, IGNORE_ANNOTATIONS, INDEX_SOURCES, KINDS, KindInfo, NAMESPACES, OBJECTS,
+    ObjectSet, POD_SPECS, PODS, PODS_BY_LABEL, SECRETS, WORKLOAD_TEMPLATES,
 };
 use futures::StreamExt;
 use list::{JSON, KindOutcome, Scope, Shape};
@@ -191,6 +191,9 @@ fn kinds_for(wanted: &BTreeSet<KeyId>) -> Vec<&'static KindInfo> {
                 || (templates && TEMPLATE_SOURCES.contains(&k.key))
                 || (specs && k.key == PODS.id())
                 || (ignore && k.key == NAMESPACES.id())
+                || INDEX_SOURCES
+                    .iter()
+                    .any(|(index, source)| *source == k.key && wanted.contains(*index))
         })
         .collect()
 }
@@ -488,6 +491,12 @@ impl LiveCollector {
             let reason = format!("incomplete: {source}: {}", failed[source]);
             for key in [POD_SPECS.id(), PODS_BY_LABEL.id()] {
                 failed.entry(key).or_insert(reason.clone());
+            }
+        }
+        for (index, source) in INDEX_SOURCES {
+            if let Some(reason) = failed.get(source) {
+                let reason = format!("incomplete: {source}: {reason}");
+                failed.entry(*index).or_insert(reason);
             }
         }
         failed.insert(

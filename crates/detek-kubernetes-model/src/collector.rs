@@ -3,8 +3,8 @@
 use crate::custom::RawCap;
 use crate::ingest::{Input, ReadInputs, load};
 use crate::model::{
-    CLUSTER_INFO, CUSTOM_RESOURCES, DERIVED_KEYS, IGNORE_ANNOTATIONS, KINDS, OBJECTS, ObjectSet,
-    POD_SPECS, PODS_BY_LABEL, WORKLOAD_TEMPLATES,
+    CLUSTER_INFO, CUSTOM_RESOURCES, DERIVED_KEYS, HPAS_BY_TARGET, IGNORE_ANNOTATIONS, KINDS,
+    OBJECTS, ObjectSet, POD_SPECS, PODS_BY_LABEL, SERVICES_BY_SELECTOR, WORKLOAD_TEMPLATES,
 };
 use detek_core::{
     BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, KeyId, Produced,
@@ -28,6 +28,8 @@ pub fn kubernetes_keys() -> Vec<&'static str> {
         WORKLOAD_TEMPLATES.id(),
         POD_SPECS.id(),
         PODS_BY_LABEL.id(),
+        SERVICES_BY_SELECTOR.id(),
+        HPAS_BY_TARGET.id(),
         CUSTOM_RESOURCES.id(),
         IGNORE_ANNOTATIONS.id(),
     ]);

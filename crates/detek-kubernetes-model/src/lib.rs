@@ -7,6 +7,7 @@ pub mod clusters;
 pub mod collector;
 pub mod custom;
 pub mod health;
+pub mod indexes;
 pub mod ingest;
 mod legacy;
 pub mod model;

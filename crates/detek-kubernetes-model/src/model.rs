@@ -28,6 +28,7 @@ use std::sync::Arc;
 pub use crate::custom::{CustomResource, CustomResources, RawObject};
 use crate::custom::{Gatherer, RawBody, RawCap, RawPending};
 pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
+pub use crate::indexes::{HpasByTarget, ServicesBySelector};
 use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
 use crate::written::Written;
@@ -248,6 +249,13 @@ pub const POD_SPECS: Key<PodSpecs> = Key::new("kubernetes/pod-specs");
 /// Every Pod (each one) and the templates of workloads without Pods, by namespace and label:
 /// what Service selectors are matched against (see [`crate::pods::PodsByLabel`]).
 pub const PODS_BY_LABEL: Key<PodsByLabel> = Key::new("kubernetes/pods-by-label");
+/// Services with a Pod selector by namespace and selector label: which Services select a Pod
+/// or template (see [`crate::indexes::ServicesBySelector`]). Derived from Services.
+pub const SERVICES_BY_SELECTOR: Key<ServicesBySelector> =
+    Key::new("kubernetes/services-by-selector");
+/// HorizontalPodAutoscalers by namespace and scale target (see
+/// [`crate::indexes::HpasByTarget`]). Derived from HorizontalPodAutoscalers.
+pub const HPAS_BY_TARGET: Key<HpasByTarget> = Key::new("kubernetes/hpas-by-target");
 /// Objects of kinds detek has no type for (custom resources, CRDs...), raw JSON by apiVersion
 /// and kind, bounded, never Secret data (see [`crate::custom`]). Snapshot inputs only.
 pub const CUSTOM_RESOURCES: Key<CustomResources> = Key::new("kubernetes/custom-resources");
@@ -260,7 +268,19 @@ pub const DERIVED_KEYS: &[&str] = &[
     "kubernetes/workload-templates",
     "kubernetes/pod-specs",
     "kubernetes/pods-by-label",
+    "kubernetes/services-by-selector",
+    "kubernetes/hpas-by-target",
     "kubernetes/custom-resources",
+];
+
+/// The kind keys each single-kind index is derived from: a live scan lists them when the index
+/// is wanted, and fails the index when they could not be listed.
+pub const INDEX_SOURCES: &[(&str, &str)] = &[
+    ("kubernetes/services-by-selector", "kubernetes/services"),
+    (
+        "kubernetes/hpas-by-target",
+        "kubernetes/horizontalpodautoscalers",
+    ),
 ];
 
 /// Static facts about a kind: how to recognise it in a file and how to list it live.
@@ -458,6 +478,12 @@ macro_rules! kinds {
                     if !skip(WORKLOAD_TEMPLATES.id()) {
                         produced.put(&WORKLOAD_TEMPLATES, templates);
                     }
+                }
+                if !skip(SERVICES_BY_SELECTOR.id()) {
+                    produced.put(&SERVICES_BY_SELECTOR, ServicesBySelector::new(&self.services));
+                }
+                if !skip(HPAS_BY_TARGET.id()) {
+                    produced.put(&HPAS_BY_TARGET, HpasByTarget::new(&self.horizontal_pod_autoscalers));
                 }
                 if !skip(CUSTOM_RESOURCES.id()) {
                     if let Some(message) = self.custom.cap_message() {

@@ -638,7 +638,7 @@ pub struct PodsByLabel {
     templates: bool,
 }
 
-fn hash_of(parts: &[&str]) -> u64 {
+pub(crate) fn hash_of(parts: &[&str]) -> u64 {
     let mut h = FxHasher::default();
     for p in parts {
         p.hash(&mut h);
@@ -649,7 +649,7 @@ fn hash_of(parts: &[&str]) -> u64 {
 /// rustc's FxHash: fast for short keys. Fine here: keys are not chosen by an adversary, and a
 /// collision only adds a candidate that the lookup filters out.
 #[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl FxHasher {
     fn add(&mut self, word: u64) {
@@ -682,7 +682,7 @@ impl Hasher for FxHasher {
 }
 
 /// Members by a [`hash_of`] key.
-type ByHash = HashMap<u64, Vec<u32>, BuildHasherDefault<FxHasher>>;
+pub(crate) type ByHash = HashMap<u64, Vec<u32>, BuildHasherDefault<FxHasher>>;
 
 impl PodsByLabel {
     pub fn new(specs: &PodSpecs) -> PodsByLabel {

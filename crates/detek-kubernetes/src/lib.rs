@@ -10,7 +10,7 @@ pub mod testing;
 // The model's modules under the paths detector files and their tests use (`crate::model::...`,
 // `crate::pods::...`, `crate::version::...`, `crate::Input`); `Input` is what `testing` takes.
 pub use detek_kubernetes_model::{
-    Input, collector, ingest, model, pods, secrets, version, written,
+    Input, collector, indexes, ingest, model, pods, secrets, version, written,
 };
 
 pub use detectors::register;

@@ -1,7 +1,9 @@
 //! Issue 10, "lost or hidden results": a scan never looks healthy for what it could not read,
 //! through the binary. Each test failed on the version before (8e16200).
 
-use assert_cmd::Command;
+mod cli_common;
+use cli_common::detek;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
@@ -14,20 +16,6 @@ fn report_of<'a>(list: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|r| r["id"] == id)
         .unwrap_or_else(|| panic!("no report {id}"))
-}
-
-fn detek(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("detek")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
 }
 
 /// A DaemonSet as real installs write it (Longhorn): YAML 1.1 octal file modes beside a
@@ -236,7 +224,7 @@ fn one_cause_is_one_line_on_stderr() {
     assert_eq!(
         lines,
         [
-            "detek: 36 inputs of kubernetes/snapshot unavailable: no Kubernetes objects found in \
+            "detek: 38 inputs of kubernetes/snapshot unavailable: no Kubernetes objects found in \
              the inputs (1 error(s), 0 non-Kubernetes document(s) skipped)",
             "detek: error: /nope/x.yaml: no such file or directory",
             "detek: nothing could be collected from /nope/x.yaml: this report says nothing about \

@@ -155,12 +155,9 @@ fn findings(report: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|f| {
-            let o = &f["object"];
             format!(
-                "{}/{}/{}: {} {:?}",
-                o["kind"].as_str().unwrap(),
-                o["namespace"].as_str().unwrap_or(""),
-                o["name"].as_str().unwrap(),
+                "{}: {} {:?}",
+                object_name(f),
                 f["message"].as_str().unwrap(),
                 f["evidence"]
                     .as_array()

@@ -406,7 +406,11 @@ fn a_failing_kind_makes_only_its_detectors_unknown() {
     assert_eq!(list["status"], "partial");
     let unknown = assert_only_dependents_unknown(
         &list,
-        &["kubernetes/services", "kubernetes/objects"],
+        &[
+            "kubernetes/services",
+            "kubernetes/services-by-selector",
+            "kubernetes/objects",
+        ],
         "HTTP 500 InternalError: injected by the test proxy",
     );
     assert!(unknown >= 4, "{unknown}");

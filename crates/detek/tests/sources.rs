@@ -2,21 +2,25 @@
 //! dumps in one folder are several targets. Through the binary; each test failed on main
 //! before (5ae1c09).
 
-use assert_cmd::Command;
+mod cli_common;
+use cli_common::detek;
+
 use serde_json::Value;
 use std::path::Path;
 
-fn detek(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("detek")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
+/// `detek run --select duplicate_pod_ip -f FORMAT --input INPUT` in `dir`.
+fn duplicate_pod_ips(dir: &Path, format: &str, input: &str) -> (i32, String, String) {
+    detek(
+        dir,
+        &[
+            "run",
+            "--select",
+            "duplicate_pod_ip",
+            "-f",
+            format,
+            "--input",
+            input,
+        ],
     )
 }
 
@@ -368,16 +372,7 @@ fn two_clusters_dumps_in_one_folder_are_two_sections_without_cross_cluster_findi
         cluster_dump(UID_B, &[PROVISIONER]),
     )
     .unwrap();
-    let args = [
-        "run",
-        "--select",
-        "duplicate_pod_ip",
-        "-f",
-        "json",
-        "--input",
-        "dumps",
-    ];
-    let (code, stdout, stderr) = detek(dir.path(), &args);
+    let (code, stdout, stderr) = duplicate_pod_ips(dir.path(), "json", "dumps");
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         sections(&stdout),
@@ -395,18 +390,7 @@ fn two_clusters_dumps_in_one_folder_are_two_sections_without_cross_cluster_findi
         ]
     );
     // The table: one section per cluster.
-    let (_, table, _) = detek(
-        dir.path(),
-        &[
-            "run",
-            "--select",
-            "duplicate_pod_ip",
-            "-f",
-            "table",
-            "--input",
-            "dumps",
-        ],
-    );
+    let (_, table, _) = duplicate_pod_ips(dir.path(), "table", "dumps");
     let heads: Vec<&str> = table.lines().filter(|l| l.starts_with("detek ")).collect();
     assert_eq!(heads.len(), 2, "{table}");
     assert!(
@@ -424,7 +408,7 @@ fn two_clusters_dumps_in_one_folder_are_two_sections_without_cross_cluster_findi
         ARGOCD_SERVER.replace("REPLICAS", "1"),
     )
     .unwrap();
-    let (_, stdout, stderr) = detek(dir.path(), &args);
+    let (_, stdout, stderr) = duplicate_pod_ips(dir.path(), "json", "dumps");
     let names: Vec<(String, String)> = sections(&stdout)
         .into_iter()
         .map(|(name, identity, _)| (name, identity))
@@ -457,18 +441,7 @@ fn the_same_two_pods_in_one_dump_do_share_an_ip() {
         cluster_dump(UID_A, &[COREDNS, PROVISIONER]),
     )
     .unwrap();
-    let (code, stdout, stderr) = detek(
-        dir.path(),
-        &[
-            "run",
-            "--select",
-            "duplicate_pod_ip",
-            "-f",
-            "json",
-            "--input",
-            ".",
-        ],
-    );
+    let (code, stdout, stderr) = duplicate_pod_ips(dir.path(), "json", ".");
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(
         sections(&stdout),
@@ -496,18 +469,7 @@ fn a_cluster_split_in_files_follows_its_directory() {
         });
         std::fs::write(d.join("pods.json"), only_pods.to_string()).unwrap();
     }
-    let (code, stdout, stderr) = detek(
-        dir.path(),
-        &[
-            "run",
-            "--select",
-            "duplicate_pod_ip",
-            "-f",
-            "json",
-            "--input",
-            "dumps",
-        ],
-    );
+    let (code, stdout, stderr) = duplicate_pod_ips(dir.path(), "json", "dumps");
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         sections(&stdout),

@@ -809,20 +809,23 @@ pub fn reports_by_id(list: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// `Kind/ns/name` of a finding's object (empty parts for a missing field).
+pub fn object_name(finding: &Value) -> String {
+    let o = &finding["object"];
+    format!(
+        "{}/{}/{}",
+        o["kind"].as_str().unwrap_or(""),
+        o["namespace"].as_str().unwrap_or(""),
+        o["name"].as_str().unwrap_or("")
+    )
+}
+
 /// Object names (`Kind/ns/name`) a report's findings name.
 pub fn finding_objects(report: &Value) -> Vec<String> {
     report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            let o = &f["object"];
-            format!(
-                "{}/{}/{}",
-                o["kind"].as_str().unwrap_or(""),
-                o["namespace"].as_str().unwrap_or(""),
-                o["name"].as_str().unwrap_or("")
-            )
-        })
+        .map(object_name)
         .collect()
 }

@@ -3,7 +3,7 @@
 use crate::model::Item;
 use crate::pods::PodSpecView;
 use detek_core::{Detector, Outcome};
-use k8s_openapi::api::core::v1::{EndpointAddress, Endpoints, Service};
+use k8s_openapi::api::core::v1::{EndpointAddress, Endpoints};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -37,17 +37,7 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
 
 /// The selector of a Service that routes to Pods: `None` for ExternalName Services and for
 /// Services without a selector (their Endpoints are managed by hand or by another controller).
-pub(crate) fn pod_selector(service: &Service) -> Option<&BTreeMap<String, String>> {
-    let spec = service.spec.as_ref()?;
-    if spec.type_.as_deref() == Some("ExternalName") {
-        return None;
-    }
-    spec.selector.as_ref().filter(|s| !s.is_empty())
-}
-
-/// Does a Service selector select this Pod or template? See [`crate::pods::service_selects`]
-/// (Services are matched against every Pod with the shared [`crate::pods::PodsByLabel`]).
-pub(crate) use crate::pods::service_selects as selects;
+pub(crate) use crate::indexes::pod_selector;
 
 /// How messages name a set of views: real Pods, workload templates (manifests), or both
 /// (a scan with Pods of some workloads and only the templates of others).

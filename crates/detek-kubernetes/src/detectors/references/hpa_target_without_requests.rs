@@ -1,6 +1,6 @@
 use crate::prelude::*;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// ## What it detects
 /// HorizontalPodAutoscalers that scale on CPU or memory *utilization* (a `Resource` or
@@ -58,10 +58,22 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .filter(|o| o.kind.as_ref() == "LimitRange")
         .map(|o| o.namespace.as_deref())
         .collect();
+    // Templates by owner kind and name, in input order (searching every template for each
+    // HPA was quadratic).
+    let mut by_owner: HashMap<(&str, &str), Vec<&WorkloadTemplate>> = HashMap::new();
+    for t in templates {
+        by_owner
+            .entry((t.owner.kind.as_str(), t.owner.name.as_str()))
+            .or_default()
+            .push(t);
+    }
     let mut out = Outcome::new().evaluated(hpas.len());
     for hpa in hpas {
         let target = &hpa.spec.scale_target_ref;
-        let Some(template) = templates.iter().find(|t| {
+        let candidates = by_owner
+            .get(&(target.kind.as_str(), target.name.as_str()))
+            .map_or(&[][..], Vec::as_slice);
+        let Some(template) = candidates.iter().find(|t| {
             t.owner.kind == target.kind
                 && t.owner.name == target.name
                 && (t.owner.namespace.is_none()

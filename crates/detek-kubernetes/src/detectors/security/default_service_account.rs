@@ -1,5 +1,7 @@
 use super::{checked_pod_specs, is_mirror_pod, service_account_name};
 use crate::prelude::*;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use std::collections::HashMap;
 
 /// ## What it detects
 /// Pods and workload templates that run as their namespace's `default` ServiceAccount (no
@@ -45,7 +47,15 @@ pub struct DefaultServiceAccount;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
-    let accounts = ctx.get(&SERVICE_ACCOUNTS)?;
+    // The first ServiceAccount named default of each namespace (one lookup per pod spec).
+    let mut default_accounts: HashMap<&str, &Item<ServiceAccount>> = HashMap::new();
+    for a in ctx.get(&SERVICE_ACCOUNTS)? {
+        if a.name() == "default" {
+            default_accounts
+                .entry(a.namespace_or_default())
+                .or_insert(a);
+        }
+    }
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if is_mirror_pod(view) || service_account_name(view) != "default" {
@@ -56,9 +66,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             Some(false) => continue,
             Some(true) => "automountServiceAccountToken: true on the pod".to_string(),
             None => {
-                let account = accounts
-                    .iter()
-                    .find(|a| a.name() == "default" && a.namespace_or_default() == namespace);
+                let account = default_accounts.get(namespace);
                 match account.and_then(|a| a.automount_service_account_token) {
                     Some(false) => continue,
                     Some(true) => format!(

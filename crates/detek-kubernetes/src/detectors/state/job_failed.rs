@@ -1,5 +1,7 @@
 use crate::prelude::*;
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::jiff::Timestamp;
+use std::collections::HashMap;
 
 /// ## What it detects
 /// Jobs with the condition `Failed=True`, with its reason (`BackoffLimitExceeded`,
@@ -39,6 +41,19 @@ pub struct JobFailed;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let jobs = ctx.get(&JOBS)?;
+    // The latest start of a completed Job, per CronJob and namespace: one pass, where asking
+    // every Job for each failed one was quadratic.
+    let mut last_completed: HashMap<(Option<&str>, &str), Option<&Timestamp>> = HashMap::new();
+    for job in jobs {
+        if let Some(cron) = cronjob_of(job)
+            && condition_true(job, "Complete")
+        {
+            let latest = last_completed
+                .entry((job.namespace(), cron))
+                .or_insert(None);
+            *latest = (*latest).max(started(job));
+        }
+    }
     let mut out = Outcome::new().evaluated(jobs.len());
     for job in jobs {
         let Some(status) = &job.status else { continue };
@@ -51,12 +66,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             continue;
         };
         if let Some(cron) = cronjob_of(job) {
-            let recovered = jobs.iter().any(|other| {
-                cronjob_of(other) == Some(cron)
-                    && other.namespace() == job.namespace()
-                    && started(other) > started(job)
-                    && condition_true(other, "Complete")
-            });
+            let recovered = last_completed
+                .get(&(job.namespace(), cron))
+                .is_some_and(|latest| *latest > started(job));
             if recovered {
                 continue;
             }
@@ -97,7 +109,7 @@ fn cronjob_of(job: &Job) -> Option<&str> {
         .map(|o| o.name.as_str())
 }
 
-fn started(job: &Job) -> Option<&k8s_openapi::jiff::Timestamp> {
+fn started(job: &Job) -> Option<&Timestamp> {
     job.status
         .as_ref()
         .and_then(|s| s.start_time.as_ref())

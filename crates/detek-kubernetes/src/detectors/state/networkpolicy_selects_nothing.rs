@@ -1,7 +1,7 @@
 use crate::prelude::*;
 use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// ## What it detects
 /// NetworkPolicies whose `podSelector` matches no Pod and no workload's pod template of their
@@ -88,6 +88,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         out.evaluated = Some(0);
         return Ok(out);
     }
+    if policies.is_empty() {
+        out.evaluated = Some(0);
+        return Ok(out);
+    }
     // Without Pods written by a cluster, the scan is manifests: Pods that operators of the set
     // create at run time (a Prometheus StatefulSet, Ceph daemons) cannot be seen.
     let manifests = !pods.iter().any(|p| p.status.is_some());
@@ -97,6 +101,28 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         RuntimeCreators::default()
     };
     let noun = if manifests { "pod template" } else { "Pod" };
+    // Candidates by namespace and label (a policy without namespace, as manifests often are,
+    // looks at every namespace; so does a candidate without one): each policy is tested
+    // against the candidates carrying its first matchLabels pair, not all of them.
+    type Labelled<'a> = HashMap<(Option<&'a str>, &'a str, &'a str), Vec<&'a Candidate<'a>>>;
+    let mut by_label: Labelled = HashMap::new();
+    let mut by_label_anywhere: HashMap<(&str, &str), Vec<&Candidate>> = HashMap::new();
+    let mut by_namespace: HashMap<Option<&str>, Vec<&Candidate>> = HashMap::new();
+    for c in &candidates {
+        by_namespace.entry(c.namespace).or_default().push(c);
+        for (k, v) in c.labels.iter().flat_map(|l| l.iter()) {
+            by_label
+                .entry((c.namespace, k.as_str(), v.as_str()))
+                .or_default()
+                .push(c);
+            by_label_anywhere
+                .entry((k.as_str(), v.as_str()))
+                .or_default()
+                .push(c);
+        }
+    }
+    let no_candidates: Vec<&Candidate> = Vec::new();
+    let listed = |list: Option<&Vec<&Candidate>>| list.unwrap_or(&no_candidates).len();
     let mut not_judged = Vec::new();
     let mut evaluated = 0;
     for policy in policies {
@@ -112,15 +138,36 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             continue;
         }
         evaluated += 1;
-        let in_namespace: Vec<&Candidate> = candidates
-            .iter()
-            .filter(|c| match (ns, c.namespace) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            })
-            .collect();
-        if in_namespace
-            .iter()
+        let required = selector
+            .match_labels
+            .as_ref()
+            .and_then(|m| m.iter().next())
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        // The candidates that may match: in the policy's namespace or without one.
+        let (checked, may_match): (usize, Vec<&Vec<&Candidate>>) = match (ns, required) {
+            (None, Some(kv)) => (
+                candidates.len(),
+                by_label_anywhere.get(&kv).into_iter().collect(),
+            ),
+            (None, None) => (candidates.len(), by_namespace.values().collect()),
+            (Some(_), Some((k, v))) => (
+                listed(by_namespace.get(&ns)) + listed(by_namespace.get(&None)),
+                [by_label.get(&(ns, k, v)), by_label.get(&(None, k, v))]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            ),
+            (Some(_), None) => (
+                listed(by_namespace.get(&ns)) + listed(by_namespace.get(&None)),
+                [by_namespace.get(&ns), by_namespace.get(&None)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            ),
+        };
+        if may_match
+            .into_iter()
+            .flatten()
             .any(|c| label_selector_matches(selector, c.labels))
         {
             continue;
@@ -136,8 +183,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 ),
             )
             .with_evidence(format!(
-                "{} Pod(s) and pod template(s){ns_text} checked",
-                in_namespace.len()
+                "{checked} Pod(s) and pod template(s){ns_text} checked"
             )),
         );
     }

@@ -1,6 +1,7 @@
+use super::helpers::pdb_required_label;
 use crate::prelude::*;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// ## What it detects
 /// Deployments and StatefulSets that want two or more replicas but whose Pods no
@@ -83,9 +84,29 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .and_then(|m| m.labels.as_ref()),
     });
     let workloads: Vec<Workload> = deployments.chain(stateful_sets).collect();
+    // Budgets by namespace and their first matchLabels pair (those without one by namespace):
+    // a workload is tested against the budgets its labels can satisfy, not all.
+    let mut by_label: HashMap<(&str, &str, &str), Vec<&Item<PodDisruptionBudget>>> = HashMap::new();
+    let mut unlabelled: HashMap<&str, Vec<&Item<PodDisruptionBudget>>> = HashMap::new();
+    for pdb in pdbs {
+        let namespace = pdb.namespace_or_default();
+        match pdb_required_label(pdb) {
+            Some((k, v)) => by_label.entry((namespace, k, v)).or_default().push(pdb),
+            None => unlabelled.entry(namespace).or_default().push(pdb),
+        }
+    }
+    let covered = |w: &Workload| {
+        w.labels
+            .iter()
+            .flat_map(|labels| labels.iter())
+            .filter_map(|(k, v)| by_label.get(&(w.namespace, k.as_str(), v.as_str())))
+            .chain(unlabelled.get(w.namespace))
+            .flatten()
+            .any(|pdb| covers(pdb, w))
+    };
     let mut out = Outcome::new().evaluated(workloads.len());
     for w in &workloads {
-        if w.replicas < 2 || pdbs.iter().any(|pdb| covers(pdb, w)) {
+        if w.replicas < 2 || covered(w) {
             continue;
         }
         let mut finding = Finding::new(

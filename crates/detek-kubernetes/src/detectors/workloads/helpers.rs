@@ -8,6 +8,14 @@ use std::collections::BTreeMap;
 
 /// Does this PDB select Pods with these labels? An empty selector selects every Pod of the
 /// namespace in `policy/v1` and none in `policy/v1beta1`; a missing selector selects none.
+/// A label every Pod a PDB selects must carry (its first `matchLabels` pair), to look up
+/// candidates in a label index instead of testing every workload; `None`: no such label.
+pub(super) fn pdb_required_label(pdb: &Item<PodDisruptionBudget>) -> Option<(&str, &str)> {
+    let selector = pdb.spec.as_ref()?.selector.as_ref()?;
+    let (k, v) = selector.match_labels.as_ref()?.iter().next()?;
+    Some((k.as_str(), v.as_str()))
+}
+
 pub(super) fn pdb_selects(
     pdb: &Item<PodDisruptionBudget>,
     labels: Option<&BTreeMap<String, String>>,

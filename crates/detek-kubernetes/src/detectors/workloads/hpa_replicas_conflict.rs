@@ -1,5 +1,6 @@
 use crate::prelude::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::HashMap;
 
 /// ## What it detects
 /// Deployments and StatefulSets scaled by a HorizontalPodAutoscaler whose manifest still sets
@@ -44,6 +45,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 )]
 pub struct HpaReplicasConflict;
 
+/// A scale target: its reference, metadata and written replicas.
+type Target<'a> = (ObjectRef, &'a ObjectMeta, Option<i32>);
+
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
@@ -51,22 +55,28 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let deployments = ctx.get(&DEPLOYMENTS)?;
     let stateful_sets = ctx.get(&STATEFUL_SETS)?;
     let live = ctx.get(&CLUSTER_INFO)?.live;
+    // The first Deployment and StatefulSet of each namespace/name (one lookup per HPA).
+    let mut targets: HashMap<(&str, &str, &str), Target> = HashMap::new();
+    if !hpas.is_empty() {
+        for d in deployments {
+            targets
+                .entry(("Deployment", d.namespace_or_default(), d.name()))
+                .or_insert_with(|| (d.object_ref(), &d.metadata, d.spec.replicas));
+        }
+        for s in stateful_sets {
+            targets
+                .entry(("StatefulSet", s.namespace_or_default(), s.name()))
+                .or_insert_with(|| (s.object_ref(), &s.metadata, s.spec.replicas));
+        }
+    }
     let mut out = Outcome::new().evaluated(hpas.len());
     for hpa in hpas {
         let spec = &hpa.spec;
         let target = &spec.scale_target_ref;
         let namespace = hpa.namespace_or_default();
-        let found: Option<(ObjectRef, &ObjectMeta, Option<i32>)> = match target.kind.as_str() {
-            "Deployment" => deployments
-                .iter()
-                .find(|d| d.namespace_or_default() == namespace && d.name() == target.name)
-                .map(|d| (d.object_ref(), &d.metadata, d.spec.replicas)),
-            "StatefulSet" => stateful_sets
-                .iter()
-                .find(|s| s.namespace_or_default() == namespace && s.name() == target.name)
-                .map(|s| (s.object_ref(), &s.metadata, s.spec.replicas)),
-            _ => None,
-        };
+        let found = targets
+            .get(&(target.kind.as_str(), namespace, target.name.as_str()))
+            .cloned();
         let Some((object, metadata, written)) = found else {
             continue;
         };

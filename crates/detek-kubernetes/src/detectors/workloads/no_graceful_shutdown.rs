@@ -1,5 +1,5 @@
-use crate::detectors::networking::{pod_selector, selects};
 use crate::prelude::*;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -54,7 +54,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
     title = "Workloads behind a Service that drop requests when Pods are replaced",
     labels = ["kubernetes", "workloads", "availability", "networking"],
     level = Warn,
-    requires = [POD_SPECS, SERVICES, DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS],
+    requires = [POD_SPECS, SERVICES_BY_SELECTOR, DEPLOYMENTS, HPAS_BY_TARGET],
     references = [
         "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination",
         "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/",
@@ -78,40 +78,34 @@ pub struct NoGracefulShutdownSettings {
 /// The grace period Kubernetes applies when none is written.
 const DEFAULT_GRACE: i64 = 30;
 
-/// A Service's name and Pod selector.
-type NamedSelector<'a> = (&'a str, &'a BTreeMap<String, String>);
-
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pod_specs = ctx.get(&POD_SPECS)?;
     let templates = pod_specs.templates();
-    let services = ctx.get(&SERVICES)?;
+    let services = ctx.get(&SERVICES_BY_SELECTOR)?;
     let deployments = ctx.get(&DEPLOYMENTS)?;
-    let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;
+    let hpas = ctx.get(&HPAS_BY_TARGET)?;
     let settings: NoGracefulShutdownSettings = ctx.settings_of()?;
     let min_grace = settings.min_grace_seconds;
 
-    // Services with a Pod selector, by namespace. Only the (few) specs that fail a check are
-    // matched against them.
-    let mut selectors: HashMap<&str, Vec<NamedSelector>> = HashMap::new();
-    for s in services.iter().filter(|s| !metrics_only(s)) {
-        if let Some(selector) = pod_selector(s) {
-            selectors
-                .entry(s.namespace_or_default())
-                .or_default()
-                .push((s.name(), selector));
-        }
-    }
+    // Only the specs that fail a check are matched against Services, through the shared index
+    // (matching each against every Service of its namespace was quadratic).
     let services_of = |view: &PodSpecView| -> Vec<String> {
-        selectors
-            .get(view.namespace())
+        services
+            .selecting(view)
             .into_iter()
-            .flatten()
-            .filter(|(_, sel)| selects(sel, view))
-            .map(|(name, _)| name.to_string())
+            .filter(|s| !metrics_only(s))
+            .map(|s| s.name().to_string())
             .collect::<BTreeSet<String>>()
             .into_iter()
             .collect()
     };
+    // The first Deployment of each namespace/name (manifests may repeat one).
+    let mut deployment_by_name: HashMap<(&str, &str), &Deployment> = HashMap::new();
+    for d in deployments {
+        deployment_by_name
+            .entry((d.namespace_or_default(), d.name()))
+            .or_insert(d);
+    }
 
     let specs = pod_specs.views();
     let mut out = Outcome::new().evaluated(specs.len());
@@ -163,14 +157,15 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 continue;
             }
             let namespace = view.namespace();
-            if let Some(min) = hpa_min_replicas(hpas, namespace, &t.owner.name)
-                && min > 1
+            if let Some(hpa) = hpas
+                .targeting(namespace, "Deployment", &t.owner.name)
+                .next()
+                && hpa.spec.min_replicas.unwrap_or(1) > 1
             {
                 continue;
             }
-            let recreate = deployments
-                .iter()
-                .find(|d| d.namespace_or_default() == namespace && d.name() == t.owner.name)
+            let recreate = deployment_by_name
+                .get(&(namespace, t.owner.name.as_str()))
                 .and_then(|d| d.spec.strategy.as_ref())
                 .and_then(|s| s.type_.as_deref())
                 == Some("Recreate");
@@ -237,19 +232,6 @@ fn has_pre_stop(spec: &PodSpec) -> bool {
     spec.containers
         .iter()
         .any(|c| c.lifecycle.as_ref().is_some_and(|l| l.pre_stop.is_some()))
-}
-
-/// `minReplicas` of an HPA scaling Deployment `name` in `namespace` (1 when unset).
-fn hpa_min_replicas(
-    hpas: &Items<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
-    namespace: &str,
-    name: &str,
-) -> Option<i32> {
-    hpas.iter()
-        .filter(|h| h.namespace_or_default() == namespace)
-        .map(|h| &h.spec)
-        .find(|s| s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name)
-        .map(|s| s.min_replicas.unwrap_or(1))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-use super::helpers::pdb_selects;
+use super::helpers::{pdb_required_label, pdb_selects};
 use crate::prelude::*;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::HashMap;
 
 /// ## What it detects
 /// PodDisruptionBudgets that never allow a voluntary eviction:
@@ -44,7 +45,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     title = "PodDisruptionBudgets that allow no eviction (drains hang)",
     labels = ["kubernetes", "workloads", "availability", "pdb"],
     level = Error,
-    requires = [POD_DISRUPTION_BUDGETS, WORKLOAD_TEMPLATES, HORIZONTAL_POD_AUTOSCALERS, CLUSTER_INFO],
+    requires = [POD_DISRUPTION_BUDGETS, WORKLOAD_TEMPLATES, HPAS_BY_TARGET, CLUSTER_INFO],
     references = [
         "https://kubernetes.io/docs/tasks/run-application/configure-pdb/#rounding-logic-when-specifying-percentages",
         "https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/",
@@ -82,7 +83,7 @@ fn is_zero(v: &IntOrString) -> bool {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pdbs = ctx.get(&POD_DISRUPTION_BUDGETS)?;
     let templates = ctx.get(&WORKLOAD_TEMPLATES)?;
-    let hpas = ctx.get(&HORIZONTAL_POD_AUTOSCALERS)?;
+    let hpas = ctx.get(&HPAS_BY_TARGET)?;
     let live = ctx.get(&CLUSTER_INFO)?.live;
     // Replicas of a workload: the written count, or in manifests the HPA's minReplicas.
     let replicas = |t: &WorkloadTemplate| -> (i32, Option<String>) {
@@ -91,11 +92,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             return (written, None);
         }
         let namespace = t.metadata.namespace.as_deref().unwrap_or("default");
-        let hpa = hpas.iter().find(|h| {
-            h.namespace_or_default() == namespace
-                && h.spec.scale_target_ref.kind == t.owner.kind
-                && h.spec.scale_target_ref.name == t.owner.name
-        });
+        let hpa = hpas
+            .targeting(namespace, &t.owner.kind, &t.owner.name)
+            .next();
         match hpa {
             Some(h) => {
                 let min = h.spec.min_replicas.unwrap_or(1);
@@ -109,15 +108,36 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             None => (written, None),
         }
     };
+    if pdbs.is_empty() {
+        return Ok(Outcome::new().evaluated(0));
+    }
+    // Templates with replicas by namespace, and by namespace and label, in input order: a
+    // budget is tested against the templates carrying its first matchLabels pair, not all.
+    let mut in_namespace: HashMap<&str, Vec<&WorkloadTemplate>> = HashMap::new();
+    let mut by_label: HashMap<(&str, &str, &str), Vec<&WorkloadTemplate>> = HashMap::new();
+    for t in templates.iter().filter(|t| t.replicas.is_some()) {
+        let namespace = t.metadata.namespace.as_deref().unwrap_or("default");
+        in_namespace.entry(namespace).or_default().push(t);
+        for (k, v) in t.metadata.labels.iter().flatten() {
+            by_label
+                .entry((namespace, k.as_str(), v.as_str()))
+                .or_default()
+                .push(t);
+        }
+    }
     let mut out = Outcome::new().evaluated(pdbs.len());
     let mut not_judged = Vec::new();
     for pdb in pdbs {
         let Some(spec) = &pdb.spec else { continue };
         let namespace = pdb.namespace_or_default();
-        let matched: Vec<&WorkloadTemplate> = templates
+        let candidates = match pdb_required_label(pdb) {
+            Some((k, v)) => by_label.get(&(namespace, k, v)),
+            None => in_namespace.get(namespace),
+        };
+        let matched: Vec<&WorkloadTemplate> = candidates
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|t| t.replicas.is_some())
-            .filter(|t| t.metadata.namespace.as_deref().unwrap_or("default") == namespace)
+            .copied()
             .filter(|t| pdb_selects(pdb, t.metadata.labels.as_ref()))
             .collect();
         let workloads = matched
