@@ -61,8 +61,13 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .collect();
     let info = ctx.get(&CLUSTER_INFO)?;
     let objects = ctx.get(&OBJECTS)?;
-    let operator_pods = objects.iter().any(|o| !o.makes_pods.is_empty());
-    if index.is_empty() && !operator_pods && !with_selector.is_empty() {
+    // Custom resources whose operator creates Pods: few, so collected once rather than looked
+    // for among every object for each Service.
+    let pod_makers: Vec<_> = objects
+        .iter()
+        .filter(|o| !o.makes_pods.is_empty())
+        .collect();
+    if index.is_empty() && pod_makers.is_empty() && !with_selector.is_empty() {
         let mut out = Outcome::new()
             .evaluated(0)
             .not_judged("the scan has no Pods and no workload templates");
@@ -81,7 +86,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         if index.selects_any(namespace, selector) {
             continue;
         }
-        let maker = objects.iter().find(|o| {
+        let maker = pod_makers.iter().find(|o| {
             o.namespace.as_deref().unwrap_or("default") == namespace
                 && o.makes_pods.iter().any(|pod| selected_by(pod, selector))
         });
