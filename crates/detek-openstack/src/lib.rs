@@ -10,5 +10,7 @@
 pub mod detectors;
 pub mod model;
 pub(crate) mod prelude;
+pub mod probe;
+pub mod testing;
 
 pub use detectors::register;
