@@ -141,7 +141,7 @@ fn the_detector_names_the_silent_address_and_how_it_was_probed() {
     settings.set("openstack_unreachable_server.retries", 1);
     settings.set("openstack_unreachable_server.method", "tcp");
     let list = scan_fixture_with(
-        "openstack_unreachable_server/loopback.json",
+        "openstack_unreachable_server/fail-loopback.json",
         &["openstack_unreachable_server"],
         settings,
         SystemTime::now(),
