@@ -257,3 +257,32 @@ fn icmp_echo_in_a_network_namespace_of_our_own() {
         Err(e) => eprintln!("unshare not available ({e}): ICMP echo not exercised"),
     }
 }
+
+/// A measurement, not a check (`cargo test -p detek-openstack --test unreachable_server --
+/// --ignored --nocapture`): 10,000 ACTIVE servers on loopback addresses 127.1.x.y, each
+/// refusing the port at once, probed by TCP with the default concurrency.
+#[test]
+#[ignore = "measurement"]
+fn probe_ten_thousand_loopback_servers() {
+    let servers: Vec<Server> = (0..10_000u32)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("server-{i}"),
+                "status": "ACTIVE",
+                "addresses": {"private": [{"addr": format!("127.1.{}.{}", i / 250, i % 250 + 1)}]},
+            }))
+            .unwrap()
+        })
+        .collect();
+    let closed = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 1), 0)).unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut options = options(port, false);
+    options.concurrency = 128;
+    let started = Instant::now();
+    let verdicts = runtime().block_on(probe_servers(&servers, &options));
+    let elapsed = started.elapsed();
+    assert_eq!(verdicts.probes.len(), 10_000);
+    assert!(verdicts.probes.iter().all(|p| p.answered));
+    eprintln!("10,000 addresses probed in {elapsed:?}");
+}
