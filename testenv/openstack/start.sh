@@ -69,7 +69,7 @@ PYEOF
     done
     return 1
 }
-secret() { "$PY" -c 'import secrets; print(secrets.token_urlsafe(18))'; }
+secret() { "$PY" -c 'import secrets; print(secrets.token_hex(16))'; }
 
 # ---------------------------------------------------------------- keystone config + database
 KEYSTONE_VERSION="$(dpkg-query -W -f '${Version}' python3-keystone 2>/dev/null || echo unknown)"
@@ -125,16 +125,18 @@ REPLAY_PASSWORD="$(secret)"; APPCRED_SECRET="$(secret)"
 
 # ---------------------------------------------------------------- keystone under uwsgi
 start_keystone() {
-    "${KM[@]}" bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
+    "${KM[@]}" bootstrap --bootstrap-password="$ADMIN_PASSWORD" \
         --bootstrap-username admin --bootstrap-project-name admin --bootstrap-role-name admin \
         --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
         --bootstrap-admin-url "$KEYSTONE_URL/v3" --bootstrap-public-url "$KEYSTONE_URL/v3" \
         --bootstrap-internal-url "$KEYSTONE_URL/v3" >>"$DIR/setup.log" 2>&1 &
     local bootstrap=$!
     # 2 processes x 4 threads: concurrent token requests and validations do not queue.
+    # uwsgi's --http-socket closes the connection after each response: "Connection: close"
+    # says so, or clients that pool connections (keystonemiddleware, reqwest) fail on reuse.
     OS_KEYSTONE_CONFIG_FILES="$DIR/keystone.conf" setsid uwsgi --plugin python3 \
         --http-socket "127.0.0.1:$KEYSTONE_PORT" --wsgi-file /usr/bin/keystone-wsgi-public \
-        --master --processes 2 --threads 4 --die-on-term --need-app --buffer-size 65535 \
+        --master --processes 2 --threads 4 --die-on-term --need-app --buffer-size 65535 --add-header "Connection: close" \
         --disable-logging --log-4xx --log-5xx \
         --procname-prefix "detek-keystone[$DIR] " \
         </dev/null >>"$DIR/uwsgi.log" 2>&1 &
@@ -191,9 +193,31 @@ export ADMIN_PASSWORD DEMO_PASSWORD NOLB_PASSWORD REPLAY_PASSWORD APPCRED_SECRET
 "$PY" "$HERE/setup_cloud.py" "$DIR" >>"$DIR/setup.log" 2>&1 || fail "setup_cloud.py failed"
 log "projects, users, application credential and catalog created ($(elapsed))"
 
+# ---------------------------------------------------------------- the real nova-api
+# DETEK_TESTENV_OS_NOVA: auto (default: the real nova-api when installed, else Nova from the
+# replay server), real (fail without it), replay (never start it).
+NOVA_MODE="${DETEK_TESTENV_OS_NOVA:-auto}"
+NOVA_BACKEND=replay; NOVA_URL=""; NOVA_PID=""
+if [[ "$NOVA_MODE" != replay ]]; then
+    if [[ -x /usr/bin/nova-api-wsgi ]]; then
+        NOVA_PORT=$(pick_port)
+        if CACHE="$CACHE" TIMEOUT="$TIMEOUT" REACHABLE_ADDR="$REACHABLE_ADDR" \
+            UNREACHABLE_ADDR="$UNREACHABLE_ADDR" bash "$HERE/nova.sh" "$DIR" "$NOVA_PORT"; then
+            NOVA_BACKEND=nova-api; NOVA_URL="http://127.0.0.1:$NOVA_PORT"; NOVA_PID="$(cat "$DIR/nova.pid")"
+            log "real nova-api ready on $NOVA_URL ($(elapsed))"
+        else
+            [[ -f "$DIR/nova.pid" ]] && kill "$(cat "$DIR/nova.pid")" 2>/dev/null; rm -f "$DIR/nova.pid"
+            [[ "$NOVA_MODE" == real ]] && fail "the real nova-api did not start (see $DIR/nova/)"
+            log "the real nova-api did not start (see $DIR/nova/); Nova is replayed"
+        fi
+    elif [[ "$NOVA_MODE" == real ]]; then
+        fail "nova-api is not installed (testenv/openstack/install.sh installs it)"
+    fi
+fi
+
 # ---------------------------------------------------------------- replay server
 setsid "$PY" "$HERE/replay.py" --dir "$DIR" --port "$REPLAY_PORT" --probe-port "$PROBE_PORT" \
-    --reachable "$REACHABLE_ADDR" --unreachable "$UNREACHABLE_ADDR" --samples "$HERE/samples" --keystone-url "$KEYSTONE_URL" \
+    --reachable "$REACHABLE_ADDR" --unreachable "$UNREACHABLE_ADDR" --samples "$HERE/samples" --keystone-url "$KEYSTONE_URL" ${NOVA_URL:+--nova-url "$NOVA_URL"} \
     </dev/null >>"$DIR/replay.log" 2>&1 &
 REPLAY_PID=$!
 echo "$REPLAY_PID" >"$DIR/replay.pid"
@@ -236,6 +260,9 @@ UNREACHABLE_ADDR=$UNREACHABLE_ADDR
 UNREACHABLE_KIND=$UNREACHABLE_KIND
 NETNS=$NETNS
 WATCHDOG_PID=$WATCHDOG_PID
+NOVA_BACKEND=$NOVA_BACKEND
+NOVA_URL=$NOVA_URL
+NOVA_PID=$NOVA_PID
 REGION=RegionOne
 ADMIN_PASSWORD=$ADMIN_PASSWORD
 DEMO_PASSWORD=$DEMO_PASSWORD

@@ -176,6 +176,14 @@ impl OsEnv {
         self.get("AUTH_URL")
     }
 
+    /// `nova-api` when Nova is the real nova-api (proxied by the replay server), `replay`
+    /// when the replay server answers Nova itself (nova-api not installed, or
+    /// `DETEK_TESTENV_OS_NOVA=replay`). Servers generated with
+    /// [`OsEnv::set_generated_servers`] are always served by the replay server.
+    pub fn nova_backend(&self) -> &str {
+        self.get("NOVA_BACKEND")
+    }
+
     pub fn region(&self) -> &str {
         self.get("REGION")
     }
