@@ -3,18 +3,41 @@
 # sqlite databases (API, cell0, cell1), no conductor, scheduler or compute: the dataset is
 # written by nova_seed.py through Nova's object layer. Called by start.sh (not on its own).
 #
-#   nova.sh DIR PORT      (env: KEYSTONE_URL REPLAY_URL REPLAY_PASSWORD REACHABLE_ADDR
-#                          UNREACHABLE_ADDR CACHE TIMEOUT)
+#   nova.sh start DIR PORT   config, databases, launch uwsgi (returns while Nova loads, ~10-20 s)
+#   nova.sh seed DIR         the dataset (needs DIR/cloud.json from setup_cloud.py)
+#   nova.sh wait DIR PORT    until both uwsgi workers have loaded Nova and GET / answers
+#   (env: KEYSTONE_URL REPLAY_URL REPLAY_PASSWORD REACHABLE_ADDR UNREACHABLE_ADDR CACHE TIMEOUT)
 #
 # Tokens are validated by Nova's own keystonemiddleware against the real Keystone (as the
 # `replay` service user, no token cache, so a revoked token fails at once). Links point at the
-# replay server (compute_link_prefix), which proxies /compute/ here. Exit 0 when
-# GET /v2.1/ answers; logs: DIR/nova/{nova.log,uwsgi.log,manage.log}.
+# replay server (compute_link_prefix), which proxies /compute/ here.
+# Logs: DIR/nova/{nova.log,uwsgi.log,manage.log}.
 set -euo pipefail
-DIR="$1"; PORT="$2"
+PHASE="$1"; DIR="$2"; PORT="${3:-}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY=/usr/bin/python3
 N="$DIR/nova"
+
+if [[ "$PHASE" == seed ]]; then
+    exec "$PY" "$HERE/nova_seed.py" "$DIR" "$REACHABLE_ADDR" "$UNREACHABLE_ADDR" >>"$N/manage.log" 2>&1
+fi
+
+if [[ "$PHASE" == wait ]]; then
+    deadline=$(( $(date +%s) + TIMEOUT ))
+    while (( $(date +%s) < deadline )); do
+        kill -0 "$(cat "$DIR/nova.pid")" 2>/dev/null || exit 1
+        # lazy-apps: each worker loads Nova itself; ready when both have (else a request may
+        # get uwsgi's 503 from a worker still loading).
+        if (( $(grep -c "WSGI app 0 (mountpoint='') ready" "$N/uwsgi.log") >= 2 )); then
+            "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+                "http://127.0.0.1:$PORT/" 2>/dev/null && exit 0
+        fi
+        sleep 0.3
+    done
+    exit 1
+fi
+
+[[ "$PHASE" == start ]] || { echo "usage: nova.sh start|seed|wait DIR [PORT]" >&2; exit 2; }
 mkdir -p "$N/lock"
 cp /etc/nova/api-paste.ini "$N/"
 cat >"$N/nova.conf" <<CONF
@@ -76,26 +99,10 @@ fi
 for db in "$N"/nova_*.db; do
     "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' "$db"
 done
-"$PY" "$HERE/nova_seed.py" "$DIR" "$REACHABLE_ADDR" "$UNREACHABLE_ADDR" >>"$N/manage.log" 2>&1
-
-# One thread per process as Debian's nova-api-uwsgi.ini: Nova monkey-patches eventlet, and
-# with several uwsgi threads its cell scatter-gather timed out (60 s, "Cell ... is not
-# responding") on concurrent requests.
+# One thread per process, as Debian's nova-api-uwsgi.ini (Nova's API runs eventlet-patched).
 OS_NOVA_CONFIG_DIR="$N" setsid uwsgi --plugin python3 --http-socket "127.0.0.1:$PORT" \
     --wsgi-file /usr/bin/nova-api-wsgi --master --processes 2 --threads 1 --enable-threads \
     --lazy-apps --thunder-lock --die-on-term \
     --need-app --buffer-size 65535 --add-header "Connection: close" --disable-logging --log-4xx --log-5xx \
     --procname-prefix "detek-nova[$DIR] " </dev/null >>"$N/uwsgi.log" 2>&1 &
 echo $! >"$DIR/nova.pid"
-deadline=$(( $(date +%s) + TIMEOUT ))
-while (( $(date +%s) < deadline )); do
-    kill -0 "$(cat "$DIR/nova.pid")" 2>/dev/null || exit 1
-    # lazy-apps: each worker loads Nova itself; ready when both have (else a request may get
-    # uwsgi's 503 from a worker still loading).
-    if (( $(grep -c "WSGI app 0 (mountpoint='') ready" "$N/uwsgi.log") >= 2 )); then
-        "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-            "http://127.0.0.1:$PORT/" 2>/dev/null && exit 0
-    fi
-    sleep 0.3
-done
-exit 1

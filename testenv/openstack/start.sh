@@ -187,31 +187,42 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null; then
 fi
 [[ -n "$NETNS" ]] || log "no network namespace (not root?): unreachable address is $UNREACHABLE_ADDR (TCP refused only)"
 
-# ---------------------------------------------------------------- projects, users, catalog
 REPLAY_URL="http://127.0.0.1:$REPLAY_PORT"
 export ADMIN_PASSWORD DEMO_PASSWORD NOLB_PASSWORD REPLAY_PASSWORD APPCRED_SECRET KEYSTONE_URL REPLAY_URL
-"$PY" "$HERE/setup_cloud.py" "$DIR" >>"$DIR/setup.log" 2>&1 || fail "setup_cloud.py failed"
-log "projects, users, application credential and catalog created ($(elapsed))"
 
-# ---------------------------------------------------------------- the real nova-api
+# ---------------------------------------------------------------- the real nova-api: start
 # DETEK_TESTENV_OS_NOVA: auto (default: the real nova-api when installed, else Nova from the
-# replay server), real (fail without it), replay (never start it).
+# replay server), real (fail without it), replay (never start it). uwsgi loads Nova (10-20 s)
+# while setup_cloud.py runs.
 NOVA_MODE="${DETEK_TESTENV_OS_NOVA:-auto}"
-NOVA_BACKEND=replay; NOVA_URL=""; NOVA_PID=""
+NOVA_BACKEND=replay; NOVA_URL=""; NOVA_PID=""; NOVA_PORT=""
+export CACHE TIMEOUT REACHABLE_ADDR UNREACHABLE_ADDR
+nova_failed() {
+    [[ -f "$DIR/nova.pid" ]] && kill "$(cat "$DIR/nova.pid")" 2>/dev/null; rm -f "$DIR/nova.pid"
+    NOVA_BACKEND=replay
+    [[ "$NOVA_MODE" == real ]] && fail "the real nova-api did not start (see $DIR/nova/)"
+    log "the real nova-api did not start (see $DIR/nova/); Nova is replayed"
+}
 if [[ "$NOVA_MODE" != replay ]]; then
     if [[ -x /usr/bin/nova-api-wsgi ]]; then
         NOVA_PORT=$(pick_port)
-        if CACHE="$CACHE" TIMEOUT="$TIMEOUT" REACHABLE_ADDR="$REACHABLE_ADDR" \
-            UNREACHABLE_ADDR="$UNREACHABLE_ADDR" bash "$HERE/nova.sh" "$DIR" "$NOVA_PORT"; then
-            NOVA_BACKEND=nova-api; NOVA_URL="http://127.0.0.1:$NOVA_PORT"; NOVA_PID="$(cat "$DIR/nova.pid")"
-            log "real nova-api ready on $NOVA_URL ($(elapsed))"
-        else
-            [[ -f "$DIR/nova.pid" ]] && kill "$(cat "$DIR/nova.pid")" 2>/dev/null; rm -f "$DIR/nova.pid"
-            [[ "$NOVA_MODE" == real ]] && fail "the real nova-api did not start (see $DIR/nova/)"
-            log "the real nova-api did not start (see $DIR/nova/); Nova is replayed"
-        fi
+        if bash "$HERE/nova.sh" start "$DIR" "$NOVA_PORT"; then NOVA_BACKEND=starting; else nova_failed; fi
     elif [[ "$NOVA_MODE" == real ]]; then
         fail "nova-api is not installed (testenv/openstack/install.sh installs it)"
+    fi
+fi
+
+# ---------------------------------------------------------------- projects, users, catalog
+"$PY" "$HERE/setup_cloud.py" "$DIR" >>"$DIR/setup.log" 2>&1 || fail "setup_cloud.py failed"
+log "projects, users, application credential and catalog created ($(elapsed))"
+
+# ---------------------------------------------------------------- the real nova-api: wait
+if [[ "$NOVA_BACKEND" == starting ]]; then
+    if bash "$HERE/nova.sh" seed "$DIR" && bash "$HERE/nova.sh" wait "$DIR" "$NOVA_PORT"; then
+        NOVA_BACKEND=nova-api; NOVA_URL="http://127.0.0.1:$NOVA_PORT"; NOVA_PID="$(cat "$DIR/nova.pid")"
+        log "real nova-api ready on $NOVA_URL ($(elapsed))"
+    else
+        nova_failed
     fi
 fi
 
