@@ -77,6 +77,8 @@ chmod 600 "$N/nova.conf"
 NOVA_VERSION="$(dpkg-query -W -f '${Version}' python3-nova 2>/dev/null || echo unknown)"
 T="$CACHE/nova-${NOVA_VERSION//[^0-9A-Za-z.+~-]/_}"
 NM=(nova-manage --config-file "$N/nova.conf")
+exec 8>"$CACHE/nova-db.lock"
+flock 8   # environments starting together: one migrates, the others copy
 if [[ -f "$T/nova_api.db" && -f "$T/dir" ]]; then
     cp "$T"/nova_*.db "$N/"
     # The API database's cell mappings name the cell databases by path.
@@ -96,6 +98,7 @@ else
     mkdir -p "$T.$$" && cp "$N"/nova_*.db "$T.$$/" && echo "$N" >"$T.$$/dir"
     rm -rf "$T" && mv "$T.$$" "$T"
 fi
+exec 8>&-
 for db in "$N"/nova_*.db; do
     "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' "$db"
 done

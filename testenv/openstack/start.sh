@@ -23,6 +23,7 @@ DIR="$(cd "$1" && pwd)"
 CACHE="${DETEK_TESTENV_CACHE:-$HOME/.cache/detek-testenv}/openstack"
 TIMEOUT="${DETEK_TESTENV_TIMEOUT:-60}"
 PY=/usr/bin/python3   # Debian's python: the one keystone is installed for
+export PYTHONDONTWRITEBYTECODE=1   # nothing written into the clone
 T0=$EPOCHREALTIME
 log() { echo "testenv/openstack: $*" >&2; }
 elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }'; }
@@ -82,7 +83,9 @@ debug = false
 # bcrypt's minimum cost: creating users and password tokens takes ms instead of ~0.3 s each.
 password_hash_rounds = 4
 [database]
-connection = sqlite:///$DIR/keystone.db
+# check_same_thread=false: SQLAlchemy's NullPool may close a connection from another uwsgi
+# thread (harmless, but it logged an ERROR traceback every time).
+connection = sqlite:///$DIR/keystone.db?check_same_thread=false
 [token]
 provider = fernet
 expiration = 3600
@@ -100,6 +103,8 @@ KM=(keystone-manage --config-file "$DIR/keystone.conf")
 # `db_sync` takes ~10 s; a migrated empty database is kept per Keystone version.
 TEMPLATE="$CACHE/keystone-${KEYSTONE_VERSION//[^0-9A-Za-z.+~-]/_}.db"
 rm -f "$DIR/keystone.db"
+exec 8>"$CACHE/keystone-db.lock"
+flock 8   # environments starting together: one migrates, the others copy
 if [[ -f "$TEMPLATE" ]]; then
     cp "$TEMPLATE" "$DIR/keystone.db"
 else
@@ -107,6 +112,7 @@ else
     "${KM[@]}" db_sync >>"$DIR/setup.log" 2>&1 || fail "keystone-manage db_sync failed"
     cp "$DIR/keystone.db" "$TEMPLATE.$$" && mv -f "$TEMPLATE.$$" "$TEMPLATE"
 fi
+exec 8>&-
 # WAL: readers never block the writer. Without it a reader in one uwsgi worker holding its
 # shared lock made another worker's commit fail with "database is locked".
 "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' "$DIR/keystone.db"
