@@ -37,6 +37,13 @@ fi
 echo "testenv/openstack: installing Debian's keystone package (first use on this machine)" >&2
 start=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
+# The packages would start their own keystone/nova-api services: a policy-rc.d that denies
+# it (containers usually have one already) for the time of the install.
+POLICY=/usr/sbin/policy-rc.d
+if [[ ! -e "$POLICY" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$POLICY" && chmod +x "$POLICY"
+    trap 'rm -f "$POLICY"' EXIT
+fi
 apt-get update -qq >&2
 # --no-install-recommends: the recommended apache2/memcached are not needed.
 pkgs=(keystone iproute2)
