@@ -20,6 +20,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$1"
 DIR="$(cd "$1" && pwd)"
+# A DIR reused without stop.sh: stop what still runs there first.
+ls "$DIR"/*.pid >/dev/null 2>&1 && "$HERE/stop.sh" "$DIR" >/dev/null 2>&1
 CACHE="${DETEK_TESTENV_CACHE:-$HOME/.cache/detek-testenv}/openstack"
 TIMEOUT="${DETEK_TESTENV_TIMEOUT:-60}"
 PY=/usr/bin/python3   # Debian's python: the one keystone is installed for
