@@ -111,9 +111,31 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     if let Some(identity) = identity {
         target.identity = identity;
     }
+    // Detectors reading a key the target turned out not to offer (a service missing from an
+    // OpenStack catalog) are skipped with the reason, like those planned out.
+    let mut skipped: BTreeMap<String, String> = plan
+        .unrunnable
+        .iter()
+        .filter(|u| {
+            !options
+                .report_unrunnable
+                .contains(u.detector.meta().id.as_ref())
+        })
+        .map(|u| (u.detector.meta().id.to_string(), u.reason.clone()))
+        .collect();
+    let mut runnable = Vec::with_capacity(plan.detectors.len());
+    for detector in &plan.detectors {
+        let meta = detector.meta();
+        match meta.requires.iter().find_map(|k| store.skipped(k)) {
+            Some(reason) => {
+                skipped.insert(meta.id.to_string(), reason.to_string());
+            }
+            None => runnable.push(detector.clone()),
+        }
+    }
     // Detectors are CPU-bound (rayon): keep them off the async workers, so other targets'
     // collectors scanned concurrently keep making progress.
-    let mut reports = off_async_workers(|| detect(plan, &store, options, now));
+    let mut reports = off_async_workers(|| detect(&runnable, &store, options, now));
     off_async_workers(|| {
         reports.par_iter_mut().for_each(|report| {
             for finding in &mut report.findings {
@@ -141,7 +163,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         .filter(|d| d.level >= Level::Error)
         .cloned()
         .collect();
-    let mut status = scan_status(&collectors, plan, &store);
+    let mut status = scan_status(&collectors, &runnable, &store);
     if status == ScanStatus::Complete && !inputs_not_read.is_empty() {
         // An input that could not be read: the scan did not look everywhere.
         status = ScanStatus::Partial;
@@ -172,16 +194,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
         collectors,
         inputs_not_read,
         reports,
-        skipped: plan
-            .unrunnable
-            .iter()
-            .filter(|u| {
-                !options
-                    .report_unrunnable
-                    .contains(u.detector.meta().id.as_ref())
-            })
-            .map(|u| (u.detector.meta().id.to_string(), u.reason.clone()))
-            .collect(),
+        skipped,
     }
 }
 
@@ -200,19 +213,23 @@ pub fn off_async_workers<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-fn scan_status(collectors: &[CollectorStatus], plan: &Plan, store: &Store) -> ScanStatus {
+fn scan_status(
+    collectors: &[CollectorStatus],
+    detectors: &[Arc<dyn Detector>],
+    store: &Store,
+) -> ScanStatus {
     if collectors.is_empty() {
         return ScanStatus::Complete;
     }
     // Nothing collected: every collector failed, or none of the keys detectors read has a
     // value (keys only suppressors read, derived from nothing, do not count).
-    let any_value = plan
-        .detectors
+    let any_value = detectors
         .iter()
         .flat_map(|d| d.meta().requires.clone())
         .filter(|k| !is_engine_key(k))
         .any(|k| store.contains(k));
-    if collectors.iter().all(|c| !c.ok) || !any_value {
+    // Every detector skipped (its source missing from this target) is not "nothing collected".
+    if collectors.iter().all(|c| !c.ok) || (!detectors.is_empty() && !any_value) {
         ScanStatus::NothingCollected
     } else if collectors
         .iter()
@@ -252,6 +269,12 @@ async fn collect(
             let collector = planned.collector.clone();
             async move {
                 let meta = collector.meta();
+                // A collector whose input was skipped (the target does not offer its source)
+                // does not run; its outputs are skipped with the same reason.
+                if let Some(reason) = meta.requires.iter().find_map(|k| store_ref.skipped(k)) {
+                    let produced = Produced::skipping(&meta.produces, reason);
+                    return (collector, Ok(produced), 0.0);
+                }
                 // A collector whose input failed does not run; its outputs inherit the reason.
                 if let Some((key, reason)) = meta
                     .requires
@@ -336,9 +359,14 @@ async fn collect(
     (store, statuses, identity, observed_at)
 }
 
-fn detect(plan: &Plan, store: &Store, options: &RunOptions, now: SystemTime) -> Vec<Report> {
-    options.progress.detectors_started(plan.detectors.len());
-    plan.detectors
+fn detect(
+    detectors: &[Arc<dyn Detector>],
+    store: &Store,
+    options: &RunOptions,
+    now: SystemTime,
+) -> Vec<Report> {
+    options.progress.detectors_started(detectors.len());
+    detectors
         .par_iter()
         .map(|detector| {
             let report = run_detector(detector.as_ref(), store, options, now);

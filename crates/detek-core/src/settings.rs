@@ -85,6 +85,8 @@ pub enum SettingType {
     String,
     /// A list of strings.
     StringList,
+    /// A list of non-negative integers (ports).
+    UnsignedList,
     /// Any YAML/JSON value (checked by the detector itself).
     Any,
 }
@@ -101,6 +103,9 @@ impl SettingType {
             SettingType::StringList => value
                 .as_array()
                 .is_some_and(|items| items.iter().all(Value::is_string)),
+            SettingType::UnsignedList => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_u64)),
             SettingType::Any => true,
         }
     }
@@ -114,6 +119,7 @@ impl SettingType {
             SettingType::Number => "number",
             SettingType::String => "string",
             SettingType::StringList => "list of strings",
+            SettingType::UnsignedList => "list of non-negative integers",
             SettingType::Any => "any value",
         }
     }
@@ -140,12 +146,14 @@ macro_rules! setting_value {
 setting_value!(bool => Bool);
 setting_value!(i32 => Integer);
 setting_value!(i64 => Integer);
+setting_value!(u16 => Unsigned);
 setting_value!(u32 => Unsigned);
 setting_value!(u64 => Unsigned);
 setting_value!(usize => Unsigned);
 setting_value!(f64 => Number);
 setting_value!(String => String);
 setting_value!(Vec<String> => StringList);
+setting_value!(Vec<u16> => UnsignedList);
 setting_value!(Value => Any);
 
 impl<T: SettingValue> SettingValue for Option<T> {
@@ -287,6 +295,8 @@ mod tests {
         );
         assert!(SettingType::StringList.accepts(&serde_json::json!(["a", "b"])));
         assert!(!SettingType::StringList.accepts(&serde_json::json!(["a", 1])));
+        assert!(SettingType::UnsignedList.accepts(&serde_json::json!([22, 443])));
+        assert!(!SettingType::UnsignedList.accepts(&serde_json::json!([22, -1])));
         assert!(!SettingType::Unsigned.accepts(&Value::from(-1)));
     }
 }

@@ -23,6 +23,9 @@ impl std::fmt::Display for Missing {
 pub(crate) enum Slot {
     Ready(Value),
     Failed(String),
+    /// This target does not offer the source (an OpenStack service missing from the catalog):
+    /// readers are skipped with the reason (DESIGN.md §1), not `Unknown`.
+    Skipped(String),
 }
 
 /// The per-scan map of keys to values: written once by collectors, read by detectors.
@@ -46,7 +49,7 @@ impl Store {
                     std::any::type_name::<T>()
                 ),
             }),
-            Some(Slot::Failed(reason)) => Err(Missing {
+            Some(Slot::Failed(reason) | Slot::Skipped(reason)) => Err(Missing {
                 key: key.id(),
                 reason: reason.clone(),
             }),
@@ -66,12 +69,21 @@ impl Store {
         }
     }
 
-    /// Why `id` is unavailable, `None` when it has a value.
+    /// Why `id` is unavailable, `None` when it has a value or was skipped
+    /// ([`Store::skipped`]).
     pub fn failure(&self, id: KeyId) -> Option<String> {
         match self.slots.get(id) {
-            Some(Slot::Ready(_)) => None,
+            Some(Slot::Ready(_) | Slot::Skipped(_)) => None,
             Some(Slot::Failed(reason)) => Some(reason.clone()),
             None => Some("no collector produced it".to_string()),
+        }
+    }
+
+    /// Why `id` was skipped: the target does not offer its source (`Produced::skip`).
+    pub fn skipped(&self, id: KeyId) -> Option<&str> {
+        match self.slots.get(id) {
+            Some(Slot::Skipped(reason)) => Some(reason),
+            _ => None,
         }
     }
 
@@ -82,6 +94,11 @@ impl Store {
     /// Put a value directly (tests, and callers assembling a store by hand).
     pub fn insert<T: Send + Sync + 'static>(&mut self, key: &Key<T>, value: T) {
         self.slots.insert(key.id(), Slot::Ready(Arc::new(value)));
+    }
+
+    /// Mark `id` skipped (tests, and callers assembling a store by hand).
+    pub fn skip(&mut self, id: KeyId, reason: impl Into<String>) {
+        self.slots.insert(id, Slot::Skipped(reason.into()));
     }
 
     pub(crate) fn set(&mut self, id: KeyId, slot: Slot) {

@@ -73,6 +73,22 @@ impl Produced {
         self.slots.push((key, Slot::Failed(reason.into())));
     }
 
+    /// Mark one key skipped: this target does not offer its source (an OpenStack service
+    /// missing from the catalog). Detectors needing it are listed as skipped with `reason`
+    /// (DESIGN.md §1), neither run nor `Unknown`; collectors needing it are skipped too.
+    pub fn skip(&mut self, key: KeyId, reason: impl Into<String>) {
+        self.slots.push((key, Slot::Skipped(reason.into())));
+    }
+
+    /// Every key of `keys` skipped with `reason` (a collector whose input was skipped).
+    pub(crate) fn skipping(keys: &[KeyId], reason: &str) -> Produced {
+        let mut produced = Produced::new();
+        for key in keys {
+            produced.skip(key, reason);
+        }
+        produced
+    }
+
     pub fn diagnostic(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }

@@ -378,3 +378,74 @@ fn unrunnable_detector_asked_for_by_id_is_unknown() {
     assert!(list.reports.is_empty());
     assert!(list.skipped["remote"].contains("remote/nobody"));
 }
+
+/// A source that does not offer `test/numbers` on this target (an OpenStack catalog without
+/// the service).
+struct SkippingSource {
+    meta: CollectorMeta,
+}
+
+impl Collector for SkippingSource {
+    fn meta(&self) -> &CollectorMeta {
+        &self.meta
+    }
+    fn collect<'a>(
+        &'a self,
+        _ctx: CollectContext<'a>,
+    ) -> BoxFuture<'a, Result<Produced, CollectError>> {
+        Box::pin(async move {
+            let mut out = Produced::new();
+            out.skip(NUMBERS.id(), "the catalog has no service of type numbers");
+            out.put(&OTHER, "here".to_string());
+            Ok(out)
+        })
+    }
+}
+
+#[test]
+fn a_skipped_key_skips_its_readers_and_downstream_collectors_with_the_reason() {
+    let collectors: Vec<Arc<dyn Collector>> = vec![
+        doubler(vec![NUMBERS.id()], vec![DOUBLED.id()], "test/doubler"),
+        Arc::new(SkippingSource {
+            meta: CollectorMeta {
+                id: "test/source",
+                description: "",
+                labels: vec![],
+                requires: vec![],
+                produces: vec![NUMBERS.id(), OTHER.id()],
+            },
+        }),
+    ];
+    let both = plan(
+        vec![
+            detector("negatives", DOUBLED_ONLY, Behaviour::Negatives),
+            detector("other", OTHER_ONLY, Behaviour::NeedsOther),
+        ],
+        &collectors,
+    )
+    .unwrap();
+    let list = block_on(run(&both, &RunOptions::default()));
+    let ids: Vec<&str> = list.reports.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["other"]);
+    assert_eq!(
+        list.skipped["negatives"],
+        "the catalog has no service of type numbers"
+    );
+    assert_eq!(list.status, ScanStatus::Complete);
+    assert!(
+        list.collectors
+            .iter()
+            .all(|c| c.ok && c.failed_keys.is_empty())
+    );
+
+    // Every selected detector skipped: still a complete scan, not "nothing collected".
+    let only_skipped = plan(
+        vec![detector("negatives", DOUBLED_ONLY, Behaviour::Negatives)],
+        &collectors,
+    )
+    .unwrap();
+    let list = block_on(run(&only_skipped, &RunOptions::default()));
+    assert!(list.reports.is_empty());
+    assert_eq!(list.skipped.len(), 1);
+    assert_eq!(list.status, ScanStatus::Complete);
+}
