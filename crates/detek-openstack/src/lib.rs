@@ -7,6 +7,10 @@
 //! servers of the clouds scanned with it (`model::CLOUD_SERVERS`); see ARCHITECTURE.md,
 //! "Kubernetes on OpenStack".
 
+pub mod auth;
+pub mod client;
+pub mod clouds;
+pub mod collector;
 pub mod detectors;
 pub mod model;
 pub(crate) mod prelude;
