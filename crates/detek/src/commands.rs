@@ -44,7 +44,7 @@ struct ScanTarget {
 }
 
 fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
-    let mut targets = resolve_targets_at_their_time(args)?;
+    let mut targets = resolve_targets_with_clouds(args)?;
     if let Some(now) = &args.now {
         let now: jiff::Timestamp = now.parse().map_err(|e| {
             anyhow::anyhow!("--now {now:?}: not an RFC 3339 time (e.g. 2026-01-13T19:00:00Z): {e}")
@@ -87,6 +87,78 @@ fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         return Ok(snapshot_targets(args));
     }
     live_targets(args)
+}
+
+/// The Kubernetes targets and the OpenStack cloud, if one is configured (DESIGN.md §1: by
+/// `--os-cloud`, or by `OS_CLOUD`/`OS_AUTH_URL` when no cluster is asked for). With both, the
+/// clusters also see the cloud's servers (`openstack/cloud-servers`, read by
+/// `node_vm_not_active`), listed once for the whole scan.
+fn resolve_targets_with_clouds(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+    use detek_openstack::clouds::{Environment, resolve};
+    let kubernetes_asked = args.demo
+        || !args.inputs.is_empty()
+        || args.kubeconfig.is_some()
+        || !args.contexts.is_empty()
+        || args.all_contexts;
+    let cloud = if args.os_cloud.is_some() || !kubernetes_asked {
+        resolve(args.os_cloud.as_deref(), &Environment::from_process())
+            .map_err(anyhow::Error::msg)?
+    } else {
+        None
+    };
+    let Some(cloud) = cloud else {
+        return resolve_targets_at_their_time(args);
+    };
+    let mut targets = if kubernetes_asked {
+        resolve_targets_at_their_time(args)?
+    } else {
+        Vec::new()
+    };
+    let handle = detek_openstack::collector::CloudHandle::new(
+        cloud,
+        cloud_options(args)?,
+        !targets.is_empty(),
+    );
+    for target in &mut targets {
+        target.collectors.push(Arc::new(
+            detek_openstack::collector::CloudServersCollector::new(vec![handle.clone()]),
+        ));
+    }
+    targets.push(cloud_target(handle));
+    Ok(targets)
+}
+
+fn cloud_options(args: &TargetArgs) -> Result<detek_openstack::client::ClientOptions> {
+    let request_timeout = detek_kubernetes_live::parse_duration(&args.request_timeout)
+        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
+    Ok(detek_openstack::client::ClientOptions {
+        request_timeout,
+        max_retry_wait: request_timeout,
+        ..Default::default()
+    })
+}
+
+/// An OpenStack cloud as a target: named by its clouds.yaml entry (or Keystone's URL for the
+/// OS_* variables), identified by Keystone's URL and the project (DESIGN.md §4).
+fn cloud_target(handle: Arc<detek_openstack::collector::CloudHandle>) -> ScanTarget {
+    let config = handle.config();
+    let name = if config.name == "envvars" {
+        config.auth_url.clone()
+    } else {
+        config.name.clone()
+    };
+    ScanTarget {
+        target: Target {
+            kind: "cloud".into(),
+            name,
+            // The collector replaces it with the project id the token names.
+            identity: handle.provisional_identity(),
+            context: None,
+        },
+        collectors: detek_openstack::collectors(handle),
+        now: SystemTime::now(),
+        clock: Clock::Wall,
+    }
 }
 
 /// `--input`: one target, or one per cluster when the inputs hold several clusters' dumps
