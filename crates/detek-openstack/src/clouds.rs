@@ -4,8 +4,9 @@
 //!
 //! 1. a cloud name (`--os-cloud NAME`, else `$OS_CLOUD`): its entry in `clouds.yaml`, merged
 //!    field by field with its entry in `secure.yaml` (where passwords and secrets are usually
-//!    kept), each file the first found of `$OS_CLIENT_CONFIG_FILE` (clouds.yaml only), `./`,
-//!    `~/.config/openstack/`, `/etc/openstack/` (`.yaml` or `.yml`);
+//!    kept), each file the first found of `$OS_CLIENT_CONFIG_FILE` (for clouds.yaml) or
+//!    `$OS_CLIENT_SECURE_FILE` (for secure.yaml), `./`, `~/.config/openstack/`,
+//!    `/etc/openstack/` (`.yaml` or `.yml`);
 //! 2. without a cloud name, `$OS_AUTH_URL` and the other `OS_*` variables (`OS_USERNAME`,
 //!    `OS_PASSWORD`, `OS_PROJECT_NAME`/`_ID`, `OS_USER_DOMAIN_NAME`, `OS_PROJECT_DOMAIN_NAME`,
 //!    `OS_REGION_NAME`, `OS_INTERFACE`, `OS_APPLICATION_CREDENTIAL_ID`/`_SECRET`, `OS_CACERT`);
@@ -401,7 +402,12 @@ fn from_files(name: &str, how: &str, env: &Environment) -> Result<CloudConfig, C
     let line = key.referenced.line();
     let mut entry = entry.unwrap_or_default();
     let mut origin = format!("{}:{line}", clouds_path.display());
-    if let Some(secure_path) = find_file("secure", env) {
+    let secure_path = env
+        .var("OS_CLIENT_SECURE_FILE")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| find_file("secure", env));
+    if let Some(secure_path) = secure_path {
         let secure = read_file(&secure_path)?;
         if let Some((_, Some(secret_part))) =
             secure.clouds.into_iter().find(|(k, _)| k.value == name)
@@ -766,6 +772,28 @@ clouds:
         assert_eq!(
             resolve(Some("test"), &d.env).unwrap().unwrap().auth_url,
             "http://mine:5000"
+        );
+        write(
+            d.env.cwd.join("secure.yaml"),
+            "clouds:\n  test:\n    auth:\n      password: from-cwd\n",
+        );
+        let secure = write(
+            d.env.system_dir.join("my-secure.yaml"),
+            "clouds:\n  test:\n    auth:\n      password: from-env\n",
+        );
+        d.env
+            .vars
+            .insert("OS_CLIENT_SECURE_FILE".into(), secure.display().to_string());
+        let cloud = resolve(Some("test"), &d.env).unwrap().unwrap();
+        assert_eq!(
+            cloud.credentials,
+            Credentials::Password {
+                user: UserRef::Name {
+                    name: "u".into(),
+                    domain: DomainRef::Name("Default".into())
+                },
+                password: Secret::new("from-env"),
+            }
         );
     }
 

@@ -290,6 +290,11 @@ impl OpenStackCollector {
     }
 }
 
+/// The collectors of a cloud's own target: the API lists.
+pub fn collectors(cloud: Arc<CloudHandle>) -> Vec<Arc<dyn Collector>> {
+    vec![Arc::new(OpenStackCollector::new(cloud))]
+}
+
 /// One key's list: its value or why not, and whether the service was missing.
 enum Listed<T> {
     Got(T),

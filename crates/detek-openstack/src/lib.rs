@@ -15,4 +15,5 @@ pub mod detectors;
 pub mod model;
 pub(crate) mod prelude;
 
+pub use collector::collectors;
 pub use detectors::register;
