@@ -80,6 +80,12 @@ pub mod __private {
         }
     }
 
+    impl<const N: usize> IntoSetting<Vec<u16>> for [u16; N] {
+        fn into_setting(self) -> Vec<u16> {
+            self.to_vec()
+        }
+    }
+
     pub fn setting_default<T, V: IntoSetting<T>>(value: V) -> T {
         value.into_setting()
     }

@@ -14,6 +14,8 @@ pub mod collector;
 pub mod detectors;
 pub mod model;
 pub(crate) mod prelude;
+pub mod probe;
+pub mod testing;
 
 pub use collector::collectors;
 pub use detectors::register;

@@ -55,6 +55,40 @@ pub mod service_type {
     pub const NETWORK: &str = "network";
 }
 
+/// The catalog service type each OpenStack key is fetched from: a cloud whose catalog has
+/// none of them leaves the key skipped with [`service_missing`]'s reason.
+pub const KEY_SERVICES: &[(detek_core::KeyId, &[&str])] = &[
+    (SERVERS.id(), &[service_type::COMPUTE]),
+    (COMPUTE_SERVICES.id(), &[service_type::COMPUTE]),
+    (HYPERVISORS.id(), &[service_type::COMPUTE]),
+    (VOLUMES.id(), service_type::VOLUME_ALIASES),
+    (LOADBALANCERS.id(), &[service_type::LOAD_BALANCER]),
+    (NETWORK_AGENTS.id(), &[service_type::NETWORK]),
+];
+
+/// The service types `key` is fetched from (empty for keys no API call produces).
+pub fn services_of(key: detek_core::KeyId) -> &'static [&'static str] {
+    KEY_SERVICES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(&[], |(_, services)| services)
+}
+
+/// The reason a key is skipped when the cloud's catalog has no service for it, the same text
+/// in every section and format: "the catalog of cloud test (project demo) has no
+/// load-balancer service".
+pub fn service_missing(cloud: &CloudInfo, key: detek_core::KeyId) -> Option<String> {
+    let services = services_of(key);
+    if services.is_empty() || services.iter().any(|s| cloud.has_service(s)) {
+        return None;
+    }
+    Some(format!(
+        "the catalog of {} has no {} service",
+        cloud.describe(),
+        services[0]
+    ))
+}
+
 /// What cloud and project the scan reads, and what its catalog offers. Never a secret.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CloudInfo {
@@ -103,6 +137,8 @@ impl CloudInfo {
 /// A Nova server, from `GET /servers/detail`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Server {
+    /// A UUID (some older clouds and test doubles send a number).
+    #[serde(deserialize_with = "string_or_number")]
     pub id: String,
     #[serde(default)]
     pub name: String,
@@ -172,7 +208,12 @@ impl Server {
 /// A server fault (`fault` of `servers/detail`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// An HTTP-like status (500); some clouds send it as a string.
+    #[serde(
+        default,
+        deserialize_with = "lenient_integer",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub code: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -198,16 +239,18 @@ pub struct Address {
 /// A Nova service (`nova-compute`, `nova-scheduler`, `nova-conductor`...), from `os-services`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ComputeService {
-    /// A number before microversion 2.53, a UUID after.
-    #[serde(deserialize_with = "string_or_number")]
+    /// A number before microversion 2.53, a UUID after; absent for a service of a cell that
+    /// does not answer (2.69+).
+    #[serde(default, deserialize_with = "string_or_number")]
     pub id: String,
     pub binary: String,
     pub host: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
-    /// `enabled` or `disabled` (by an operator).
+    /// `enabled` or `disabled` (by an operator); `UNKNOWN` when its cell does not answer.
     pub status: String,
-    /// `up` or `down` (heartbeat).
+    /// `up` or `down` (heartbeat); empty when its cell does not answer.
+    #[serde(default)]
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
@@ -353,11 +396,13 @@ pub struct AddressProbe {
     pub server_id: String,
     pub network: String,
     pub address: String,
-    pub method: ProbeMethod,
-    /// Something answered: an echo reply, an accepted connection, or a refused one (a RST
-    /// comes from the host, so it is up).
+    /// How it was probed, in order (ICMP echo, then TCP connect when the echo got no reply).
+    pub methods: Vec<ProbeMethod>,
+    /// Something answered: an echo reply, an accepted connection, or a refused one (a TCP
+    /// reset comes from the host's own network stack, so the host is up).
     pub answered: bool,
-    /// What was seen, e.g. "tcp/22 refused (host answered)", "no echo reply in 3 attempts".
+    /// What was seen, e.g. "tcp/22 accepted", "tcp/22 refused (the host answered)",
+    /// "no ICMP echo reply in 3 attempts; tcp/22, tcp/443: no answer in 3 attempts".
     pub detail: String,
 }
 
@@ -417,4 +462,13 @@ where
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// An integer, also when written as a string (`"code": "500"`); anything else is `None`.
+fn lenient_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }

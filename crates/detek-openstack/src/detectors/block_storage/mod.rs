@@ -1,0 +1,3 @@
+//! Cinder: volumes.
+
+pub(crate) mod openstack_volume_error;
