@@ -290,9 +290,13 @@ impl OpenStackCollector {
     }
 }
 
-/// The collectors of a cloud's own target: the API lists.
+/// The collectors of a cloud's own target: the API lists, and the reachability probe of the
+/// servers listed (run only when `openstack_unreachable_server` is selected).
 pub fn collectors(cloud: Arc<CloudHandle>) -> Vec<Arc<dyn Collector>> {
-    vec![Arc::new(OpenStackCollector::new(cloud))]
+    vec![
+        Arc::new(OpenStackCollector::new(cloud)),
+        Arc::new(crate::probe::ReachabilityCollector::new()),
+    ]
 }
 
 /// One key's list: its value or why not, and whether the service was missing.

@@ -8,6 +8,7 @@ use detek_core::Catalogue;
 pub fn catalogue() -> Result<Catalogue> {
     let mut catalogue = Catalogue::new();
     detek_kubernetes::register(&mut catalogue)?;
+    detek_openstack::register(&mut catalogue)?;
     detek_core::register(&mut catalogue)?;
     Ok(catalogue)
 }

@@ -393,9 +393,21 @@ fn print_diagnostics(list: &ReportList) {
     let mut err = std::io::stderr().lock();
     let mut shown = 0;
     let mut total = 0;
+    // A collector that did not run because another failed repeats that one's error: one
+    // cause, one line.
+    let root_causes: Vec<&str> = list
+        .collectors
+        .iter()
+        .filter_map(|c| c.error.as_deref())
+        .collect();
     for c in &list.collectors {
         if let Some(e) = &c.error {
-            let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
+            let repeats = root_causes
+                .iter()
+                .any(|root| *root != e && e.contains(root));
+            if !repeats {
+                let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
+            }
         }
         // One cause, one line; the report lists every dependant.
         for (reason, keys) in c.failed_by_reason() {
