@@ -186,7 +186,7 @@ def generate(data, n, project):
     """`n` ACTIVE servers without addresses (nothing to probe, no finding) for timing scans."""
     out = []
     tpl = data.server_template
-    base = datetime.datetime(2016, 1, 1, tzinfo=datetime.timezone.utc)
+    base = datetime.datetime(2010, 1, 1, tzinfo=datetime.timezone.utc)
     for i in range(n):
         s = copy.deepcopy(tpl)
         created = (base + datetime.timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -249,8 +249,9 @@ class Validator:
         return info
 
     def revoke(self, token):
-        """Revoke `token` in Keystone for real (DELETE /v3/auth/tokens), as an expiry would."""
-        ks.call("DELETE", f"{self.auth_url}/auth/tokens", self._service_token(),
+        """Revoke `token` in Keystone for real (DELETE /v3/auth/tokens), as an expiry would.
+        Authenticated as the token itself (a user may revoke their own token)."""
+        ks.call("DELETE", f"{self.auth_url}/auth/tokens", token,
                 headers={"X-Subject-Token": token})
         self.cache.pop(hashlib.sha256(token.encode()).hexdigest(), None)
 
