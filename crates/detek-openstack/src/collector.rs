@@ -111,7 +111,6 @@ impl CloudHandle {
         list_all::<Server>(session, &endpoint, "/servers/detail", query, "servers")
             .await
             .map(Arc::new)
-            .map_err(|f| format!("GET {endpoint}/servers/detail: {}", f.describe()))
     }
 }
 
@@ -176,6 +175,18 @@ async fn list_all<T: DeserializeOwned>(
     path: &str,
     query: &str,
     collection: &str,
+) -> Result<Vec<T>, String> {
+    pages(session, endpoint, path, query, collection)
+        .await
+        .map_err(|f| format!("GET {endpoint}{path}: {}", f.describe()))
+}
+
+async fn pages<T: DeserializeOwned>(
+    session: &Session,
+    endpoint: &str,
+    path: &str,
+    query: &str,
+    collection: &str,
 ) -> Result<Vec<T>, Failure> {
     let limit = session.http.options().page_size.max(1);
     let mut items: Vec<T> = Vec::new();
@@ -233,6 +244,17 @@ fn join_query(a: &str, b: &str) -> String {
 
 /// GET a collection that is not paged (`os-services`).
 async fn list_once<T: DeserializeOwned>(
+    session: &Session,
+    endpoint: &str,
+    path: &str,
+    collection: &str,
+) -> Result<Vec<T>, String> {
+    once(session, endpoint, path, collection)
+        .await
+        .map_err(|f| format!("GET {endpoint}{path}: {}", f.describe()))
+}
+
+async fn once<T: DeserializeOwned>(
     session: &Session,
     endpoint: &str,
     path: &str,
@@ -446,7 +468,7 @@ impl Collector for OpenStackCollector {
     }
 }
 
-type ListFuture<'s, T> = BoxFuture<'s, Result<Vec<T>, Failure>>;
+type ListFuture<'s, T> = BoxFuture<'s, Result<Vec<T>, String>>;
 
 /// List one key's collection from the first service of `types` in the catalog, if the key is
 /// wanted: `None` when not wanted.
@@ -464,9 +486,9 @@ async fn fetch<'s, T: Send + 's>(
     let Some(endpoint) = session.endpoint(types).await else {
         return Some(Listed::Skipped(missing_service(config, types[0])));
     };
-    Some(match list(session, endpoint.clone()).await {
+    Some(match list(session, endpoint).await {
         Ok(items) => Listed::Got(items),
-        Err(f) => Listed::Failed(format!("GET {endpoint}: {}", f.describe())),
+        Err(reason) => Listed::Failed(reason),
     })
 }
 

@@ -334,6 +334,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         };
         scans.push((plan, options));
     }
+    // A detector asked for by id is Unknown where it cannot run only when no target of the
+    // scan can run it: in a scan of a cluster and a cloud, `--select node_vm_not_active`
+    // runs in the cluster's section and is skipped in the cloud's.
+    let runnable_somewhere: std::collections::BTreeSet<String> = scans
+        .iter()
+        .flat_map(|(plan, _)| plan.detectors.iter().map(|d| d.meta().id.to_string()))
+        .collect();
+    for (_, options) in &mut scans {
+        options
+            .report_unrunnable
+            .retain(|id| !runnable_somewhere.contains(id));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -360,8 +372,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             list.clock_note = "when the demo snapshot was taken".to_string();
         }
     }
+    let causes: Vec<&str> = lists.iter().flat_map(failure_reasons).collect();
     for list in &lists {
-        print_diagnostics(list);
+        print_diagnostics(list, &causes);
     }
     if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
         let (mut new, mut known) = (0, 0);
@@ -387,30 +400,44 @@ fn safe(text: &dyn std::fmt::Display) -> String {
     detek_render::sanitize_terminal(&text.to_string()).into_owned()
 }
 
+/// Every collector error and key failure reason of a report list.
+fn failure_reasons(list: &ReportList) -> Vec<&str> {
+    list.collectors
+        .iter()
+        .flat_map(|c| {
+            c.error
+                .as_deref()
+                .into_iter()
+                .chain(c.failed_keys.values().map(String::as_str))
+        })
+        .collect()
+}
+
 /// Collector failures and input problems (file:line) go to stderr, whatever the format.
-fn print_diagnostics(list: &ReportList) {
+/// `causes` are the failure reasons of every target of the scan: a failure that only repeats
+/// another (a collector not run because its input failed, a cluster's view of a cloud whose
+/// collector failed) is not printed again — one cause, one line.
+fn print_diagnostics(list: &ReportList, causes: &[&str]) {
     const MAX: usize = 20;
     let mut err = std::io::stderr().lock();
     let mut shown = 0;
     let mut total = 0;
-    // A collector that did not run because another failed repeats that one's error: one
-    // cause, one line.
-    let root_causes: Vec<&str> = list
-        .collectors
-        .iter()
-        .filter_map(|c| c.error.as_deref())
-        .collect();
+    let repeats = |reason: &str| {
+        causes
+            .iter()
+            .any(|cause| *cause != reason && reason.contains(cause))
+    };
     for c in &list.collectors {
-        if let Some(e) = &c.error {
-            let repeats = root_causes
-                .iter()
-                .any(|root| *root != e && e.contains(root));
-            if !repeats {
-                let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
-            }
+        if let Some(e) = &c.error
+            && !repeats(e)
+        {
+            let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
         }
         // One cause, one line; the report lists every dependant.
         for (reason, keys) in c.failed_by_reason() {
+            if repeats(reason) {
+                continue;
+            }
             let what = match keys.as_slice() {
                 [one] => one.to_string(),
                 many => format!("{} inputs of {}", many.len(), c.id),
