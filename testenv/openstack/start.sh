@@ -135,7 +135,7 @@ start_keystone() {
     OS_KEYSTONE_CONFIG_FILES="$DIR/keystone.conf" setsid uwsgi --plugin python3 \
         --http-socket "127.0.0.1:$KEYSTONE_PORT" --wsgi-file /usr/bin/keystone-wsgi-public \
         --master --processes 2 --threads 4 --die-on-term --need-app --buffer-size 65535 \
-        --disable-logging --log-4xx --log-5xx --pidfile "$DIR/keystone-uwsgi.pid.tmp" \
+        --disable-logging --log-4xx --log-5xx \
         --procname-prefix "detek-keystone[$DIR] " \
         </dev/null >>"$DIR/uwsgi.log" 2>&1 &
     KEYSTONE_PID=$!

@@ -45,6 +45,73 @@ fn list_json_documents_every_detector() {
 }
 
 #[test]
+fn the_openstack_detectors_are_in_the_catalogue() {
+    let out = detek().args(["list", "-f", "json"]).output().unwrap();
+    let list = json_of(&out);
+    let openstack: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "openstack")
+        })
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        openstack,
+        [
+            "openstack_failed_server",
+            "openstack_unreachable_server",
+            "openstack_stuck_server",
+            "openstack_compute_service_down",
+            "openstack_hypervisor_down",
+            "openstack_volume_error",
+            "openstack_loadbalancer_error",
+            "openstack_network_agent_down",
+            "node_vm_not_active",
+        ]
+    );
+    let out = detek()
+        .args(["explain", "openstack_failed_server"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("# openstack_failed_server — OpenStack servers in ERROR\n"),
+        "{text}"
+    );
+    assert!(text.contains("Reads: openstack/servers"), "{text}");
+
+    // A snapshot scan lists them as skipped, with the reason, never Unknown.
+    let out = detek()
+        .args([
+            "run",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "--input",
+            &data("guestbook"),
+        ])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    assert_eq!(
+        report["skipped"]["openstack_failed_server"],
+        "this target provides no openstack/servers (needs an OpenStack cloud)"
+    );
+    assert_eq!(
+        report["skipped"]["node_vm_not_active"],
+        "this target provides no openstack/cloud-servers (needs an OpenStack cloud)"
+    );
+}
+
+#[test]
 fn explain_prints_the_four_sections_and_suggests_near_misses() {
     let out = detek().args(["explain", "failed_pod"]).output().unwrap();
     assert!(out.status.success());

@@ -290,6 +290,7 @@ fn shown_type(kind: &str) -> &'static str {
         "number" => "number",
         "string" => "string",
         "string_list" => "list of strings",
+        "unsigned_list" => "list of non-negative integers",
         "any" => "any value",
         other => panic!("unknown setting type {other}"),
     }

@@ -46,8 +46,7 @@ pub struct OpenstackStuckServer;
 /// Settings of `openstack_stuck_server`.
 #[derive(DetectorSettings, Serialize, Deserialize)]
 pub struct StuckServerSettings {
-    /// Minutes since the server record last changed after which a task or transitional
-    /// status counts as stuck.
+    /// Minutes without a change after which a task or transitional status counts as stuck.
     #[setting(default = 60)]
     pub minutes: u64,
 }

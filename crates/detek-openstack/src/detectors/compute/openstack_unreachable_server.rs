@@ -60,8 +60,7 @@ pub struct UnreachableServerSettings {
     /// Addresses probed at the same time.
     #[setting(default = 128)]
     pub concurrency: usize,
-    /// `auto` (ICMP echo when allowed, then TCP), `icmp` (TCP only when ICMP is not
-    /// allowed) or `tcp`.
+    /// `auto` (ICMP echo where allowed, then TCP), `icmp` (TCP where ICMP is not) or `tcp`.
     #[setting(default = "auto")]
     pub method: String,
 }
