@@ -803,6 +803,8 @@ fn combined_scan_joins_nodes_to_their_vms() {
         ("worker-error", ERROR_ID),
         ("worker-missing", MISSING_ID),
         ("worker-ok", REACHABLE_ID),
+        // In project ops: only the admin's all-projects listing holds it.
+        ("worker-shutoff", SHUTOFF_ID),
     ] {
         api.create(
             "/api/v1/nodes",
@@ -836,29 +838,32 @@ fn combined_scan_joins_nodes_to_their_vms() {
     assert_eq!(cluster["status"], "complete", "{}", run.stderr);
     let nodes = findings(cluster);
     let node_findings = &nodes["node_vm_not_active"];
-    let names: Vec<&str> = node_findings
+    let by_node: BTreeMap<&str, &str> = node_findings
         .iter()
-        .map(|f| f["object"]["name"].as_str().unwrap())
+        .map(|f| {
+            (
+                f["object"]["name"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
-        names,
-        ["worker-error", "worker-missing"],
+        by_node.keys().copied().collect::<Vec<_>>(),
+        ["worker-error", "worker-missing", "worker-shutoff"],
         "{node_findings:?}"
+    );
+    // Each names the Node and its server, with the server's state.
+    assert!(by_node["worker-error"].contains(ERROR_ID), "{by_node:?}");
+    assert!(by_node["worker-error"].contains("ERROR"), "{by_node:?}");
+    assert!(
+        by_node["worker-missing"].contains(MISSING_ID),
+        "{by_node:?}"
     );
     assert!(
-        node_findings[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains(ERROR_ID),
-        "{node_findings:?}"
+        by_node["worker-shutoff"].contains(SHUTOFF_ID),
+        "{by_node:?}"
     );
-    assert!(
-        node_findings[1]["message"]
-            .as_str()
-            .unwrap()
-            .contains(MISSING_ID),
-        "{node_findings:?}"
-    );
+    assert!(by_node["worker-shutoff"].contains("SHUTOFF"), "{by_node:?}");
     // The cloud's own section has its findings; the join is not repeated there.
     assert!(!findings(cloud_list).contains_key("node_vm_not_active"));
     assert_eq!(
