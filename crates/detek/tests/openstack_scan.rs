@@ -873,3 +873,108 @@ fn combined_scan_joins_nodes_to_their_vms() {
     // The servers were listed once for both targets.
     assert_eq!(requests_to(&s, "/servers/detail").len(), 1);
 }
+
+fn sarif_schema_errors(value: &Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../detek-render/tests/data/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn every_format_renders_the_cloud_beside_the_cluster() {
+    let env = OsEnv::shared();
+    let s = env.scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = dir.path().join("nodes.yaml");
+    std::fs::write(&nodes, node_manifests(&[("worker-1", ERROR_ID)])).unwrap();
+    let scan = |format: &str| {
+        let run = detek(
+            &s,
+            &[
+                "run",
+                "--input",
+                nodes.to_str().unwrap(),
+                "--os-cloud",
+                cloud::ADMIN,
+                "--select",
+                "openstack_failed_server,node_vm_not_active",
+                "-f",
+                format,
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        run.stdout
+    };
+    let failed = format!("server {ERROR_ID} is in ERROR");
+    // Table: one section per target, the cloud's headed by its kind and name.
+    let table = scan("table");
+    let sections: Vec<&str> = table.lines().filter(|l| l.starts_with("detek ")).collect();
+    assert_eq!(sections.len(), 2, "{table}");
+    assert!(sections[0].contains("· snapshot "), "{table}");
+    assert!(
+        sections[1].contains(&format!("· cloud {} ·", cloud::ADMIN)),
+        "{table}"
+    );
+    assert!(table.contains(&failed) && table.contains("Node/worker-1"));
+    // HTML: the sections are targets, the cloud's titled by it.
+    let html = scan("html");
+    assert!(html.contains("<title>detek report — 2 targets</title>"));
+    assert!(
+        html.contains(&format!("Target: cloud {}", cloud::ADMIN)),
+        "no cloud section"
+    );
+    assert!(html.contains(&failed));
+    // SARIF: valid, one run per target, the cloud's findings located by resource name.
+    let sarif: Value = serde_json::from_str(&scan("sarif")).unwrap();
+    assert_eq!(sarif_schema_errors(&sarif), Vec::<String>::new());
+    let runs = sarif["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        runs[1]["automationDetails"]["description"]["text"],
+        format!("detek scan of cloud {}", cloud::ADMIN)
+    );
+    let result = &runs[1]["results"][0];
+    assert_eq!(result["ruleId"], "openstack_failed_server");
+    assert_eq!(
+        result["locations"][0]["logicalLocations"][0]["name"],
+        "test_vm"
+    );
+    // JUnit: a suite per target with the cloud's kind, name and identity as properties.
+    let junit = scan("junit");
+    let report = quick_junit::Report::deserialize_from_str(&junit).unwrap();
+    let suite = &report.test_suites[1];
+    let property = |name: &str| {
+        suite
+            .properties
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .map(|p| p.value.to_string())
+    };
+    assert_eq!(property("target.kind").as_deref(), Some("cloud"));
+    assert_eq!(property("target.name").as_deref(), Some(cloud::ADMIN));
+    assert_eq!(
+        property("target.identity"),
+        Some(format!(
+            "openstack:{}#project:{}",
+            env.auth_url(),
+            env.get("ADMIN_PROJECT_ID")
+        ))
+    );
+    assert!(junit.contains(&failed));
+    // JSON: {"clusters": [snapshot, cloud]}.
+    let doc: Value = serde_json::from_str(&scan("json")).unwrap();
+    assert_eq!(doc["clusters"][1]["target"]["kind"], "cloud");
+    assert_eq!(
+        findings(&doc["clusters"][0])["node_vm_not_active"][0]["object"]["name"],
+        "worker-1"
+    );
+}
