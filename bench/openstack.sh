@@ -6,6 +6,7 @@
 #
 #   bench/openstack.sh            # 10,000 servers
 #   SERVERS=50000 RUNS=3 bench/openstack.sh
+#   SELECT=openstack_failed_server bench/openstack.sh     # the listing alone, no probe
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -34,7 +35,7 @@ printf 'detectors:\n  openstack_unreachable_server:\n    ports: [%s]\n    timeou
 curl -fsS -X POST -d "{\"generated\": $SERVERS, \"project\": \"demo\"}" "$REPLAY_URL/_control/servers" >/dev/null
 
 cd "$WORK"
-SELECT=openstack_failed_server,openstack_stuck_server,openstack_unreachable_server,openstack_compute_service_down,openstack_hypervisor_down,openstack_volume_error,openstack_loadbalancer_error,openstack_network_agent_down
+SELECT=${SELECT:-openstack_failed_server,openstack_stuck_server,openstack_unreachable_server,openstack_compute_service_down,openstack_hypervisor_down,openstack_volume_error,openstack_loadbalancer_error,openstack_network_agent_down}
 best=999999; rss=0
 for _ in $(seq "$RUNS"); do
   /usr/bin/time -o time.out -f "%e %M" env -u KUBECONFIG HOME="$WORK" "$OLDPWD/$BIN" run \
