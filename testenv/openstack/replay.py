@@ -29,7 +29,9 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -99,6 +101,9 @@ class Dataset:
         self.servers = [err, ok, down, stuck, off]
 
         self.services = load(samples, "openstack-exporter/nova_os_services.json")["services"]
+        for svc in self.services:
+            if svc["id"] == 4:  # nova-compute@host2: enabled, so host2's hypervisor is too
+                svc.update({"status": "enabled", "disabled_reason": None})
         hyp = load(samples, "openstack-exporter/nova_os_hypervisors.json")["hypervisors"]
         host2 = copy.deepcopy(hyp[0])
         host2.update({"id": DOWN_HYPERVISOR_ID, "hypervisor_hostname": "host2", "state": "down",
@@ -335,7 +340,9 @@ def make_handler(state, validator, cloud):
                             "code": f["status"], "message": "injected by the replay server"}}, h)
             token = self.headers.get("X-Auth-Token")
             info = validator.validate(token) if token else None
-            if info is not None:
+            if info is not None and path in NOVA_CALLBACKS:
+                entry.update(user=info["user"], project=info["project"], callback=True)
+            elif info is not None:
                 entry.update(user=info["user"], project=info["project"])
                 revoke = None
                 with state.lock:
@@ -357,6 +364,9 @@ def make_handler(state, validator, cloud):
                     {"WWW-Authenticate": f"Keystone uri=\"{validator.auth_url}\""})
             if method != "GET":
                 return self.send_json(405, {"error": {"code": 405, "message": "read-only replay"}})
+            if NOVA_URL and path.startswith("/compute/") and not state.generated:
+                entry["backend"] = "nova-api"
+                return self.proxy(NOVA_URL + path[len("/compute"):], self.path.partition("?")[2])
             base = f"http://{self.headers.get('Host', '127.0.0.1')}"
             if path in ("/compute/v2.1/servers/detail", "/compute/v2.1/servers/detail/"):
                 return self.servers(info, query, base + entry["path"])
@@ -383,8 +393,33 @@ def make_handler(state, validator, cloud):
             if path == "/networking/v2.0/agents":
                 # Neutron filters a list by the per-item policy: non-admins see none.
                 return self.send_json(200, {"agents": data.agents if info["admin"] else []})
+            if path in ("/networking/v2.0/ports", "/networking/v2.0/security-groups"):
+                # What nova-api asks Neutron while building servers/detail (see README, Nova):
+                # no ports, so no security groups.
+                key = path.rsplit("/", 1)[1].replace("-", "_")
+                return self.send_json(200, {key: []})
             return self.send_json(404, {"itemNotFound": {"code": 404,
                                                          "message": "The resource could not be found."}})
+
+        def proxy(self, url, query):
+            """Forward to the real nova-api, which validates the token again itself."""
+            req = urllib.request.Request(url + ("?" + query if query else ""))
+            for h in PROXIED_REQUEST_HEADERS:
+                if self.headers.get(h):
+                    req.add_header(h, self.headers[h])
+            try:
+                with urllib.request.urlopen(req, timeout=120) as resp:
+                    status, headers, body = resp.status, resp.headers, resp.read()
+            except urllib.error.HTTPError as e:
+                status, headers, body = e.code, e.headers, e.read()
+            self.send_response(status)
+            for h in PROXIED_RESPONSE_HEADERS:
+                if headers.get(h):
+                    self.send_header(h, headers[h])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return status
 
         def admin_only(self, info, rule):
             if info["admin"]:
@@ -444,7 +479,9 @@ def make_handler(state, validator, cloud):
                     return self.send_json(200, {"generated": state.generated,
                                                 "generated_project": state.generated_project,
                                                 "revoke": state.revoke, "revoked": state.revoked,
-                                                "faults": state.faults, "requests": len(state.log)})
+                                                "faults": state.faults, "requests": len(state.log),
+                                                "nova": "nova-api" if NOVA_URL and not state.generated
+                                                else "replay"})
             if what == "requests":
                 with state.lock:
                     log = list(state.log)
@@ -479,6 +516,15 @@ def make_handler(state, validator, cloud):
     return Handler
 
 
+# What the real nova-api asks Neutron while it builds servers/detail: not the client's own
+# requests, so the revoke knob neither counts nor revokes them.
+NOVA_CALLBACKS = ("/networking/v2.0/ports", "/networking/v2.0/security-groups")
+NOVA_URL = None  # --nova-url: the real nova-api, proxied for /compute/
+PROXIED_REQUEST_HEADERS = ["X-Auth-Token", "Accept", "OpenStack-API-Version",
+                           "X-OpenStack-Nova-API-Version", "User-Agent", "X-OpenStack-Request-ID"]
+PROXIED_RESPONSE_HEADERS = ["Content-Type", "OpenStack-API-Version",
+                            "X-OpenStack-Nova-API-Version", "Vary", "WWW-Authenticate",
+                            "x-openstack-request-id", "x-compute-request-id"]
 NOVA_HEADERS = {"OpenStack-API-Version": "compute 2.1", "X-OpenStack-Nova-API-Version": "2.1",
                 "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version"}
 
@@ -540,7 +586,10 @@ def main():
     p.add_argument("--unreachable", required=True)
     p.add_argument("--samples", required=True)
     p.add_argument("--keystone-url", required=True)
+    p.add_argument("--nova-url", help="the real nova-api; without it Nova is replayed too")
     a = p.parse_args()
+    global NOVA_URL
+    NOVA_URL = a.nova_url
     with open(os.path.join(a.dir, "cloud.json")) as f:
         cloud = json.load(f)
     with open(os.path.join(a.dir, "secrets.json")) as f:

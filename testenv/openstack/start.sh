@@ -20,9 +20,12 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$1"
 DIR="$(cd "$1" && pwd)"
+# A DIR reused without stop.sh: stop what still runs there first.
+ls "$DIR"/*.pid >/dev/null 2>&1 && "$HERE/stop.sh" "$DIR" >/dev/null 2>&1
 CACHE="${DETEK_TESTENV_CACHE:-$HOME/.cache/detek-testenv}/openstack"
 TIMEOUT="${DETEK_TESTENV_TIMEOUT:-60}"
 PY=/usr/bin/python3   # Debian's python: the one keystone is installed for
+export PYTHONDONTWRITEBYTECODE=1   # nothing written into the clone
 T0=$EPOCHREALTIME
 log() { echo "testenv/openstack: $*" >&2; }
 elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }'; }
@@ -69,7 +72,7 @@ PYEOF
     done
     return 1
 }
-secret() { "$PY" -c 'import secrets; print(secrets.token_urlsafe(18))'; }
+secret() { "$PY" -c 'import secrets; print(secrets.token_hex(16))'; }
 
 # ---------------------------------------------------------------- keystone config + database
 KEYSTONE_VERSION="$(dpkg-query -W -f '${Version}' python3-keystone 2>/dev/null || echo unknown)"
@@ -82,7 +85,9 @@ debug = false
 # bcrypt's minimum cost: creating users and password tokens takes ms instead of ~0.3 s each.
 password_hash_rounds = 4
 [database]
-connection = sqlite:///$DIR/keystone.db
+# check_same_thread=false: SQLAlchemy's NullPool may close a connection from another uwsgi
+# thread (harmless, but it logged an ERROR traceback every time).
+connection = sqlite:///$DIR/keystone.db?check_same_thread=false
 [token]
 provider = fernet
 expiration = 3600
@@ -100,6 +105,8 @@ KM=(keystone-manage --config-file "$DIR/keystone.conf")
 # `db_sync` takes ~10 s; a migrated empty database is kept per Keystone version.
 TEMPLATE="$CACHE/keystone-${KEYSTONE_VERSION//[^0-9A-Za-z.+~-]/_}.db"
 rm -f "$DIR/keystone.db"
+exec 8>"$CACHE/keystone-db.lock"
+flock 8   # environments starting together: one migrates, the others copy
 if [[ -f "$TEMPLATE" ]]; then
     cp "$TEMPLATE" "$DIR/keystone.db"
 else
@@ -107,6 +114,7 @@ else
     "${KM[@]}" db_sync >>"$DIR/setup.log" 2>&1 || fail "keystone-manage db_sync failed"
     cp "$DIR/keystone.db" "$TEMPLATE.$$" && mv -f "$TEMPLATE.$$" "$TEMPLATE"
 fi
+exec 8>&-
 # WAL: readers never block the writer. Without it a reader in one uwsgi worker holding its
 # shared lock made another worker's commit fail with "database is locked".
 "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' "$DIR/keystone.db"
@@ -125,16 +133,18 @@ REPLAY_PASSWORD="$(secret)"; APPCRED_SECRET="$(secret)"
 
 # ---------------------------------------------------------------- keystone under uwsgi
 start_keystone() {
-    "${KM[@]}" bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
+    "${KM[@]}" bootstrap --bootstrap-password="$ADMIN_PASSWORD" \
         --bootstrap-username admin --bootstrap-project-name admin --bootstrap-role-name admin \
         --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
         --bootstrap-admin-url "$KEYSTONE_URL/v3" --bootstrap-public-url "$KEYSTONE_URL/v3" \
         --bootstrap-internal-url "$KEYSTONE_URL/v3" >>"$DIR/setup.log" 2>&1 &
     local bootstrap=$!
     # 2 processes x 4 threads: concurrent token requests and validations do not queue.
+    # uwsgi's --http-socket closes the connection after each response: "Connection: close"
+    # says so, or clients that pool connections (keystonemiddleware, reqwest) fail on reuse.
     OS_KEYSTONE_CONFIG_FILES="$DIR/keystone.conf" setsid uwsgi --plugin python3 \
         --http-socket "127.0.0.1:$KEYSTONE_PORT" --wsgi-file /usr/bin/keystone-wsgi-public \
-        --master --processes 2 --threads 4 --die-on-term --need-app --buffer-size 65535 \
+        --master --processes 2 --threads 4 --die-on-term --need-app --buffer-size 65535 --add-header "Connection: close" \
         --disable-logging --log-4xx --log-5xx \
         --procname-prefix "detek-keystone[$DIR] " \
         </dev/null >>"$DIR/uwsgi.log" 2>&1 &
@@ -185,15 +195,48 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null; then
 fi
 [[ -n "$NETNS" ]] || log "no network namespace (not root?): unreachable address is $UNREACHABLE_ADDR (TCP refused only)"
 
-# ---------------------------------------------------------------- projects, users, catalog
 REPLAY_URL="http://127.0.0.1:$REPLAY_PORT"
 export ADMIN_PASSWORD DEMO_PASSWORD NOLB_PASSWORD REPLAY_PASSWORD APPCRED_SECRET KEYSTONE_URL REPLAY_URL
+
+# ---------------------------------------------------------------- the real nova-api: start
+# DETEK_TESTENV_OS_NOVA: auto (default: the real nova-api when installed, else Nova from the
+# replay server), real (fail without it), replay (never start it). uwsgi loads Nova (10-20 s)
+# while setup_cloud.py runs.
+NOVA_MODE="${DETEK_TESTENV_OS_NOVA:-auto}"
+NOVA_BACKEND=replay; NOVA_URL=""; NOVA_PID=""; NOVA_PORT=""
+export CACHE TIMEOUT REACHABLE_ADDR UNREACHABLE_ADDR
+nova_failed() {
+    [[ -f "$DIR/nova.pid" ]] && kill "$(cat "$DIR/nova.pid")" 2>/dev/null; rm -f "$DIR/nova.pid"
+    NOVA_BACKEND=replay
+    [[ "$NOVA_MODE" == real ]] && fail "the real nova-api did not start (see $DIR/nova/)"
+    log "the real nova-api did not start (see $DIR/nova/); Nova is replayed"
+}
+if [[ "$NOVA_MODE" != replay ]]; then
+    if [[ -x /usr/bin/nova-api-wsgi ]]; then
+        NOVA_PORT=$(pick_port)
+        if bash "$HERE/nova.sh" start "$DIR" "$NOVA_PORT"; then NOVA_BACKEND=starting; else nova_failed; fi
+    elif [[ "$NOVA_MODE" == real ]]; then
+        fail "nova-api is not installed (testenv/openstack/install.sh installs it)"
+    fi
+fi
+
+# ---------------------------------------------------------------- projects, users, catalog
 "$PY" "$HERE/setup_cloud.py" "$DIR" >>"$DIR/setup.log" 2>&1 || fail "setup_cloud.py failed"
 log "projects, users, application credential and catalog created ($(elapsed))"
 
+# ---------------------------------------------------------------- the real nova-api: wait
+if [[ "$NOVA_BACKEND" == starting ]]; then
+    if bash "$HERE/nova.sh" seed "$DIR" && bash "$HERE/nova.sh" wait "$DIR" "$NOVA_PORT"; then
+        NOVA_BACKEND=nova-api; NOVA_URL="http://127.0.0.1:$NOVA_PORT"; NOVA_PID="$(cat "$DIR/nova.pid")"
+        log "real nova-api ready on $NOVA_URL ($(elapsed))"
+    else
+        nova_failed
+    fi
+fi
+
 # ---------------------------------------------------------------- replay server
 setsid "$PY" "$HERE/replay.py" --dir "$DIR" --port "$REPLAY_PORT" --probe-port "$PROBE_PORT" \
-    --reachable "$REACHABLE_ADDR" --unreachable "$UNREACHABLE_ADDR" --samples "$HERE/samples" --keystone-url "$KEYSTONE_URL" \
+    --reachable "$REACHABLE_ADDR" --unreachable "$UNREACHABLE_ADDR" --samples "$HERE/samples" --keystone-url "$KEYSTONE_URL" ${NOVA_URL:+--nova-url "$NOVA_URL"} \
     </dev/null >>"$DIR/replay.log" 2>&1 &
 REPLAY_PID=$!
 echo "$REPLAY_PID" >"$DIR/replay.pid"
@@ -236,6 +279,9 @@ UNREACHABLE_ADDR=$UNREACHABLE_ADDR
 UNREACHABLE_KIND=$UNREACHABLE_KIND
 NETNS=$NETNS
 WATCHDOG_PID=$WATCHDOG_PID
+NOVA_BACKEND=$NOVA_BACKEND
+NOVA_URL=$NOVA_URL
+NOVA_PID=$NOVA_PID
 REGION=RegionOne
 ADMIN_PASSWORD=$ADMIN_PASSWORD
 DEMO_PASSWORD=$DEMO_PASSWORD

@@ -40,6 +40,7 @@ stop_name() {
 
 stop_name watchdog
 stop_name replay
+stop_name nova
 stop_name keystone
 if [[ -f "$DIR/netns" ]]; then
     ns="$(cat "$DIR/netns")"

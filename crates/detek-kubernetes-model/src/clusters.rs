@@ -142,18 +142,7 @@ fn nearest_cluster(file: &ReadFile, identified: &[(&Path, usize)]) -> Option<usi
 
 /// The UIDs of the `kube-system` Namespaces a file holds, each once, in order.
 pub fn cluster_uids(contents: &FileContents) -> Vec<String> {
-    let mut uids = Vec::new();
-    for doc in &contents.documents {
-        uids_in_value(&doc.value, &mut uids);
-    }
-    for doc in &contents.json {
-        let text = &doc.text[doc.start..doc.end];
-        // Cheap first: most documents of a dump never name kube-system.
-        if text.contains("kube-system") {
-            uids_in_json(text, &mut uids);
-        }
-    }
-    uids
+    contents.cluster_uids.clone()
 }
 
 fn push_uid(uids: &mut Vec<String>, uid: &str) {
@@ -162,7 +151,7 @@ fn push_uid(uids: &mut Vec<String>, uid: &str) {
     }
 }
 
-fn uids_in_value(value: &Value, uids: &mut Vec<String>) {
+pub(crate) fn uids_in_value(value: &Value, uids: &mut Vec<String>) {
     if let Some(items) = value.get("items").and_then(Value::as_array) {
         for item in items {
             uids_in_value(item, uids);
@@ -198,7 +187,7 @@ struct Meta<'a> {
     uid: Option<Cow<'a, str>>,
 }
 
-fn uids_in_json(text: &str, uids: &mut Vec<String>) {
+pub(crate) fn uids_in_json(text: &str, uids: &mut Vec<String>) {
     if text.trim_start().starts_with('[') {
         if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) {
             for item in items

@@ -1,36 +1,44 @@
 //! Reading snapshots: files, directories (recursive) and stdin; multi-document YAML, JSON
 //! (objects, arrays, concatenated streams), `kind: List` and `*List` wrappers.
 //!
+//! Documents are typed where they are read ([`Prepared`]), in parallel, and their text and trees
+//! dropped at once: a YAML file is read in batches of documents, however large, and a JSON file
+//! over [`MAX_FILE_BYTES`] item by item, so memory follows the objects kept, not the input.
+//!
 //! A malformed document is reported with its file and line and skipped; every other
 //! document is still read.
 //!
-//! Input limits (docs/security.md): a file over [`MAX_FILE_BYTES`], with more than
-//! [`MAX_DOCUMENTS_PER_FILE`] documents or more than [`MAX_VALUES_PER_FILE`] values is not read
-//! at all (one error names the file and the line where the limit was crossed); a document
-//! nested deeper than [`MAX_YAML_DEPTH`] (YAML) or [`MAX_JSON_DEPTH`] (JSON), or whose YAML
-//! aliases expand beyond its own size, is refused like a malformed one. The other documents and
-//! files are still read.
+//! Input limits (docs/security.md): a document over [`MAX_DOCUMENT_BYTES`] or with more than
+//! [`MAX_VALUES_PER_DOCUMENT`] values, nested deeper than [`MAX_YAML_DEPTH`] (YAML) or
+//! [`MAX_JSON_DEPTH`] (JSON), or whose YAML aliases expand beyond its own size, is refused
+//! (one error names the file and line); the other documents and files are still read.
 
-use crate::model::ObjectSet;
+use crate::model::{ObjectSet, Prepared};
 use detek_core::{Diagnostic, Level, SourceLocation};
 use rayon::prelude::*;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Files larger than this are refused (with a diagnostic), not read.
+/// JSON files up to this size are read whole and their documents typed straight from the text;
+/// a larger one is read item by item (the items of a `*List` or of a top-level array, the values
+/// of a stream). YAML files are always read a batch of documents at a time.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Documents in one file: YAML documents, and for JSON the values of a stream and the items of
-/// a top-level array (a `kind: List` counts as one). A file with more is not read.
-pub const MAX_DOCUMENTS_PER_FILE: usize = 100_000;
+/// One document (a YAML document, a JSON object read from a file over [`MAX_FILE_BYTES`]): a
+/// larger one is refused, the rest of the file is still read.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
 
-/// Values (mappings, sequences and scalars) in one file, all documents together: bounds the
-/// memory a file can take however dense it is (a 256 MiB dump of real objects has about 13
-/// million). A file with more is not read.
-pub const MAX_VALUES_PER_FILE: u64 = 16 * 1024 * 1024;
+/// Values (mappings, sequences and scalars) in one document, or in one JSON file read whole:
+/// bounds the memory a document can take however dense it is (a 256 MiB JSON dump of real
+/// objects has about 13 million). A document with more is refused.
+pub const MAX_VALUES_PER_DOCUMENT: u64 = 16 * 1024 * 1024;
+
+/// YAML text parsed in one parallel batch: documents are gathered up to this size, typed
+/// in parallel, and their text dropped.
+const YAML_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Nesting of mappings and sequences in one YAML document: serde-saphyr's default, which keeps
 /// its recursive parser within a 2 MiB thread stack even in a debug build (90 levels do not).
@@ -61,48 +69,105 @@ impl Input {
     }
 }
 
-/// A document read from a file, before typing.
-pub struct Document {
-    pub value: Value,
-    pub source: SourceLocation,
-}
-
-/// A JSON document kept as text: `text[start..end]`.
-pub struct JsonDocument {
-    pub text: Arc<str>,
-    pub start: usize,
-    pub end: usize,
-    pub source: SourceLocation,
-}
-
-/// What reading one file gave.
+/// What reading one file gave: its objects, already typed.
 #[derive(Default)]
 pub struct FileContents {
-    /// YAML documents, parsed.
-    pub documents: Vec<Document>,
-    /// JSON documents, as text.
-    pub json: Vec<JsonDocument>,
+    /// The objects of the file's documents, in order.
+    pub objects: Prepared,
+    /// Top-level documents read (a `*List` counts once).
+    pub documents: usize,
+    /// The UIDs of the `kube-system` Namespaces the file holds, each once, in order (see
+    /// [`crate::clusters`]).
+    pub cluster_uids: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl FileContents {
     /// Number of top-level documents.
     pub fn len(&self) -> usize {
-        self.documents.len() + self.json.len()
+        self.documents
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.documents == 0
     }
 
-    /// Hand every document (and diagnostic) to `set`.
+    /// Hand every object (and diagnostic) to `set`.
     pub fn add_to(self, set: &mut ObjectSet) {
         set.diagnostics.extend(self.diagnostics);
-        for doc in self.documents {
-            set.add_value(doc.value, Some(doc.source));
+        set.add_prepared(self.objects);
+    }
+
+    /// Add one top-level document.
+    fn push(&mut self, doc: DocumentRead) {
+        self.documents += 1;
+        self.add(doc);
+    }
+
+    /// Add objects read (the items of a streamed document count as part of it).
+    fn add(&mut self, doc: DocumentRead) {
+        for uid in doc.cluster_uids {
+            if !self.cluster_uids.contains(&uid) {
+                self.cluster_uids.push(uid);
+            }
         }
-        for doc in self.json {
-            set.add_json(&doc.text, doc.start, doc.end, Some(doc.source));
+        self.objects.extend(doc.objects);
+    }
+
+    fn error(&mut self, name: &str, line: u32, message: String) {
+        self.diagnostics.push(Diagnostic::new(
+            Level::Error,
+            Some(SourceLocation {
+                file: name.to_string(),
+                line,
+            }),
+            message,
+        ));
+    }
+}
+
+/// One document (or item of a streamed List) read and typed.
+struct DocumentRead {
+    objects: Prepared,
+    cluster_uids: Vec<String>,
+}
+
+impl DocumentRead {
+    fn yaml(value: Value, source: SourceLocation) -> DocumentRead {
+        let mut cluster_uids = Vec::new();
+        crate::clusters::uids_in_value(&value, &mut cluster_uids);
+        DocumentRead {
+            objects: Prepared::from_value(value, Some(source)),
+            cluster_uids,
+        }
+    }
+
+    fn json(text: &Arc<str>, start: usize, end: usize, source: SourceLocation) -> DocumentRead {
+        let mut cluster_uids = Vec::new();
+        let slice = &text[start..end];
+        // Cheap first: most documents of a dump never name kube-system.
+        if slice.contains("kube-system") {
+            crate::clusters::uids_in_json(slice, &mut cluster_uids);
+        }
+        DocumentRead {
+            objects: Prepared::from_json(text, start, end, Some(source)),
+            cluster_uids,
+        }
+    }
+
+    /// An item of a streamed JSON file; `hint`: its `*List`'s `(apiVersion, kind)`.
+    fn json_item(
+        text: &Arc<str>,
+        hint: Option<(Arc<str>, Arc<str>)>,
+        source: SourceLocation,
+    ) -> DocumentRead {
+        let mut cluster_uids = Vec::new();
+        if text.contains("kube-system") {
+            crate::clusters::uids_in_json(text, &mut cluster_uids);
+        }
+        DocumentRead {
+            objects: Prepared::from_json_item(text, hint, Some(source)),
+            cluster_uids,
         }
     }
 }
@@ -177,20 +242,7 @@ pub fn read_inputs(inputs: &[Input]) -> ReadInputs {
     let files = files
         .into_par_iter()
         .map(|(name, root, source)| {
-            let contents = match source.read() {
-                Ok(text) => parse_text(&name, &text),
-                Err(err) => FileContents {
-                    diagnostics: vec![Diagnostic::new(
-                        Level::Error,
-                        Some(SourceLocation {
-                            file: name.clone(),
-                            line: 1,
-                        }),
-                        err,
-                    )],
-                    ..Default::default()
-                },
-            };
+            let contents = source.read(&name);
             ReadFile {
                 name,
                 root,
@@ -208,38 +260,66 @@ enum FileSource {
 }
 
 impl FileSource {
-    fn read(self) -> Result<String, String> {
-        let bytes = match self {
-            FileSource::Text(t) => return Ok(t),
-            FileSource::Stdin => {
-                let mut buf = Vec::new();
-                std::io::stdin()
-                    .take(MAX_FILE_BYTES + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| format!("cannot read stdin: {e}"))?;
-                buf
-            }
-            FileSource::Path(p) => {
-                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                if len > MAX_FILE_BYTES {
-                    return Err(format!(
-                        "file is {len} bytes, over the {MAX_FILE_BYTES}-byte limit; not read"
-                    ));
+    fn read(self, name: &str) -> FileContents {
+        match self {
+            FileSource::Text(text) => parse_text(name, &text),
+            FileSource::Stdin => read_stream(name, std::io::stdin().lock()),
+            FileSource::Path(path) => match std::fs::File::open(&path) {
+                Ok(file) => read_stream(name, file),
+                Err(e) => {
+                    let mut out = FileContents::default();
+                    out.error(name, 1, format!("cannot read: {e}"));
+                    out
                 }
-                std::fs::read(&p).map_err(|e| format!("cannot read: {e}"))?
-            }
-        };
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!(
-                "input is over the {MAX_FILE_BYTES}-byte limit; not read"
-            ));
+            },
         }
-        String::from_utf8(bytes).map_err(|e| {
-            format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            )
-        })
+    }
+}
+
+/// Read a file or stdin: JSON when its first non-blank character is `{` or `[` (read whole up
+/// to [`MAX_FILE_BYTES`], item by item beyond), YAML otherwise (a batch of documents at a time).
+fn read_stream(name: &str, mut reader: impl Read) -> FileContents {
+    let mut out = FileContents::default();
+    let mut head = Vec::new();
+    if let Err(e) = (&mut reader).take(64 * 1024).read_to_end(&mut head) {
+        out.error(name, 1, format!("cannot read: {e}"));
+        return out;
+    }
+    let first = head
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(&head)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    let reader = std::io::Cursor::new(head).chain(reader);
+    if !matches!(first, Some(b'{' | b'[')) {
+        return parse_yaml_from(name, BufReader::with_capacity(1 << 16, reader));
+    }
+    let mut whole = reader.take(MAX_FILE_BYTES + 1);
+    let mut bytes = Vec::new();
+    if let Err(e) = whole.read_to_end(&mut bytes) {
+        out.error(name, 1, format!("cannot read: {e}"));
+        return out;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let rest = whole.into_inner();
+        return parse_json_stream(name, std::io::Cursor::new(bytes).chain(rest));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => parse_json(name, &text),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            out.error(
+                name,
+                line,
+                format!(
+                    "file not read: not UTF-8 text (invalid byte at offset {})",
+                    valid.len()
+                ),
+            );
+            out
+        }
     }
 }
 
@@ -303,26 +383,19 @@ pub fn parse_text(name: &str, text: &str) -> FileContents {
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         parse_json(name, text)
     } else {
-        parse_yaml(name, text)
+        parse_yaml_from(name, text.as_bytes())
     }
 }
 
 fn parse_json(name: &str, text: &str) -> FileContents {
     let mut out = FileContents::default();
     if let Err((line, limit)) = check_json_limits(text.trim_start_matches('\u{feff}')) {
-        out.diagnostics.push(Diagnostic::new(
-            Level::Error,
-            Some(SourceLocation {
-                file: name.to_string(),
-                line,
-            }),
-            format!("file not read: {limit}"),
-        ));
+        out.error(name, line, format!("file not read: {limit}"));
         return out;
     }
     let text: Arc<str> = Arc::from(text.trim_start_matches('\u{feff}'));
-    // Documents stay slices of the text and are typed straight from it (ObjectSet::add_json):
-    // no JSON tree is built, which for a large dump is several times faster and smaller.
+    // Documents are slices of the text, typed straight from it (no JSON tree), in parallel.
+    let mut documents = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<&RawValue>();
     let mut line = 1;
     let mut consumed = 0;
@@ -333,25 +406,10 @@ fn parse_json(name: &str, text: &str) -> FileContents {
             None => break,
             Some(Ok(raw)) => {
                 let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                out.json.push(JsonDocument {
-                    text: text.clone(),
-                    start,
-                    end: start + raw.get().len(),
-                    source: SourceLocation {
-                        file: name.to_string(),
-                        line,
-                    },
-                });
+                documents.push((start, start + raw.get().len(), line));
             }
             Some(Err(err)) => {
-                out.diagnostics.push(Diagnostic::new(
-                    Level::Error,
-                    Some(SourceLocation {
-                        file: name.to_string(),
-                        line: err.line() as u32,
-                    }),
-                    format!("malformed JSON: {err}"),
-                ));
+                out.error(name, err.line() as u32, format!("malformed JSON: {err}"));
                 break;
             }
         }
@@ -362,18 +420,299 @@ fn parse_json(name: &str, text: &str) -> FileContents {
         let skipped = rest.len() - rest.trim_start().len();
         line += rest[..skipped].matches('\n').count() as u32;
     }
+    let read: Vec<DocumentRead> = documents
+        .into_par_iter()
+        .map(|(start, end, line)| {
+            let source = SourceLocation {
+                file: name.to_string(),
+                line,
+            };
+            DocumentRead::json(&text, start, end, source)
+        })
+        .collect();
+    for doc in read {
+        out.push(doc);
+    }
     out
 }
 
-/// The file-wide limits of a JSON text, checked in one pass over its bytes before it is
-/// parsed (JSON documents are typed straight from the text, so no tree is there to count):
-/// values (every scalar, array and object), documents (top-level values and the items of a
-/// top-level array) and nesting ([`MAX_JSON_DEPTH`]). Malformed JSON is left to the parser;
-/// the counts are then approximate. On a breach: the line and what was exceeded.
+/// Read a JSON file too large to hold whole ([`MAX_FILE_BYTES`]): the items of each `*List` or
+/// top-level array, and each value of a stream, are typed a batch at a time. Items carry the
+/// line where their document starts.
+fn parse_json_stream(name: &str, reader: impl Read) -> FileContents {
+    let lines = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut sink = JsonSink {
+        name,
+        out: FileContents::default(),
+        batch: Vec::new(),
+        batch_bytes: 0,
+        lines: lines.clone(),
+        top_line: 1,
+    };
+    let counted = CountLines {
+        inner: BufReader::with_capacity(1 << 16, reader),
+        lines,
+    };
+    let mut de = serde_json::Deserializer::from_reader(counted);
+    while de.end().is_err() {
+        sink.top_line = sink.line_now();
+        let read = serde::de::DeserializeSeed::deserialize(TopValue(&mut sink), &mut de);
+        sink.flush();
+        if let Err(err) = read {
+            let line = err.line() as u32;
+            sink.out.error(name, line, format!("malformed JSON: {err}"));
+            break;
+        }
+        sink.out.documents += 1;
+    }
+    sink.out
+}
+
+/// Counts the newlines read through it (serde_json reads a byte at a time), so that a streamed
+/// item knows its line.
+struct CountLines<R> {
+    inner: R,
+    lines: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl<R: Read> Read for CountLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let newlines = buf[..n].iter().filter(|b| **b == b'\n').count() as u32;
+        if newlines > 0 {
+            self.lines
+                .fetch_add(newlines, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Items of a streamed JSON file waiting to be typed.
+struct JsonSink<'a> {
+    name: &'a str,
+    out: FileContents,
+    /// Item text, its `*List`'s `(apiVersion, kind)` for items that omit theirs, its line.
+    batch: Vec<(Arc<str>, Option<(Arc<str>, Arc<str>)>, u32)>,
+    batch_bytes: usize,
+    lines: Arc<std::sync::atomic::AtomicU32>,
+    /// The line where the current top-level value starts.
+    top_line: u32,
+}
+
+impl JsonSink<'_> {
+    fn line_now(&self) -> u32 {
+        self.lines.load(std::sync::atomic::Ordering::Relaxed) + 1
+    }
+
+    /// The line where `text`, just read, started.
+    fn line_of(&self, text: &str) -> u32 {
+        self.line_now()
+            .saturating_sub(text.matches('\n').count() as u32)
+            .max(1)
+    }
+
+    fn item(&mut self, text: Arc<str>, hint: Option<(Arc<str>, Arc<str>)>, line: u32) {
+        self.batch_bytes += text.len();
+        self.batch.push((text, hint, line));
+        if self.batch_bytes >= YAML_BATCH_BYTES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        let name = self.name;
+        let read: Vec<DocumentRead> = batch
+            .into_par_iter()
+            .map(|(text, hint, line)| {
+                let source = SourceLocation {
+                    file: name.to_string(),
+                    line,
+                };
+                DocumentRead::json_item(&text, hint, source)
+            })
+            .collect();
+        for doc in read {
+            self.out.add(doc);
+        }
+    }
+}
+
+/// One top-level value of a streamed JSON file.
+struct TopValue<'s, 'a>(&'s mut JsonSink<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopValue<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopValue<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes object, a List or an array of them")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            let line = self.0.line_of(raw.get());
+            self.0.item(Arc::from(raw.get()), None, line);
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // A `*List`'s items are typed as they come; its other fields (and every field of an
+        // object that is not a List) are kept as text. kubectl writes `items` before `kind`:
+        // items without their own kind wait for the List's.
+        let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+        let mut waiting: Vec<(Arc<str>, u32)> = Vec::new();
+        let mut had_items = false;
+        while let Some(key) = map.next_key::<String>()? {
+            let list_type = list_type(&fields);
+            if key == "items"
+                && list_type
+                    .as_ref()
+                    .is_none_or(|(_, kind)| crate::model::is_list_kind(kind))
+            {
+                had_items = true;
+                let hint = list_type.and_then(|(v, k)| {
+                    let item_kind = k.strip_suffix("List").filter(|k| !k.is_empty())?;
+                    Some((Arc::from(v.as_str()), Arc::from(item_kind)))
+                });
+                map.next_value_seed(Items {
+                    sink: self.0,
+                    hint,
+                    waiting: &mut waiting,
+                })?;
+            } else {
+                fields.push((key, map.next_value::<Box<RawValue>>()?));
+            }
+        }
+        let list_type = list_type(&fields);
+        if had_items
+            && list_type
+                .as_ref()
+                .is_some_and(|(_, kind)| crate::model::is_list_kind(kind))
+        {
+            let hint = list_type.and_then(|(v, k)| {
+                let item_kind = k.strip_suffix("List").filter(|k| !k.is_empty())?;
+                Some((Arc::from(v.as_str()), Arc::from(item_kind)))
+            });
+            for (text, line) in waiting {
+                self.0.item(text, hint.clone(), line);
+            }
+            return Ok(());
+        }
+        // Not a List: one object, put back together.
+        let mut text = String::from("{");
+        for (i, (key, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&serde_json::to_string(key).unwrap_or_default());
+            text.push(':');
+            text.push_str(value.get());
+        }
+        text.push('}');
+        let line = self.0.top_line;
+        self.0.item(Arc::from(text), None, line);
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.0.out.objects.count_skipped();
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.0.out.objects.count_skipped();
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.0.out.objects.count_skipped();
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.0.out.objects.count_skipped();
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.0.out.objects.count_skipped();
+        Ok(())
+    }
+}
+
+/// `apiVersion` and `kind` among the fields read so far, when both are strings.
+fn list_type(fields: &[(String, Box<RawValue>)]) -> Option<(String, String)> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| serde_json::from_str::<String>(v.get()).ok())
+    };
+    Some((field("apiVersion")?, field("kind")?))
+}
+
+/// The `items` array of a streamed List.
+struct Items<'s, 'a, 'w> {
+    sink: &'s mut JsonSink<'a>,
+    hint: Option<(Arc<str>, Arc<str>)>,
+    waiting: &'w mut Vec<(Arc<str>, u32)>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the items of a List")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            let line = self.sink.line_of(raw.get());
+            let text: Arc<str> = Arc::from(raw.get());
+            if self.hint.is_none() && !has_kind(&text) {
+                self.waiting.push((text, line));
+            } else {
+                self.sink.item(text, self.hint.clone(), line);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a JSON object names its own `kind`.
+fn has_kind(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow, default)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Kind>(text).is_ok_and(|k| k.kind.is_some_and(|k| !k.is_empty()))
+}
+
+/// The limits of a JSON text read whole, checked in one pass over its bytes before it is parsed
+/// (its documents are typed straight from the text, so no tree is there to count): values
+/// (every scalar, array and object; [`MAX_VALUES_PER_DOCUMENT`] for the whole file) and nesting
+/// ([`MAX_JSON_DEPTH`]). Malformed JSON is left to the parser; the counts are then approximate.
+/// On a breach: the line and what was exceeded.
 fn check_json_limits(text: &str) -> Result<(), (u32, String)> {
     let mut stack: Vec<u8> = Vec::new();
     let (mut in_string, mut escaped, mut in_scalar, mut expect_key) = (false, false, false, false);
-    let (mut values, mut documents, mut line) = (0u64, 0usize, 1u32);
+    let (mut values, mut line) = (0u64, 1u32);
     for &b in text.as_bytes() {
         if b == b'\n' {
             line += 1;
@@ -401,24 +740,11 @@ fn check_json_limits(text: &str) -> Result<(), (u32, String)> {
         in_scalar = matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z');
         if starts_value {
             values += 1;
-            if values > MAX_VALUES_PER_FILE {
+            if values > MAX_VALUES_PER_DOCUMENT {
                 return Err((
                     line,
-                    format!("more than {MAX_VALUES_PER_FILE} values in one file (limit)"),
+                    format!("more than {MAX_VALUES_PER_DOCUMENT} values in one file (limit)"),
                 ));
-            }
-            // A document: a top-level value other than an array, or an item of one.
-            let top_level_array_item = stack.len() == 1 && stack[0] == b'[';
-            if (stack.is_empty() && b != b'[') || top_level_array_item {
-                documents += 1;
-                if documents > MAX_DOCUMENTS_PER_FILE {
-                    return Err((
-                        line,
-                        format!(
-                            "more than {MAX_DOCUMENTS_PER_FILE} documents in one file (limit); split it"
-                        ),
-                    ));
-                }
             }
         }
         match b {
@@ -444,38 +770,175 @@ fn check_json_limits(text: &str) -> Result<(), (u32, String)> {
     Ok(())
 }
 
-/// Split a YAML stream at `---` / `...` lines; each piece is parsed on its own so one bad
-/// document cannot hide the others, and documents parse in parallel.
-fn split_yaml_documents(text: &str) -> Vec<(u32, &str)> {
-    let mut docs = Vec::new();
-    let mut start = 0;
-    let mut start_line = 1u32;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let line_no = i as u32 + 1;
-        let bare = line.trim_end();
-        let is_marker =
-            bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t") || bare == "...";
-        if is_marker {
-            if offset > start {
-                docs.push((start_line, &text[start..offset]));
+/// Read a YAML stream a batch of documents at a time: documents are split at `---` / `...`
+/// lines (each parsed on its own, so one bad document cannot hide the others), typed in
+/// parallel, and their text dropped, so a file of any size is read in bounded memory beyond
+/// the objects it holds.
+fn parse_yaml_from(name: &str, mut reader: impl BufRead) -> FileContents {
+    let mut stream = YamlStream {
+        name,
+        out: FileContents::default(),
+        batch: Vec::new(),
+        batch_bytes: 0,
+        doc: String::new(),
+        doc_line: 1,
+        refused: None,
+    };
+    let mut line = Vec::new();
+    let mut line_no = 0u32;
+    loop {
+        let room = MAX_DOCUMENT_BYTES.saturating_sub(stream.doc.len()) + 1;
+        let complete = match read_line(&mut reader, &mut line, room) {
+            Ok(Some(complete)) => complete,
+            Ok(None) => break,
+            Err(e) => {
+                stream.end_document();
+                stream.out.error(
+                    name,
+                    line_no + 1,
+                    format!("cannot read the rest of the file: {e}"),
+                );
+                break;
             }
-            if bare.starts_with("--- ") || bare.starts_with("---\t") {
+        };
+        line_no += 1;
+        let bare = line.trim_ascii_end();
+        let content_marker = bare.starts_with(b"--- ") || bare.starts_with(b"---\t");
+        if complete && (bare == b"---" || bare == b"..." || content_marker) {
+            stream.end_document();
+            stream.doc_line = line_no + 1;
+            if content_marker {
                 // Content on the marker line (`--- {a: 1}` or `--- # comment`).
-                let content_start = offset + 4;
-                start = content_start;
-                start_line = line_no;
+                stream.doc_line = line_no;
+                stream.append(&line[4..], line_no);
+            }
+            continue;
+        }
+        if !complete {
+            stream.refuse(format!(
+                "YAML document refused: over {MAX_DOCUMENT_BYTES} bytes (limit)"
+            ));
+            continue;
+        }
+        stream.append(&line, line_no);
+    }
+    stream.end_document();
+    stream.flush();
+    stream.out
+}
+
+/// Read one line (its newline included) into `line`, keeping at most `room` bytes of it.
+/// `Some(false)`: the line was longer (the rest is consumed, not kept); `None`: end of input.
+fn read_line(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    room: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut complete = true;
+    let mut any = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(any.then_some(complete));
+        }
+        any = true;
+        let (take, end) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        if complete {
+            if line.len() + take <= room {
+                line.extend_from_slice(&available[..take]);
             } else {
-                start = offset + line.len();
-                start_line = line_no + 1;
+                complete = false;
             }
         }
-        offset += line.len();
+        reader.consume(take);
+        if end {
+            return Ok(Some(complete));
+        }
     }
-    if text.len() > start {
-        docs.push((start_line, &text[start..]));
+}
+
+/// The state of [`parse_yaml_from`].
+struct YamlStream<'a> {
+    name: &'a str,
+    out: FileContents,
+    /// Documents waiting to be parsed: their first line and text.
+    batch: Vec<(u32, String)>,
+    batch_bytes: usize,
+    /// The document being read, and the line after its marker.
+    doc: String,
+    doc_line: u32,
+    /// Why the document being read is refused, and its line: it is skipped to its end.
+    refused: Option<(u32, String)>,
+}
+
+impl YamlStream<'_> {
+    fn append(&mut self, bytes: &[u8], line_no: u32) {
+        if self.refused.is_some() {
+            return;
+        }
+        if self.doc.len() + bytes.len() > MAX_DOCUMENT_BYTES {
+            self.refuse(format!(
+                "YAML document refused: over {MAX_DOCUMENT_BYTES} bytes (limit)"
+            ));
+            return;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.doc.push_str(text),
+            Err(_) => {
+                self.refused = Some((line_no, "YAML document refused: not UTF-8 text".to_string()));
+                self.doc = String::new();
+            }
+        }
     }
-    docs
+
+    fn refuse(&mut self, why: String) {
+        if self.refused.is_none() {
+            self.refused = Some((self.doc_line, why));
+        }
+        self.doc = String::new();
+    }
+
+    /// The document being read is complete: queue it (or report why it was refused).
+    fn end_document(&mut self) {
+        let doc = std::mem::take(&mut self.doc);
+        if let Some((line, why)) = self.refused.take() {
+            self.out.error(self.name, line, why);
+            return;
+        }
+        if is_blank_yaml(&doc) {
+            return;
+        }
+        self.batch_bytes += doc.len();
+        self.batch.push((self.doc_line, doc));
+        if self.batch_bytes >= YAML_BATCH_BYTES {
+            self.flush();
+        }
+    }
+
+    /// Parse and type the queued documents in parallel; add them in order.
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        let name = self.name;
+        let read: Vec<Result<DocumentRead, (u32, String)>> = batch
+            .into_par_iter()
+            .map(|(start_line, doc)| parse_yaml_document(name, start_line, &doc))
+            .collect();
+        for doc in read {
+            match doc {
+                Ok(doc) => self.out.push(doc),
+                Err((line, message)) => self.out.error(name, line, message),
+            }
+        }
+    }
 }
 
 fn is_blank_yaml(doc: &str) -> bool {
@@ -485,108 +948,57 @@ fn is_blank_yaml(doc: &str) -> bool {
     })
 }
 
-fn parse_yaml(name: &str, text: &str) -> FileContents {
-    let mut out = FileContents::default();
-    let at = |line: u32| {
-        Some(SourceLocation {
-            file: name.to_string(),
-            line,
+/// Parse and type one YAML document starting at `start_line`; on failure, the line and why.
+fn parse_yaml_document(
+    name: &str,
+    start_line: u32,
+    doc: &str,
+) -> Result<DocumentRead, (u32, String)> {
+    // The object's line is its first content line.
+    let first_content = doc
+        .lines()
+        .position(|l| {
+            let t = l.trim();
+            !(t.is_empty() || t.starts_with('#'))
         })
-    };
-    let documents: Vec<(u32, &str)> = split_yaml_documents(text)
-        .into_iter()
-        .filter(|(_, doc)| !is_blank_yaml(doc))
-        .collect();
-    if let Some((line, _)) = documents.get(MAX_DOCUMENTS_PER_FILE) {
-        out.diagnostics.push(Diagnostic::new(
-            Level::Error,
-            at(*line),
-            format!(
-                "file not read: more than {MAX_DOCUMENTS_PER_FILE} documents in one file (limit); \
-                 document {} starts here; split it",
-                MAX_DOCUMENTS_PER_FILE + 1
-            ),
-        ));
-        return out;
-    }
-    let mut values_left = MAX_VALUES_PER_FILE as usize;
-    for (start_line, doc) in documents {
-        // The object's line is its first content line.
-        let first_content = doc
-            .lines()
-            .position(|l| {
-                let t = l.trim();
-                !(t.is_empty() || t.starts_with('#'))
-            })
-            .unwrap_or(0) as u32;
-        let nodes = std::rc::Rc::new(std::cell::Cell::new(0usize));
-        let result = serde_saphyr::from_str_with_options::<Value>(
-            doc,
-            yaml_options(doc.len(), values_left, nodes.clone()),
-        );
-        values_left = values_left.saturating_sub(nodes.get());
-        match result {
-            Ok(value) => out.documents.push(Document {
-                value,
-                source: SourceLocation {
-                    file: name.to_string(),
-                    line: start_line + first_content,
-                },
-            }),
-            Err(err) => {
-                let err_line = err
-                    .location()
-                    .map(|l| l.line() as u32)
-                    .filter(|l| *l > 0)
-                    .unwrap_or(first_content + 1);
-                let line = start_line + err_line - 1;
-                match yaml_limit(&err) {
-                    Some(YamlLimit::Values) => {
-                        // A file-wide limit: nothing of the file is kept.
-                        out.documents.clear();
-                        out.diagnostics.push(Diagnostic::new(
-                            Level::Error,
-                            at(line),
-                            format!(
-                                "file not read: more than {MAX_VALUES_PER_FILE} values in one file (limit)"
-                            ),
-                        ));
-                        return out;
-                    }
-                    Some(YamlLimit::Document(what)) => out.diagnostics.push(Diagnostic::new(
-                        Level::Error,
-                        at(line),
-                        format!("YAML document refused: {what}"),
-                    )),
-                    None => out.diagnostics.push(Diagnostic::new(
-                        Level::Error,
-                        at(line),
-                        format!("malformed YAML document: {}", first_line(&err.to_string())),
-                    )),
-                }
-            }
+        .unwrap_or(0) as u32;
+    match serde_saphyr::from_str_with_options::<Value>(doc, yaml_options(doc.len())) {
+        Ok(value) => Ok(DocumentRead::yaml(
+            value,
+            SourceLocation {
+                file: name.to_string(),
+                line: start_line + first_content,
+            },
+        )),
+        Err(err) => {
+            let err_line = err
+                .location()
+                .map(|l| l.line() as u32)
+                .filter(|l| *l > 0)
+                .unwrap_or(first_content + 1);
+            let line = start_line + err_line - 1;
+            let message = match yaml_limit(&err) {
+                Some(what) => format!("YAML document refused: {what}"),
+                None => format!("malformed YAML document: {}", first_line(&err.to_string())),
+            };
+            Err((line, message))
         }
     }
-    out
 }
 
-/// serde-saphyr's limits for one YAML document of `len` bytes, `values_left` values being what
-/// is left of the file's [`MAX_VALUES_PER_FILE`]; `nodes` receives the values it had.
+/// serde-saphyr's limits for one YAML document of `len` bytes.
 ///
 /// Alias expansion is bounded by the document's own size: aliases may replay at most `len`
 /// parser events and the scalar text (aliases included) may be at most twice the document's
 /// size (plus 4 KiB), so a "billion laughs" fails in microseconds and the work and memory a
 /// document can take stay proportional to its size.
-fn yaml_options(
-    len: usize,
-    values_left: usize,
-    nodes: std::rc::Rc<std::cell::Cell<usize>>,
-) -> serde_saphyr::Options {
+fn yaml_options(len: usize) -> serde_saphyr::Options {
+    let values = MAX_VALUES_PER_DOCUMENT as usize;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_YAML_DEPTH;
     budget.flow_nesting_limit = MAX_YAML_DEPTH;
-    budget.max_nodes = values_left;
-    budget.max_events = values_left.saturating_mul(3).saturating_add(16);
+    budget.max_nodes = values;
+    budget.max_events = values.saturating_mul(3).saturating_add(16);
     budget.max_total_scalar_bytes = len.saturating_mul(2).saturating_add(4096);
     budget.max_reader_input_bytes = None;
     // Long commented-out blocks are common in real manifests (rook's nfs.yaml has 60 comment
@@ -600,43 +1012,31 @@ fn yaml_options(
     // Only the first line of an error is shown; rendering source snippets is costly.
     options.with_snippet = false;
     options.alias_limits.max_total_replayed_events = len;
-    options.with_budget_report(move |report| nodes.set(report.nodes))
+    options
 }
 
-enum YamlLimit {
-    /// The file's [`MAX_VALUES_PER_FILE`].
-    Values,
-    /// A limit of the document alone, and what it says.
-    Document(String),
-}
-
-/// Which of detek's limits refused a document, if one did.
-fn yaml_limit(err: &serde_saphyr::Error) -> Option<YamlLimit> {
+/// Which of detek's limits refused a document, if one did, and what it says.
+fn yaml_limit(err: &serde_saphyr::Error) -> Option<String> {
     use serde_saphyr::Error;
     use serde_saphyr::budget::BudgetBreach;
     let mut inner = err;
     while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = inner {
         inner = error;
     }
-    let depth = || {
-        YamlLimit::Document(format!(
-            "nested deeper than {MAX_YAML_DEPTH} levels (limit)"
-        ))
-    };
-    let aliases = || {
-        YamlLimit::Document(
-            "its aliases expand to more than its own size (YAML alias expansion limit)".to_string(),
-        )
-    };
+    let depth = || format!("nested deeper than {MAX_YAML_DEPTH} levels (limit)");
+    let aliases =
+        || "its aliases expand to more than its own size (YAML alias expansion limit)".to_string();
     match inner {
         Error::Budget { breach, .. } => Some(match breach {
             BudgetBreach::Depth { .. } => depth(),
-            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => YamlLimit::Values,
+            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                format!("more than {MAX_VALUES_PER_DOCUMENT} values in one document (limit)")
+            }
             BudgetBreach::ScalarBytes { .. }
             | BudgetBreach::Aliases { .. }
             | BudgetBreach::Anchors { .. }
             | BudgetBreach::AliasAnchorRatio { .. } => aliases(),
-            other => YamlLimit::Document(format!("over a YAML parser limit ({other:?})")),
+            other => format!("over a YAML parser limit ({other:?})"),
         }),
         Error::AliasReplayLimitExceeded { .. }
         | Error::AliasReplayStackDepthExceeded { .. }
@@ -660,21 +1060,39 @@ fn first_line(message: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A YAML document as the scan parses it.
+    fn yaml_value(text: &str) -> Value {
+        serde_saphyr::from_str_with_options(text, yaml_options(text.len())).unwrap()
+    }
+
+    /// The line of each object read.
+    fn lines(out: &FileContents) -> Vec<u32> {
+        out.objects
+            .summaries()
+            .map(|s| s.source.as_ref().unwrap().line)
+            .collect()
+    }
+
     #[test]
     fn yaml_1_1_octal_file_modes_read_as_kubectl_reads_them() {
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  volumes:\n  - name: v\n    secret:\n      secretName: s\n      defaultMode: 0644\n      items:\n      - {key: k, path: p, mode: 0400}\n  containers: []\n";
+        let value = yaml_value(text);
+        let secret = &value["spec"]["volumes"][0]["secret"];
+        assert_eq!(secret["defaultMode"], 420);
+        assert_eq!(secret["items"][0]["mode"], 256);
         let contents = parse_text("octal.yaml", text);
         assert!(
             contents.diagnostics.is_empty(),
             "{:?}",
             contents.diagnostics
         );
-        let secret = &contents.documents[0].value["spec"]["volumes"][0]["secret"];
-        assert_eq!(secret["defaultMode"], 420);
-        assert_eq!(secret["items"][0]["mode"], 256);
+        let mut set = ObjectSet::new();
+        contents.add_to(&mut set);
+        set.finish();
+        let volume = &set.pods[0].spec.as_ref().unwrap().volumes.as_ref().unwrap()[0];
+        assert_eq!(volume.secret.as_ref().unwrap().default_mode, Some(420));
         // Decimal numbers without a leading zero, and quoted strings, are untouched.
-        let contents = parse_text("plain.yaml", "a: 644\nb: \"0644\"\nc: 0\n");
-        let value = &contents.documents[0].value;
+        let value = &yaml_value("a: 644\nb: \"0644\"\nc: 0\n");
         assert_eq!(
             (value["a"].clone(), value["b"].clone(), value["c"].clone()),
             (644.into(), "0644".into(), 0.into())
@@ -685,9 +1103,8 @@ mod tests {
     fn splits_documents_and_reports_the_bad_one_with_its_line() {
         let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# comment\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n  bad: [\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n";
         let out = parse_text("x.yaml", text);
-        assert_eq!(out.documents.len(), 2);
-        assert_eq!(out.documents[0].source.line, 1);
-        assert_eq!(out.documents[1].source.line, 13);
+        assert_eq!(out.documents, 2);
+        assert_eq!(lines(&out), [1, 13]);
         assert_eq!(out.diagnostics.len(), 1, "{:?}", out.diagnostics);
         let diag = &out.diagnostics[0];
         let line = diag.source.as_ref().unwrap().line;
@@ -703,15 +1120,15 @@ mod tests {
         );
         let out = parse_text("c.yaml", &text);
         assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
-        assert_eq!(out.documents.len(), 1);
+        assert_eq!(out.documents, 1);
     }
 
     #[test]
     fn reads_json_streams_and_arrays() {
         let text = "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\n\n[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}]\n{\"broken\": ";
         let out = parse_text("x.json", text);
-        assert_eq!(out.json.len(), 2);
-        assert_eq!(out.json[1].source.line, 3);
+        assert_eq!(out.documents, 2);
+        assert_eq!(lines(&out), [1, 3]);
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!(out.diagnostics[0].source.as_ref().unwrap().line, 4);
         let mut set = ObjectSet::new();
@@ -725,9 +1142,7 @@ mod tests {
     fn unwraps_lists_and_counts_non_objects() {
         let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: b}\n---\njust: a map\n---\n- a list\n";
         let mut set = ObjectSet::new();
-        for doc in parse_text("l.yaml", text).documents {
-            set.add_value(doc.value, Some(doc.source));
-        }
+        parse_text("l.yaml", text).add_to(&mut set);
         set.finish();
         assert_eq!(set.namespaces.len(), 2);
         assert_eq!(set.skipped_documents, 2);

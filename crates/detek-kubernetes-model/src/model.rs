@@ -333,7 +333,7 @@ macro_rules! kinds {
             pub live: bool,
             /// See [`ClusterInfo::secrets_metadata_only`].
             pub secrets_metadata_only: bool,
-            pending: Vec<(Pending, Option<SourceLocation>)>,
+            queue: Queue,
         }
 
         /// One object converted to its type (done in parallel, pushed in order).
@@ -602,43 +602,7 @@ impl ObjectSet {
 
     /// Add one document (already parsed to JSON). Lists are unwrapped; non-objects counted.
     pub fn add_value(&mut self, value: Value, source: Option<SourceLocation>) {
-        let Value::Object(map) = &value else {
-            if !value.is_null() {
-                self.skipped_documents += 1;
-            }
-            return;
-        };
-        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
-        if api_version.is_empty() || kind.is_empty() {
-            self.skipped_documents += 1;
-            return;
-        }
-        if is_list_kind(kind) && map.get("items").is_some_and(Value::is_array) {
-            let item_kind = kind
-                .strip_suffix("List")
-                .filter(|k| !k.is_empty())
-                .map(str::to_string);
-            let item_api_version = api_version.to_string();
-            let Value::Object(mut map) = value else {
-                unreachable!()
-            };
-            if let Some(Value::Array(items)) = map.remove("items") {
-                for mut item in items {
-                    // `kubectl get pods -o json` items carry kind/apiVersion; API list responses don't.
-                    if let Some(k) = &item_kind {
-                        fill_type(&mut item, &item_api_version, k);
-                    }
-                    self.add_value(item, source.clone());
-                }
-            }
-            return;
-        }
-        self.add_object(value, source);
-    }
-
-    fn add_object(&mut self, value: Value, source: Option<SourceLocation>) {
-        self.pending.push((Pending::Value(value), source));
+        self.queue.value(value, source);
     }
 
     /// Add JSON documents held as text (`text[start..end]`: an object, a `*List`, or an
@@ -651,74 +615,32 @@ impl ObjectSet {
         end: usize,
         source: Option<SourceLocation>,
     ) {
-        let slice = &text[start..end];
-        let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        match slice.trim_start().as_bytes().first() {
-            Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(slice) {
-                Ok(items) => {
-                    for raw in items {
-                        let at = offset(raw);
-                        self.add_json(text, at, at + raw.get().len(), source.clone());
-                    }
-                }
-                Err(_) => self.skipped_documents += 1,
-            },
-            Some(b'{') => {
-                let Ok(header) = serde_json::from_str::<ListHeader>(slice) else {
-                    // Not even a well-formed object header: let the tree path report it.
-                    match serde_json::from_str::<Value>(slice) {
-                        Ok(value) => self.add_value(value, source),
-                        Err(_) => self.skipped_documents += 1,
-                    }
-                    return;
-                };
-                let kind = header.kind.as_deref().unwrap_or("");
-                let api_version = header.api_version.as_deref().unwrap_or("");
-                match header.items {
-                    Some(items) if is_list_kind(kind) && !api_version.is_empty() => {
-                        let item_kind: Option<Arc<str>> = kind
-                            .strip_suffix("List")
-                            .filter(|k| !k.is_empty())
-                            .map(Arc::from);
-                        let item_api_version: Arc<str> = Arc::from(api_version);
-                        for raw in items {
-                            let at = offset(raw);
-                            let hint = item_kind.clone().map(|k| (item_api_version.clone(), k));
-                            self.pending.push((
-                                Pending::Json {
-                                    text: text.clone(),
-                                    start: at,
-                                    end: at + raw.get().len(),
-                                    hint,
-                                },
-                                source.clone(),
-                            ));
-                        }
-                    }
-                    _ => self.pending.push((
-                        Pending::Json {
-                            text: text.clone(),
-                            start,
-                            end,
-                            hint: None,
-                        },
-                        source,
-                    )),
-                }
-            }
-            _ => self.skipped_documents += 1,
-        }
+        self.queue.json(text, start, end, source);
+    }
+
+    /// Add objects already converted where their file was read ([`Prepared`]).
+    pub fn add_prepared(&mut self, prepared: Prepared) {
+        self.queue.skipped += prepared.skipped_documents;
+        self.queue.pending.extend(
+            prepared
+                .converted
+                .into_iter()
+                .map(|c| (Pending::Ready(Box::new(c)), None)),
+        );
     }
 
     /// Convert pending objects to their types, in parallel (the costly part of a big scan).
     fn convert_pending(&mut self) {
         use rayon::prelude::*;
-        let pending = std::mem::take(&mut self.pending);
+        let queue = std::mem::take(&mut self.queue);
+        self.skipped_documents += queue.skipped;
+        let pending = queue.pending;
         let live = self.live;
         let converted: Vec<Option<Converted>> = pending
             .into_par_iter()
             .map(|p| convert_pending_object(p, live))
             .collect();
+        self.skipped_documents += converted.iter().filter(|c| c.is_none()).count() as u64;
         let mut converted: Vec<Converted> = converted.into_iter().flatten().collect();
         let repeated = merge_definitions(&mut converted, &mut self.diagnostics);
         self.objects.reserve(converted.len());
@@ -778,6 +700,226 @@ impl ObjectSet {
                 .map(|i| i.kubelet_version.trim_start_matches('v').to_string())
                 .max_by(|a, b| crate::version::compare(a, b));
         }
+    }
+}
+
+/// Objects waiting to be typed, in the order they were read, and the documents that were not
+/// Kubernetes objects.
+#[derive(Default)]
+struct Queue {
+    pending: Vec<(Pending, Option<SourceLocation>)>,
+    skipped: u64,
+}
+
+impl Queue {
+    /// Add one document (already parsed to JSON). Lists are unwrapped; non-objects counted.
+    fn value(&mut self, value: Value, source: Option<SourceLocation>) {
+        let Value::Object(map) = &value else {
+            if !value.is_null() {
+                self.skipped += 1;
+            }
+            return;
+        };
+        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+        if api_version.is_empty() || kind.is_empty() {
+            self.skipped += 1;
+            return;
+        }
+        if is_list_kind(kind) && map.get("items").is_some_and(Value::is_array) {
+            let item_kind = kind
+                .strip_suffix("List")
+                .filter(|k| !k.is_empty())
+                .map(str::to_string);
+            let item_api_version = api_version.to_string();
+            let Value::Object(mut map) = value else {
+                unreachable!()
+            };
+            if let Some(Value::Array(items)) = map.remove("items") {
+                for mut item in items {
+                    // `kubectl get pods -o json` items carry kind/apiVersion; API list responses don't.
+                    if let Some(k) = &item_kind {
+                        fill_type(&mut item, &item_api_version, k);
+                    }
+                    self.value(item, source.clone());
+                }
+            }
+            return;
+        }
+        self.pending.push((Pending::Value(value), source));
+    }
+
+    /// Add JSON documents held as text (`text[start..end]`: an object, a `*List`, or an
+    /// array of them). Objects are typed straight from the text, which for a large dump is
+    /// several times faster and smaller than building a JSON tree first.
+    fn json(&mut self, text: &Arc<str>, start: usize, end: usize, source: Option<SourceLocation>) {
+        let slice = &text[start..end];
+        let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        match slice.trim_start().as_bytes().first() {
+            Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(slice) {
+                Ok(items) => {
+                    for raw in items {
+                        let at = offset(raw);
+                        self.json(text, at, at + raw.get().len(), source.clone());
+                    }
+                }
+                Err(_) => self.skipped += 1,
+            },
+            Some(b'{') => {
+                let Ok(header) = serde_json::from_str::<ListHeader>(slice) else {
+                    // Not even a well-formed object header: let the tree path report it.
+                    match serde_json::from_str::<Value>(slice) {
+                        Ok(value) => self.value(value, source),
+                        Err(_) => self.skipped += 1,
+                    }
+                    return;
+                };
+                let kind = header.kind.as_deref().unwrap_or("");
+                let api_version = header.api_version.as_deref().unwrap_or("");
+                match header.items {
+                    Some(items) if is_list_kind(kind) && !api_version.is_empty() => {
+                        let item_kind: Option<Arc<str>> = kind
+                            .strip_suffix("List")
+                            .filter(|k| !k.is_empty())
+                            .map(Arc::from);
+                        let item_api_version: Arc<str> = Arc::from(api_version);
+                        for raw in items {
+                            let at = offset(raw);
+                            let hint = item_kind.clone().map(|k| (item_api_version.clone(), k));
+                            self.pending.push((
+                                Pending::Json {
+                                    text: text.clone(),
+                                    start: at,
+                                    end: at + raw.get().len(),
+                                    hint,
+                                },
+                                source.clone(),
+                            ));
+                        }
+                    }
+                    _ => self.pending.push((
+                        Pending::Json {
+                            text: text.clone(),
+                            start,
+                            end,
+                            hint: None,
+                        },
+                        source,
+                    )),
+                }
+            }
+            _ => self.skipped += 1,
+        }
+    }
+}
+
+/// Objects of some documents, converted to their types where the documents were read (on the
+/// thread that parsed them; see `ingest`): a document's tree or text is dropped as soon as it is
+/// typed, so a large input is never held twice. Handed to a set with [`ObjectSet::add_prepared`].
+/// Only for documents read from files (a live object's conversion differs: `written`,
+/// managed fields).
+#[derive(Default)]
+pub struct Prepared {
+    converted: Vec<Converted>,
+    skipped_documents: u64,
+}
+
+impl Prepared {
+    /// One document parsed to a tree (YAML). Lists are unwrapped; non-objects counted.
+    pub fn from_value(value: Value, source: Option<SourceLocation>) -> Prepared {
+        let mut queue = Queue::default();
+        queue.value(value, source);
+        Prepared::convert(queue)
+    }
+
+    /// One JSON document held as text (`text[start..end]`), as [`ObjectSet::add_json`] reads it.
+    pub fn from_json(
+        text: &Arc<str>,
+        start: usize,
+        end: usize,
+        source: Option<SourceLocation>,
+    ) -> Prepared {
+        let mut queue = Queue::default();
+        queue.json(text, start, end, source);
+        Prepared::convert(queue)
+    }
+
+    /// An item of a `*List` held as text; `hint`: the List's `(apiVersion, kind of its items)`,
+    /// for items that omit theirs (API list responses).
+    pub fn from_json_item(
+        text: &Arc<str>,
+        hint: Option<(Arc<str>, Arc<str>)>,
+        source: Option<SourceLocation>,
+    ) -> Prepared {
+        let mut queue = Queue::default();
+        if text.trim_start().starts_with('{') {
+            queue.pending.push((
+                Pending::Json {
+                    text: text.clone(),
+                    start: 0,
+                    end: text.len(),
+                    hint,
+                },
+                source,
+            ));
+        } else {
+            queue.skipped += 1;
+        }
+        Prepared::convert(queue)
+    }
+
+    /// Count a document that was not a Kubernetes object.
+    pub fn count_skipped(&mut self) {
+        self.skipped_documents += 1;
+    }
+
+    fn convert(queue: Queue) -> Prepared {
+        use rayon::prelude::*;
+        // A `*List` document holds many objects: type them in parallel.
+        let converted: Vec<Option<Converted>> = if queue.pending.len() > 1 {
+            queue
+                .pending
+                .into_par_iter()
+                .map(|p| convert_pending_object(p, false))
+                .collect()
+        } else {
+            queue
+                .pending
+                .into_iter()
+                .map(|p| convert_pending_object(p, false))
+                .collect()
+        };
+        // Objects without apiVersion or kind are documents skipped, like non-objects.
+        let skipped = converted.iter().filter(|c| c.is_none()).count() as u64;
+        Prepared {
+            converted: converted.into_iter().flatten().collect(),
+            skipped_documents: queue.skipped + skipped,
+        }
+    }
+
+    /// Append `other`'s objects after these.
+    pub fn extend(&mut self, other: Prepared) {
+        self.converted.extend(other.converted);
+        self.skipped_documents += other.skipped_documents;
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.converted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.converted.is_empty()
+    }
+
+    /// Documents that were not Kubernetes objects (no apiVersion or kind).
+    pub fn skipped_documents(&self) -> u64 {
+        self.skipped_documents
+    }
+
+    /// What each object is and where it was read, in order.
+    pub fn summaries(&self) -> impl Iterator<Item = &ObjectSummary> {
+        self.converted.iter().map(|(summary, ..)| summary)
     }
 }
 
@@ -881,7 +1023,9 @@ fn merge_definitions(converted: &mut [Converted], diagnostics: &mut Vec<Diagnost
 }
 
 /// An object waiting to be typed: a parsed tree (YAML, live pages), or a slice of JSON text.
-pub(crate) enum Pending {
+enum Pending {
+    /// Converted already ([`Prepared`]).
+    Ready(Box<Converted>),
     Value(Value),
     Json {
         text: Arc<str>,
@@ -994,6 +1138,7 @@ fn convert_pending_object(
     live: bool,
 ) -> Option<Converted> {
     let (text, start, end, hint) = match pending {
+        Pending::Ready(converted) => return Some(*converted),
         Pending::Value(value) => return Some(convert_object((value, source), live)),
         Pending::Json {
             text,

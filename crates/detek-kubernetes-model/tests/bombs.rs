@@ -7,8 +7,8 @@
 
 use detek_core::Diagnostic;
 use detek_kubernetes_model::ingest::{
-    self, FileContents, Input, MAX_DOCUMENTS_PER_FILE, MAX_FILE_BYTES, MAX_JSON_DEPTH,
-    MAX_VALUES_PER_FILE, MAX_YAML_DEPTH, parse_text,
+    self, FileContents, Input, MAX_DOCUMENT_BYTES, MAX_FILE_BYTES, MAX_JSON_DEPTH,
+    MAX_VALUES_PER_DOCUMENT, MAX_YAML_DEPTH, parse_text,
 };
 use detek_kubernetes_model::model::ObjectSet;
 use std::fmt::Write;
@@ -40,15 +40,7 @@ fn namespace_yaml(name: &str) -> String {
 }
 
 fn names(out: &FileContents) -> Vec<String> {
-    out.documents
-        .iter()
-        .filter_map(|d| {
-            d.value
-                .pointer("/metadata/name")?
-                .as_str()
-                .map(str::to_string)
-        })
-        .collect()
+    out.objects.summaries().map(|s| s.name.clone()).collect()
 }
 
 fn one_error(diagnostics: &[Diagnostic]) -> &Diagnostic {
@@ -117,7 +109,7 @@ fn a_big_scalar_repeated_by_aliases_is_refused() {
     text.push_str("]\n");
     let (out, took) = parse("scalar.yaml", &text);
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(out.documents.is_empty());
+    assert!(out.objects.is_empty());
     let d = one_error(&out.diagnostics);
     assert!(
         d.message.contains("YAML alias expansion limit"),
@@ -128,15 +120,14 @@ fn a_big_scalar_repeated_by_aliases_is_refused() {
 
 #[test]
 fn ordinary_anchors_and_aliases_still_work() {
-    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n    env: &env\n    - {name: A, value: \"1\"}\n    - {name: B, value: \"2\"}\n    resources: &res {limits: {memory: 1Gi}}\n  - name: b\n    image: y\n    env: *env\n    resources: *res\n";
-    let (out, _) = parse("anchors.yaml", text);
-    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
-    let pod = &out.documents[0].value;
-    assert_eq!(
-        pod.pointer("/spec/containers/0/env"),
-        pod.pointer("/spec/containers/1/env")
-    );
-    assert_eq!(pod.pointer("/spec/containers/1/env/1/value").unwrap(), "2");
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n    env: &env\n    - {name: A, value: \"1\"}\n    - {name: B, value: \"2\"}\n    resources: &res {limits: {memory: 1Gi}}\n  - name: b\n    image: busybox\n    env: *env\n    resources: *res\n";
+    let (set, _) = scan("anchors.yaml", text);
+    assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
+    let containers = &set.pods[0].spec.as_ref().unwrap().containers;
+    assert_eq!(containers[0].env, containers[1].env);
+    let env = containers[1].env.as_ref().unwrap();
+    assert_eq!(env[1].value.as_deref(), Some("2"));
+    assert_eq!(containers[0].resources, containers[1].resources);
 }
 
 fn nested_block_yaml(depth: usize) -> String {
@@ -247,60 +238,78 @@ fn a_50_mib_annotation_is_read() {
 }
 
 #[test]
-fn a_file_over_the_size_limit_is_not_read_and_the_others_are() {
+fn a_file_over_the_size_limit_is_streamed_and_an_oversized_document_refused() {
     let dir = tempfile::tempdir().unwrap();
     let huge = dir.path().join("huge.yaml");
-    // Sparse: no disk used, and detek must not read it to refuse it.
-    std::fs::File::create(&huge)
-        .unwrap()
-        .set_len(MAX_FILE_BYTES + 1)
+    // One line of MAX_FILE_BYTES zero bytes (sparse: no disk used), then two documents.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::File::create(&huge).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        file.seek(SeekFrom::End(0)).unwrap();
+        write!(
+            file,
+            "\n---\n{}---\n{}",
+            namespace_yaml("after-1"),
+            namespace_yaml("after-2")
+        )
         .unwrap();
+    }
     std::fs::write(dir.path().join("ok.yaml"), namespace_yaml("ok")).unwrap();
     let mut set = ObjectSet::new();
     let start = Instant::now();
     ingest::load(&[Input::Path(dir.path().to_path_buf())], &mut set);
     set.finish();
-    assert!(start.elapsed() < Duration::from_secs(2));
-    assert_eq!(set.namespaces.len(), 1);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let names: Vec<&str> = set
+        .namespaces
+        .iter()
+        .map(|n| n.metadata.name.as_deref().unwrap())
+        .collect();
+    assert_eq!(names, ["after-1", "after-2", "ok"]);
     let d = one_error(&set.diagnostics);
     let source = d.source.as_ref().unwrap();
     assert!(source.file.ends_with("huge.yaml"), "{}", source.file);
-    assert!(d.message.contains("byte limit"), "{}", d.message);
+    assert_eq!(source.line, 1);
+    assert!(
+        d.message
+            .contains(&format!("over {MAX_DOCUMENT_BYTES} bytes (limit)")),
+        "{}",
+        d.message
+    );
+    // The later documents keep their lines.
+    let after = set.namespaces[1].origin.source.as_ref().unwrap();
+    assert_eq!(after.line, 8);
 }
 
 fn tiny_documents(n: usize) -> String {
     let mut s = String::with_capacity(n * 24);
     for i in 0..n {
-        let _ = write!(s, "---\nkind: x\napiVersion: {i}\n");
+        let _ = write!(s, "---\nkind: x\napiVersion: v{i}\n");
     }
     s
 }
 
 #[test]
-fn a_million_tiny_yaml_documents_are_refused_without_parsing_them() {
-    let text = tiny_documents(1_000_000);
-    let (out, took) = parse("million.yaml", &text);
-    assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(out.documents.is_empty());
-    let d = one_error(&out.diagnostics);
-    assert!(
-        d.message
-            .contains(&format!("more than {MAX_DOCUMENTS_PER_FILE} documents")),
-        "{}",
-        d.message
+fn more_tiny_yaml_documents_than_a_file_used_to_allow_are_read() {
+    // 120k (over the 100k documents a file could hold before files were streamed) with
+    // DETEK_BOMBS_FULL; 20k in CI (a debug build).
+    let n = if full() { 120_000 } else { 20_000 };
+    let (set, took) = scan("many.yaml", &tiny_documents(n));
+    eprintln!("{n} tiny YAML documents: {took:?}");
+    assert!(set.diagnostics.is_empty(), "{:?}", &set.diagnostics[..1]);
+    assert_eq!(set.objects.len(), n);
+    assert_eq!(set.untyped_objects, n as u64);
+    assert_eq!(
+        set.objects[n - 1].source.as_ref().unwrap().line,
+        3 * n as u32 - 1
     );
-    // The line where document MAX+1 starts.
-    assert_eq!(line_of(d), 3 * MAX_DOCUMENTS_PER_FILE as u32 + 2);
 }
 
 #[test]
-fn many_tiny_yaml_documents_within_the_limit_are_read() {
-    // 10k in CI (about 4 s in a debug build); the full 100k (the limit) with DETEK_BOMBS_FULL.
-    let n = if full() {
-        MAX_DOCUMENTS_PER_FILE
-    } else {
-        10_000
-    };
+fn many_tiny_yaml_documents_are_read_with_their_lines() {
+    // 10k in CI (about 4 s in a debug build); 100k with DETEK_BOMBS_FULL.
+    let n = if full() { 100_000 } else { 10_000 };
     let text: String = (0..n)
         .map(|i| format!("---\n{}", namespace_yaml(&format!("n{i}"))))
         .collect();
@@ -315,21 +324,16 @@ fn many_tiny_yaml_documents_within_the_limit_are_read() {
 }
 
 #[test]
-fn a_million_tiny_json_documents_are_refused() {
+fn a_million_tiny_json_documents_are_counted_not_kept() {
     for (what, text) in [
         ("stream", "{}\n".repeat(1_000_000)),
         ("array", format!("[{}{{}}]", "{},".repeat(999_999))),
     ] {
-        let (out, took) = parse("million.json", &text);
-        assert!(took < Duration::from_secs(20), "{what}: took {took:?}");
-        assert!(out.is_empty(), "{what}");
-        let d = one_error(&out.diagnostics);
-        assert!(
-            d.message
-                .contains(&format!("more than {MAX_DOCUMENTS_PER_FILE} documents")),
-            "{what}: {}",
-            d.message
-        );
+        let (set, took) = scan("million.json", &text);
+        assert!(took < Duration::from_secs(30), "{what}: took {took:?}");
+        assert!(set.diagnostics.is_empty(), "{what}");
+        assert!(set.objects.is_empty(), "{what}");
+        assert_eq!(set.skipped_documents, 1_000_000, "{what}");
     }
 }
 
@@ -385,7 +389,7 @@ fn a_list_of_500k_items_is_read() {
 #[test]
 fn a_file_of_too_many_values_is_not_read() {
     // 2 bytes a value: 32 MiB of JSON is over the limit.
-    let n = MAX_VALUES_PER_FILE as usize + 1;
+    let n = MAX_VALUES_PER_DOCUMENT as usize + 1;
     let mut text = String::with_capacity(2 * n + 64);
     text.push_str(
         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"dense\"},\"x\":[",
@@ -396,11 +400,11 @@ fn a_file_of_too_many_values_is_not_read() {
     text.push_str("0]}\n");
     let (out, took) = parse("dense.json", &text);
     assert!(took < Duration::from_secs(60), "took {took:?}");
-    assert!(out.is_empty());
+    assert!(out.objects.is_empty());
     let d = one_error(&out.diagnostics);
     assert!(
         d.message
-            .contains(&format!("more than {MAX_VALUES_PER_FILE} values")),
+            .contains(&format!("more than {MAX_VALUES_PER_DOCUMENT} values")),
         "{}",
         d.message
     );
@@ -410,11 +414,11 @@ fn a_file_of_too_many_values_is_not_read() {
     // The same in YAML (minutes in a debug build).
     let text = format!("x: [{}0]\n", "0, ".repeat(n));
     let (out, _) = parse("dense.yaml", &text);
-    assert!(out.documents.is_empty());
+    assert!(out.objects.is_empty());
     let d = one_error(&out.diagnostics);
     assert!(
         d.message
-            .contains(&format!("more than {MAX_VALUES_PER_FILE} values")),
+            .contains(&format!("more than {MAX_VALUES_PER_DOCUMENT} values")),
         "{}",
         d.message
     );

@@ -3,6 +3,7 @@
 use detek_core::ReportList;
 use detek_core::report::SCHEMA_VERSION;
 use serde::Serialize;
+use std::io::Write;
 
 /// One scan of one target: the serialized [`ReportList`], pretty-printed, ending with a newline.
 ///
@@ -10,6 +11,36 @@ use serde::Serialize;
 /// readers of detek's JSON keep working. This is what `detek run -f json` prints for one target.
 pub fn json(list: &ReportList) -> String {
     to_pretty(list)
+}
+
+/// [`json`] or [`json_many`] (several lists), written to `out` as it is serialized: a large
+/// scan's report (1.2 GB for 400,000 documents) is never held whole in memory.
+pub fn write_json(lists: &[ReportList], out: &mut dyn Write) -> std::io::Result<()> {
+    match lists {
+        [one] => write_pretty(one, out),
+        _ => write_pretty(&Many::new(lists), out),
+    }
+}
+
+/// The document [`json_many`] writes.
+#[derive(Serialize)]
+struct Many<'a> {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    tool: &'static str,
+    version: &'static str,
+    clusters: &'a [ReportList],
+}
+
+impl<'a> Many<'a> {
+    fn new(lists: &'a [ReportList]) -> Self {
+        Many {
+            schema_version: SCHEMA_VERSION,
+            tool: "detek",
+            version: env!("CARGO_PKG_VERSION"),
+            clusters: lists,
+        }
+    }
 }
 
 /// Several scans (one per cluster) in one document, always in this shape, whatever the number
@@ -22,20 +53,7 @@ pub fn json(list: &ReportList) -> String {
 /// `version` is the version of detek that wrote the document; each `clusters[]` entry keeps its
 /// own `version` and `schemaVersion`.
 pub fn json_many(lists: &[ReportList]) -> String {
-    #[derive(Serialize)]
-    struct Many<'a> {
-        #[serde(rename = "schemaVersion")]
-        schema_version: u32,
-        tool: &'static str,
-        version: &'static str,
-        clusters: &'a [ReportList],
-    }
-    to_pretty(&Many {
-        schema_version: SCHEMA_VERSION,
-        tool: "detek",
-        version: env!("CARGO_PKG_VERSION"),
-        clusters: lists,
-    })
+    to_pretty(&Many::new(lists))
 }
 
 fn to_pretty<T: Serialize>(value: &T) -> String {
@@ -47,4 +65,11 @@ fn to_pretty<T: Serialize>(value: &T) -> String {
     });
     s.push('\n');
     s
+}
+
+fn write_pretty<T: Serialize>(value: &T, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }

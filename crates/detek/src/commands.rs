@@ -528,9 +528,14 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
     };
     match &output {
         Some(path) => {
-            let text = render(args.format, lists, false);
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let written = if args.format == Format::Json {
+                // Streamed: a large scan's JSON is never held whole in memory.
+                std::fs::File::create(path)
+                    .and_then(|mut file| detek_render::write_json(lists, &mut file))
+            } else {
+                std::fs::write(path, render(args.format, lists, false))
+            };
+            written.with_context(|| format!("cannot write {}", path.display()))?;
             if also_summary {
                 let mut text = table_text(args, lists, stdout_tty);
                 text.push_str(&format!("\nHTML report written to {}\n", path.display()));
@@ -545,6 +550,10 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
                 text.push('\n');
             }
             write_table(&text, args.color)?;
+        }
+        None if args.format == Format::Json => {
+            let mut out = std::io::stdout().lock();
+            stdout_result(detek_render::write_json(lists, &mut out))?;
         }
         None => {
             let mut text = render(args.format, lists, false);

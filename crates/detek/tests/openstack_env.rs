@@ -234,11 +234,38 @@ fn admin_lists_all_projects_and_every_service() {
         .filter(|s| s["state"] == "down" && s["status"] == "enabled")
         .map(|s| (s["binary"].as_str().unwrap(), s["host"].as_str().unwrap()))
         .collect();
-    assert_eq!(down, [("nova-scheduler", "host2")]);
+    assert_eq!(
+        down,
+        [("nova-scheduler", "host2"), ("nova-compute", "host2")]
+    );
     let hyp = env
         .api_get("/compute/v2.1/os-hypervisors/detail", &token)
         .json();
-    assert_eq!(hyp["hypervisors"][1]["state"], "down");
+    let hyp_states: Vec<(u64, &str, &str, &str)> = hyp["hypervisors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["id"].as_u64().unwrap(),
+                h["hypervisor_hostname"].as_str().unwrap(),
+                h["state"].as_str().unwrap(),
+                h["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let host1_status = if env.nova_backend() == "nova-api" {
+        "disabled" // real Nova derives it from nova-compute@host1, disabled in the sample
+    } else {
+        "enabled" // the exporter's sample as it is
+    };
+    assert_eq!(
+        hyp_states,
+        [
+            (2, "host1", "up", host1_status),
+            (3, "host2", "down", "enabled")
+        ]
+    );
     let agents = env.api_get("/networking/v2.0/agents", &token).json();
     let dead: Vec<&str> = agents["agents"]
         .as_array()
@@ -268,6 +295,52 @@ fn ipv4s(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[test]
+fn nova_is_the_real_nova_api_when_installed() {
+    let env = OsEnv::shared();
+    let _s = env.scenario();
+    let installed = std::path::Path::new("/usr/bin/nova-api-wsgi").exists()
+        && std::env::var("DETEK_TESTENV_OS_NOVA").as_deref() != Ok("replay");
+    assert_eq!(
+        env.nova_backend(),
+        if installed { "nova-api" } else { "replay" },
+        "see testenv/openstack/README.md, Nova; nova logs in {}/nova",
+        env.dir.display()
+    );
+    let (token, _) = env.issue_token(&env.member()).unwrap();
+    let r = env.api_get("/compute/v2.1/servers/detail?limit=1", &token);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let next = next_link(&r.json(), "servers").unwrap();
+    assert!(
+        next.starts_with(&format!(
+            "{}/compute/v2.1/servers/detail?",
+            env.replay_url()
+        )),
+        "links point at the catalog's URL: {next}"
+    );
+    let error = env
+        .api_get(&next.replace("limit=1", "limit=10"), &token)
+        .json();
+    let fault = &error["servers"][1]["fault"];
+    assert_eq!(error["servers"][1]["id"], ERROR_ID);
+    assert_eq!(fault["code"], 500);
+    assert_eq!(fault["created"], "2013-12-05T21:07:07Z");
+    assert!(
+        fault["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The server has either erred")
+    );
+    let log = env.requests();
+    let backend = if installed { "nova-api" } else { "" };
+    assert!(
+        log.iter()
+            .filter(|e| e["path"] == "/compute/v2.1/servers/detail")
+            .all(|e| e["backend"].as_str().unwrap_or("") == backend),
+        "{log:?}"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
-//! Shared by the OpenStack tests (`tests/openstack_*.rs`): a REAL Keystone (Debian's
-//! `keystone` package, installed by `testenv/openstack/install.sh` on first use) and the
-//! replay server of `testenv/openstack/` (Nova, Cinder, Octavia, Neutron from the official
-//! samples, every token validated against that Keystone), started once per test binary.
+//! Shared by the OpenStack tests (`tests/openstack_*.rs`): a REAL Keystone and a REAL
+//! nova-api (Debian's `keystone` and `nova-api` packages, installed by
+//! `testenv/openstack/install.sh` on first use) and the replay server of `testenv/openstack/`
+//! (Cinder, Octavia, Neutron agents from the official samples, fronting Nova; every token
+//! validated against that Keystone), started once per test binary (~45 s).
 //!
 //! It hands tests the auth URL, the credentials, a directory with `clouds.yaml` +
 //! `secure.yaml`, and the replay server's knobs. It does not depend on `detek-openstack`:
@@ -118,8 +119,8 @@ impl std::ops::Deref for Scenario<'_> {
 }
 
 impl OsEnv {
-    /// The environment of this test binary: started on first use (about 10-25 s; the very
-    /// first start on a machine installs Debian's keystone package, ~1-2 min) and stopped by
+    /// The environment of this test binary: started on first use (about 25-45 s; the very
+    /// first start on a machine installs Debian's packages, ~3.5 min) and stopped by
     /// the watchdog of `start.sh` when the test process exits.
     pub fn shared() -> &'static OsEnv {
         static ENV: OnceLock<OsEnv> = OnceLock::new();
@@ -174,6 +175,14 @@ impl OsEnv {
     /// `http://127.0.0.1:PORT/v3`
     pub fn auth_url(&self) -> &str {
         self.get("AUTH_URL")
+    }
+
+    /// `nova-api` when Nova is the real nova-api (proxied by the replay server), `replay`
+    /// when the replay server answers Nova itself (nova-api not installed, or
+    /// `DETEK_TESTENV_OS_NOVA=replay`). Servers generated with
+    /// [`OsEnv::set_generated_servers`] are always served by the replay server.
+    pub fn nova_backend(&self) -> &str {
+        self.get("NOVA_BACKEND")
     }
 
     pub fn region(&self) -> &str {
