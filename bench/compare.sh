@@ -10,7 +10,8 @@
 # Environment: SIZES="4000 real 40000 400000" (documents; `real`: ../shared/data/manifests), LIVE_SIZES="20000 100000" (objects),
 # TIMEOUT=240 (seconds a single run of a peer may take; DETEK_TIMEOUT=1200 for detek), RUNS / RUNS_SLOW (runs of a tool whose first run
 # took < / >= 10 s: 5 / 3), TOOLS="detek detek-1core kube-score checkov trivy" (subset to run),
-# DETEK_BIN (a detek binary to time instead of building target/release/detek),
+# DETEK_BIN (a detek binary to time instead of building target/release/detek), KEEP_LIVE=1 (keep
+# the loaded test API servers running afterwards, and reuse running ones),
 # PEERS_DIR=~/.cache/detek-peers (peer tools and their versions), WORK (inputs, outputs; default
 # $PEERS_DIR/work), OUT (outputs of the tools, versions, notes; default $WORK), RESULTS (the raw
 # per-run rows, TSV; default $OUT/results.tsv).
@@ -364,7 +365,9 @@ run_live() {
     note "popeye: skipped, not installed (go install refused; build it by hand into $PEERS_DIR/bin)"
   fi
   for t in "${!MEDIAN[@]}"; do PREV[$t]=${MEDIAN[$t]}; done
-  testenv/stop.sh "$dir/env" --purge >/dev/null 2>&1 || true
+  # KEEP_LIVE=1: leave the loaded server running for the next run (loading 100k objects takes
+  # 10-25 min on 2 cores); bench/live.sh reuses it.
+  [[ ${KEEP_LIVE:-0} == 1 ]] || testenv/stop.sh "$dir/env" --purge >/dev/null 2>&1 || true
 }
 if [[ -n $LIVE_SIZES ]]; then
   PREV=()

@@ -459,7 +459,12 @@ fn parse_json_stream(name: &str, reader: impl Read) -> FileContents {
         let read = serde::de::DeserializeSeed::deserialize(TopValue(&mut sink), &mut de);
         sink.flush();
         if let Err(err) = read {
-            let line = err.line() as u32;
+            // A document cut short: its first line says more than the end of the file.
+            let line = if err.is_eof() {
+                sink.top_line
+            } else {
+                err.line() as u32
+            };
             sink.out.error(name, line, format!("malformed JSON: {err}"));
             break;
         }
@@ -487,12 +492,15 @@ impl<R: Read> Read for CountLines<R> {
     }
 }
 
+/// A `*List`'s `(apiVersion, kind of its items)`, for items that omit theirs.
+type ListHint = Option<(Arc<str>, Arc<str>)>;
+
 /// Items of a streamed JSON file waiting to be typed.
 struct JsonSink<'a> {
     name: &'a str,
     out: FileContents,
     /// Item text, its `*List`'s `(apiVersion, kind)` for items that omit theirs, its line.
-    batch: Vec<(Arc<str>, Option<(Arc<str>, Arc<str>)>, u32)>,
+    batch: Vec<(Arc<str>, ListHint, u32)>,
     batch_bytes: usize,
     lines: Arc<std::sync::atomic::AtomicU32>,
     /// The line where the current top-level value starts.
@@ -511,7 +519,7 @@ impl JsonSink<'_> {
             .max(1)
     }
 
-    fn item(&mut self, text: Arc<str>, hint: Option<(Arc<str>, Arc<str>)>, line: u32) {
+    fn item(&mut self, text: Arc<str>, hint: ListHint, line: u32) {
         self.batch_bytes += text.len();
         self.batch.push((text, hint, line));
         if self.batch_bytes >= YAML_BATCH_BYTES {
@@ -662,7 +670,7 @@ fn list_type(fields: &[(String, Box<RawValue>)]) -> Option<(String, String)> {
 /// The `items` array of a streamed List.
 struct Items<'s, 'a, 'w> {
     sink: &'s mut JsonSink<'a>,
-    hint: Option<(Arc<str>, Arc<str>)>,
+    hint: ListHint,
     waiting: &'w mut Vec<(Arc<str>, u32)>,
 }
 
@@ -1146,5 +1154,37 @@ mod tests {
         set.finish();
         assert_eq!(set.namespaces.len(), 2);
         assert_eq!(set.skipped_documents, 2);
+    }
+
+    #[test]
+    fn streamed_json_reads_lists_arrays_and_streams_with_their_lines() {
+        // What a JSON file over MAX_FILE_BYTES goes through, on a small text: kubectl's order
+        // (items before kind), an API list (items without kind, after it), an array, a stream
+        // value, a non-List object with its own fields, then a malformed tail.
+        let text = concat!(
+            "{\"apiVersion\": \"v1\", \"items\": [\n",
+            "  {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}},\n",
+            "  {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"kube-system\", \"uid\": \"ks-1\"}}\n",
+            "], \"kind\": \"List\", \"metadata\": {}}\n",
+            "{\"kind\": \"NamespaceList\", \"apiVersion\": \"v1\", \"items\": [\n",
+            "  {\"metadata\": {\"name\": \"c\"}}\n",
+            "]}\n",
+            "[{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"d\"}}]\n",
+            "{\"apiVersion\": \"v1\",\n \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"e\"}, \"data\": {\"k\": \"v\"}}\n",
+            "{\"broken\": \n",
+        );
+        let out = parse_json_stream("big.json", text.as_bytes());
+        let names: Vec<&str> = out.objects.summaries().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "kube-system", "c", "d", "e"]);
+        assert_eq!(lines(&out), [2, 3, 6, 8, 9]);
+        assert_eq!(out.documents, 4);
+        assert_eq!(out.cluster_uids, ["ks-1"]);
+        assert_eq!(out.diagnostics.len(), 1, "{:?}", out.diagnostics);
+        assert_eq!(out.diagnostics[0].source.as_ref().unwrap().line, 11);
+        let mut set = ObjectSet::new();
+        out.add_to(&mut set);
+        set.finish();
+        assert_eq!(set.namespaces.len(), 4);
+        assert_eq!(set.configmaps.len(), 1);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod clusters;
 pub mod collector;
+mod compact;
 pub mod custom;
 pub mod health;
 pub mod indexes;

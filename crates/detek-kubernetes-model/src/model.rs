@@ -352,11 +352,17 @@ macro_rules! kinds {
             match (group, kind) {
                 $(
                     ($group, $kind) => match serde_json::from_str::<$ty>(text) {
-                        Ok(object) => Ok(Typed::$field(Arc::new(Item { object, origin }))),
+                        Ok(mut object) => {
+                            crate::compact::compact(&mut object);
+                            Ok(Typed::$field(Arc::new(Item { object, origin })))
+                        }
                         // A field that cannot be converted: read the object without it.
                         Err(e) => match serde_json::from_str::<Value>(text) {
                             Ok(value) => read_lenient::<$ty>(value, dropped)
-                                .map(|object| Typed::$field(Arc::new(Item { object, origin }))),
+                                .map(|mut object| {
+                                    crate::compact::compact(&mut object);
+                                    Typed::$field(Arc::new(Item { object, origin }))
+                                }),
                             Err(_) => Err(e.to_string()),
                         },
                     },
@@ -371,7 +377,10 @@ macro_rules! kinds {
                 ("", "Secret") => Ok(Typed::Secret(Arc::new(Item { object: SecretInfo::from_value(value), origin }))),
                 $(
                     ($group, $kind) => read_lenient::<$ty>(value, dropped)
-                        .map(|object| Typed::$field(Arc::new(Item { object, origin }))),
+                        .map(|mut object| {
+                            crate::compact::compact(&mut object);
+                            Typed::$field(Arc::new(Item { object, origin }))
+                        }),
                 )*
                 _ => {
                     let raw = RawPending::tree(Arc::from(kind), value, origin);

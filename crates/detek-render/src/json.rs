@@ -69,7 +69,8 @@ fn to_pretty<T: Serialize>(value: &T) -> String {
 
 fn write_pretty<T: Serialize>(value: &T, out: &mut dyn Write) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+    // io::Error from serde_json keeps the kind (a closed pipe stays BrokenPipe).
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()
 }
