@@ -16,7 +16,8 @@ BIN=$TARGET/release/detek
 cargo build --release -q -p detek
 
 ENV_DIR=$(mktemp -d /tmp/detek-bench-openstack.XXXXXX)
-trap 'testenv/openstack/stop.sh "$ENV_DIR" --purge >/dev/null 2>&1 || true' EXIT
+STOP="$PWD/testenv/openstack/stop.sh"   # absolute: the runs below happen in another directory
+trap '"$STOP" "$ENV_DIR" --purge >/dev/null 2>&1 || true' EXIT
 testenv/openstack/start.sh "$ENV_DIR" >/dev/null 2>&1 || { echo "testenv/openstack/start.sh failed" >&2; exit 1; }
 # shellcheck disable=SC1091
 set -a; . "$ENV_DIR/env"; set +a
