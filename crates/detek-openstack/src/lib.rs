@@ -7,10 +7,15 @@
 //! servers of the clouds scanned with it (`model::CLOUD_SERVERS`); see ARCHITECTURE.md,
 //! "Kubernetes on OpenStack".
 
+pub mod auth;
+pub mod client;
+pub mod clouds;
+pub mod collector;
 pub mod detectors;
 pub mod model;
 pub(crate) mod prelude;
 pub mod probe;
 pub mod testing;
 
+pub use collector::collectors;
 pub use detectors::register;

@@ -104,11 +104,21 @@ fn environment() -> &'static Environment<'static> {
 /// With several lists (one per cluster), a selector at the top switches between them; the
 /// filter bar (text and level) applies to every cluster.
 pub fn html(lists: &[ReportList]) -> String {
+    // A scan of clusters names its sections clusters; one that also holds an OpenStack
+    // cloud (or another kind of target) names them targets.
+    let kubernetes_only = lists
+        .iter()
+        .all(|l| matches!(l.target.kind.as_str(), "cluster" | "snapshot" | "demo" | ""));
+    let (one_word, many_word) = if kubernetes_only {
+        ("cluster", "clusters")
+    } else {
+        ("target", "targets")
+    };
     let title = match lists {
         [one] => format!("detek report — {}", target_label(one)),
         _ => format!(
             "detek report — {}",
-            plural(lists.len() as u64, "cluster", "clusters")
+            plural(lists.len() as u64, one_word, many_word)
         ),
     };
     let page = Page {
@@ -118,6 +128,8 @@ pub fn html(lists: &[ReportList]) -> String {
         style_html: STYLE,
         script_html: SCRIPT,
         many: lists.len() > 1,
+        section_word: one_word,
+        sections_word: many_word,
         clusters: lists
             .iter()
             .enumerate()
@@ -147,6 +159,9 @@ struct Page {
     style_html: &'static str,
     script_html: &'static str,
     many: bool,
+    /// `cluster` / `clusters`, or `target` / `targets` when the scan holds a cloud.
+    section_word: &'static str,
+    sections_word: &'static str,
     clusters: Vec<Cluster>,
 }
 
@@ -400,7 +415,15 @@ fn cluster(ci: usize, list: &ReportList, many: bool) -> Cluster {
 
     Cluster {
         index: ci,
-        heading: format!("{}{}", if many { "Cluster: " } else { "Target: " }, label),
+        heading: format!(
+            "{}{}",
+            if many && matches!(list.target.kind.as_str(), "cluster" | "snapshot" | "demo") {
+                "Cluster: "
+            } else {
+                "Target: "
+            },
+            label
+        ),
         label,
         status: status(list.status),
         worst: lvl(worst),

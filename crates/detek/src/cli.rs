@@ -23,6 +23,10 @@ fn output_format() -> impl clap::builder::TypedValueParser<Value = Format> {
 ///   detek run --input k8s/ --baseline old.json
 ///                                      fail only on findings not in old.json (an -f json report)
 ///   kubectl get pods,svc,endpoints,nodes -A -o yaml | detek run --input - -f json
+///   detek run --os-cloud mycloud -f table
+///                                      an OpenStack cloud (clouds.yaml; or OS_* variables)
+///   detek run --context prod --os-cloud mycloud
+///                                      a cluster and the cloud it runs on, Nodes joined to VMs
 ///   detek list                          the detector catalogue
 ///   detek explain oomkilled_container   one detector's documentation
 #[derive(Debug, Parser)]
@@ -110,10 +114,22 @@ pub struct TargetArgs {
     #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with_all = ["inputs", "demo"])]
     pub label_selector: Option<String>,
 
-    /// Live cluster: time allowed for each request to the API server (30s, 2m, 500ms). 429
-    /// and 5xx answers are retried with backoff, honouring Retry-After up to this long.
+    /// Live cluster or cloud: time allowed for each request to the API server, Keystone or
+    /// an OpenStack service (30s, 2m, 500ms). 429 and 5xx answers are retried with backoff,
+    /// honouring Retry-After up to this long.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub request_timeout: String,
+
+    /// OpenStack cloud to scan: its entry in clouds.yaml (+ secure.yaml), searched in
+    /// $OS_CLIENT_CONFIG_FILE, ./, ~/.config/openstack/, /etc/openstack/ (docs/openstack.md).
+    /// Without it, $OS_CLOUD names the cloud, else the OS_* variables ($OS_AUTH_URL,
+    /// $OS_USERNAME, $OS_PASSWORD, $OS_PROJECT_NAME, ... or $OS_APPLICATION_CREDENTIAL_ID and
+    /// _SECRET) describe it; a cloud named only by the environment is scanned when no cluster
+    /// is asked for (--kubeconfig, --context, --all-contexts, --input, --demo). A cloud is a
+    /// target of its own; with --context it is scanned beside the cluster, and Nodes whose
+    /// providerID is openstack:///ID are joined to their servers (node_vm_not_active).
+    #[arg(long = "os-cloud", value_name = "NAME")]
+    pub os_cloud: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

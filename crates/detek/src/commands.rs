@@ -44,7 +44,7 @@ struct ScanTarget {
 }
 
 fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
-    let mut targets = resolve_targets_at_their_time(args)?;
+    let mut targets = resolve_targets_with_clouds(args)?;
     if let Some(now) = &args.now {
         let now: jiff::Timestamp = now.parse().map_err(|e| {
             anyhow::anyhow!("--now {now:?}: not an RFC 3339 time (e.g. 2026-01-13T19:00:00Z): {e}")
@@ -87,6 +87,78 @@ fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         return Ok(snapshot_targets(args));
     }
     live_targets(args)
+}
+
+/// The Kubernetes targets and the OpenStack cloud, if one is configured (DESIGN.md §1: by
+/// `--os-cloud`, or by `OS_CLOUD`/`OS_AUTH_URL` when no cluster is asked for). With both, the
+/// clusters also see the cloud's servers (`openstack/cloud-servers`, read by
+/// `node_vm_not_active`), listed once for the whole scan.
+fn resolve_targets_with_clouds(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+    use detek_openstack::clouds::{Environment, resolve};
+    let kubernetes_asked = args.demo
+        || !args.inputs.is_empty()
+        || args.kubeconfig.is_some()
+        || !args.contexts.is_empty()
+        || args.all_contexts;
+    let cloud = if args.os_cloud.is_some() || !kubernetes_asked {
+        resolve(args.os_cloud.as_deref(), &Environment::from_process())
+            .map_err(anyhow::Error::msg)?
+    } else {
+        None
+    };
+    let Some(cloud) = cloud else {
+        return resolve_targets_at_their_time(args);
+    };
+    let mut targets = if kubernetes_asked {
+        resolve_targets_at_their_time(args)?
+    } else {
+        Vec::new()
+    };
+    let handle = detek_openstack::collector::CloudHandle::new(
+        cloud,
+        cloud_options(args)?,
+        !targets.is_empty(),
+    );
+    for target in &mut targets {
+        target.collectors.push(Arc::new(
+            detek_openstack::collector::CloudServersCollector::new(vec![handle.clone()]),
+        ));
+    }
+    targets.push(cloud_target(handle));
+    Ok(targets)
+}
+
+fn cloud_options(args: &TargetArgs) -> Result<detek_openstack::client::ClientOptions> {
+    let request_timeout = detek_kubernetes_live::parse_duration(&args.request_timeout)
+        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
+    Ok(detek_openstack::client::ClientOptions {
+        request_timeout,
+        max_retry_wait: request_timeout,
+        ..Default::default()
+    })
+}
+
+/// An OpenStack cloud as a target: named by its clouds.yaml entry (or Keystone's URL for the
+/// OS_* variables), identified by Keystone's URL and the project (DESIGN.md §4).
+fn cloud_target(handle: Arc<detek_openstack::collector::CloudHandle>) -> ScanTarget {
+    let config = handle.config();
+    let name = if config.name == "envvars" {
+        config.auth_url.clone()
+    } else {
+        config.name.clone()
+    };
+    ScanTarget {
+        target: Target {
+            kind: "cloud".into(),
+            name,
+            // The collector replaces it with the project id the token names.
+            identity: handle.provisional_identity(),
+            context: None,
+        },
+        collectors: detek_openstack::collectors(handle),
+        now: SystemTime::now(),
+        clock: Clock::Wall,
+    }
 }
 
 /// `--input`: one target, or one per cluster when the inputs hold several clusters' dumps
@@ -262,6 +334,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         };
         scans.push((plan, options));
     }
+    // A detector asked for by id is Unknown where it cannot run only when no target of the
+    // scan can run it: in a scan of a cluster and a cloud, `--select node_vm_not_active`
+    // runs in the cluster's section and is skipped in the cloud's.
+    let runnable_somewhere: std::collections::BTreeSet<String> = scans
+        .iter()
+        .flat_map(|(plan, _)| plan.detectors.iter().map(|d| d.meta().id.to_string()))
+        .collect();
+    for (_, options) in &mut scans {
+        options
+            .report_unrunnable
+            .retain(|id| !runnable_somewhere.contains(id));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -288,8 +372,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             list.clock_note = "when the demo snapshot was taken".to_string();
         }
     }
+    let causes: Vec<&str> = lists.iter().flat_map(failure_reasons).collect();
     for list in &lists {
-        print_diagnostics(list);
+        print_diagnostics(list, &causes);
     }
     if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
         let (mut new, mut known) = (0, 0);
@@ -315,18 +400,44 @@ fn safe(text: &dyn std::fmt::Display) -> String {
     detek_render::sanitize_terminal(&text.to_string()).into_owned()
 }
 
+/// Every collector error and key failure reason of a report list.
+fn failure_reasons(list: &ReportList) -> Vec<&str> {
+    list.collectors
+        .iter()
+        .flat_map(|c| {
+            c.error
+                .as_deref()
+                .into_iter()
+                .chain(c.failed_keys.values().map(String::as_str))
+        })
+        .collect()
+}
+
 /// Collector failures and input problems (file:line) go to stderr, whatever the format.
-fn print_diagnostics(list: &ReportList) {
+/// `causes` are the failure reasons of every target of the scan: a failure that only repeats
+/// another (a collector not run because its input failed, a cluster's view of a cloud whose
+/// collector failed) is not printed again — one cause, one line.
+fn print_diagnostics(list: &ReportList, causes: &[&str]) {
     const MAX: usize = 20;
     let mut err = std::io::stderr().lock();
     let mut shown = 0;
     let mut total = 0;
+    let repeats = |reason: &str| {
+        causes
+            .iter()
+            .any(|cause| *cause != reason && reason.contains(cause))
+    };
     for c in &list.collectors {
-        if let Some(e) = &c.error {
+        if let Some(e) = &c.error
+            && !repeats(e)
+        {
             let _ = writeln!(err, "detek: collector {} failed: {}", c.id, safe(e));
         }
         // One cause, one line; the report lists every dependant.
         for (reason, keys) in c.failed_by_reason() {
+            if repeats(reason) {
+                continue;
+            }
             let what = match keys.as_slice() {
                 [one] => one.to_string(),
                 many => format!("{} inputs of {}", many.len(), c.id),
