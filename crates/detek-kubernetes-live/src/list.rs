@@ -150,8 +150,34 @@ pub(crate) enum Page {
     Tree(Value),
 }
 
-/// List one kind page by page, sending each page (in a form the model can ingest) to `tx`.
+/// Objects per page when a whole list (`page_size` 0) got no answer in time.
+pub const FALLBACK_PAGE_SIZE: u32 = 500;
+
+/// List one kind, sending each page (in a form the model can ingest) to `tx`: the whole list
+/// in one request when `scope.page_size` is 0, again page by page if that times out.
 pub(crate) async fn list_kind(
+    api: &Api,
+    kind: &KindInfo,
+    scope: &Scope,
+    shape: Shape,
+    tx: &mpsc::Sender<Page>,
+) -> KindOutcome {
+    let outcome = list_pages(api, kind, scope, shape, tx).await;
+    match outcome {
+        // Nothing was handed on: a first request that timed out.
+        KindOutcome::Failed(Failure::Timeout(_)) if scope.page_size == 0 => {
+            let paged = Scope {
+                page_size: FALLBACK_PAGE_SIZE,
+                ..scope.clone()
+            };
+            list_pages(api, kind, &paged, shape, tx).await
+        }
+        other => other,
+    }
+}
+
+/// List one kind page by page (`scope.page_size` objects at a time; 0: one request).
+async fn list_pages(
     api: &Api,
     kind: &KindInfo,
     scope: &Scope,

@@ -114,6 +114,13 @@ pub struct TargetArgs {
     #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with_all = ["inputs", "demo"])]
     pub label_selector: Option<String>,
 
+    /// Live cluster: objects per list request (limit/continue pages). 0, the default, asks
+    /// for each kind's whole list in one request, as `kubectl get --raw` does, which the API
+    /// server answers from its cache, several times faster than page by page; a whole list
+    /// that gets no answer within --request-timeout is asked again 500 at a time.
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with_all = ["inputs", "demo"])]
+    pub chunk_size: u32,
+
     /// Live cluster or cloud: time allowed for each request to the API server, Keystone or
     /// an OpenStack service (30s, 2m, 500ms). 429 and 5xx answers are retried with backoff,
     /// honouring Retry-After up to this long.

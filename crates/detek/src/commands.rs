@@ -213,6 +213,7 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         max_retry_wait: request_timeout,
         namespace: args.namespace.clone(),
         label_selector: args.label_selector.clone(),
+        page_size: args.chunk_size,
         ..LiveOptions::default()
     };
     let request = TargetRequest {

@@ -109,6 +109,8 @@ fn lists_only_wanted_kinds_page_by_page_with_bounded_concurrency() {
         "json",
         "--fail-on",
         "never",
+        "--chunk-size",
+        "500",
         "--kubeconfig",
         &kc,
     ]);
@@ -159,6 +161,62 @@ fn lists_only_wanted_kinds_page_by_page_with_bounded_concurrency() {
             "/api/v1/pods"
         ]),
         "{paths:?}"
+    );
+}
+
+#[test]
+fn whole_lists_by_default_and_page_by_page_when_one_times_out() {
+    // The first ConfigMaps request (the whole list) gets no answer within the timeout: the
+    // kind is listed again 500 at a time, and the scan is complete.
+    let (proxy, _dir, kc) = via_proxy(vec![
+        Fault::delay("/api/v1/configmaps", Duration::from_secs(4)).times(1),
+    ]);
+    let run = detek(&[
+        "run",
+        "-f",
+        "json",
+        "--select",
+        "failed_pod,missing_configmap_reference",
+        "--fail-on",
+        "never",
+        "--request-timeout",
+        "2s",
+        "--kubeconfig",
+        &kc,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log = proxy.log();
+    let lists = |prefix: &str| -> Vec<String> {
+        log.iter()
+            .filter(|l| l.path.starts_with(prefix))
+            .map(|l| l.path.clone())
+            .collect()
+    };
+    // Pods: one request, no limit.
+    let pods = lists("/api/v1/pods");
+    assert_eq!(pods.len(), 1, "{pods:?}");
+    assert!(!pods[0].contains("limit="), "{pods:?}");
+    // ConfigMaps (1,100): the whole list timed out (the proxy logs a request when it answers,
+    // so that one is not in the log), then three pages of 500.
+    let configmaps = lists("/api/v1/configmaps");
+    assert_eq!(configmaps.len(), 3, "{configmaps:?}");
+    assert!(configmaps.iter().all(|p| p.contains("limit=500")));
+    assert_eq!(
+        configmaps
+            .iter()
+            .filter(|p| p.contains("continue="))
+            .count(),
+        2
+    );
+    let report = run.json();
+    assert_eq!(report["status"], "complete", "{}", run.stderr);
+    assert!(
+        report["collectors"][0]["stats"]["objects"]
+            .as_u64()
+            .unwrap()
+            > 1100,
+        "{}",
+        report["collectors"][0]["stats"]
     );
 }
 
@@ -556,7 +614,16 @@ fn an_expired_continue_token_fails_its_kind_not_the_scan() {
     // 410 Gone on a continue request: etcd compacted the snapshot mid-list. Only ConfigMaps
     // (1,100 of them) need a second page.
     let (proxy, _dir, kc) = via_proxy(vec![Fault::status("&continue=", 410)]);
-    let run = detek(&["run", "all", "-f", "json", "--kubeconfig", &kc]);
+    let run = detek(&[
+        "run",
+        "all",
+        "-f",
+        "json",
+        "--chunk-size",
+        "500",
+        "--kubeconfig",
+        &kc,
+    ]);
     let list = run.json();
     let failed = list["collectors"][0]["failed_keys"]
         .as_object()
