@@ -28,7 +28,7 @@ macro_rules! target {
 /// Snapshot ingestion, as `detek run --input FILE` reads a file: text → documents (YAML or
 /// JSON) → [`ObjectSet`] → typed objects in the store.
 pub fn snapshot(data: &[u8]) {
-    // Files that are not UTF-8 are refused before parsing (ingest::FileSource::read).
+    // Text that is not UTF-8 is refused while it is read (ingest::read_stream), before parsing.
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -48,9 +48,9 @@ pub fn snapshot(data: &[u8]) {
             d.message
         );
     }
-    let doc_lines = contents.documents.iter().map(|d| d.source.line);
-    for line in doc_lines.chain(contents.json.iter().map(|d| d.source.line)) {
-        assert!((1..=lines).contains(&line), "document line {line}");
+    for summary in contents.objects.summaries() {
+        let line = summary.source.as_ref().expect("a file's object has a source").line;
+        assert!((1..=lines).contains(&line), "object line {line}");
     }
     let mut set = ObjectSet::new();
     contents.add_to(&mut set);

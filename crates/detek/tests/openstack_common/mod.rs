@@ -34,16 +34,17 @@ pub fn repo_root() -> PathBuf {
 /// The names of the clouds in `clouds.yaml`.
 pub mod cloud {
     /// User `demo`, member of project `demo` (password auth).
-    pub const MEMBER: &str = "test";
-    /// User `admin`, admin of project `admin` (password auth): may list all projects.
-    pub const ADMIN: &str = "test-admin";
+    pub const MEMBER: &str = "test-member";
+    /// User `admin`, admin of project `admin` (password auth): may list all projects and read
+    /// compute services and hypervisors, as an operator's scan does (`detek run --os-cloud test`).
+    pub const ADMIN: &str = "test";
     /// The `demo` user's application credential (role member on `demo`).
     pub const APPCRED: &str = "test-appcred";
     /// User `nolb`, member of project `nolb`, whose catalog has no load-balancer service.
     pub const NO_LB: &str = "test-nolb";
     /// User `demo` with a wrong password in `secure.yaml`.
     pub const WRONG_PASSWORD: &str = "test-wrong-password";
-    /// Like `test`, through the catalog's internal endpoints.
+    /// Like `test-member`, through the catalog's internal endpoints.
     pub const INTERNAL: &str = "test-internal";
 }
 
