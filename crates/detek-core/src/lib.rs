@@ -17,6 +17,7 @@ mod key;
 mod level;
 mod plan;
 pub mod report;
+pub mod retry;
 mod runner;
 mod settings;
 mod store;

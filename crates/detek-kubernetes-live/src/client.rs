@@ -6,6 +6,8 @@
 
 use super::LiveOptions;
 use bytes::Bytes;
+pub(crate) use detek_core::retry::human_duration as human;
+use detek_core::retry::{backoff, one_line, without_query};
 use http::{HeaderMap, Request, StatusCode, header};
 use kube::client::Body;
 use std::sync::Mutex;
@@ -153,7 +155,7 @@ impl Api {
             if let Ok(mut notes) = self.retry_notes.lock() {
                 notes.push(format!(
                     "GET {} retried after {} ({why}), attempt {} of {}",
-                    strip_query(path),
+                    without_query(path),
                     human(wait),
                     attempt + 1,
                     self.max_retries + 1
@@ -258,40 +260,7 @@ fn transport_failure(err: kube::Error) -> Failure {
 
 /// `Retry-After` in seconds (the form the API server sends).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// 250 ms, 500 ms, 1 s, 2 s, ... capped at 8 s, with ±20% jitter so that concurrent lists
-/// do not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.min(5)).min(8_000);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let jitter = (nanos % 401) as i64 - 200; // -200..=200 per mille
-    let ms = base as i64 + base as i64 * jitter / 1000;
-    Duration::from_millis(ms.max(1) as u64)
-}
-
-pub(crate) fn human(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 1.0 && s.fract() == 0.0 {
-        format!("{}s", s as u64)
-    } else if s >= 1.0 {
-        format!("{s:.1}s")
-    } else {
-        format!("{}ms", d.as_millis())
-    }
-}
-
-fn strip_query(path: &str) -> &str {
-    path.split('?').next().unwrap_or(path)
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    detek_core::retry::retry_after(headers.get(header::RETRY_AFTER)?.to_str().ok()?)
 }
 
 #[cfg(test)]

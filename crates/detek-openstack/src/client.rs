@@ -8,6 +8,8 @@
 
 use crate::clouds::CloudConfig;
 use bytes::Bytes;
+use detek_core::retry::backoff;
+pub(crate) use detek_core::retry::{human_duration as human, one_line, without_query};
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -334,40 +336,7 @@ fn transport_failure(url: &str, err: &(dyn std::error::Error + 'static)) -> (Fai
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// 250 ms, 500 ms, 1 s, 2 s, ... capped at 8 s, with ±20% jitter.
-fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.min(5)).min(8_000);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let jitter = (nanos % 401) as i64 - 200;
-    let ms = base as i64 + base as i64 * jitter / 1000;
-    Duration::from_millis(ms.max(1) as u64)
-}
-
-pub(crate) fn human(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 1.0 && s.fract() == 0.0 {
-        format!("{}s", s as u64)
-    } else if s >= 1.0 {
-        format!("{s:.1}s")
-    } else {
-        format!("{}ms", d.as_millis())
-    }
-}
-
-/// A URL without its query (markers and filters are noise in messages).
-pub(crate) fn without_query(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
-pub(crate) fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    detek_core::retry::retry_after(headers.get(header::RETRY_AFTER)?.to_str().ok()?)
 }
 
 #[cfg(test)]
