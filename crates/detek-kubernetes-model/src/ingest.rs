@@ -587,10 +587,7 @@ impl<'de> serde::de::Visitor<'de> for TopValue<'_, '_> {
                     .is_none_or(|(_, kind)| crate::model::is_list_kind(kind))
             {
                 had_items = true;
-                let hint = list_type.and_then(|(v, k)| {
-                    let item_kind = k.strip_suffix("List").filter(|k| !k.is_empty())?;
-                    Some((Arc::from(v.as_str()), Arc::from(item_kind)))
-                });
+                let hint = item_hint(list_type);
                 map.next_value_seed(Items {
                     sink: self.0,
                     hint,
@@ -606,10 +603,7 @@ impl<'de> serde::de::Visitor<'de> for TopValue<'_, '_> {
                 .as_ref()
                 .is_some_and(|(_, kind)| crate::model::is_list_kind(kind))
         {
-            let hint = list_type.and_then(|(v, k)| {
-                let item_kind = k.strip_suffix("List").filter(|k| !k.is_empty())?;
-                Some((Arc::from(v.as_str()), Arc::from(item_kind)))
-            });
+            let hint = item_hint(list_type);
             for (text, line) in waiting {
                 self.0.item(text, hint.clone(), line);
             }
@@ -665,6 +659,13 @@ fn list_type(fields: &[(String, Box<RawValue>)]) -> Option<(String, String)> {
             .and_then(|(_, v)| serde_json::from_str::<String>(v.get()).ok())
     };
     Some((field("apiVersion")?, field("kind")?))
+}
+
+/// What a `*List`'s items omit: `(apiVersion, kind of the items)`; `None` for a plain `List`.
+fn item_hint(list_type: Option<(String, String)>) -> ListHint {
+    let (api_version, kind) = list_type?;
+    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty())?;
+    Some((Arc::from(api_version.as_str()), Arc::from(item_kind)))
 }
 
 /// The `items` array of a streamed List.
@@ -823,9 +824,7 @@ fn parse_yaml_from(name: &str, mut reader: impl BufRead) -> FileContents {
             continue;
         }
         if !complete {
-            stream.refuse(format!(
-                "YAML document refused: over {MAX_DOCUMENT_BYTES} bytes (limit)"
-            ));
+            stream.refuse_oversized();
             continue;
         }
         stream.append(&line, line_no);
@@ -893,9 +892,7 @@ impl YamlStream<'_> {
             return;
         }
         if self.doc.len() + bytes.len() > MAX_DOCUMENT_BYTES {
-            self.refuse(format!(
-                "YAML document refused: over {MAX_DOCUMENT_BYTES} bytes (limit)"
-            ));
+            self.refuse_oversized();
             return;
         }
         match std::str::from_utf8(bytes) {
@@ -907,8 +904,10 @@ impl YamlStream<'_> {
         }
     }
 
-    fn refuse(&mut self, why: String) {
+    /// The document being read is over [`MAX_DOCUMENT_BYTES`]: skip it to its end.
+    fn refuse_oversized(&mut self) {
         if self.refused.is_none() {
+            let why = format!("YAML document refused: over {MAX_DOCUMENT_BYTES} bytes (limit)");
             self.refused = Some((self.doc_line, why));
         }
         self.doc = String::new();
