@@ -13,30 +13,9 @@ set -uo pipefail
 [[ -d "$1" ]] || exit 0
 DIR="$(cd "$1" && pwd)"
 
-ours() {
-    local pid="$1"
-    [[ "$pid" =~ ^[0-9]+$ && "$pid" != "$$" ]] || return 1
-    [[ -r "/proc/$pid/cmdline" ]] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR"
-}
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    [[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]]
-}
-stop_name() {
-    local name="$1" pidfile="$DIR/$1.pid" pid
-    [[ -f "$pidfile" ]] || return 0
-    pid="$(cat "$pidfile")"
-    rm -f "$pidfile"
-    ours "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 100); do
-        alive "$pid" || { echo "testenv/openstack: stopped $name ($pid)" >&2; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    echo "testenv/openstack: killed $name ($pid)" >&2
-}
+LABEL=testenv/openstack
+# shellcheck source=pids.sh
+source "$(dirname "$0")/../pids.sh"
 
 stop_name watchdog
 stop_name replay
