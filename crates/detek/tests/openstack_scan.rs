@@ -86,6 +86,15 @@ fn detek(env: &OsEnv, args: &[&str], vars: &[(&str, &str)]) -> Run {
     detek_in(env, workdir(env).path(), args, vars)
 }
 
+/// `detek run --os-cloud CLOUD --now NOW -f json`.
+fn scan_cloud(env: &OsEnv, cloud: &str) -> Run {
+    detek(
+        env,
+        &["run", "--os-cloud", cloud, "--now", NOW, "-f", "json"],
+        &[],
+    )
+}
+
 fn detek_in(env: &OsEnv, cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_detek"));
     cmd.args(args)
@@ -290,19 +299,7 @@ fn assert_probe_evidence(env: &OsEnv, list: &Value) {
 fn admin_scan_gives_exactly_the_expected_findings() {
     let env = OsEnv::shared();
     let s = env.scenario();
-    let run = detek(
-        &s,
-        &[
-            "run",
-            "--os-cloud",
-            cloud::ADMIN,
-            "--now",
-            NOW,
-            "-f",
-            "json",
-        ],
-        &[],
-    );
+    let run = scan_cloud(&s, cloud::ADMIN);
     assert_eq!(run.code, 1, "findings at Error: exit 1\n{}", run.stderr);
     let list = run.json();
     assert_eq!(list["target"]["kind"], "cloud");
@@ -348,19 +345,7 @@ fn admin_scan_gives_exactly_the_expected_findings() {
 fn member_sees_its_project_and_forbidden_lists_are_unknown() {
     let env = OsEnv::shared();
     let s = env.scenario();
-    let run = detek(
-        &s,
-        &[
-            "run",
-            "--os-cloud",
-            cloud::MEMBER,
-            "--now",
-            NOW,
-            "-f",
-            "json",
-        ],
-        &[],
-    );
+    let run = scan_cloud(&s, cloud::MEMBER);
     let list = run.json();
     // Nova's default policy: os-services and os-hypervisors are admin-only. Configured but
     // forbidden is Unknown (DESIGN.md §1), so the scan is partial: exit 2.
@@ -535,19 +520,7 @@ fn token_revoked_mid_scan_is_reissued_once_and_the_scan_completes() {
     // The third authenticated request's token is revoked in Keystone for real: every
     // request in flight with it gets 401.
     s.revoke_token_after(Some("admin"), 2);
-    let run = detek(
-        &s,
-        &[
-            "run",
-            "--os-cloud",
-            cloud::ADMIN,
-            "--now",
-            NOW,
-            "-f",
-            "json",
-        ],
-        &[],
-    );
+    let run = scan_cloud(&s, cloud::ADMIN);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let list = run.json();
     assert_eq!(list["status"], "complete", "{}", run.stderr);
