@@ -205,6 +205,11 @@ impl Finding {
     }
 
     pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
+        // Most findings carry one line: room for exactly one at first, not the four a first
+        // push makes room for (findings are kept to the end of the scan).
+        if self.evidence.capacity() == 0 {
+            self.evidence.reserve_exact(1);
+        }
         self.evidence.push(evidence.into());
         self
     }

@@ -426,10 +426,18 @@ impl LiveCollector {
                 Msg::Page(page) => detek_core::off_async_workers(|| {
                     // Typing a page is CPU-bound: other targets' tasks move to other workers.
                     match page {
-                        list::Page::Text(text) => set.add_json(&text, 0, text.len(), None),
-                        list::Page::Tree(value) => set.add_value(value, None),
+                        // Batch by batch, each text dropped once its items are typed.
+                        list::Page::Texts(texts) => {
+                            for text in texts {
+                                set.add_json(&text, 0, text.len(), None);
+                                set.finish();
+                            }
+                        }
+                        list::Page::Tree(value) => {
+                            set.add_value(value, None);
+                            set.finish();
+                        }
                     }
-                    set.finish();
                 }),
                 Msg::Done(job, outcome) => {
                     if let KindOutcome::Listed { objects, pages } = &outcome {

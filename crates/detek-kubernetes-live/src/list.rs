@@ -1,6 +1,7 @@
 //! Discovery and paginated listing of one kind.
 
 use super::client::{Api, Failure};
+use bytes::Bytes;
 use detek_kubernetes_model::model::KindInfo;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -143,9 +144,10 @@ pub(crate) enum Shape {
 /// A page as handed to the model.
 #[derive(Debug)]
 pub(crate) enum Page {
-    /// A `<Kind>List` as JSON text, managedFields compacted: the model types its items
-    /// straight from the text (`ObjectSet::add_json`), no JSON tree built.
-    Text(Arc<str>),
+    /// A `<Kind>List` as JSON texts (one or more lists of its items, in order), managedFields
+    /// compacted: the model types their items straight from the text (`ObjectSet::add_json`),
+    /// no JSON tree built.
+    Texts(Vec<Arc<str>>),
     /// Secrets, already reduced as a tree (`ObjectSet::add_value`).
     Tree(Value),
 }
@@ -239,7 +241,7 @@ async fn list_pages(
         let (status, body) = (answer.status.as_u16(), answer.body);
         let p = path.clone();
         parsing = Some(tokio::task::spawn_blocking(move || {
-            shape_page(&body, shape).map_err(|e| bad_body(status, &p, &e))
+            shape_page(body, shape).map_err(|e| bad_body(status, &p, &e))
         }));
         pages += 1;
         continue_token = token;
@@ -304,13 +306,17 @@ fn continue_of(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
 
 /// Shape one page for the model: managedFields compacted (in the text), Secrets reduced, a
 /// Secret Table turned into a SecretList. Returns the page and its number of objects.
-fn shape_page(body: &[u8], shape: Shape) -> Result<(Page, u64), PageError> {
+fn shape_page(body: Bytes, shape: Shape) -> Result<(Page, u64), PageError> {
     if shape == Shape::List {
-        let text = std::str::from_utf8(body).map_err(PageError::Utf8)?;
-        let (text, objects) = compact_page(text)?;
-        return Ok((Page::Text(Arc::from(text)), objects));
+        let text = std::str::from_utf8(&body).map_err(PageError::Utf8)?;
+        let (batches, objects) = compact_page(text)?;
+        // The body goes before the batches are copied into the page: a whole Pod list is
+        // hundreds of MB, and three copies of it at once were a scan's peak of memory.
+        drop(body);
+        let texts = batches.into_iter().map(Arc::from).collect();
+        return Ok((Page::Texts(texts), objects));
     }
-    let mut page: Value = serde_json::from_slice(body)?;
+    let mut page: Value = serde_json::from_slice(&body)?;
     let mut objects = 0;
     let page = match shape {
         Shape::List | Shape::TlsSecrets => {
@@ -355,7 +361,9 @@ impl std::fmt::Display for PageError {
     }
 }
 
-/// The page's text with each item's `metadata.managedFields` cut down, and its number of items.
+/// The page's items with each one's `metadata.managedFields` cut down, as lists of at most
+/// [`BATCH_BYTES`] of text each (`{"apiVersion":…,"kind":"PodList","items":[…]}`), and the
+/// number of items.
 ///
 /// managedFields is bookkeeping of server-side apply, often a third of an object's size. One
 /// fact in it matters: the apiVersion each manager wrote with, the only trace on a live object
@@ -363,10 +371,23 @@ impl std::fmt::Display for PageError {
 /// version asked for). Each entry is cut down to that — `manager` and `apiVersion`, duplicates
 /// dropped — and the model reads it (`detek_kubernetes_model::written`) and drops the rest.
 /// The page is split with `RawValue`s (slices of the text): no JSON tree is built, and the
-/// text is copied once, shorter.
-fn compact_page(text: &str) -> Result<(String, u64), serde_json::Error> {
+/// text is copied once, shorter. Batches let the model type a whole list of 80,000 Pods part
+/// by part, each part's text dropped once typed, rather than hold all the text until the end.
+fn compact_page(text: &str) -> Result<(Vec<String>, u64), serde_json::Error> {
+    compact_page_in(text, BATCH_BYTES)
+}
+
+/// [`compact_page`] with batches of `batch_bytes`.
+fn compact_page_in(
+    text: &str,
+    batch_bytes: usize,
+) -> Result<(Vec<String>, u64), serde_json::Error> {
     #[derive(serde::Deserialize)]
     struct PageItems<'a> {
+        #[serde(rename = "apiVersion", borrow, default)]
+        api_version: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        kind: Option<&'a RawValue>,
         #[serde(borrow, default)]
         items: Option<Vec<&'a RawValue>>,
     }
@@ -382,28 +403,59 @@ fn compact_page(text: &str) -> Result<(String, u64), serde_json::Error> {
     }
     // Parsing the whole page also checks that all of it is JSON, as a tree would.
     let page: PageItems = serde_json::from_str(text)?;
+    let mut head = String::from("{");
+    if let Some(v) = page.api_version {
+        head.push_str(&format!("\"apiVersion\":{},", v.get()));
+    }
+    if let Some(k) = page.kind {
+        head.push_str(&format!("\"kind\":{},", k.get()));
+    }
+    head.push_str("\"items\":[");
     let items = page.items.unwrap_or_default();
     let objects = items.len() as u64;
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
+    let mut batches = Vec::new();
+    let mut batch = String::new();
     for item in items {
+        let item_text = item.get();
         // Items that are not objects, or with metadata that is not one, are left as they are.
-        let Ok(Item {
-            metadata: Some(Meta {
-                managed_fields: Some(fields),
-            }),
-        }) = serde_json::from_str::<Item>(item.get())
-        else {
-            continue;
+        let fields = match serde_json::from_str::<Item>(item_text) {
+            Ok(Item {
+                metadata:
+                    Some(Meta {
+                        managed_fields: Some(fields),
+                    }),
+            }) => Some(fields.get()),
+            _ => None,
         };
-        let at = fields.get().as_ptr() as usize - text.as_ptr() as usize;
-        out.push_str(&text[copied..at]);
-        out.push_str(&compact_managed_fields_text(fields.get()));
-        copied = at + fields.get().len();
+        if !batch.is_empty() && batch.len() + item_text.len() > batch_bytes {
+            batch.push_str("]}");
+            batches.push(std::mem::take(&mut batch));
+        }
+        if batch.is_empty() {
+            batch.reserve(batch_bytes.min(text.len()) + head.len() + 2);
+            batch.push_str(&head);
+        } else {
+            batch.push(',');
+        }
+        match fields {
+            Some(fields) => {
+                let at = fields.as_ptr() as usize - item_text.as_ptr() as usize;
+                batch.push_str(&item_text[..at]);
+                batch.push_str(&compact_managed_fields_text(fields));
+                batch.push_str(&item_text[at + fields.len()..]);
+            }
+            None => batch.push_str(item_text),
+        }
     }
-    out.push_str(&text[copied..]);
-    Ok((out, objects))
+    if !batch.is_empty() {
+        batch.push_str("]}");
+        batches.push(batch);
+    }
+    Ok((batches, objects))
 }
+
+/// Text per batch of a compacted page (see [`compact_page`]).
+const BATCH_BYTES: usize = 8 << 20;
 
 /// A managedFields array as text cut down to `manager` and `apiVersion` of each entry,
 /// duplicates dropped; `null` for anything but an array (the tree path removes it).
@@ -571,9 +623,10 @@ mod tests {
             {"metadata": {"name": "odd", "managedFields": {"not": "a list"}}},
             "not an object",
         ]});
-        let (text, objects) = compact_page(&page.to_string()).unwrap();
+        let (texts, objects) = compact_page(&page.to_string()).unwrap();
         assert_eq!(objects, 4);
-        let compacted: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(texts.len(), 1);
+        let compacted: Value = serde_json::from_str(&texts[0]).unwrap();
         assert_eq!(
             compacted,
             serde_json::json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "items": [
@@ -587,6 +640,40 @@ mod tests {
             ]})
         );
         assert!(compact_page("{\"items\": [{}").is_err());
+    }
+
+    #[test]
+    fn a_long_page_is_handed_on_in_lists_of_its_items_in_order() {
+        let items: Vec<Value> = (0..10)
+            .map(|i| serde_json::json!({"metadata": {"name": format!("pod-{i}"), "managedFields": [{"manager": "m", "apiVersion": "v1", "fieldsV1": {}}]}}))
+            .collect();
+        let page = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items});
+        let (texts, objects) = compact_page_in(&page.to_string(), 250).unwrap();
+        assert_eq!(objects, 10);
+        let lists: Vec<Value> = texts
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap())
+            .collect();
+        assert_eq!(lists.len(), 5);
+        let names: Vec<&str> = lists
+            .iter()
+            .inspect(|l| {
+                assert_eq!(
+                    (&l["kind"], &l["apiVersion"]),
+                    (&serde_json::json!("PodList"), &serde_json::json!("v1"))
+                )
+            })
+            .flat_map(|l| l["items"].as_array().unwrap())
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            (0..10).map(|i| format!("pod-{i}")).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            lists[4]["items"][1]["metadata"]["managedFields"],
+            serde_json::json!([{"manager": "m", "apiVersion": "v1"}])
+        );
     }
 
     #[test]

@@ -6,18 +6,30 @@
 //! kinds held in bulk (Pods, and the pod templates of workloads) are shrunk once, where they are
 //! typed. Nothing else changes: `shrink_to_fit` keeps every element.
 
+use crate::model::Dropped;
+use crate::pod::Pod;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec, Volume};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::any::Any;
 
+/// Settle a just typed object: a Pod read from a file gets its spec typed now (see
+/// [`crate::pod`]: a field that does not convert is named in `dropped`), and the lists of the
+/// kinds held in bulk are shrunk.
+pub(crate) fn settle(object: &mut dyn Any, live: bool, dropped: &mut Vec<Dropped>) {
+    if !live && let Some(spec) = object.downcast_mut::<Pod>().and_then(|p| p.spec.as_mut()) {
+        spec.type_now(dropped);
+    }
+    compact(object);
+}
+
 /// Shrink the lists of `object` if it is of a kind held in bulk.
-pub(crate) fn compact(object: &mut dyn Any) {
+fn compact(object: &mut dyn Any) {
     if let Some(pod) = object.downcast_mut::<Pod>() {
         meta(&mut pod.metadata);
-        if let Some(spec) = &mut pod.spec {
-            pod_spec(spec);
+        if let Some(spec) = pod.spec.as_mut().filter(|s| s.is_typed()) {
+            pod_spec(spec.typed_mut());
         }
         if let Some(status) = &mut pod.status {
             shrink(&mut status.conditions);
@@ -74,7 +86,7 @@ fn template(template: &mut PodTemplateSpec) {
     }
 }
 
-fn pod_spec(spec: &mut PodSpec) {
+pub(crate) fn pod_spec(spec: &mut PodSpec) {
     spec.containers.shrink_to_fit();
     spec.containers.iter_mut().for_each(container);
     if let Some(init) = &mut spec.init_containers {
@@ -140,6 +152,7 @@ mod tests {
         )
         .unwrap();
         let before = pod.clone();
+        pod.spec.as_mut().unwrap().type_now(&mut Vec::new());
         let statuses = pod
             .status
             .as_ref()

@@ -13,6 +13,7 @@ pub mod ingest;
 mod legacy;
 pub mod model;
 pub mod operators;
+pub mod pod;
 pub mod pods;
 pub mod secrets;
 pub mod suppress;

@@ -11,7 +11,7 @@ use k8s_openapi::api::{
     autoscaling::v2::HorizontalPodAutoscaler,
     batch::v1::{CronJob, Job},
     core::v1::{
-        ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+        ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim,
         ReplicationController, Service, ServiceAccount,
     },
     networking::v1::{Ingress, IngressClass, NetworkPolicy},
@@ -29,6 +29,7 @@ pub use crate::custom::{CustomResource, CustomResources, RawObject};
 use crate::custom::{Gatherer, RawBody, RawCap, RawPending};
 pub use crate::health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
 pub use crate::indexes::{HpasByTarget, ServicesBySelector};
+pub use crate::pod::Pod;
 use crate::pods::{Owners, PodSpecs, PodsByLabel, WorkloadTemplates, workload_templates};
 pub use crate::secrets::{CertificateFacts, SecretInfo};
 use crate::written::Written;
@@ -348,19 +349,19 @@ macro_rules! kinds {
         }
 
         /// Convert one object straight from its JSON text (no intermediate tree).
-        fn convert_json(group: &str, kind: &str, text: &str, origin: Origin, dropped: &mut Vec<Dropped>) -> Result<Typed, String> {
+        fn convert_json(group: &str, kind: &str, text: &str, origin: Origin, live: bool, dropped: &mut Vec<Dropped>) -> Result<Typed, String> {
             match (group, kind) {
                 $(
                     ($group, $kind) => match serde_json::from_str::<$ty>(text) {
                         Ok(mut object) => {
-                            crate::compact::compact(&mut object);
+                            crate::compact::settle(&mut object, live, dropped);
                             Ok(Typed::$field(Arc::new(Item { object, origin })))
                         }
                         // A field that cannot be converted: read the object without it.
                         Err(e) => match serde_json::from_str::<Value>(text) {
                             Ok(value) => read_lenient::<$ty>(value, dropped)
                                 .map(|mut object| {
-                                    crate::compact::compact(&mut object);
+                                    crate::compact::settle(&mut object, live, dropped);
                                     Typed::$field(Arc::new(Item { object, origin }))
                                 }),
                             Err(_) => Err(e.to_string()),
@@ -372,13 +373,13 @@ macro_rules! kinds {
         }
 
         /// Convert one object; `group` is the apiVersion's group ("" for core).
-        fn convert(group: &str, kind: &str, value: Value, origin: Origin, dropped: &mut Vec<Dropped>) -> Result<Typed, String> {
+        fn convert(group: &str, kind: &str, value: Value, origin: Origin, live: bool, dropped: &mut Vec<Dropped>) -> Result<Typed, String> {
             match (group, kind) {
                 ("", "Secret") => Ok(Typed::Secret(Arc::new(Item { object: SecretInfo::from_value(value), origin }))),
                 $(
                     ($group, $kind) => read_lenient::<$ty>(value, dropped)
                         .map(|mut object| {
-                            crate::compact::compact(&mut object);
+                            crate::compact::settle(&mut object, live, dropped);
                             Typed::$field(Arc::new(Item { object, origin }))
                         }),
                 )*
@@ -1240,7 +1241,7 @@ fn convert_pending_object(
     let origin = Origin::new(api_version.clone(), source.clone());
     let mut dropped = Vec::new();
     let typed = if typed_kind {
-        let mut typed = convert_json(group, &kind, slice, origin, &mut dropped);
+        let mut typed = convert_json(group, &kind, slice, origin, live, &mut dropped);
         if live && let Ok(typed) = &mut typed {
             typed.drop_managed_fields();
         }
@@ -1350,7 +1351,7 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>), live: bo
     );
     let origin = Origin::new(api_version.clone(), source.clone());
     let mut dropped = Vec::new();
-    let typed = convert(group, &kind, value, origin, &mut dropped);
+    let typed = convert(group, &kind, value, origin, live, &mut dropped);
     let summary = ObjectSummary {
         api_version,
         kind,
@@ -1369,8 +1370,18 @@ fn convert_object((mut value, source): (Value, Option<SourceLocation>), live: bo
 /// A field left out of an object because it could not be converted to its type.
 pub(crate) struct Dropped {
     /// `spec.template.spec.containers[0].ports[0].containerPort`
-    path: String,
+    pub(crate) path: String,
     error: String,
+}
+
+impl Dropped {
+    /// The same field, named from the object that holds the value it was read from.
+    pub(crate) fn under(self, field: &str) -> Dropped {
+        Dropped {
+            path: format!("{field}.{}", self.path),
+            error: self.error,
+        }
+    }
 }
 
 /// At most this many fields are left out of one object before it is given up.
@@ -1379,7 +1390,7 @@ const MAX_DROPPED_FIELDS: usize = 16;
 /// Read `T` from `value`; a field that cannot be converted (a string where an integer
 /// belongs...) is removed and named in `dropped`, and the rest is read again, so one bad
 /// field does not lose every check on the object.
-fn read_lenient<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_lenient<T: serde::de::DeserializeOwned>(
     mut value: Value,
     dropped: &mut Vec<Dropped>,
 ) -> Result<T, String> {
@@ -1403,6 +1414,13 @@ fn read_lenient<T: serde::de::DeserializeOwned>(
         }
     }
     T::deserialize(value).map_err(|e| e.to_string())
+}
+
+/// [`read_lenient`] where nobody is told what was left out.
+pub(crate) fn read_lenient_quiet<T: serde::de::DeserializeOwned>(
+    value: Value,
+) -> Result<T, serde_json::Error> {
+    read_lenient(value, &mut Vec::new()).map_err(serde::de::Error::custom)
 }
 
 /// Remove the value at `path` from `value`; false when there is nothing to remove there

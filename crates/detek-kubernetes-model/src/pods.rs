@@ -13,10 +13,11 @@
 //!   selects that one Pod.
 
 use crate::model::{Item, Items, Named, ObjectSet};
+use crate::pod::{LazyPodSpec, Pod};
 use detek_core::{Finding, ObjectRef};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -238,7 +239,9 @@ pub fn controller_of(meta: &ObjectMeta, owners: &Owners) -> Option<Controller> {
 #[derive(Debug, Clone, Copy)]
 pub struct PodSpecView<'a> {
     pub metadata: &'a ObjectMeta,
-    pub spec: &'a PodSpec,
+    /// The spec, typed when first read ([`PodSpecView::spec`]): a view of a live Pod that
+    /// nothing asks the spec of (most of those a Service selects) leaves it as text.
+    spec: SpecOf<'a>,
     /// The real Pod, when this is one (status available). For replicated Pods, the first
     /// replica of its controller revision.
     pub pod: Option<&'a Item<Pod>>,
@@ -253,12 +256,19 @@ pub struct PodSpecView<'a> {
     pub revisions: usize,
 }
 
+/// Where a view's spec is.
+#[derive(Debug, Clone, Copy)]
+enum SpecOf<'a> {
+    Template(&'a PodSpec),
+    Pod(&'a LazyPodSpec),
+}
+
 impl<'a> PodSpecView<'a> {
     /// The view of a workload's template.
     pub fn of_template(t: &'a WorkloadTemplate) -> Self {
         PodSpecView {
             metadata: &t.metadata,
-            spec: &t.spec,
+            spec: SpecOf::Template(&t.spec),
             pod: None,
             template: Some(t),
             controller: None,
@@ -329,18 +339,26 @@ impl<'a> PodSpecView<'a> {
         self.metadata.namespace.as_deref().unwrap_or("default")
     }
 
+    /// The pod spec (a live Pod's is typed now if nothing read it before).
+    pub fn spec(&self) -> &'a PodSpec {
+        match self.spec {
+            SpecOf::Template(spec) => spec,
+            SpecOf::Pod(spec) => spec.typed(),
+        }
+    }
+
     /// Regular containers (not init or ephemeral).
     pub fn containers(&self) -> &'a [Container] {
-        &self.spec.containers
+        &self.spec().containers
     }
 
     /// Init containers then regular containers.
     pub fn all_containers(&self) -> impl Iterator<Item = &'a Container> {
-        self.spec
-            .init_containers
+        let spec = self.spec();
+        spec.init_containers
             .iter()
             .flatten()
-            .chain(self.spec.containers.iter())
+            .chain(spec.containers.iter())
     }
 }
 
@@ -451,6 +469,13 @@ impl PodSpecs {
         self.0.controllers.get(index)?.as_ref()
     }
 
+    /// Whether the `index`-th Pod of [`PodSpecs::pods`] is the one its view stands on: the first
+    /// Pod of its controller revision, or a Pod without controller. False without spec.
+    pub fn is_first_of_revision(&self, index: usize) -> bool {
+        let view = self.0.pod_view.get(index).copied().unwrap_or(NO_VIEW);
+        matches!(self.0.views.get(view as usize), Some(ViewRef::Pod { index: first, .. }) if *first as usize == index)
+    }
+
     /// The `index`-th Pod of [`PodSpecs::pods`] alone (`replicas` 1), `None` without spec.
     pub fn pod_view(&self, index: usize) -> Option<PodSpecView<'_>> {
         let pod = self.0.pods.get(index)?.as_ref();
@@ -460,7 +485,7 @@ impl PodSpecs {
         };
         Some(PodSpecView {
             metadata: &pod.metadata,
-            spec: pod.spec.as_ref()?,
+            spec: SpecOf::Pod(pod.spec.as_ref()?),
             pod: Some(pod),
             template: None,
             controller: self.controller(index),
@@ -480,10 +505,11 @@ impl PodSpecs {
                 let pod = self.0.pods[index].as_ref();
                 PodSpecView {
                     metadata: &pod.metadata,
-                    spec: pod
-                        .spec
-                        .as_ref()
-                        .expect("views are made of Pods with a spec"),
+                    spec: SpecOf::Pod(
+                        pod.spec
+                            .as_ref()
+                            .expect("views are made of Pods with a spec"),
+                    ),
                     pod: Some(pod),
                     template: None,
                     controller: self.controller(index),

@@ -77,11 +77,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             ),
         );
         for p in &holders {
-            let node = p
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.as_deref())
-                .unwrap_or("?");
+            let node = p.spec.as_ref().and_then(|s| s.node_name()).unwrap_or("?");
             finding = finding.with_evidence(format!(
                 "{}/{} on node {node}",
                 p.namespace_or_default(),

@@ -1,6 +1,6 @@
 //! Helpers shared by node detectors: the addresses of a Pod on the pod network.
 
-use k8s_openapi::api::core::v1::Pod;
+use detek_kubernetes_model::pod::Pod;
 use std::net::IpAddr;
 
 /// The IPs of a Pod: `status.podIPs`, or `status.podIP`.
@@ -24,7 +24,7 @@ pub(super) fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
 
 /// Is this a live, pod-network Pod (not on the host network, not finished)?
 pub(super) fn on_pod_network(pod: &Pod) -> bool {
-    let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+    let host_network = pod.spec.as_ref().is_some_and(|s| s.host_network());
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     !host_network && !matches!(phase, Some("Succeeded" | "Failed"))
 }

@@ -127,7 +127,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     ignore.extend(settings.ignore_keys);
     let tolerations: Vec<&Toleration> = specs
         .iter()
-        .flat_map(|v| v.spec.tolerations.iter().flatten())
+        .flat_map(|v| v.spec().tolerations.iter().flatten())
         .collect();
     let mut out = Outcome::new().evaluated(nodes.len());
     for node in nodes {

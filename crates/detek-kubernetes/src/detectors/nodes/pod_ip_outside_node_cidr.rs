@@ -116,7 +116,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut inside = 0u64;
     let mut outside = Vec::new();
     for pod in pods.iter().filter(|p| on_pod_network(p)) {
-        let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) else {
+        let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name()) else {
             continue;
         };
         let Some(cidrs) = ranges.get(node) else {

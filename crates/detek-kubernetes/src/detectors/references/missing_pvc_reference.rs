@@ -73,7 +73,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             return false;
         };
         let templates = sts.spec.volume_claim_templates.as_deref().unwrap_or(&[]);
-        view.spec.volumes.iter().flatten().any(|v| {
+        view.spec().volumes.iter().flatten().any(|v| {
             v.persistent_volume_claim
                 .as_ref()
                 .is_some_and(|c| c.claim_name == claim)
@@ -97,7 +97,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn names_the_workload_and_the_missing_claim() {
@@ -112,6 +112,21 @@ mod tests {
             f.message,
             "PersistentVolumeClaim \"nfs-pv-provisioning-demo\" not found (referenced by volume \"mypvc\")"
         );
+    }
+
+    #[test]
+    fn pods_without_their_controller_once_per_revision_and_each_statefulset_replica() {
+        // The ReplicaSet's two replicas share one template: one finding. The StatefulSet's
+        // replicas each have a claim: db-1's is missing.
+        let report = run_fixture("missing_pvc_reference", "fail_pods.yaml");
+        assert_eq!(
+            finding_lines(&report),
+            [
+                "Deployment/shop/web: PersistentVolumeClaim \"web-cache\" not found in namespace shop (referenced by volume \"cache\")",
+                "StatefulSet/shop/db: PersistentVolumeClaim \"data-db-1\" not found in namespace shop (referenced by volume \"data\")",
+            ]
+        );
+        assert_eq!(report.evaluated, Some(3));
     }
 
     #[test]

@@ -101,10 +101,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 /// controller creates for a ServiceAccount (mounted into Pods of clusters before 1.24).
 fn is_service_account_token(view: &PodSpecView, name: &str) -> bool {
     let account = view
-        .spec
+        .spec()
         .service_account_name
         .as_deref()
-        .or(view.spec.service_account.as_deref())
+        .or(view.spec().service_account.as_deref())
         .filter(|a| !a.is_empty())
         .unwrap_or("default");
     name.strip_prefix(account)

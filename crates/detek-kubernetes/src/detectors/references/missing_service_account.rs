@@ -64,10 +64,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         }
         evaluated += 1;
         let Some(name) = view
-            .spec
+            .spec()
             .service_account_name
             .as_deref()
-            .or(view.spec.service_account.as_deref())
+            .or(view.spec().service_account.as_deref())
             .filter(|n| !n.is_empty() && *n != "default")
         else {
             continue;

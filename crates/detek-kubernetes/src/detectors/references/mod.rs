@@ -255,7 +255,8 @@ fn secrets_in(objects: &[ObjectSummary]) -> NameIndex<'_, ObjectSummary> {
 }
 
 /// The Pod specs whose references are checked: every workload template, and the Pods no
-/// template in the scan stands for. A Pod created by a ReplicaSet, DaemonSet, StatefulSet, Job
+/// template in the scan stands for (the first of each controller revision; each replica of a
+/// StatefulSet). A Pod created by a ReplicaSet, DaemonSet, StatefulSet, Job
 /// or ReplicationController in the scan (directly, or through a Deployment or CronJob in the
 /// scan: see [`crate::pods::controller_of`]) is left out: its controller's template is checked
 /// once instead of every replica, and it is also checked when the controller cannot create
@@ -288,8 +289,14 @@ fn specs_of(specs: &PodSpecs) -> Vec<PodSpecView<'_>> {
                 .is_some_and(|(kind, name)| owners.contains(&(*kind, ns, name.as_str())))
     };
     let mut out: Vec<PodSpecView> = templates.iter().map(PodSpecView::of_template).collect();
+    // One Pod per controller revision (its replicas share the template), but every replica of
+    // a StatefulSet: each has claims of its own.
     out.extend(
         (0..specs.pods().len())
+            .filter(|&i| {
+                specs.is_first_of_revision(i)
+                    || specs.controller(i).is_some_and(|c| c.kind == "StatefulSet")
+            })
             .filter_map(|i| specs.pod_view(i))
             .filter(|v| !covered(v)),
     );
@@ -402,7 +409,7 @@ fn check_references<'a>(
         // name -> (vias, missing keys -> vias)
         let mut missing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut missing_keys: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-        for r in pod_references(view.spec) {
+        for r in pod_references(view.spec()) {
             if r.target != target || r.optional || skip(view, r.name) {
                 continue;
             }

@@ -42,7 +42,7 @@ pub struct ApparmorUnconfined;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     flag_linux_containers(ctx, |view, c| {
-        let pod = view.spec.security_context.as_ref();
+        let pod = view.spec().security_context.as_ref();
         if c.privileged() {
             return None;
         }

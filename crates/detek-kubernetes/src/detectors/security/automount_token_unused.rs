@@ -73,7 +73,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         let name = service_account_name(view);
         if is_mirror_pod(view)
             || name == "default"
-            || view.spec.automount_service_account_token == Some(false)
+            || view.spec().automount_service_account_token == Some(false)
         {
             continue;
         }

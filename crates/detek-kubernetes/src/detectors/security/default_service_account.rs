@@ -62,7 +62,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             continue;
         }
         let namespace = view.namespace();
-        let evidence = match view.spec.automount_service_account_token {
+        let evidence = match view.spec().automount_service_account_token {
             Some(false) => continue,
             Some(true) => "automountServiceAccountToken: true on the pod".to_string(),
             None => {
@@ -79,12 +79,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             }
         };
         let how = if view
-            .spec
+            .spec()
             .service_account_name
             .as_deref()
             .is_some_and(|s| !s.is_empty())
             || view
-                .spec
+                .spec()
                 .service_account
                 .as_deref()
                 .is_some_and(|s| !s.is_empty())

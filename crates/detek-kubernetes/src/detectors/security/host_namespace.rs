@@ -44,7 +44,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
-        let spec = view.spec;
+        let spec = view.spec();
         let shared: Vec<(&str, &str)> = [
             (spec.host_network, "network", "hostNetwork"),
             (spec.host_pid, "PID", "hostPID"),

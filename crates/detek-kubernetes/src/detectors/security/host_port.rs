@@ -46,7 +46,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
-        if view.spec.host_network == Some(true) {
+        if view.spec().host_network == Some(true) {
             continue;
         }
         for c in containers(view) {

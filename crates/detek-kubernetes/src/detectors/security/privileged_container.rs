@@ -48,7 +48,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         let pod_host_process = view
-            .spec
+            .spec()
             .security_context
             .as_ref()
             .and_then(|s| s.windows_options.as_ref())

@@ -57,7 +57,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 format!("{}: securityContext.procMount is Unmasked", c.label()),
             )
             .with_revision_of(view);
-            if view.spec.host_users == Some(false) {
+            if view.spec().host_users == Some(false) {
                 finding =
                     finding.with_evidence("the Pod runs in a user namespace (hostUsers: false)");
             }

@@ -70,7 +70,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         if is_windows(view) {
             continue;
         }
-        let pod = view.spec.security_context.as_ref();
+        let pod = view.spec().security_context.as_ref();
         for c in containers(view) {
             let non_root = effective(&c, pod, |s| s.run_as_non_root, |p| p.run_as_non_root);
             if non_root.is_some_and(|(v, _)| v) {

@@ -50,7 +50,7 @@ pub struct SeccompProfileMissing;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     flag_linux_containers(ctx, |view, c| {
-        let pod = view.spec.security_context.as_ref();
+        let pod = view.spec().security_context.as_ref();
         let annotations = view.metadata.annotations.as_ref();
         if c.privileged() {
             return None;

@@ -54,7 +54,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             Some(pod.object_ref()),
             format!("Pod evicted: {message}"),
         );
-        if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+        if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name()) {
             f = f.with_evidence(format!("node {node}"));
         }
         out.push(f);

@@ -57,13 +57,11 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut users: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for pod in pods {
         let Some(spec) = &pod.spec else { continue };
-        for v in spec.volumes.iter().flatten() {
-            if let Some(c) = &v.persistent_volume_claim {
-                users
-                    .entry((pod.namespace_or_default(), c.claim_name.as_str()))
-                    .or_default()
-                    .push(pod.name());
-            }
+        for claim in spec.claim_names() {
+            users
+                .entry((pod.namespace_or_default(), claim))
+                .or_default()
+                .push(pod.name());
         }
     }
     let events = warning_event_groups(ctx.get(&EVENTS)?);

@@ -42,7 +42,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
-        for volume in view.spec.volumes.iter().flatten() {
+        for volume in view.spec().volumes.iter().flatten() {
             let Some(host_path) = &volume.host_path else {
                 continue;
             };

@@ -6,8 +6,9 @@
 use crate::model::POD_SPECS;
 use crate::pods::{PodSpecView, WithRevision};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
+use detek_kubernetes_model::pod::Pod;
 use k8s_openapi::api::core::v1::{
-    Container, ContainerStateTerminated, ContainerStatus, Pod, PodSpec, PodStatus, Probe,
+    Container, ContainerStateTerminated, ContainerStatus, PodSpec, PodStatus, Probe,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;

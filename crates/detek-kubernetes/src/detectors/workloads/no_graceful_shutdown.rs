@@ -117,10 +117,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             continue;
         }
         let grace = view
-            .spec
+            .spec()
             .termination_grace_period_seconds
             .unwrap_or(DEFAULT_GRACE);
-        if grace >= min_grace || has_pre_stop(view.spec) {
+        if grace >= min_grace || has_pre_stop(view.spec()) {
             continue;
         }
         let behind = services_of(view);

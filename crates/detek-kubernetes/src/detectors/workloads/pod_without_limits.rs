@@ -54,7 +54,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
-        for (kind, c) in spec_containers(view.spec) {
+        for (kind, c) in spec_containers(view.spec()) {
             let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
             let has = |resource: &str| limits.is_some_and(|l| l.contains_key(resource));
             let mut missing = Vec::new();

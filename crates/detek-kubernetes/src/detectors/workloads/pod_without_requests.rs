@@ -40,7 +40,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
-        for (kind, c) in spec_containers(view.spec) {
+        for (kind, c) in spec_containers(view.spec()) {
             let resources = c.resources.as_ref();
             let requests = resources.and_then(|r| r.requests.as_ref());
             let limits = resources.and_then(|r| r.limits.as_ref());

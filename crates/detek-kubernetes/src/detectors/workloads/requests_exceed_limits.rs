@@ -38,7 +38,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let specs = ctx.get(&POD_SPECS)?.views();
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
-        for (kind, c) in spec_containers(view.spec) {
+        for (kind, c) in spec_containers(view.spec()) {
             let Some(resources) = &c.resources else {
                 continue;
             };

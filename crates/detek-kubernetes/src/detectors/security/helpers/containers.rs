@@ -84,7 +84,7 @@ pub(crate) fn normalise_capability(cap: &str) -> String {
 
 /// Init containers, regular containers, then ephemeral containers of a pod spec.
 pub(crate) fn containers<'a>(view: &PodSpecView<'a>) -> Vec<Ctr<'a>> {
-    let spec = view.spec;
+    let spec = view.spec();
     let mut out = Vec::new();
     let lists = [
         (CtrKind::Init, spec.init_containers.as_deref()),
@@ -211,7 +211,7 @@ pub(crate) fn effective<'a, T>(
 /// HostProcess container. Linux-only checks (seccomp, AppArmor, capabilities, run-as-root by
 /// UID, privilege escalation, read-only root) do not apply to them.
 pub(crate) fn is_windows(view: &PodSpecView) -> bool {
-    let spec = view.spec;
+    let spec = view.spec();
     if spec
         .os
         .as_ref()
@@ -302,7 +302,7 @@ pub(crate) fn path_covers(ancestor: &str, path: &str) -> bool {
 /// Every hostPath volume of a pod spec with its mounts.
 pub(crate) fn host_paths<'a>(view: &PodSpecView<'a>) -> Vec<HostPathUse<'a>> {
     let ctrs = containers(view);
-    view.spec
+    view.spec()
         .volumes
         .iter()
         .flatten()
@@ -329,12 +329,12 @@ pub(crate) fn host_paths<'a>(view: &PodSpecView<'a>) -> Vec<HostPathUse<'a>> {
 /// The ServiceAccount a pod spec runs as: `serviceAccountName`, else the deprecated
 /// `serviceAccount`, else `default`.
 pub(crate) fn service_account_name<'a>(view: &PodSpecView<'a>) -> &'a str {
-    view.spec
+    view.spec()
         .service_account_name
         .as_deref()
         .filter(|s| !s.is_empty())
         .or(view
-            .spec
+            .spec()
             .service_account
             .as_deref()
             .filter(|s| !s.is_empty()))
