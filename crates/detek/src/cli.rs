@@ -63,6 +63,14 @@ pub enum Command {
     List(ListArgs),
     /// Show one detector's documentation: what it detects, why it matters, how to fix it.
     Explain(ExplainArgs),
+    /// Serve the fleet hub: the cluster list, each cluster's reports and history, the REST
+    /// API and /metrics (docs/hub.md).
+    ///
+    ///   detek serve --demo                 a few clusters with weeks of history, to look around
+    ///   detek serve --token "$TOKEN"       take reports pushed to POST /api/scans
+    ///   detek serve --database-url postgres://hub@db/hub --listen 0.0.0.0:8080
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]

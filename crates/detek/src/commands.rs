@@ -32,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan(args),
         Command::List(args) => list(args),
         Command::Explain(args) => explain(args),
+        Command::Serve(args) => crate::serve::serve(args),
     }
 }
 
@@ -306,6 +307,36 @@ fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
             path.display()
         )
     })
+}
+
+/// The demo snapshot scanned as `detek run --demo` scans it (the default set, no config
+/// file): what `detek serve --demo` builds its clusters' history from.
+pub(crate) async fn demo_scan() -> Result<ReportList> {
+    use clap::Parser;
+    let catalogue = catalogue()?;
+    let config = Config::default();
+    let Command::Run(args) = Cli::try_parse_from(["detek", "run", "--demo"])?.command else {
+        bail!("`detek run --demo` did not parse as a run");
+    };
+    let select = args.select;
+    let target = resolve_targets_at_their_time(&args.target)?
+        .pop()
+        .context("the demo target")?;
+    let suppressors = suppressors(&config);
+    let plan = make_plan(&select, &target, &config, &catalogue, &suppressors)?;
+    let options = RunOptions {
+        target: target.target.clone(),
+        settings: config.settings(&catalogue)?,
+        now: target.now,
+        clock: target.clock,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        progress: Arc::new(Silent),
+        suppressors,
+        report_unrunnable: Default::default(),
+    };
+    let mut list = detek_core::run(&plan, &options).await;
+    list.clock_note = "when the demo snapshot was taken".to_string();
+    Ok(list)
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 mod progress;
+pub mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
