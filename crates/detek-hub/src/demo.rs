@@ -120,18 +120,19 @@ fn open_on(cluster: &DemoCluster, key: &str, day: u32) -> bool {
         return false;
     }
     let last = i64::from(DAYS - 1);
-    // A third of the findings are there from before the first scan and never leave; the
+    // A sixth of the findings are there from before the first scan and never leave; the
     // rest open on some day and most close again some days later.
     let (start, end) = match (h >> 8) % 6 {
-        0 | 1 => (-1, i64::MAX),
+        0 => (-1, i64::MAX),
         2 => (((h >> 16) % DAYS as u64) as i64, i64::MAX),
-        // Resolved by the latest scan: the "resolved" list has something to show.
-        3 => (((h >> 16) % 10) as i64, last),
+        // Some resolved by the latest scan: the "resolved" list has something to show.
+        3 if (h >> 24) % 3 == 0 => (((h >> 16) % 10) as i64, last),
         // Opened by the latest scan: the "new" list has something to show.
         4 if (h >> 24) % 4 == 0 => (last, i64::MAX),
+        // Come and go: a few days to a fortnight; the cluster's busy weeks differ.
         _ => {
             let start = ((h >> 16) % DAYS as u64) as i64 - 5;
-            (start, start + 3 + ((h >> 32) % 12) as i64)
+            (start, start + 2 + ((h >> 32) % 14) as i64)
         }
     };
     (start..end).contains(&i64::from(day))

@@ -271,6 +271,34 @@ pub struct ListArgs {
     pub select: Vec<String>,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Only this machine can connect unless you name another
+    /// address (0.0.0.0:8080 for every interface).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The hub's database: an SQLite file (sqlite://PATH or a path; created when missing) or
+    /// PostgreSQL (postgres://USER@HOST/DB). Default: detek-hub.db in the current directory;
+    /// with --demo, a database in memory.
+    #[arg(long, value_name = "URL", env = "DETEK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The bearer token writes need (POST /api/scans, PUT and DELETE /api/targets/NAME).
+    /// Without one the hub takes no writes.
+    #[arg(long, value_name = "TOKEN", env = "DETEK_HUB_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Reads need the token too (the API as a bearer token; a browser asks for it as the
+    /// password).
+    #[arg(long, requires = "token")]
+    pub token_for_reads: bool,
+    /// Largest report POST /api/scans takes, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_body_mib: usize,
+    /// Seed the database with a few demo clusters and weeks of history, made from the demo
+    /// snapshot (`detek run --demo`).
+    #[arg(long)]
+    pub demo: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// Detector id, e.g. `oomkilled_container` (see `detek list`).

@@ -16,17 +16,28 @@ pub struct Writer;
 #[derive(Debug)]
 pub struct Reader;
 
-/// The token of an `Authorization: Bearer <token>` header, if there is one.
-fn bearer(parts: &Parts) -> Result<Option<&str>, Error> {
+/// The token of an `Authorization: Bearer <token>` header, if there is one; with
+/// `basic_too`, also the password of `Authorization: Basic …` (how a browser sends what it
+/// asked its user for). Writes never take Basic: a browser would send it on its own.
+fn presented(parts: &Parts, basic_too: bool) -> Result<Option<String>, Error> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| Error::InvalidToken)?;
-    let (scheme, token) = value.split_once(' ').ok_or(Error::InvalidToken)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(Error::Unauthorized);
+    let (scheme, credential) = value.split_once(' ').ok_or(Error::InvalidToken)?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Some(credential.trim().to_string()));
     }
-    Ok(Some(token.trim()))
+    if basic_too && scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(credential.trim())
+            .map_err(|_| Error::InvalidToken)?;
+        let decoded = String::from_utf8(decoded).map_err(|_| Error::InvalidToken)?;
+        let (_user, password) = decoded.split_once(':').ok_or(Error::InvalidToken)?;
+        return Ok(Some(password.to_string()));
+    }
+    Err(Error::Unauthorized)
 }
 
 /// Compares in time independent of where the first difference is, so the token cannot be
@@ -40,10 +51,10 @@ fn same_token(given: &str, expected: &str) -> bool {
     diff == 0
 }
 
-fn check(parts: &Parts, expected: &str) -> Result<(), Error> {
-    match bearer(parts)? {
+fn check(parts: &Parts, expected: &str, basic_too: bool) -> Result<(), Error> {
+    match presented(parts, basic_too)? {
         None => Err(Error::Unauthorized),
-        Some(given) if same_token(given, expected) => Ok(()),
+        Some(given) if same_token(&given, expected) => Ok(()),
         Some(_) => Err(Error::InvalidToken),
     }
 }
@@ -53,7 +64,7 @@ impl FromRequestParts<AppState> for Writer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let expected = state.token.as_deref().ok_or(Error::WritesDisabled)?;
-        check(parts, expected).map(|()| Writer)
+        check(parts, expected, false).map(|()| Writer)
     }
 }
 
@@ -62,7 +73,7 @@ impl FromRequestParts<AppState> for Reader {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         match state.token.as_deref() {
-            Some(expected) if state.token_for_reads => check(parts, expected).map(|()| Reader),
+            Some(expected) if state.token_for_reads => check(parts, expected, true).map(|()| Reader),
             _ => Ok(Reader),
         }
     }

@@ -4,7 +4,7 @@
 //! since the previous scan, history, and the latest report in the look of
 //! `detek run -f html`).
 
-use super::pages::{PageError, PageResult, ago, duration_ms, render};
+use super::pages::{PageError, PageResult, ago, duration_ms, level_name, render, when};
 use super::{AppState, Error, Reader};
 use crate::db::{
     ClusterQuery, ClusterRow, ClusterSort, FindingRow, LevelCounts, MAX_PER_PAGE, ScanBrief,
@@ -18,6 +18,7 @@ use axum::routing::get;
 use detek_core::Level;
 use jiff::Timestamp;
 use minijinja::context;
+use super::pages::ser;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -227,7 +228,7 @@ fn worst(c: &LevelCounts) -> &'static str {
     }
 }
 
-/// One bar of a trend: failing detectors (fatal + error + warn) of a scan.
+/// One bar of a trend: the unsuppressed findings of a scan, coloured by its worst level.
 #[derive(Serialize)]
 struct TrendPoint {
     total: i64,
@@ -242,7 +243,7 @@ fn trend_point(scan: &ScanBrief) -> TrendPoint {
         };
     }
     TrendPoint {
-        total: scan.counts.fatal + scan.counts.error + scan.counts.warn,
+        total: scan.counts.findings,
         worst: worst(&scan.counts),
     }
 }
@@ -265,6 +266,7 @@ struct ClusterView<'a> {
     owner: &'a str,
     labels: BTreeMap<&'static str, &'a str>,
     last_scan: Option<String>,
+    last_scan_text: Option<String>,
     last_scan_epoch: i64,
     last_scan_ago: String,
     last_status: &'static str,
@@ -282,6 +284,7 @@ fn cluster_view(row: &ClusterRow, now: Timestamp) -> ClusterView<'_> {
         owner: &row.target.owner,
         labels: labels(&row.target),
         last_scan: last.map(|s| s.started_at.to_string()),
+        last_scan_text: last.map(|s| when(s.started_at)),
         last_scan_epoch: last.map_or(0, |s| s.started_at.as_second()),
         last_scan_ago: last.map_or_else(String::new, |s| ago(s.started_at, now)),
         last_status: last.map_or("", |s| s.status.as_str()),
@@ -321,13 +324,8 @@ async fn list(
     let page = state
         .store
         .cluster_list(&query)
-        .await
-        ?;
-    let label_choices = state
-        .store
-        .label_values()
-        .await
-        ?;
+        .await?;
+    let label_choices = label_choices(&state).await?;
     let now = Timestamp::now();
     let sort_links: BTreeMap<&str, String> = COLUMNS
         .iter()
@@ -352,7 +350,7 @@ async fn list(
         "clusters.html",
         StatusCode::OK,
         context! {
-            query => &params,
+            query => ser(&params),
             filtered => params.filtered(),
             label_choices => [
                 ("team", label_choices.team),
@@ -361,22 +359,49 @@ async fn list(
             ],
             columns => COLUMNS,
             sort_links => sort_links,
-            page => pager,
+            page => ser(&pager),
             db_unreachable => false,
         },
     ))
+}
+
+/// The values each label takes in the fleet, for the filter form's choices.
+#[derive(Default)]
+struct LabelChoices {
+    team: Vec<String>,
+    environment: Vec<String>,
+    region: Vec<String>,
+}
+
+async fn label_choices(state: &AppState) -> Result<LabelChoices, Error> {
+    let mut sets: [std::collections::BTreeSet<String>; 3] = Default::default();
+    for t in state.store.targets().await? {
+        for (set, value) in sets.iter_mut().zip([t.team, t.environment, t.region]) {
+            if !value.is_empty() {
+                set.insert(value);
+            }
+        }
+    }
+    let [team, environment, region] = sets.map(|s| s.into_iter().collect());
+    Ok(LabelChoices {
+        team,
+        environment,
+        region,
+    })
 }
 
 #[derive(Serialize)]
 struct ScanView {
     id: i64,
     started_at: String,
+    started_at_rfc3339: String,
     ago: String,
     status: &'static str,
     status_class: &'static str,
     error: Option<String>,
     duration: Option<String>,
-    counts: BTreeMap<&'static str, i64>,
+    counts: Counts,
+    findings: i64,
     has_report: bool,
 }
 
@@ -400,20 +425,15 @@ fn status_words(s: ScanState) -> &'static str {
 fn scan_view(s: &ScanRow, now: Timestamp) -> ScanView {
     ScanView {
         id: s.id.0,
-        started_at: s.started_at.to_string(),
+        started_at: when(s.started_at),
+        started_at_rfc3339: s.started_at.to_string(),
         ago: ago(s.started_at, now),
         status: status_words(s.status),
         status_class: status_class(s.status),
         error: s.error.clone(),
         duration: (s.duration_ms > 0).then(|| duration_ms(s.duration_ms)),
-        counts: [
-            ("fatal", s.counts.fatal),
-            ("error", s.counts.error),
-            ("warn", s.counts.warn),
-            ("unknown", s.counts.unknown),
-        ]
-        .into_iter()
-        .collect(),
+        counts: Counts::from(&s.counts),
+        findings: s.counts.findings,
         has_report: s.status != ScanState::Failed,
     }
 }
@@ -429,7 +449,7 @@ struct FindingView<'a> {
 
 fn finding_view(f: &FindingRow, open_days: Option<i64>) -> FindingView<'_> {
     FindingView {
-        level: f.level.as_str(),
+        level: level_name(f.level),
         detector: &f.detector,
         object: if f.object.is_empty() {
             "(cluster)"
@@ -462,8 +482,7 @@ async fn cluster(
         .ok_or_else(|| Error::NotFound(format!("cluster {name:?}")))?;
     let scans = store
         .scans_of(&name, HISTORY)
-        .await
-        ?;
+        .await?;
     let now = Timestamp::now();
     let latest_report = scans.iter().find(|s| s.status != ScanState::Failed);
     let diff = match latest_report {
@@ -478,11 +497,11 @@ async fn cluster(
     let diff_view = diff.as_ref().map(|d| {
         context! {
             previous => d.previous.map(|p| p.0),
-            new => d.new.iter().map(|f| finding_view(f, None)).collect::<Vec<_>>(),
-            resolved => d.resolved.iter().map(|f| finding_view(f, None)).collect::<Vec<_>>(),
-            open => d.still_open.iter()
+            new => ser(d.new.iter().map(|f| finding_view(f, None)).collect::<Vec<_>>()),
+            resolved => ser(d.resolved.iter().map(|f| finding_view(f, None)).collect::<Vec<_>>()),
+            open => ser(d.still_open.iter()
                 .map(|o| finding_view(&o.finding, Some(o.open_days)))
-                .collect::<Vec<_>>(),
+                .collect::<Vec<_>>()),
         }
     });
     let latest = scans.first().map(|s| {
@@ -496,14 +515,14 @@ async fn cluster(
         StatusCode::OK,
         context! {
             c => context! {
-                name => &target.name,
-                description => &target.description,
-                owner => &target.owner,
-                labels => labels(&target),
+                name => target.name.clone(),
+                description => target.description.clone(),
+                owner => target.owner.clone(),
+                labels => ser(labels(&target)),
             },
-            latest => latest,
+            latest => ser(&latest),
             diff => diff_view,
-            history => scans.iter().map(|s| scan_view(s, now)).collect::<Vec<_>>(),
+            history => ser(scans.iter().map(|s| scan_view(s, now)).collect::<Vec<_>>()),
             report_url => latest_report.map(|s| format!(
                 "/clusters/{}/scans/{}/report",
                 path_segment(&name),

@@ -2,7 +2,7 @@
 //! since when (the first time the oldest of its open findings was seen).
 
 use super::clusters::{ListParams, pager, path_segment};
-use super::pages::{PageResult, ago, render};
+use super::pages::{PageResult, ago, level_name, render, when};
 use super::{AppState, Reader};
 use crate::db::DetectorFailureRow;
 use axum::Router;
@@ -12,6 +12,7 @@ use axum::routing::get;
 use detek_core::Level;
 use jiff::Timestamp;
 use minijinja::context;
+use super::pages::ser;
 use serde::Serialize;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -26,6 +27,7 @@ struct FailureView<'a> {
     level_rank: u8,
     findings: i64,
     since: String,
+    since_text: String,
     since_epoch: i64,
     since_ago: String,
 }
@@ -44,10 +46,11 @@ fn failure_view(r: &DetectorFailureRow, now: Timestamp) -> FailureView<'_> {
     FailureView {
         target: &r.target.name,
         description: &r.target.description,
-        level: r.level.as_str(),
+        level: level_name(r.level),
         level_rank: rank(r.level),
         findings: r.findings,
         since: r.since.to_string(),
+        since_text: when(r.since),
         since_epoch: r.since.as_second(),
         since_ago: ago(r.since, now),
     }
@@ -71,8 +74,7 @@ async fn detector(
         StatusCode::OK,
         context! {
             detector => &id,
-            description => state.store.detector_description(&id).await?,
-            page => pager,
+            page => ser(&pager),
             db_unreachable => false,
         },
     ))

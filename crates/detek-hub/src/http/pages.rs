@@ -60,6 +60,11 @@ fn environment() -> &'static Environment<'static> {
     })
 }
 
+/// `value` as a template value (through serde).
+pub(crate) fn ser<T: serde::Serialize>(value: T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
 /// `template` rendered with `context` (plus `version`), as a page response with our headers.
 pub(crate) fn render(template: &str, status: StatusCode, context: Value) -> Response {
     let context = minijinja::context! { version => env!("CARGO_PKG_VERSION"), ..context };
@@ -165,6 +170,23 @@ pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
     } else {
         PageError(error).into_response()
     }
+}
+
+/// A level as the pages name it (and their CSS classes): `fatal`, `error`, `warn`, …
+pub(crate) fn level_name(level: detek_core::Level) -> &'static str {
+    use detek_core::Level;
+    match level {
+        Level::Fatal => "fatal",
+        Level::Error => "error",
+        Level::Warn => "warn",
+        Level::Unknown => "unknown",
+        Level::Normal => "normal",
+    }
+}
+
+/// A time as the pages show it: `2026-01-13 19:00 UTC`.
+pub(crate) fn when(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// "3 hours ago", "2 days ago", "just now": how long before `now` `then` was.
