@@ -2,7 +2,9 @@
 //! reads takes a [`Reader`]. Tokens travel only in the `Authorization` header (never in a
 //! cookie), so no browser sends one on its own and no form can be forged against the hub.
 
+use super::pages::PageError;
 use super::{AppState, Error};
+use axum::response::{IntoResponse, Response};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -68,14 +70,23 @@ impl FromRequestParts<AppState> for Writer {
     }
 }
 
+/// A refused read answers in the form of what was asked: JSON under `/api/`, a page (with
+/// the Basic challenge a browser answers) elsewhere.
 impl FromRequestParts<AppState> for Reader {
-    type Rejection = Error;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        match state.token.as_deref() {
-            Some(expected) if state.token_for_reads => check(parts, expected, true).map(|()| Reader),
-            _ => Ok(Reader),
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let checked = match state.token.as_deref() {
+            Some(expected) if state.token_for_reads => check(parts, expected, true),
+            _ => Ok(()),
+        };
+        checked.map(|()| Reader).map_err(|e| {
+            if parts.uri.path().starts_with("/api/") {
+                e.into_response()
+            } else {
+                PageError(e).into_response()
+            }
+        })
     }
 }
 

@@ -80,7 +80,7 @@ pub fn render(fleet: Option<&FleetMetrics>) -> String {
             "detek_open_findings{{target=\"{}\",detector=\"{}\",level=\"{}\"}} {}",
             label(&f.target),
             label(&f.detector),
-            f.level.as_str(),
+            super::pages::level_name(f.level),
             f.count
         );
     }
@@ -148,7 +148,7 @@ pub fn render(fleet: Option<&FleetMetrics>) -> String {
         &mut out,
         "detek_last_successful_scan_timestamp_seconds",
         "gauge",
-        "When the target's newest scan with a report started (Unix time).",
+        "When the target's newest scan with a report finished (Unix time).",
     );
     for t in &fleet.targets {
         if let Some(at) = t.last_success_at {

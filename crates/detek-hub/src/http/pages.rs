@@ -45,6 +45,9 @@ fn environment() -> &'static Environment<'static> {
             };
             out.write_str(&text).map_err(minijinja::Error::from)
         });
+        // One URL path segment: unlike minijinja's `urlencode`, `/` is encoded too, so a
+        // name with a slash stays one segment.
+        env.add_filter("segment", |value: &str| super::clusters::path_segment(value));
         for (name, source) in [
             ("base.html", include_str!("../../templates/base.html")),
             ("macros.html", include_str!("../../templates/macros.html")),
