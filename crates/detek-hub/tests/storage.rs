@@ -53,6 +53,7 @@ fn cluster(name: &str, team: &str, env: &str, description: &str) -> TargetSpec {
         source: TargetSource::Kubernetes {
             kubeconfig: Some("/etc/detek/kubeconfigs/fleet.yaml".into()),
             context: Some(name.to_string()),
+            namespace: None,
         },
         description: description.to_string(),
         owner: format!("{team}@example.com"),

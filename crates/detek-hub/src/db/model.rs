@@ -252,7 +252,7 @@ pub struct ClusterRow {
     pub target: TargetRow,
     /// The newest scan, failed or not.
     pub last_scan: Option<ScanBrief>,
-    /// The newest scan with a ReportList: what the counts come from.
+    /// The newest complete or partial scan: what the counts come from.
     pub last_report: Option<ScanBrief>,
     /// `cluster_possibly_unused`'s score in the last report.
     pub unused_score: Option<i64>,
@@ -292,7 +292,7 @@ impl FindingRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScanDiff {
     pub scan: ScanId,
-    /// The target's scan with a report before this one; `None` for the first.
+    /// The target's complete or partial scan before this one; `None` for the first.
     pub previous: Option<ScanId>,
     /// First seen in this scan.
     pub new: Vec<FindingRow>,
@@ -335,7 +335,7 @@ pub struct TargetMetrics {
     pub scans_failed_total: i64,
     pub last_scan_status: Option<ScanState>,
     pub last_scan_duration_ms: Option<i64>,
-    /// The newest scan with a ReportList.
+    /// The end of the newest complete or partial scan.
     pub last_success_at: Option<Timestamp>,
 }
 

@@ -612,7 +612,8 @@ impl Store {
             Vec<FindingFlat>,
         ) = on_pool!(self, |pool| {
             let previous: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM scans WHERE target = $1 AND status <> 'failed' AND id <> $2 \
+                "SELECT id FROM scans WHERE target = $1 AND status IN ('complete', 'partial') \
+                 AND id <> $2 \
                  AND (started_at < $3 OR (started_at = $3 AND id < $2)) \
                  ORDER BY started_at DESC, id DESC LIMIT 1",
             )

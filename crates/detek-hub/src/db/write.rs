@@ -55,6 +55,20 @@ pub fn unused_score(list: &ReportList) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// Why nothing could be collected: every collector error, one per line.
+fn collector_errors(list: &ReportList) -> String {
+    let errors: Vec<&str> = list
+        .collectors
+        .iter()
+        .filter_map(|c| c.error.as_deref())
+        .collect();
+    if errors.is_empty() {
+        "nothing could be collected".to_string()
+    } else {
+        errors.join("\n")
+    }
+}
+
 /// One finding row to write.
 struct FindingValues<'a> {
     fingerprint: &'a str,
@@ -138,9 +152,11 @@ fn scan_values(outcome: &ScanOutcome) -> Result<ScanValues, DbError> {
         ScanOutcome::Report(list) => {
             let s = &list.summary;
             let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            let status: ScanState = list.status.into();
             ScanValues {
-                status: list.status.into(),
-                error: None,
+                status,
+                // Nothing collected: the report says nothing about the target; keep why.
+                error: (status == ScanState::NothingCollected).then(|| collector_errors(list)),
                 identity: list.target.identity.clone(),
                 fatal: count(s.fatal),
                 error_count: count(s.error),
@@ -224,7 +240,8 @@ impl Store {
             ScanOutcome::Report(list) => finding_values(list),
             ScanOutcome::Failed { .. } => (Vec::new(), Vec::new()),
         };
-        let has_report = v.report.is_some();
+        // What the list counts and the findings follow: a scan that judged something.
+        let has_report = matches!(v.status, ScanState::Complete | ScanState::Partial);
         let id = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -286,7 +303,8 @@ impl Store {
                     .await?;
             }
             let newer_reports: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM scans WHERE target = $1 AND id <> $2 AND status <> 'failed' \
+                "SELECT COUNT(*) FROM scans WHERE target = $1 AND id <> $2 \
+                 AND status IN ('complete', 'partial') \
                  AND (started_at > $3 OR (started_at = $3 AND id > $2))",
             )
             .bind(&scan.target)
