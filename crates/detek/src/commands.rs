@@ -33,15 +33,16 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => list(args),
         Command::Explain(args) => explain(args),
         Command::Serve(args) => crate::serve::serve(args),
+        Command::Fleet(args) => crate::fleet::fleet(args),
     }
 }
 
 /// One scan to do: its collectors, target description and clock.
-struct ScanTarget {
-    target: Target,
-    collectors: Vec<Arc<dyn Collector>>,
-    now: SystemTime,
-    clock: Clock,
+pub(crate) struct ScanTarget {
+    pub(crate) target: Target,
+    pub(crate) collectors: Vec<Arc<dyn Collector>>,
+    pub(crate) now: SystemTime,
+    pub(crate) clock: Clock,
 }
 
 fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
@@ -141,7 +142,7 @@ fn cloud_options(args: &TargetArgs) -> Result<detek_openstack::client::ClientOpt
 
 /// An OpenStack cloud as a target: named by its clouds.yaml entry (or Keystone's URL for the
 /// OS_* variables), identified by Keystone's URL and the project (DESIGN.md §4).
-fn cloud_target(handle: Arc<detek_openstack::collector::CloudHandle>) -> ScanTarget {
+pub(crate) fn cloud_target(handle: Arc<detek_openstack::collector::CloudHandle>) -> ScanTarget {
     let config = handle.config();
     let name = if config.name == "envvars" {
         config.auth_url.clone()
@@ -243,9 +244,13 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         .collect())
 }
 
-fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result<Settings> {
+pub(crate) fn settings(
+    target_version: &Option<String>,
+    config: &Config,
+    catalogue: &Catalogue,
+) -> Result<Settings> {
     let mut settings = config.settings(catalogue)?;
-    if let Some(v) = &args.target_version {
+    if let Some(v) = target_version {
         if detek_kubernetes_model::version::parse(v).is_none() {
             bail!("--target-version {v:?} is not a Kubernetes version (e.g. 1.32 or v1.32.1)");
         }
@@ -257,7 +262,10 @@ fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result
     Ok(settings)
 }
 
-fn load_config(select_args: &crate::cli::SelectArgs, catalogue: &Catalogue) -> Result<Config> {
+pub(crate) fn load_config(
+    select_args: &crate::cli::SelectArgs,
+    catalogue: &Catalogue,
+) -> Result<Config> {
     let config = Config::discover(select_args.config.as_deref())?;
     config.validate(catalogue)?;
     Ok(config)
@@ -271,7 +279,7 @@ fn selection(select_args: &crate::cli::SelectArgs) -> Selection {
     }
 }
 
-fn make_plan(
+pub(crate) fn make_plan(
     select_args: &crate::cli::SelectArgs,
     target: &ScanTarget,
     config: &Config,
@@ -290,7 +298,7 @@ fn make_plan(
 
 /// The suppressors of one target: the config's ignore rules and the `detek.io/ignore`
 /// annotations (per target: the index is built from that target's objects).
-fn suppressors(config: &Config) -> Vec<Arc<dyn Suppressor>> {
+pub(crate) fn suppressors(config: &Config) -> Vec<Arc<dyn Suppressor>> {
     vec![
         Arc::new(RuleSuppressor::new(&config.ignore)),
         Arc::new(AnnotationSuppressor::new()),
@@ -344,7 +352,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let config = load_config(&args.select, &catalogue)?;
     let baseline = args.baseline.as_deref().map(load_baseline).transpose()?;
     let targets = resolve_targets(&args.target)?;
-    let settings = settings(&args.target, &config, &catalogue)?;
+    let settings = settings(&args.target.target_version, &config, &catalogue)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut scans = Vec::new();
     for target in targets {
@@ -428,7 +436,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// Report data (file names, parser and API server messages) shown on a terminal: control
 /// characters and escape sequences are shown escaped, never sent.
-fn safe(text: &dyn std::fmt::Display) -> String {
+pub(crate) fn safe(text: &dyn std::fmt::Display) -> String {
     detek_render::sanitize_terminal(&text.to_string()).into_owned()
 }
 
