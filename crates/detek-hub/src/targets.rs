@@ -142,7 +142,7 @@ pub enum RegistryError {
 ///     owner: payments@example.com
 ///     labels: {team: payments, environment: prod, region: eu-1}
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubConfig {
     #[serde(default)]
@@ -157,10 +157,10 @@ pub struct HubConfig {
 
 /// A target in `hub.yaml`: a full target, or (no `kind`) the description, owner and labels
 /// of a discovered target of that name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawEntry")]
 pub struct TargetEntry {
     pub name: String,
-    #[serde(flatten, default)]
     pub source: Option<TargetSource>,
     #[serde(default)]
     pub description: String,
@@ -168,6 +168,74 @@ pub struct TargetEntry {
     pub owner: String,
     #[serde(default)]
     pub labels: TargetLabels,
+}
+
+/// A `targets` entry as written: every field flat, checked strictly (a misspelt key or kind
+/// is an error, not a silently discovered-only target).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    name: String,
+    kind: Option<String>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    namespace: Option<String>,
+    cloud: Option<String>,
+    clouds_yaml: Option<PathBuf>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    labels: TargetLabels,
+}
+
+impl TryFrom<RawEntry> for TargetEntry {
+    type Error = String;
+
+    fn try_from(r: RawEntry) -> Result<TargetEntry, String> {
+        let name = &r.name;
+        let kube_fields = r.kubeconfig.is_some() || r.context.is_some() || r.namespace.is_some();
+        let cloud_fields = r.cloud.is_some() || r.clouds_yaml.is_some();
+        let source = match r.kind.as_deref() {
+            None if kube_fields || cloud_fields => {
+                return Err(format!(
+                    "target {name:?}: give `kind` (kubernetes, openstack or pushed) with its source"
+                ));
+            }
+            None => None,
+            Some("kubernetes") if !cloud_fields => Some(TargetSource::Kubernetes {
+                kubeconfig: r.kubeconfig,
+                context: r.context,
+                namespace: r.namespace,
+            }),
+            Some("openstack") if !kube_fields => Some(TargetSource::Openstack {
+                cloud: r
+                    .cloud
+                    .ok_or_else(|| format!("target {name:?}: an openstack target needs `cloud`"))?,
+                clouds_yaml: r.clouds_yaml,
+            }),
+            Some("pushed") if !kube_fields && !cloud_fields => Some(TargetSource::Pushed),
+            Some(kind @ ("kubernetes" | "openstack" | "pushed")) => {
+                return Err(format!(
+                    "target {name:?}: fields of another kind than {kind} (kubernetes: kubeconfig, \
+                     context, namespace; openstack: cloud, clouds_yaml)"
+                ));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "target {name:?}: unknown kind {other:?} (kubernetes, openstack or pushed)"
+                ));
+            }
+        };
+        Ok(TargetEntry {
+            name: r.name,
+            source,
+            description: r.description,
+            owner: r.owner,
+            labels: r.labels,
+        })
+    }
 }
 
 fn read(path: &Path) -> Result<String, RegistryError> {

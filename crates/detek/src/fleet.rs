@@ -95,9 +95,14 @@ fn scan(args: FleetScanArgs) -> Result<ExitCode> {
         store.close().await;
         anyhow::Ok(summary)
     })?;
+    // One line per target, tab-separated; report data shown with control characters escaped.
+    let safe = |text: &str| crate::commands::safe(&text);
     let mut out = String::new();
     for o in &summary.outcomes {
         let stored = match (&o.scan, &o.write_error) {
+            (Some(id), _) if o.attempts > 1 => {
+                format!("stored as scan {id} (write attempt {})", o.attempts)
+            }
             (Some(id), _) => format!("stored as scan {id}"),
             (None, Some(e)) => format!("NOT STORED: {e}"),
             (None, None) => "NOT STORED".to_string(),
@@ -108,14 +113,16 @@ fn scan(args: FleetScanArgs) -> Result<ExitCode> {
             .map(|e| format!(" ({})", e.replace('\n', "; ")))
             .unwrap_or_default();
         out.push_str(&format!(
-            "{}\t{}{why}\t{:.1} s\t{stored}\n",
-            o.target,
+            "{}\t{}{}\t{:.1} s\t{}\n",
+            safe(&o.target),
             o.status,
-            o.duration.as_secs_f64()
+            safe(&why),
+            o.duration.as_secs_f64(),
+            safe(&stored)
         ));
     }
     if !args.quiet {
-        print!("{}", crate::commands::safe(&out));
+        print!("{out}");
         eprintln!(
             "detek: fleet scan, shard {shard}: {} targets ({} in other shards), {} failed, {} \
              stored, {} not stored, in {:.1} s",
@@ -146,9 +153,9 @@ struct FleetScanner {
 }
 
 impl FleetScanner {
-    fn scan_target(&self, spec: &TargetSpec, timeout: Duration) -> Result<ScanTarget, String> {
-        // Requests never outlast the target's time.
-        let request_timeout = self.request_timeout.min(timeout);
+    /// The scan of one target (the pass enforces the target's timeout around it).
+    fn scan_target(&self, spec: &TargetSpec) -> Result<ScanTarget, String> {
+        let request_timeout = self.request_timeout;
         match &spec.source {
             TargetSource::Kubernetes {
                 kubeconfig,
@@ -212,8 +219,8 @@ impl FleetScanner {
         }
     }
 
-    async fn run(&self, spec: &TargetSpec, timeout: Duration) -> Result<ReportList, ScanError> {
-        let target = self.scan_target(spec, timeout).map_err(ScanError)?;
+    async fn run(&self, spec: &TargetSpec) -> Result<ReportList, ScanError> {
+        let target = self.scan_target(spec).map_err(ScanError)?;
         let suppressors = suppressors(&self.config);
         let plan = make_plan(
             &self.select,
@@ -241,8 +248,8 @@ impl Scanner for FleetScanner {
     fn scan<'a>(
         &'a self,
         target: &'a TargetSpec,
-        timeout: Duration,
+        _timeout: Duration,
     ) -> BoxFuture<'a, Result<ReportList, ScanError>> {
-        Box::pin(self.run(target, timeout))
+        Box::pin(self.run(target))
     }
 }
