@@ -301,6 +301,28 @@ pub struct ServeArgs {
     /// snapshot (`detek run --demo`).
     #[arg(long)]
     pub demo: bool,
+    /// Scan the targets of this hub config file every --scan-every, as `detek fleet scan`
+    /// does once (docs/hub.md). Without targets the hub only serves what is stored or pushed.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// Also scan every kubeconfig file of this directory (one target per file). Repeatable.
+    #[arg(long = "kubeconfig-dir", value_name = "DIR")]
+    pub kubeconfig_dirs: Vec<PathBuf>,
+    /// Also scan every context of this kubeconfig file. Repeatable.
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    pub kubeconfigs: Vec<PathBuf>,
+    /// Also scan every cloud of this clouds.yaml. Repeatable.
+    #[arg(long = "clouds-yaml", value_name = "FILE")]
+    pub clouds_yaml: Vec<PathBuf>,
+    /// How often the targets are scanned: a pass starts every DURATION (the first at once).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub scan_every: String,
+    /// Targets scanned at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Time allowed to one target's scan (past it the scan is stored as failed).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
 }
 
 #[derive(Debug, Args)]

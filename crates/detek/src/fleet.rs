@@ -58,15 +58,19 @@ fn shard(args: &FleetScanArgs) -> Result<Shard> {
     .unwrap_or_default())
 }
 
-fn scan(args: FleetScanArgs) -> Result<ExitCode> {
+/// What a pass needs from the flags: the targets, the scanner and the pass options (for
+/// `detek fleet scan`, and for `detek serve` when it scans targets on an interval).
+pub(crate) fn pass_setup(
+    args: &FleetScanArgs,
+) -> Result<(Vec<TargetSpec>, Arc<dyn Scanner>, PassOptions)> {
     let parse = |flag: &str, text: &str| {
         detek_kubernetes_live::parse_duration(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
     };
     let timeout = parse("--timeout", &args.timeout)?;
     let request_timeout = parse("--request-timeout", &args.request_timeout)?;
     let write_patience = parse("--write-patience", &args.write_patience)?;
-    let shard = shard(&args)?;
-    let targets = fleet_targets(&args)?;
+    let shard = shard(args)?;
+    let targets = fleet_targets(args)?;
     let catalogue = catalogue()?;
     let config = load_config(&args.select, &catalogue)?;
     let settings = settings(&args.target_version, &config, &catalogue)?;
@@ -83,6 +87,12 @@ fn scan(args: FleetScanArgs) -> Result<ExitCode> {
         shard,
         write_patience,
     };
+    Ok((targets, scanner, options))
+}
+
+fn scan(args: FleetScanArgs) -> Result<ExitCode> {
+    let (targets, scanner, options) = pass_setup(&args)?;
+    let shard = options.shard;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
