@@ -28,8 +28,26 @@ use tower::ServiceExt;
 const DEMO: &str = include_str!("../tests/data/demo-report.json");
 
 const TEAMS: [&str; 20] = [
-    "shop", "payments", "data", "platform", "search", "ads", "mobile", "identity", "billing",
-    "logistics", "ml", "video", "chat", "maps", "growth", "security", "sre", "web", "iot", "hr",
+    "shop",
+    "payments",
+    "data",
+    "platform",
+    "search",
+    "ads",
+    "mobile",
+    "identity",
+    "billing",
+    "logistics",
+    "ml",
+    "video",
+    "chat",
+    "maps",
+    "growth",
+    "security",
+    "sre",
+    "web",
+    "iot",
+    "hr",
 ];
 const ENVIRONMENTS: [&str; 3] = ["production", "staging", "development"];
 const REGIONS: [&str; 6] = [
@@ -146,7 +164,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).expect("usage: page_bench DATABASE_URL [CLUSTERS] [SCANS] [REQUESTS]");
+    let url = args
+        .get(1)
+        .expect("usage: page_bench DATABASE_URL [CLUSTERS] [SCANS] [REQUESTS]");
     let clusters: usize = args.get(2).map_or(7000, |s| s.parse().unwrap());
     let scans: u32 = args.get(3).map_or(30, |s| s.parse().unwrap());
     let requests: usize = args.get(4).map_or(200, |s| s.parse().unwrap());

@@ -161,7 +161,9 @@ fn set_unused_signs(list: &mut ReportList, signs: u8) {
         format!("[{}] {sign}", if held { "x" } else { " " })
     })
     .collect();
-    report.attachment.retain(|a| !a.description.starts_with("Score "));
+    report
+        .attachment
+        .retain(|a| !a.description.starts_with("Score "));
     report.findings.clear();
     if signs >= 3 {
         let finding = detek_core::Finding::new(
@@ -169,7 +171,9 @@ fn set_unused_signs(list: &mut ReportList, signs: u8) {
             None,
             format!("the cluster looks unused: {signs} of 5 signs (reported from 3)"),
         );
-        report.findings.push(finding.with_evidence(lines.join("\n")));
+        report
+            .findings
+            .push(finding.with_evidence(lines.join("\n")));
     } else {
         report.attachment.push(detek_core::Attachment {
             description: format!("Score {signs} of 5 (reported from 3)"),

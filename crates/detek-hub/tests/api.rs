@@ -62,11 +62,13 @@ struct Answer {
 
 impl Answer {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
     fn error(&self) -> String {
-        self.json()["error"].as_str().expect("an error sentence").to_string()
+        self.json()["error"]
+            .as_str()
+            .expect("an error sentence")
+            .to_string()
     }
 }
 
@@ -114,8 +116,16 @@ fn named(name: &str) -> ReportList {
 
 /// Nothing stored: no target, no scan.
 async fn assert_empty(hub: &Hub) {
-    assert_eq!(hub.store.scan_count().await.unwrap(), 0, "a scan was stored");
-    assert_eq!(hub.store.targets().await.unwrap(), vec![], "a target was stored");
+    assert_eq!(
+        hub.store.scan_count().await.unwrap(),
+        0,
+        "a scan was stored"
+    );
+    assert_eq!(
+        hub.store.targets().await.unwrap(),
+        vec![],
+        "a target was stored"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +140,10 @@ async fn refused_pushes_store_nothing() {
         a.error(),
         "this needs a bearer token: send `Authorization: Bearer <token>`"
     );
-    assert_eq!(a.headers[header::WWW_AUTHENTICATE], "Bearer realm=\"detek\"");
+    assert_eq!(
+        a.headers[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"detek\""
+    );
 
     // A wrong token, one a byte short, one a byte long, and another scheme.
     for auth in [
@@ -207,7 +220,11 @@ async fn refused_pushes_store_nothing() {
     let a = send(&hub, push(Some(&bearer()), "?target=a%1Bb", good.clone())).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.error(), "the target name holds control characters");
-    let a = send(&hub, push(Some(&bearer()), "?scan_id=not-a-uuid", good.clone())).await;
+    let a = send(
+        &hub,
+        push(Some(&bearer()), "?scan_id=not-a-uuid", good.clone()),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.error(), "scan_id must be a UUID, not \"not-a-uuid\"");
 
@@ -279,9 +296,17 @@ async fn a_push_is_stored_once_per_scan_id() {
     let hub = hub().await;
     let body = serde_json::to_string(&named("prod-eu")).unwrap();
     let id = "6f1d3c52-58a4-4b8e-9a53-0d1f5c8e2b11";
-    let first = send(&hub, push(Some(&bearer()), &format!("?scan_id={id}"), body.clone())).await;
+    let first = send(
+        &hub,
+        push(Some(&bearer()), &format!("?scan_id={id}"), body.clone()),
+    )
+    .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
-    let again = send(&hub, push(Some(&bearer()), &format!("?scan_id={id}"), body.clone())).await;
+    let again = send(
+        &hub,
+        push(Some(&bearer()), &format!("?scan_id={id}"), body.clone()),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(first.json(), again.json(), "a retry answers the first scan");
     assert_eq!(first.json()["scans"][0]["target"], "prod-eu");
@@ -353,7 +378,10 @@ async fn hostile_strings_are_escaped_everywhere() {
     )
     .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
-    assert_eq!(put.json()["description"], format!("desc {HOSTILE}{CONTROL}"));
+    assert_eq!(
+        put.json()["description"],
+        format!("desc {HOSTILE}{CONTROL}")
+    );
 
     let pages = [
         "/".to_string(),
@@ -364,9 +392,15 @@ async fn hostile_strings_are_escaped_everywhere() {
     for page in &pages {
         let a = get(&hub, page).await;
         assert_eq!(a.status, StatusCode::OK, "{page}");
-        assert!(!a.body.contains("<script>alert"), "{page} holds a raw <script>");
+        assert!(
+            !a.body.contains("<script>alert"),
+            "{page} holds a raw <script>"
+        );
         assert!(!a.body.contains('\u{1b}'), "{page} holds an ESC");
-        assert!(a.body.contains(HOSTILE_HTML), "{page} lacks the escaped name");
+        assert!(
+            a.body.contains(HOSTILE_HTML),
+            "{page} lacks the escaped name"
+        );
         assert_eq!(
             a.headers[header::CONTENT_SECURITY_POLICY],
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
@@ -379,7 +413,9 @@ async fn hostile_strings_are_escaped_everywhere() {
     assert!(list_page.contains(&format!("href=\"/clusters/{}\"", encode(HOSTILE))));
     // Control characters become U+FFFD.
     assert!(list_page.contains(&format!("desc {HOSTILE_HTML}\u{fffd}[2J")));
-    let cluster_page = get(&hub, &format!("/clusters/{}", encode(HOSTILE))).await.body;
+    let cluster_page = get(&hub, &format!("/clusters/{}", encode(HOSTILE)))
+        .await
+        .body;
     assert!(cluster_page.contains(&format!("message {HOSTILE_HTML}\u{fffd}[2J")));
     assert!(cluster_page.contains(&format!("pod{HOSTILE_HTML}")));
 
@@ -418,9 +454,17 @@ async fn new_and_resolved_since_the_previous_scan() {
     let mut second = first.clone();
     second.started_at = "2026-01-11T10:00:00Z".parse().unwrap();
     // `failed_pod` loses its first finding; `naked_pod` gains a new Pod.
-    let failed_pod = second.reports.iter_mut().find(|r| r.id == "failed_pod").unwrap();
+    let failed_pod = second
+        .reports
+        .iter_mut()
+        .find(|r| r.id == "failed_pod")
+        .unwrap();
     let resolved = failed_pod.findings.remove(0);
-    let naked = second.reports.iter_mut().find(|r| r.id == "naked_pod").unwrap();
+    let naked = second
+        .reports
+        .iter_mut()
+        .find(|r| r.id == "naked_pod")
+        .unwrap();
     let mut added = naked.findings[0].clone();
     added.object.as_mut().unwrap().name = "brand-new-pod".into();
     added.message = "a Pod without a controller appeared".into();
@@ -428,7 +472,11 @@ async fn new_and_resolved_since_the_previous_scan() {
     naked.findings.push(added);
     second.summary = detek_core::Summary::of(&second.reports);
     for list in [&first, &second] {
-        let a = send(&hub, push(Some(&bearer()), "", serde_json::to_string(list).unwrap())).await;
+        let a = send(
+            &hub,
+            push(Some(&bearer()), "", serde_json::to_string(list).unwrap()),
+        )
+        .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     }
     let page = get(&hub, "/clusters/prod-eu").await;
@@ -440,8 +488,12 @@ async fn new_and_resolved_since_the_previous_scan() {
     let gone = section(&page.body, "id=\"resolved-findings\"");
     assert_eq!(rows(gone), 1, "{gone}");
     assert!(gone.contains(&detek_render::escape_html(&resolved.message).into_owned()));
-    assert!(page.body.contains("<h2 id=\"new\">New since the previous scan <span class=\"count\">1</span></h2>"));
-    assert!(page.body.contains("<h2 id=\"resolved\">Resolved since the previous scan <span class=\"count\">1</span></h2>"));
+    assert!(page.body.contains(
+        "<h2 id=\"new\">New since the previous scan <span class=\"count\">1</span></h2>"
+    ));
+    assert!(page.body.contains(
+        "<h2 id=\"resolved\">Resolved since the previous scan <span class=\"count\">1</span></h2>"
+    ));
     // The same through the API.
     let diff = get(&hub, "/api/targets/prod-eu/diff").await.json();
     assert_eq!(diff["new"].as_array().unwrap().len(), 1);
@@ -451,7 +503,10 @@ async fn new_and_resolved_since_the_previous_scan() {
     // History: both scans, newest first; the report frame points at the newest.
     let history = section(&page.body, "id=\"history\"");
     assert_eq!(rows(history), 2);
-    assert!(history.find("2026-01-11 10:00 UTC").unwrap() < history.find("2026-01-10 10:00 UTC").unwrap());
+    assert!(
+        history.find("2026-01-11 10:00 UTC").unwrap()
+            < history.find("2026-01-10 10:00 UTC").unwrap()
+    );
     let scans = get(&hub, "/api/targets/prod-eu/scans").await.json();
     let newest = scans[0]["id"].as_i64().unwrap();
     let src = format!("src=\"/clusters/prod-eu/scans/{newest}/report\"");
@@ -459,8 +514,14 @@ async fn new_and_resolved_since_the_previous_scan() {
     // The framed report is detek-render's HTML report of that scan.
     let report = get(&hub, &format!("/clusters/prod-eu/scans/{newest}/report")).await;
     assert_eq!(report.status, StatusCode::OK);
-    assert_eq!(report.body, detek_render::html(&[second_as_stored(&hub, newest).await]));
-    assert_eq!(report.headers[header::CONTENT_SECURITY_POLICY], "frame-ancestors 'self'");
+    assert_eq!(
+        report.body,
+        detek_render::html(&[second_as_stored(&hub, newest).await])
+    );
+    assert_eq!(
+        report.headers[header::CONTENT_SECURITY_POLICY],
+        "frame-ancestors 'self'"
+    );
     // A scan of another cluster is not served under this one.
     let other = get(&hub, &format!("/clusters/elsewhere/scans/{newest}/report")).await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
@@ -493,7 +554,11 @@ async fn metrics_count_findings_scans_and_failures() {
     let mut list = named("prod-eu");
     list.started_at = "2026-01-10T10:00:00Z".parse().unwrap();
     list.finished_at = "2026-01-10T10:00:02.5Z".parse().unwrap();
-    let a = send(&hub, push(Some(&bearer()), "", serde_json::to_string(&list).unwrap())).await;
+    let a = send(
+        &hub,
+        push(Some(&bearer()), "", serde_json::to_string(&list).unwrap()),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED);
     let failed = detek_hub::db::NewScan::failed(
         "prod-eu",
@@ -571,9 +636,7 @@ async fn the_openapi_document_describes_the_routes() {
     );
     // Every described route answers (not the router's 404), and nothing else under /api/.
     for (method, path) in expected {
-        let uri = path
-            .replace("{name}", "nobody")
-            .replace("{id}", "1");
+        let uri = path.replace("{name}", "nobody").replace("{id}", "1");
         let request = Request::builder()
             .method(method.to_uppercase().as_str())
             .uri(&uri)
@@ -582,9 +645,12 @@ async fn the_openapi_document_describes_the_routes() {
             .unwrap();
         let a = send(&hub, request).await;
         // The fallback's 404 names the path; a handler's 404 names what it looked for.
-        let routed =
-            a.status != StatusCode::NOT_FOUND || a.error() != format!("{uri} not found");
-        assert!(routed, "{method} {uri} is not routed: {} {}", a.status, a.body);
+        let routed = a.status != StatusCode::NOT_FOUND || a.error() != format!("{uri} not found");
+        assert!(
+            routed,
+            "{method} {uri} is not routed: {} {}",
+            a.status, a.body
+        );
     }
     let a = get(&hub, "/api/nothing-here").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
@@ -595,7 +661,8 @@ async fn the_openapi_document_describes_the_routes() {
 async fn reads_need_the_token_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let mut state = AppState::new(Store::connect(&url).await.unwrap()).with_token(Some(TOKEN.into()));
+    let mut state =
+        AppState::new(Store::connect(&url).await.unwrap()).with_token(Some(TOKEN.into()));
     state.token_for_reads = true;
     let hub = Hub {
         store: state.store.clone(),
@@ -621,20 +688,35 @@ async fn reads_need_the_token_when_asked() {
     let basic = format!("Basic {}", base64_of(&format!("anyone:{TOKEN}")));
     assert_eq!(send(&hub, with(basic)).await.status, StatusCode::OK);
     let wrong = format!("Basic {}", base64_of("anyone:guess"));
-    assert_eq!(send(&hub, with(wrong)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&hub, with(wrong)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn the_page_says_when_the_database_is_unreachable() {
     let hub = hub().await;
-    let a = send(&hub, push(Some(&bearer()), "", serde_json::to_string(&named("prod-eu")).unwrap())).await;
+    let a = send(
+        &hub,
+        push(
+            Some(&bearer()),
+            "",
+            serde_json::to_string(&named("prod-eu")).unwrap(),
+        ),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED);
     assert_eq!(get(&hub, "/healthz").await.status, StatusCode::OK);
     hub.store.close().await;
     for page in ["/", "/clusters/prod-eu", "/detectors/failed_pod"] {
         let a = get(&hub, page).await;
         assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
-        assert!(a.body.contains("<strong>Database unreachable.</strong>"), "{page}: {}", a.body);
+        assert!(
+            a.body.contains("<strong>Database unreachable.</strong>"),
+            "{page}: {}",
+            a.body
+        );
         assert!(!a.body.contains("sqlx"), "{page} leaks the internal error");
         assert!(!a.body.contains("pool"), "{page} leaks the internal error");
     }
@@ -642,11 +724,22 @@ async fn the_page_says_when_the_database_is_unreachable() {
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.error(), "database unreachable");
     let a = get(&hub, "/healthz").await;
-    assert_eq!((a.status, a.body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n"));
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
+    );
     let a = get(&hub, "/metrics").await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.lines().any(|l| l == "detek_database_up 0"));
     // A push is refused too, and says why.
-    let a = send(&hub, push(Some(&bearer()), "", serde_json::to_string(&named("prod-us")).unwrap())).await;
+    let a = send(
+        &hub,
+        push(
+            Some(&bearer()),
+            "",
+            serde_json::to_string(&named("prod-us")).unwrap(),
+        ),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
 }

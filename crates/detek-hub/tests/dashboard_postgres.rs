@@ -42,8 +42,7 @@ async fn push(app: &axum::Router, list: &ReportList) -> StatusCode {
 }
 
 fn report(name: &str) -> ReportList {
-    let mut list: ReportList =
-        serde_json::from_str(include_str!("data/demo-report.json")).unwrap();
+    let mut list: ReportList = serde_json::from_str(include_str!("data/demo-report.json")).unwrap();
     list.target.name = name.to_string();
     list
 }
@@ -76,7 +75,10 @@ async fn pages_say_database_unreachable_while_postgres_is_down() {
     }
     let (status, metrics) = get(&app, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(metrics.lines().any(|l| l == "detek_database_up 0"), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l == "detek_database_up 0"),
+        "{metrics}"
+    );
     assert_eq!(
         push(&app, &report("prod-us")).await,
         StatusCode::SERVICE_UNAVAILABLE
@@ -92,7 +94,10 @@ async fn pages_say_database_unreachable_while_postgres_is_down() {
             assert!(!body.contains("Database unreachable"));
             break;
         }
-        assert!(Instant::now() < deadline, "still {status} after the restart");
+        assert!(
+            Instant::now() < deadline,
+            "still {status} after the restart"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The push refused while it was down stored nothing.

@@ -284,11 +284,21 @@ pub struct ServeArgs {
     /// The hub's database: an SQLite file (sqlite://PATH or a path; created when missing) or
     /// PostgreSQL (postgres://USER@HOST/DB). Default: detek-hub.db in the current directory;
     /// with --demo, a database in memory.
-    #[arg(long, value_name = "URL", env = "DETEK_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DETEK_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// The bearer token writes need (POST /api/scans, PUT and DELETE /api/targets/NAME).
     /// Without one the hub takes no writes.
-    #[arg(long, value_name = "TOKEN", env = "DETEK_HUB_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DETEK_HUB_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// Reads need the token too (the API as a bearer token; a browser asks for it as the
     /// password).

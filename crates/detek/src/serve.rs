@@ -7,9 +7,9 @@ use detek_hub::db::Store;
 use detek_hub::http::AppState;
 use detek_hub::scheduler::run_every;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use std::process::ExitCode;
 
 /// The database when none is named: a file beside where the hub runs.
 const DEFAULT_DATABASE: &str = "sqlite://detek-hub.db";

@@ -116,7 +116,10 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
         if row["last_scan"]["status"] == "failed" {
             let shown = cells[2].as_str().unwrap();
             let error = row["last_scan"]["error"].as_str().unwrap();
-            assert!(shown.contains(&format!("scan failed: {error}")), "{name}: {shown}");
+            assert!(
+                shown.contains(&format!("scan failed: {error}")),
+                "{name}: {shown}"
+            );
         }
     }
     // Trends: one bar per scan of the last ten.
@@ -131,7 +134,11 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
     if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
         let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
         std::fs::create_dir_all(&docs).unwrap();
-        std::fs::copy(out_dir.join("1-clusters.png"), docs.join("hub-clusters.png")).unwrap();
+        std::fs::copy(
+            out_dir.join("1-clusters.png"),
+            docs.join("hub-clusters.png"),
+        )
+        .unwrap();
     }
 
     // 2. Filter: choosing a team submits the form (the script), the server filters.
@@ -155,7 +162,10 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
     let q = c.find(Locator::Css("input[name=q]")).await.map_err(err)?;
     q.send_keys("staging\u{E007}").await.map_err(err)?;
     wait_for_url(c, "q=staging").await?;
-    assert_eq!(texts(c, "#clusters tbody td.name > a").await, ["shop-staging"]);
+    assert_eq!(
+        texts(c, "#clusters tbody td.name > a").await,
+        ["shop-staging"]
+    );
     assert_eq!(texts(c, "#count").await, ["1 cluster matches"]);
     screenshot(c, &out_dir.join("2-filtered.png")).await;
 
@@ -181,7 +191,10 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
     );
     assert_eq!(
         texts(c, "h2#resolved").await,
-        [format!("Resolved since the previous scan {}", resolved.len())]
+        [format!(
+            "Resolved since the previous scan {}",
+            resolved.len()
+        )]
     );
     let shown_new = texts(c, "#new-findings tbody tr td:nth-child(4)").await;
     let mut api_new: Vec<String> = new
@@ -219,8 +232,15 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
         "return {title: document.title, controls: !document.getElementById('controls').hidden};",
     )
     .await;
-    assert_eq!(framed["title"], json!("detek report — cluster shop-staging"));
-    assert_eq!(framed["controls"], json!(true), "the report's own script ran");
+    assert_eq!(
+        framed["title"],
+        json!("detek report — cluster shop-staging")
+    );
+    assert_eq!(
+        framed["controls"],
+        json!(true),
+        "the report's own script ran"
+    );
     c.enter_parent_frame().await.map_err(err)?;
     screenshot(c, &out_dir.join("3-cluster.png")).await;
 
@@ -244,7 +264,10 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
         .map(|r| r["target"]["name"].as_str().unwrap().to_string())
         .collect();
     assert!(api_rows.contains(&"shop-staging".to_string()));
-    assert_eq!(texts(c, "#failing tbody td:first-child > a").await, api_rows);
+    assert_eq!(
+        texts(c, "#failing tbody td:first-child > a").await,
+        api_rows
+    );
     // Sorting by a column (the script): findings, ascending.
     c.find(Locator::Css("#failing thead th:nth-child(3)"))
         .await
@@ -266,7 +289,10 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
     viewport(c, 400, 800).await;
     c.goto(&hub.url("/")).await.map_err(err)?;
     let width = js(c, "return document.documentElement.scrollWidth;").await;
-    assert!(width.as_u64().unwrap() <= 400, "horizontal scroll at 400 px: {width}");
+    assert!(
+        width.as_u64().unwrap() <= 400,
+        "horizontal scroll at 400 px: {width}"
+    );
     screenshot(c, &out_dir.join("5-clusters-400.png")).await;
     Ok(())
 }

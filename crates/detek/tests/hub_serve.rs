@@ -58,7 +58,10 @@ fn serve_scans_its_targets_and_shows_failures() {
     assert_eq!(row["target"]["kind"], "kubernetes");
     assert_eq!(row["last_scan"]["status"], "nothing_collected");
     let error = row["last_scan"]["error"].as_str().unwrap().to_string();
-    assert!(error.contains("127.0.0.1"), "the reason names the server: {error}");
+    assert!(
+        error.contains("127.0.0.1"),
+        "the reason names the server: {error}"
+    );
     // The credential stays in the kubeconfig.
     assert!(!row.to_string().contains("not-a-real-token"));
     let (status, page) = hub.get("/").unwrap();
@@ -72,7 +75,9 @@ fn serve_scans_its_targets_and_shows_failures() {
     let (status, page) = hub.get("/clusters/dead").unwrap();
     assert_eq!(status, 200);
     assert!(
-        page.contains(&format!("<strong>Nothing could be collected:</strong> {escaped}</div>")),
+        page.contains(&format!(
+            "<strong>Nothing could be collected:</strong> {escaped}</div>"
+        )),
         "{page}"
     );
 }
@@ -105,5 +110,9 @@ fn serve_refuses_bad_flags() {
         .args(["serve", "--token-for-reads"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "--token-for-reads needs --token");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--token-for-reads needs --token"
+    );
 }

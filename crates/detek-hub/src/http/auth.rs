@@ -4,10 +4,10 @@
 
 use super::pages::PageError;
 use super::{AppState, Error};
-use axum::response::{IntoResponse, Response};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 
 /// Proof that the request carries the hub's token. Without `--token` the hub takes no writes.
 #[derive(Debug)]

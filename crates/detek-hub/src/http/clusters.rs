@@ -4,6 +4,7 @@
 //! since the previous scan, history, and the latest report in the look of
 //! `detek run -f html`).
 
+use super::pages::ser;
 use super::pages::{PageError, PageResult, ago, duration_ms, level_name, render, when};
 use super::{AppState, Error, Reader};
 use crate::db::{
@@ -18,7 +19,6 @@ use axum::routing::get;
 use detek_core::Level;
 use jiff::Timestamp;
 use minijinja::context;
-use super::pages::ser;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -321,10 +321,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> PageResult {
     let query = params.query()?;
-    let page = state
-        .store
-        .cluster_list(&query)
-        .await?;
+    let page = state.store.cluster_list(&query).await?;
     let label_choices = label_choices(&state).await?;
     let now = Timestamp::now();
     let sort_links: BTreeMap<&str, String> = COLUMNS
@@ -477,21 +474,13 @@ async fn cluster(
     let store = &state.store;
     let target = store
         .target(&name)
-        .await
-        ?
+        .await?
         .ok_or_else(|| Error::NotFound(format!("cluster {name:?}")))?;
-    let scans = store
-        .scans_of(&name, HISTORY)
-        .await?;
+    let scans = store.scans_of(&name, HISTORY).await?;
     let now = Timestamp::now();
     let latest_report = scans.iter().find(|s| s.status != ScanState::Failed);
     let diff = match latest_report {
-        Some(s) => Some(
-            store
-                .diff(&name, s.id)
-                .await
-                ?,
-        ),
+        Some(s) => Some(store.diff(&name, s.id).await?),
         None => None,
     };
     let diff_view = diff.as_ref().map(|d| {
@@ -537,9 +526,7 @@ async fn cluster(
 pub(crate) fn path_segment(name: &str) -> String {
     let encoded = serde_urlencoded::to_string([("", name)]).unwrap_or_default();
     // `=value`, with `+` for spaces (form encoding); a path wants `%20`.
-    encoded
-        .trim_start_matches('=')
-        .replace('+', "%20")
+    encoded.trim_start_matches('=').replace('+', "%20")
 }
 
 /// `GET /clusters/{name}/scans/{id}/report`: a stored scan's report, rendered by
@@ -556,8 +543,7 @@ async fn report(
     let scan = state
         .store
         .scan(ScanId(id))
-        .await
-        ?
+        .await?
         .filter(|s| s.row.target == name)
         .ok_or_else(|| Error::NotFound(format!("scan {id} of cluster {name:?}")))?;
     let Some(report) = scan.report else {

@@ -2,6 +2,7 @@
 //! since when (the first time the oldest of its open findings was seen).
 
 use super::clusters::{ListParams, pager, path_segment};
+use super::pages::ser;
 use super::pages::{PageResult, ago, level_name, render, when};
 use super::{AppState, Reader};
 use crate::db::DetectorFailureRow;
@@ -12,7 +13,6 @@ use axum::routing::get;
 use detek_core::Level;
 use jiff::Timestamp;
 use minijinja::context;
-use super::pages::ser;
 use serde::Serialize;
 
 pub(crate) fn router() -> Router<AppState> {

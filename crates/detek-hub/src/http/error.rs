@@ -76,7 +76,8 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
-        let mut response = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        let mut response =
+            (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
         if let Some(challenge) = self.challenge() {
             response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
         }

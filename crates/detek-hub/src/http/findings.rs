@@ -42,7 +42,9 @@ async fn diff(
             .map(|s| s.id)
             .ok_or_else(|| Error::NotFound(format!("a scan with a report of target {name:?}")))?,
         s => ScanId(s.parse().map_err(|_| {
-            Error::BadRequest(format!("scan must be a scan id (a whole number), not {s:?}"))
+            Error::BadRequest(format!(
+                "scan must be a scan id (a whole number), not {s:?}"
+            ))
         })?),
     };
     match store.scan(scan).await? {
@@ -59,5 +61,7 @@ async fn failures(
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<DetectorFailureRow>>, Error> {
-    Ok(Json(state.store.detector_failures(&id, &params.query()?).await?))
+    Ok(Json(
+        state.store.detector_failures(&id, &params.query()?).await?,
+    ))
 }

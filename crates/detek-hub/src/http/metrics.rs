@@ -24,7 +24,10 @@ async fn metrics(_reader: Reader, State(state): State<AppState>) -> impl IntoRes
         eprintln!("detek serve: /metrics: {e:#}");
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         render(fleet.as_ref().ok()),
     )
 }

@@ -47,13 +47,21 @@ fn environment() -> &'static Environment<'static> {
         });
         // One URL path segment: unlike minijinja's `urlencode`, `/` is encoded too, so a
         // name with a slash stays one segment.
-        env.add_filter("segment", |value: &str| super::clusters::path_segment(value));
+        env.add_filter("segment", |value: &str| {
+            super::clusters::path_segment(value)
+        });
         for (name, source) in [
             ("base.html", include_str!("../../templates/base.html")),
             ("macros.html", include_str!("../../templates/macros.html")),
-            ("clusters.html", include_str!("../../templates/clusters.html")),
+            (
+                "clusters.html",
+                include_str!("../../templates/clusters.html"),
+            ),
             ("cluster.html", include_str!("../../templates/cluster.html")),
-            ("detector.html", include_str!("../../templates/detector.html")),
+            (
+                "detector.html",
+                include_str!("../../templates/detector.html"),
+            ),
             ("error.html", include_str!("../../templates/error.html")),
         ] {
             env.add_template(name, source)
@@ -144,10 +152,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn style() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        STYLE,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE)
 }
 
 async fn script() -> impl IntoResponse {

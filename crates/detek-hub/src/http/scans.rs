@@ -48,7 +48,11 @@ struct PushParams {
 
 /// The body as bytes, refused with 413 beyond `limit` (by its Content-Length at once, or
 /// while it is read when there is none).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, Error> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, Error> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -139,9 +143,10 @@ async fn push(
     }
     let scan_id = match params.scan_id.trim() {
         "" => None,
-        s => Some(Uuid::parse_str(s).map_err(|_| {
-            Error::BadRequest(format!("scan_id must be a UUID, not {s:?}"))
-        })?),
+        s => Some(
+            Uuid::parse_str(s)
+                .map_err(|_| Error::BadRequest(format!("scan_id must be a UUID, not {s:?}")))?,
+        ),
     };
     if scan_id.is_some() && lists.len() > 1 {
         return Err(Error::BadRequest(

@@ -73,11 +73,11 @@ async fn put(
         labels: body.labels,
     };
     state.store.upsert_target(&spec).await?;
-    let row = state
-        .store
-        .target(&name)
-        .await?
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("target {name:?} not found after its upsert")))?;
+    let row = state.store.target(&name).await?.ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!(
+            "target {name:?} not found after its upsert"
+        ))
+    })?;
     Ok((StatusCode::OK, Json(row)))
 }
 

@@ -52,7 +52,9 @@ impl Hub {
     /// A plain HTTP/1.1 GET on loopback: (status, body).
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
         write!(
             stream,
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -63,7 +65,10 @@ impl Hub {
         let raw = String::from_utf8_lossy(&raw).into_owned();
         let status = raw.split(' ').nth(1)?.parse().ok()?;
         let (head, body) = raw.split_once("\r\n\r\n")?;
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_string()
@@ -97,4 +102,3 @@ impl Drop for Hub {
         let _ = self.child.wait();
     }
 }
-
