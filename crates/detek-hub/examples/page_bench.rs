@@ -107,7 +107,7 @@ fn cluster(i: usize) -> DemoCluster {
         region: REGIONS[(i / 3) % REGIONS.len()],
         share: 40 + (i as u64 * 37) % 61,
         unused_signs: (i % 6) as u8,
-        failed_last: u32::from(i % 50 == 0),
+        failed_last: u32::from(i.is_multiple_of(50)),
     }
 }
 
@@ -156,6 +156,9 @@ async fn seed(store: &Store, clusters: usize, scans: u32) {
     );
 }
 
+/// The URI of a kind of request, for its i-th sending.
+type UriOf = Box<dyn Fn(usize) -> String>;
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
@@ -179,7 +182,7 @@ async fn main() {
     }
     let backend = store.backend();
     let app = router(AppState::new(store));
-    let kinds: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let kinds: Vec<(&str, UriOf)> = vec![
         ("list, page 1", Box::new(|_| "/".to_string())),
         (
             "list, page N (deep)",

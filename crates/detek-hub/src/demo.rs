@@ -126,9 +126,9 @@ fn open_on(cluster: &DemoCluster, key: &str, day: u32) -> bool {
         0 => (-1, i64::MAX),
         2 => (((h >> 16) % DAYS as u64) as i64, i64::MAX),
         // Some resolved by the latest scan: the "resolved" list has something to show.
-        3 if (h >> 24) % 3 == 0 => (((h >> 16) % 10) as i64, last),
+        3 if (h >> 24).is_multiple_of(3) => (((h >> 16) % 10) as i64, last),
         // Opened by the latest scan: the "new" list has something to show.
-        4 if (h >> 24) % 4 == 0 => (last, i64::MAX),
+        4 if (h >> 24).is_multiple_of(4) => (last, i64::MAX),
         // Come and go: a few days to a fortnight; the cluster's busy weeks differ.
         _ => {
             let start = ((h >> 16) % DAYS as u64) as i64 - 5;

@@ -155,8 +155,8 @@ fn schedule(store: Arc<Store>, fleet: FleetScanArgs, every: Duration) -> Result<
 fn args_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        s if s % 3600 == 0 => format!("{} h", s / 3600),
-        s if s % 60 == 0 => format!("{} min", s / 60),
+        s if s.is_multiple_of(3600) => format!("{} h", s / 3600),
+        s if s.is_multiple_of(60) => format!("{} min", s / 60),
         s => format!("{s} s"),
     }
 }

@@ -255,7 +255,7 @@ async fn walk(c: &Client, hub: &Hub, out_dir: &Path) -> Result<(), String> {
     .await
     .map_err(err)?;
     wait_for_url(c, &format!("/detectors/{detector}")).await?;
-    assert_eq!(texts(c, "#detector-id").await, [detector.clone()]);
+    assert_eq!(texts(c, "#detector-id").await, [detector.as_str()]);
     let failing = hub.api(&format!("/api/detectors/{detector}/failures"));
     let api_rows: Vec<String> = failing["items"]
         .as_array()

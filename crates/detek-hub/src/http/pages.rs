@@ -172,7 +172,7 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 
 /// 404 for any other path: JSON under `/api/`, a page elsewhere.
 pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
-    let error = Error::NotFound(format!("{}", uri.path()));
+    let error = Error::NotFound(uri.path().to_string());
     if uri.path().starts_with("/api/") {
         error.into_response()
     } else {
