@@ -228,7 +228,8 @@ fn worst(c: &LevelCounts) -> &'static str {
     }
 }
 
-/// One bar of a trend: the unsuppressed findings of a scan, coloured by its worst level.
+/// One bar of a trend: the unsuppressed findings of a scan, coloured by its worst level (a
+/// scan that saw nothing is a flat grey mark, not a clean bill of health).
 #[derive(Serialize)]
 struct TrendPoint {
     total: i64,
@@ -236,7 +237,7 @@ struct TrendPoint {
 }
 
 fn trend_point(scan: &ScanBrief) -> TrendPoint {
-    if scan.status == ScanState::Failed {
+    if matches!(scan.status, ScanState::Failed | ScanState::NothingCollected) {
         return TrendPoint {
             total: 0,
             worst: "failed",
