@@ -500,6 +500,16 @@ async fn new_and_resolved_since_the_previous_scan() {
     assert_eq!(diff["new"][0]["detector"], "naked_pod");
     assert_eq!(diff["resolved"].as_array().unwrap().len(), 1);
     assert_eq!(diff["resolved"][0]["detector"], "failed_pod");
+    assert_eq!(
+        get(&hub, "/api/targets/prod-eu/diff?scan=999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let a = get(&hub, "/api/targets/prod-eu/diff?scan=latest").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        a.error(),
+        "scan must be a scan id (a whole number), not \"latest\""
+    );
     // History: both scans, newest first; the report frame points at the newest.
     let history = section(&page.body, "id=\"history\"");
     assert_eq!(rows(history), 2);
