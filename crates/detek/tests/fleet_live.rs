@@ -309,6 +309,26 @@ fn assert_no_secret(what: &str, haystack: &[u8], secrets: &[String]) {
     }
 }
 
+/// Every stored ReportList, as JSON: no token, password or key.
+async fn assert_no_secret_in_reports(store: &Store, fleet: &Fleet) {
+    let mut reports = 0;
+    for target in store.targets().await.unwrap() {
+        for scan in store.scans_of(&target.name, 100).await.unwrap() {
+            if let Some(report) = store.scan(scan.id).await.unwrap().unwrap().report {
+                let json = serde_json::to_string(&report).unwrap();
+                assert_no_secret(
+                    &format!("the report of {}", target.name),
+                    json.as_bytes(),
+                    &fleet.secrets,
+                );
+                reports += 1;
+            }
+        }
+    }
+    // The teams and the dead one (nothing collected, still a ReportList).
+    assert_eq!(reports, TEAMS + 1);
+}
+
 #[test]
 fn fleet_scan_into_sqlite_stores_failures_with_reason_and_no_credential() {
     let fleet = fleet(TEAMS);
@@ -340,9 +360,11 @@ fn fleet_scan_into_sqlite_stores_failures_with_reason_and_no_credential() {
     rt().block_on(async {
         let store = Store::connect(&url).await.unwrap();
         check_pass(&store, &fleet).await;
+        assert_no_secret_in_reports(&store, &fleet).await;
         store.close().await;
     });
-    // Every byte of the database files: no token, password or key.
+    // Every byte of the database files (the reports are compressed there: checked above as
+    // JSON): no token, password or key.
     for entry in std::fs::read_dir(fleet.dir.path()).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
         if name.starts_with("hub.db") {
@@ -361,6 +383,7 @@ fn fleet_scan_into_postgres_stores_failures_with_reason_and_no_credential() {
     rt.block_on(async {
         let store = Store::connect(&url).await.unwrap();
         check_pass(&store, &fleet).await;
+        assert_no_secret_in_reports(&store, &fleet).await;
         store.close().await;
         // Every row of every table as text.
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
@@ -605,4 +628,146 @@ fn the_fleet_manifests_pass_a_server_side_dry_run() {
         None,
     );
     assert_eq!(code, 404);
+}
+
+/// Targets scanned per minute and database size per scan (docs/hub.md): N contexts, each the
+/// whole test cluster with the real dumps of tests/data/live loaded, scanned by one
+/// `detek fleet scan` into SQLite and into PostgreSQL. The API server runs on the same
+/// machine. `DETEK_BENCH_BIN` (default: this build's binary), `DETEK_BENCH_TARGETS` (60),
+/// `DETEK_BENCH_CONCURRENCY` (8).
+#[test]
+#[ignore = "a measurement: cargo test -p detek --test fleet_live -- --ignored --nocapture"]
+fn fleet_throughput() {
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.to_string());
+    let bin = var("DETEK_BENCH_BIN", env!("CARGO_BIN_EXE_detek"));
+    let n: usize = var("DETEK_BENCH_TARGETS", "60").parse().unwrap();
+    let concurrency = var("DETEK_BENCH_CONCURRENCY", "8");
+    let env = env();
+    let objects = load_real_dumps(&env.admin());
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("bench.kubeconfig");
+    let names: Vec<String> = (0..n).map(|i| format!("cluster-{i:04}")).collect();
+    let token = env.get("ADMIN_TOKEN").to_string();
+    let contexts: Vec<(&str, &str, Option<&str>)> = names
+        .iter()
+        .map(|c| (c.as_str(), env.url(), Some(token.as_str())))
+        .collect();
+    write_kubeconfig(&kubeconfig, env.get("CA_FILE"), &contexts, &names[0]);
+    let rt = rt();
+    let pg_url = rt.block_on(Postgres::shared().database("fleet_bench"));
+    let sqlite_path = dir.path().join("bench.db");
+    let sqlite_url = format!("sqlite://{}", sqlite_path.display());
+    let pg_size = || {
+        rt.block_on(async {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        })
+    };
+    // Migrated, empty: the size a scan adds is measured from here.
+    rt.block_on(async {
+        Store::connect(&pg_url).await.unwrap().close().await;
+        Store::connect(&sqlite_url).await.unwrap().close().await;
+    });
+    let pg_empty = pg_size() as u64;
+    let sqlite_size = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("bench.db"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum::<u64>()
+    };
+    let sqlite_empty = sqlite_size();
+    // Two passes: the first also creates the targets' finding rows, the second only adds
+    // scans (what every later pass costs).
+    for pass in 1..=2 {
+        for (label, url) in [("sqlite", &sqlite_url), ("postgres", &pg_url)] {
+            let before = if label == "sqlite" {
+                sqlite_size()
+            } else {
+                pg_size() as u64
+            };
+            let start = Instant::now();
+            let out = std::process::Command::new(&bin)
+                .args([
+                    "fleet",
+                    "scan",
+                    "--kubeconfig",
+                    kubeconfig.to_str().unwrap(),
+                ])
+                .args([
+                    "--database-url",
+                    url,
+                    "--concurrency",
+                    &concurrency,
+                    "--timeout",
+                    "300s",
+                ])
+                .env_remove("KUBECONFIG")
+                .output()
+                .unwrap();
+            let elapsed = start.elapsed();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                stdout
+                    .lines()
+                    .filter(|l| l.contains("\tcomplete\t"))
+                    .count(),
+                n,
+                "{stdout}"
+            );
+            let scans: Vec<f64> = stdout
+                .lines()
+                .map(|l| {
+                    l.split('\t')
+                        .nth(2)
+                        .unwrap()
+                        .trim_end_matches(" s")
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            let mean = scans.iter().sum::<f64>() / scans.len() as f64;
+            let after = if label == "sqlite" {
+                sqlite_size()
+            } else {
+                pg_size() as u64
+            };
+            eprintln!(
+                "fleet bench pass {pass} ({label}): {n} targets of {objects} loaded objects each, \
+             concurrency {concurrency}: {:.1} s, {:.1} targets/min, mean scan {mean:.2} s, \
+             database +{:.0} KiB per scan",
+                elapsed.as_secs_f64(),
+                n as f64 / elapsed.as_secs_f64() * 60.0,
+                after.saturating_sub(before) as f64 / n as f64 / 1024.0
+            );
+        }
+    }
+    rt.block_on(async {
+        let store = Store::connect(&sqlite_url).await.unwrap();
+        let scan = store.scans_of(&names[0], 1).await.unwrap()[0].clone();
+        let json = store.scan(scan.id).await.unwrap().unwrap().report.unwrap();
+        eprintln!(
+            "fleet bench: one ReportList {} bytes of JSON, {} findings, {} open finding rows",
+            serde_json::to_string(&json).unwrap().len(),
+            scan.counts.findings,
+            store.open_findings(&names[0]).await.unwrap().len()
+        );
+        store.close().await;
+    });
+    eprintln!(
+        "fleet bench: database per scan over both passes: SQLite {:.0} KiB, PostgreSQL {:.0} KiB",
+        (sqlite_size() - sqlite_empty) as f64 / (2 * n) as f64 / 1024.0,
+        (pg_size() as u64 - pg_empty) as f64 / (2 * n) as f64 / 1024.0
+    );
 }

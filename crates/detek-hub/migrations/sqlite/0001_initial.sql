@@ -39,7 +39,8 @@ CREATE TABLE scans (
     -- 0 Normal, 1 Unknown, 2 Warn, 3 Error, 4 Fatal: the worst report level
     worst_rank   INTEGER NOT NULL DEFAULT 0,
     unused_score INTEGER,
-    report       TEXT
+    -- the full ReportList: its JSON, gzip-compressed (NULL for a failed scan)
+    report       BLOB
 );
 CREATE INDEX scans_by_target ON scans (target, started_at DESC, id DESC);
 CREATE INDEX scans_by_start ON scans (started_at);

@@ -395,7 +395,7 @@ impl Store {
         struct WithReport {
             #[sqlx(flatten)]
             scan: ScanFlat,
-            report: Option<String>,
+            report: Option<Vec<u8>>,
         }
         let row: Option<WithReport> = on_pool!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -408,9 +408,9 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let report = row
             .report
-            .map(|json| {
-                serde_json::from_str(&json)
-                    .map_err(|e| DbError::Corrupt(format!("report JSON of scan {id}: {e}")))
+            .map(|gz| {
+                serde_json::from_reader(flate2::read::GzDecoder::new(gz.as_slice()))
+                    .map_err(|e| DbError::Corrupt(format!("report of scan {id}: {e}")))
             })
             .transpose()?;
         Ok(Some(StoredScan {

@@ -117,6 +117,18 @@ fn finding_values(list: &ReportList) -> (Vec<FindingValues<'_>>, Vec<&str>) {
     (by_fingerprint.into_values().collect(), judged)
 }
 
+/// A ReportList as the `report` column holds it: its JSON, gzip-compressed (JSON of this
+/// shape compresses about tenfold).
+fn compress_report(list: &ReportList) -> Result<Vec<u8>, DbError> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    serde_json::to_writer(&mut gz, list)
+        .map_err(|e| DbError::Corrupt(format!("report JSON: {e}")))?;
+    gz.flush()
+        .and_then(|()| gz.finish())
+        .map_err(|e| DbError::Corrupt(format!("compressing the report: {e}")))
+}
+
 /// The columns a scan row gets from its outcome.
 struct ScanValues {
     status: ScanState,
@@ -130,7 +142,7 @@ struct ScanValues {
     findings: i64,
     worst_rank: i64,
     unused_score: Option<i64>,
-    report: Option<String>,
+    report: Option<Vec<u8>>,
 }
 
 fn scan_values(outcome: &ScanOutcome) -> Result<ScanValues, DbError> {
@@ -166,10 +178,7 @@ fn scan_values(outcome: &ScanOutcome) -> Result<ScanValues, DbError> {
                 findings: count(s.findings),
                 worst_rank: level_rank(list.worst_level()),
                 unused_score: unused_score(list),
-                report: Some(
-                    serde_json::to_string(list)
-                        .map_err(|e| DbError::Corrupt(format!("report JSON: {e}")))?,
-                ),
+                report: Some(compress_report(list)?),
             }
         }
     })
