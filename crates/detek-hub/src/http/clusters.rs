@@ -323,7 +323,7 @@ async fn list(
 ) -> PageResult {
     let query = params.query()?;
     let page = state.store.cluster_list(&query).await?;
-    let label_choices = label_choices(&state).await?;
+    let label_choices = state.store.label_values().await?;
     let now = Timestamp::now();
     let sort_links: BTreeMap<&str, String> = COLUMNS
         .iter()
@@ -361,31 +361,6 @@ async fn list(
             db_unreachable => false,
         },
     ))
-}
-
-/// The values each label takes in the fleet, for the filter form's choices.
-#[derive(Default)]
-struct LabelChoices {
-    team: Vec<String>,
-    environment: Vec<String>,
-    region: Vec<String>,
-}
-
-async fn label_choices(state: &AppState) -> Result<LabelChoices, Error> {
-    let mut sets: [std::collections::BTreeSet<String>; 3] = Default::default();
-    for t in state.store.targets().await? {
-        for (set, value) in sets.iter_mut().zip([t.team, t.environment, t.region]) {
-            if !value.is_empty() {
-                set.insert(value);
-            }
-        }
-    }
-    let [team, environment, region] = sets.map(|s| s.into_iter().collect());
-    Ok(LabelChoices {
-        team,
-        environment,
-        region,
-    })
 }
 
 #[derive(Serialize)]
