@@ -330,6 +330,15 @@ async fn cluster_list_filters_sorts_and_pages(store: &Store) {
         .upsert_target(&cluster("never-scanned", "a", "prod", ""))
         .await
         .unwrap();
+    let labels = store.label_values().await.unwrap();
+    assert_eq!(
+        (labels.teams, labels.environments, labels.regions),
+        (
+            vec!["a".to_string(), "b".to_string()],
+            vec!["dev".to_string(), "prod".to_string()],
+            vec!["eu-1".to_string()]
+        )
+    );
 
     let q = |f: &dyn Fn(&mut ClusterQuery)| {
         let mut q = ClusterQuery {
