@@ -36,6 +36,7 @@ on_both!(
     insert_is_idempotent_by_uuid,
     new_resolved_and_open_for_days,
     failed_scan_keeps_last_report_and_findings,
+    nothing_collected_counts_as_failed_with_the_collector_error,
     late_older_scan_changes_no_finding,
     demo_report_round_trip,
     cluster_list_filters_sorts_and_pages,
@@ -241,6 +242,48 @@ async fn failed_scan_keeps_last_report_and_findings(store: &Store) {
     assert_eq!(stored.row.duration_ms, 60_000);
 }
 
+async fn nothing_collected_counts_as_failed_with_the_collector_error(store: &Store) {
+    let report = store_list(store, "u", 0, &[judged("crashloop", vec![(Error, "api")])]).await;
+    // The cluster is down: every detector Unknown, the collector says why.
+    let mut list = report_list("cluster:uid:u", at(1, 0), &[unknown("crashloop")]);
+    list.status = detek_core::ScanStatus::NothingCollected;
+    list.collectors = serde_json::from_value(serde_json::json!([{
+        "id": "kubernetes/live", "ok": false, "duration_ms": 3.0,
+        "error": "cannot reach the Kubernetes API server at https://10.0.0.1:6443 (context u): \
+                  tcp connect error: Connection refused (os error 111)",
+    }]))
+    .unwrap();
+    let down = store
+        .insert_scan(&NewScan::from_report("u", list))
+        .await
+        .unwrap();
+    let row = store
+        .cluster_list(&ClusterQuery::default())
+        .await
+        .unwrap()
+        .items[0]
+        .clone();
+    let last = row.last_scan.unwrap();
+    assert_eq!((last.id, last.status), (down, ScanState::NothingCollected));
+    assert_eq!(
+        last.error.as_deref(),
+        Some(
+            "cannot reach the Kubernetes API server at https://10.0.0.1:6443 (context u): \
+             tcp connect error: Connection refused (os error 111)"
+        )
+    );
+    assert_eq!(row.last_report.unwrap().id, report);
+    let open = store.open_findings("u").await.unwrap();
+    assert_eq!(
+        open.iter()
+            .map(|f| (f.object.as_str(), f.last_seen_scan))
+            .collect::<Vec<_>>(),
+        [("Deployment/default/api", report)]
+    );
+    // Its ReportList is kept all the same.
+    assert!(store.scan(down).await.unwrap().unwrap().report.is_some());
+}
+
 async fn late_older_scan_changes_no_finding(store: &Store) {
     let newest = store_list(store, "l", 5, &[judged("crashloop", vec![(Error, "api")])]).await;
     // A report pushed late, from before the newest scan: stored, findings untouched.
@@ -330,6 +373,15 @@ async fn cluster_list_filters_sorts_and_pages(store: &Store) {
         .upsert_target(&cluster("never-scanned", "a", "prod", ""))
         .await
         .unwrap();
+    let labels = store.label_values().await.unwrap();
+    assert_eq!(
+        (labels.teams, labels.environments, labels.regions),
+        (
+            vec!["a".to_string(), "b".to_string()],
+            vec!["dev".to_string(), "prod".to_string()],
+            vec!["eu-1".to_string()]
+        )
+    );
 
     let q = |f: &dyn Fn(&mut ClusterQuery)| {
         let mut q = ClusterQuery {

@@ -71,16 +71,11 @@ pub(crate) fn pass_setup(
     let write_patience = parse("--write-patience", &args.write_patience)?;
     let shard = shard(args)?;
     let targets = fleet_targets(args)?;
-    let catalogue = catalogue()?;
-    let config = load_config(&args.select, &catalogue)?;
-    let settings = settings(&args.target_version, &config, &catalogue)?;
-    let scanner = Arc::new(FleetScanner {
-        select: args.select.clone(),
-        catalogue,
-        config,
-        settings,
+    let scanner = scanner(
+        args.select.clone(),
         request_timeout,
-    });
+        args.target_version.clone(),
+    )?;
     let options = PassOptions {
         concurrency: args.concurrency.max(1),
         timeout,
@@ -151,6 +146,26 @@ fn scan(args: FleetScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The scanner `detek fleet scan` uses, for `detek serve`'s scheduler: detector set and
+/// selection as `select` says (with its `--config`), requests timing out after
+/// `request_timeout`, deprecations judged against `target_version` (default: each cluster's).
+pub fn scanner(
+    select: crate::cli::SelectArgs,
+    request_timeout: Duration,
+    target_version: Option<String>,
+) -> Result<Arc<dyn Scanner>> {
+    let catalogue = catalogue()?;
+    let config = load_config(&select, &catalogue)?;
+    let settings = settings(&target_version, &config, &catalogue)?;
+    Ok(Arc::new(FleetScanner {
+        select,
+        catalogue,
+        config,
+        settings,
+        request_timeout,
+    }))
 }
 
 /// Scans one target as `detek run` scans one context or cloud.

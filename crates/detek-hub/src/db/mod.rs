@@ -7,12 +7,10 @@
 //! SQL. Both databases run the same SQL text (`$1` placeholders, times as Unix milliseconds);
 //! only the migrations differ. No column holds a credential.
 
-mod labels;
 mod model;
 mod queries;
 mod write;
 
-pub use labels::LabelValues;
 pub use model::*;
 pub use write::unused_score;
 

@@ -355,3 +355,11 @@ pub struct Retention {
     /// Delete scans that started more than this many days before `now`.
     pub max_age_days: Option<u32>,
 }
+
+/// The label values in use, for the list's filter choices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LabelValues {
+    pub teams: Vec<String>,
+    pub environments: Vec<String>,
+    pub regions: Vec<String>,
+}

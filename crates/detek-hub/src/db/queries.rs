@@ -3,9 +3,9 @@
 use super::write::level_of_rank;
 use super::{
     ClusterQuery, ClusterRow, ClusterSort, DbError, DetectorFailureRow, FindingRow, FleetMetrics,
-    LevelCounts, MAX_PER_PAGE, OpenFinding, OpenFindingCount, Page, ScanBrief, ScanDiff, ScanId,
-    ScanRow, ScanState, Store, StoredScan, TREND_SCANS, TargetMetrics, TargetRow, on_pool,
-    timestamp,
+    LabelValues, LevelCounts, MAX_PER_PAGE, OpenFinding, OpenFindingCount, Page, ScanBrief,
+    ScanDiff, ScanId, ScanRow, ScanState, Store, StoredScan, TREND_SCANS, TargetMetrics, TargetRow,
+    on_pool, timestamp,
 };
 use detek_core::Level;
 use std::collections::HashMap;
@@ -417,6 +417,26 @@ impl Store {
             row: row.scan.into_row()?,
             report,
         }))
+    }
+
+    /// The distinct non-empty teams, environments and regions of the targets, sorted.
+    pub async fn label_values(&self) -> Result<LabelValues, DbError> {
+        let mut values = LabelValues::default();
+        for (column, out) in [
+            ("team", &mut values.teams),
+            ("environment", &mut values.environments),
+            ("region", &mut values.regions),
+        ] {
+            let sql = format!(
+                "SELECT DISTINCT {column} FROM targets WHERE {column} <> '' ORDER BY {column}"
+            );
+            *out = on_pool!(self, |pool| {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(pool)
+                    .await?
+            });
+        }
+        Ok(values)
     }
 
     /// A scan's row found by its UUID.

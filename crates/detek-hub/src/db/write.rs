@@ -118,7 +118,7 @@ fn finding_values(list: &ReportList) -> (Vec<FindingValues<'_>>, Vec<&str>) {
 }
 
 /// A ReportList as the `report` column holds it: its JSON, gzip-compressed (JSON of this
-/// shape compresses about tenfold).
+/// shape shrinks about fivefold).
 fn compress_report(list: &ReportList) -> Result<Vec<u8>, DbError> {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

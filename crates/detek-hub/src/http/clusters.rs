@@ -351,9 +351,9 @@ async fn list(
             query => ser(&params),
             filtered => params.filtered(),
             label_choices => [
-                ("team", label_choices.team),
-                ("environment", label_choices.environment),
-                ("region", label_choices.region),
+                ("team", label_choices.teams),
+                ("environment", label_choices.environments),
+                ("region", label_choices.regions),
             ],
             columns => COLUMNS,
             sort_links => sort_links,
