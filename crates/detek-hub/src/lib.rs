@@ -7,6 +7,7 @@
 //! that turns one target into a ReportList, so the hub composes scans the way `detek run` does.
 
 pub mod db;
+pub mod demo;
 pub mod http;
 pub mod scheduler;
 pub mod targets;

@@ -29,6 +29,8 @@ fn output_format() -> impl clap::builder::TypedValueParser<Value = Format> {
 ///                                      a cluster and the cloud it runs on, Nodes joined to VMs
 ///   detek list                          the detector catalogue
 ///   detek explain oomkilled_container   one detector's documentation
+///   detek fleet scan --kubeconfig-dir /etc/detek/kubeconfigs --database-url postgres://...
+///                                      one pass over a fleet into the hub's database
 #[derive(Debug, Parser)]
 #[command(name = "detek", version, about, long_about, verbatim_doc_comment)]
 pub struct Cli {
@@ -63,6 +65,16 @@ pub enum Command {
     List(ListArgs),
     /// Show one detector's documentation: what it detects, why it matters, how to fix it.
     Explain(ExplainArgs),
+    /// Serve the fleet hub: the cluster list, each cluster's reports and history, the REST
+    /// API and /metrics (docs/hub.md).
+    ///
+    ///   detek serve --demo                 a few clusters with weeks of history, to look around
+    ///   detek serve --token "$TOKEN"       take reports pushed to POST /api/scans
+    ///   detek serve --database-url postgres://hub@db/hub --listen 0.0.0.0:8080
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+    /// Scan a fleet of clusters into the hub's database (DESIGN.md §7, docs/hub.md).
+    Fleet(FleetArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -263,8 +275,157 @@ pub struct ListArgs {
     pub select: Vec<String>,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Only this machine can connect unless you name another
+    /// address (0.0.0.0:8080 for every interface).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The hub's database: an SQLite file (sqlite://PATH or a path; created when missing) or
+    /// PostgreSQL (postgres://USER@HOST/DB). Default: detek-hub.db in the current directory;
+    /// with --demo, a database in memory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DETEK_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// The bearer token writes need (POST /api/scans, PUT and DELETE /api/targets/NAME).
+    /// Without one the hub takes no writes.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DETEK_HUB_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Reads need the token too (the API as a bearer token; a browser asks for it as the
+    /// password).
+    #[arg(long, requires = "token")]
+    pub token_for_reads: bool,
+    /// Largest report POST /api/scans takes, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_body_mib: usize,
+    /// Seed the database with a few demo clusters and weeks of history, made from the demo
+    /// snapshot (`detek run --demo`).
+    #[arg(long)]
+    pub demo: bool,
+    /// Scan the targets of this hub config file every --scan-every, as `detek fleet scan`
+    /// does once (docs/hub.md). Without targets the hub only serves what is stored or pushed.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// Also scan every kubeconfig file of this directory (one target per file). Repeatable.
+    #[arg(long = "kubeconfig-dir", value_name = "DIR")]
+    pub kubeconfig_dirs: Vec<PathBuf>,
+    /// Also scan every context of this kubeconfig file. Repeatable.
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    pub kubeconfigs: Vec<PathBuf>,
+    /// Also scan every cloud of this clouds.yaml. Repeatable.
+    #[arg(long = "clouds-yaml", value_name = "FILE")]
+    pub clouds_yaml: Vec<PathBuf>,
+    /// How often the targets are scanned: a pass starts every DURATION (the first at once).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub scan_every: String,
+    /// Targets scanned at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Time allowed to one target's scan (past it the scan is stored as failed).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+}
+
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// Detector id, e.g. `oomkilled_container` (see `detek list`).
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Scan every target once (or this shard's share of them) and store the results.
+    ///
+    /// Targets come from --targets (hub.yaml: targets with descriptions, owners and labels,
+    /// and where to discover more), --kubeconfig-dir (one target per kubeconfig file),
+    /// --kubeconfig (one target per context) and --clouds-yaml (one per cloud). The database
+    /// holds names, labels and results; credentials stay in the kubeconfig files.
+    ///
+    /// In a Kubernetes Indexed Job (deploy/job.yaml) every Pod scans the targets of its
+    /// JOB_COMPLETION_INDEX out of JOB_COMPLETIONS, all writing to one PostgreSQL.
+    ///
+    /// Prints one line per target (name, status and why it failed, time, scan id). Exit
+    /// codes: 0 every scan stored (targets that could not be scanned are stored with the
+    /// reason); 2 a scan could not be stored, or usage/config errors.
+    #[command(verbatim_doc_comment)]
+    Scan(FleetScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetScanArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// The hub's config file: targets and their labels, kubeconfig directories, clouds.yaml
+    /// files (docs/hub.md).
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+
+    /// A directory of kubeconfig files: one target per file, named after it (a file with
+    /// several contexts: FILE/CONTEXT). Repeatable.
+    #[arg(long = "kubeconfig-dir", value_name = "DIR")]
+    pub kubeconfig_dirs: Vec<PathBuf>,
+
+    /// A kubeconfig file: one target per context, named after the context. Repeatable.
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    pub kubeconfigs: Vec<PathBuf>,
+
+    /// A clouds.yaml: one OpenStack target per cloud. Repeatable.
+    #[arg(long = "clouds-yaml", value_name = "FILE")]
+    pub clouds_yaml: Vec<PathBuf>,
+
+    /// Where scans are stored: sqlite://PATH (created when missing) or
+    /// postgres://USER:PASSWORD@HOST/DB.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DETEK_DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://detek-hub.db"
+    )]
+    pub database_url: String,
+
+    /// Scan only shard I of N (0-based), the targets whose name hashes there; default:
+    /// JOB_COMPLETION_INDEX of JOB_COMPLETIONS when set, else every target.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<detek_hub::scheduler::Shard>,
+
+    /// Targets scanned at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Time allowed to one target's scan (past it the scan is stored as failed).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+
+    /// Time allowed to each request to an API server, Keystone or OpenStack service.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+
+    /// How long a scan's write is retried while the database is unreachable.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub write_patience: String,
+
+    /// Kubernetes version to check API deprecations against (default: each cluster's).
+    #[arg(long, value_name = "VERSION")]
+    pub target_version: Option<String>,
+
+    /// Print nothing (the exit code still says whether every scan was stored).
+    #[arg(long)]
+    pub quiet: bool,
 }

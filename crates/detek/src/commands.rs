@@ -32,15 +32,17 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan(args),
         Command::List(args) => list(args),
         Command::Explain(args) => explain(args),
+        Command::Serve(args) => crate::serve::serve(args),
+        Command::Fleet(args) => crate::fleet::fleet(args),
     }
 }
 
 /// One scan to do: its collectors, target description and clock.
-struct ScanTarget {
-    target: Target,
-    collectors: Vec<Arc<dyn Collector>>,
-    now: SystemTime,
-    clock: Clock,
+pub(crate) struct ScanTarget {
+    pub(crate) target: Target,
+    pub(crate) collectors: Vec<Arc<dyn Collector>>,
+    pub(crate) now: SystemTime,
+    pub(crate) clock: Clock,
 }
 
 fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
@@ -140,7 +142,7 @@ fn cloud_options(args: &TargetArgs) -> Result<detek_openstack::client::ClientOpt
 
 /// An OpenStack cloud as a target: named by its clouds.yaml entry (or Keystone's URL for the
 /// OS_* variables), identified by Keystone's URL and the project (DESIGN.md §4).
-fn cloud_target(handle: Arc<detek_openstack::collector::CloudHandle>) -> ScanTarget {
+pub(crate) fn cloud_target(handle: Arc<detek_openstack::collector::CloudHandle>) -> ScanTarget {
     let config = handle.config();
     let name = if config.name == "envvars" {
         config.auth_url.clone()
@@ -242,9 +244,13 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         .collect())
 }
 
-fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result<Settings> {
+pub(crate) fn settings(
+    target_version: &Option<String>,
+    config: &Config,
+    catalogue: &Catalogue,
+) -> Result<Settings> {
     let mut settings = config.settings(catalogue)?;
-    if let Some(v) = &args.target_version {
+    if let Some(v) = target_version {
         if detek_kubernetes_model::version::parse(v).is_none() {
             bail!("--target-version {v:?} is not a Kubernetes version (e.g. 1.32 or v1.32.1)");
         }
@@ -256,7 +262,10 @@ fn settings(args: &TargetArgs, config: &Config, catalogue: &Catalogue) -> Result
     Ok(settings)
 }
 
-fn load_config(select_args: &crate::cli::SelectArgs, catalogue: &Catalogue) -> Result<Config> {
+pub(crate) fn load_config(
+    select_args: &crate::cli::SelectArgs,
+    catalogue: &Catalogue,
+) -> Result<Config> {
     let config = Config::discover(select_args.config.as_deref())?;
     config.validate(catalogue)?;
     Ok(config)
@@ -270,7 +279,7 @@ fn selection(select_args: &crate::cli::SelectArgs) -> Selection {
     }
 }
 
-fn make_plan(
+pub(crate) fn make_plan(
     select_args: &crate::cli::SelectArgs,
     target: &ScanTarget,
     config: &Config,
@@ -289,7 +298,7 @@ fn make_plan(
 
 /// The suppressors of one target: the config's ignore rules and the `detek.io/ignore`
 /// annotations (per target: the index is built from that target's objects).
-fn suppressors(config: &Config) -> Vec<Arc<dyn Suppressor>> {
+pub(crate) fn suppressors(config: &Config) -> Vec<Arc<dyn Suppressor>> {
     vec![
         Arc::new(RuleSuppressor::new(&config.ignore)),
         Arc::new(AnnotationSuppressor::new()),
@@ -308,12 +317,42 @@ fn load_baseline(path: &std::path::Path) -> Result<Baseline> {
     })
 }
 
+/// The demo snapshot scanned as `detek run --demo` scans it (the default set, no config
+/// file): what `detek serve --demo` builds its clusters' history from.
+pub(crate) async fn demo_scan() -> Result<ReportList> {
+    use clap::Parser;
+    let catalogue = catalogue()?;
+    let config = Config::default();
+    let Command::Run(args) = Cli::try_parse_from(["detek", "run", "--demo"])?.command else {
+        bail!("`detek run --demo` did not parse as a run");
+    };
+    let select = args.select;
+    let target = resolve_targets_at_their_time(&args.target)?
+        .pop()
+        .context("the demo target")?;
+    let suppressors = suppressors(&config);
+    let plan = make_plan(&select, &target, &config, &catalogue, &suppressors)?;
+    let options = RunOptions {
+        target: target.target.clone(),
+        settings: config.settings(&catalogue)?,
+        now: target.now,
+        clock: target.clock,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        progress: Arc::new(Silent),
+        suppressors,
+        report_unrunnable: Default::default(),
+    };
+    let mut list = detek_core::run(&plan, &options).await;
+    list.clock_note = "when the demo snapshot was taken".to_string();
+    Ok(list)
+}
+
 fn run(args: RunArgs) -> Result<ExitCode> {
     let catalogue = catalogue()?;
     let config = load_config(&args.select, &catalogue)?;
     let baseline = args.baseline.as_deref().map(load_baseline).transpose()?;
     let targets = resolve_targets(&args.target)?;
-    let settings = settings(&args.target, &config, &catalogue)?;
+    let settings = settings(&args.target.target_version, &config, &catalogue)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut scans = Vec::new();
     for target in targets {
@@ -397,7 +436,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// Report data (file names, parser and API server messages) shown on a terminal: control
 /// characters and escape sequences are shown escaped, never sent.
-fn safe(text: &dyn std::fmt::Display) -> String {
+pub(crate) fn safe(text: &dyn std::fmt::Display) -> String {
     detek_render::sanitize_terminal(&text.to_string()).into_owned()
 }
 

@@ -6,7 +6,9 @@ pub mod catalogue;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod fleet;
 mod progress;
+pub mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
