@@ -21,3 +21,28 @@ ETCD_BIN="$TESTENV_BIN/etcd-$ETCD_VERSION"
 
 testenv_log() { echo "testenv: $*" >&2; }
 testenv_die() { echo "testenv: ERROR: $*" >&2; exit 1; }
+
+# testenv_apt_install NAME PACKAGE...: install Debian packages for a test environment (root
+# only; NAME says which in messages), without recommends and without letting the packages
+# start their own services (a policy-rc.d denying it for the time of the install, unless the
+# machine has one already, as containers usually do).
+testenv_apt_install() {
+    local name=$1
+    shift
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "$name: $* not installed and this is not root; run as root: apt-get install $*" >&2
+        return 1
+    fi
+    echo "$name: installing Debian's $* (first use on this machine)" >&2
+    local start policy=/usr/sbin/policy-rc.d own_policy=0 status=0
+    start=$(date +%s)
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 \
+        || status=$?
+    [[ $own_policy == 1 ]] && rm -f "$policy"
+    [[ $status == 0 ]] && echo "$name: $* installed in $(( $(date +%s) - start )) s" >&2
+    return $status
+}

@@ -11,6 +11,8 @@
 # ${DETEK_TESTENV_CACHE:-$HOME/.cache/detek-testenv}/openstack (start.sh fills it on first use),
 # so that later starts skip the ~10 s of `keystone-manage db_sync`.
 set -euo pipefail
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 need_install() {
     [[ -x /usr/bin/keystone-manage && -x /usr/bin/uwsgi && -f /usr/bin/keystone-wsgi-public ]] || return 0
@@ -30,24 +32,8 @@ exec 9>"$CACHE/install.lock"
 flock 9
 if ! need_install; then exit 0; fi
 
-if [[ $(id -u) -ne 0 ]]; then
-    echo "testenv/openstack: keystone is not installed and this is not root; run as root: apt-get install keystone" >&2
-    exit 1
-fi
-echo "testenv/openstack: installing Debian's keystone package (first use on this machine)" >&2
-start=$(date +%s)
-export DEBIAN_FRONTEND=noninteractive
-# The packages would start their own keystone/nova-api services: a policy-rc.d that denies
-# it (containers usually have one already) for the time of the install.
-POLICY=/usr/sbin/policy-rc.d
-if [[ ! -e "$POLICY" ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$POLICY" && chmod +x "$POLICY"
-    trap 'rm -f "$POLICY"' EXIT
-fi
-apt-get update -qq >&2
 # --no-install-recommends: the recommended apache2/memcached are not needed.
 pkgs=(keystone iproute2)
 # The real nova-api (~40 MB of .debs, ~1.5 min more); DETEK_TESTENV_OS_NOVA=replay skips it.
 [[ "${DETEK_TESTENV_OS_NOVA:-auto}" == replay ]] || pkgs+=(nova-api)
-apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
-echo "testenv/openstack: keystone installed in $(( $(date +%s) - start )) s" >&2
+testenv_apt_install testenv/openstack "${pkgs[@]}"

@@ -62,31 +62,39 @@ pub(crate) fn nothing_checked(list: &ReportList) -> bool {
     !list.reports.is_empty() && list.reports.iter().all(|r| r.evaluated == Some(0))
 }
 
+/// A template environment that escapes as every HTML page of detek must: auto-escaping on,
+/// every value through [`escape_html`] (it also replaces control characters) unless a template
+/// marked it safe, a missing value an error, `none` written as nothing. The report's templates
+/// and the hub's pages are added to one each.
+pub fn escaping_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .expect("syntax"),
+    );
+    env.set_formatter(|out, state, value| {
+        if value.is_safe() || !matches!(state.auto_escape(), AutoEscape::Html) {
+            return minijinja::escape_formatter(out, state, value);
+        }
+        let text = match value.as_str() {
+            Some(s) => escape_html(s).into_owned(),
+            None if value.is_none() || value.is_undefined() => String::new(),
+            None => escape_html(&value.to_string()).into_owned(),
+        };
+        out.write_str(&text).map_err(minijinja::Error::from)
+    });
+    env
+}
+
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .build()
-                .expect("syntax"),
-        );
-        // Every value goes through our escaper (the same the rest of the crate uses: it also
-        // replaces control characters), unless a template marked it safe.
-        env.set_formatter(|out, state, value| {
-            if value.is_safe() || !matches!(state.auto_escape(), AutoEscape::Html) {
-                return minijinja::escape_formatter(out, state, value);
-            }
-            let text = match value.as_str() {
-                Some(s) => escape_html(s).into_owned(),
-                None => escape_html(&value.to_string()).into_owned(),
-            };
-            out.write_str(&text).map_err(minijinja::Error::from)
-        });
+        let mut env = escaping_environment();
         for (name, source) in [
             ("report.html", include_str!("../templates/report.html")),
             ("cluster.html", include_str!("../templates/cluster.html")),

@@ -30,7 +30,7 @@ mod text;
 
 pub use escape::{escape_html, sanitize_terminal};
 pub use format::{Format, ParseFormatError, render};
-pub use html::html;
+pub use html::{escaping_environment, html};
 pub use json::{json, json_many, write_json};
 pub use junit::junit;
 pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, SarifOptions, sarif, sarif_with};

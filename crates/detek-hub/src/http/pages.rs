@@ -7,9 +7,8 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use detek_render::escape_html;
 use jiff::Timestamp;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 use std::sync::OnceLock;
 
 const STYLE: &str = include_str!("../../templates/hub.css");
@@ -23,28 +22,8 @@ const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self';
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .build()
-                .expect("syntax"),
-        );
-        // The escaper of `detek run -f html`: also replaces control characters.
-        env.set_formatter(|out, state, value| {
-            if value.is_safe() || !matches!(state.auto_escape(), AutoEscape::Html) {
-                return minijinja::escape_formatter(out, state, value);
-            }
-            let text = match value.as_str() {
-                Some(s) => escape_html(s).into_owned(),
-                None if value.is_none() || value.is_undefined() => String::new(),
-                None => escape_html(&value.to_string()).into_owned(),
-            };
-            out.write_str(&text).map_err(minijinja::Error::from)
-        });
+        // The escaping of `detek run -f html` (control characters replaced too).
+        let mut env = detek_render::escaping_environment();
         // One URL path segment: unlike minijinja's `urlencode`, `/` is encoded too, so a
         // name with a slash stays one segment.
         env.add_filter("segment", |value: &str| {
