@@ -311,19 +311,10 @@ pub struct ServeArgs {
     /// snapshot (`detek run --demo`).
     #[arg(long)]
     pub demo: bool,
-    /// Scan the targets of this hub config file every --scan-every, as `detek fleet scan`
-    /// does once (docs/hub.md). Without targets the hub only serves what is stored or pushed.
-    #[arg(long, value_name = "FILE")]
-    pub targets: Option<PathBuf>,
-    /// Also scan every kubeconfig file of this directory (one target per file). Repeatable.
-    #[arg(long = "kubeconfig-dir", value_name = "DIR")]
-    pub kubeconfig_dirs: Vec<PathBuf>,
-    /// Also scan every context of this kubeconfig file. Repeatable.
-    #[arg(long = "kubeconfig", value_name = "FILE")]
-    pub kubeconfigs: Vec<PathBuf>,
-    /// Also scan every cloud of this clouds.yaml. Repeatable.
-    #[arg(long = "clouds-yaml", value_name = "FILE")]
-    pub clouds_yaml: Vec<PathBuf>,
+    /// The targets scanned every --scan-every, as `detek fleet scan` scans them once
+    /// (docs/hub.md). Without targets the hub only serves what is stored or pushed.
+    #[command(flatten)]
+    pub sources: TargetSources,
     /// How often the targets are scanned: a pass starts every DURATION (the first at once).
     #[arg(long, value_name = "DURATION", default_value = "1h")]
     pub scan_every: String,
@@ -366,11 +357,9 @@ pub enum FleetCommand {
     Scan(FleetScanArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct FleetScanArgs {
-    #[command(flatten)]
-    pub select: SelectArgs,
-
+/// Where the fleet's targets come from (`detek fleet scan`, `detek serve`), merged.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetSources {
     /// The hub's config file: targets and their labels, kubeconfig directories, clouds.yaml
     /// files (docs/hub.md).
     #[arg(long, value_name = "FILE")]
@@ -388,6 +377,25 @@ pub struct FleetScanArgs {
     /// A clouds.yaml: one OpenStack target per cloud. Repeatable.
     #[arg(long = "clouds-yaml", value_name = "FILE")]
     pub clouds_yaml: Vec<PathBuf>,
+}
+
+impl TargetSources {
+    /// No source given.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_none()
+            && self.kubeconfig_dirs.is_empty()
+            && self.kubeconfigs.is_empty()
+            && self.clouds_yaml.is_empty()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct FleetScanArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub sources: TargetSources,
 
     /// Where scans are stored: sqlite://PATH (created when missing) or
     /// postgres://USER:PASSWORD@HOST/DB.

@@ -24,15 +24,20 @@ pub fn fleet(args: FleetArgs) -> Result<ExitCode> {
 /// The targets the flags name: `--targets FILE` (hub.yaml), `--kubeconfig-dir DIR`,
 /// `--kubeconfig FILE` (every context) and `--clouds-yaml FILE`, merged.
 pub fn fleet_targets(args: &FleetScanArgs) -> Result<Vec<TargetSpec>> {
-    let mut config = match &args.targets {
+    let sources = &args.sources;
+    let mut config = match &sources.targets {
         Some(path) => HubConfig::load(path)?,
         None => HubConfig::default(),
     };
     config
         .kubeconfig_dirs
-        .extend(args.kubeconfig_dirs.iter().cloned());
-    config.kubeconfigs.extend(args.kubeconfigs.iter().cloned());
-    config.clouds_yaml.extend(args.clouds_yaml.iter().cloned());
+        .extend(sources.kubeconfig_dirs.iter().cloned());
+    config
+        .kubeconfigs
+        .extend(sources.kubeconfigs.iter().cloned());
+    config
+        .clouds_yaml
+        .extend(sources.clouds_yaml.iter().cloned());
     let targets = targets::resolve(&config)?;
     if targets.is_empty() {
         bail!(

@@ -82,11 +82,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
 
 /// The flags of `detek fleet scan` for the targets `detek serve` is given (none: no scans).
 fn fleet_args(args: &ServeArgs) -> Option<FleetScanArgs> {
-    if args.targets.is_none()
-        && args.kubeconfig_dirs.is_empty()
-        && args.kubeconfigs.is_empty()
-        && args.clouds_yaml.is_empty()
-    {
+    if args.sources.is_empty() {
         return None;
     }
     Some(FleetScanArgs {
@@ -96,10 +92,7 @@ fn fleet_args(args: &ServeArgs) -> Option<FleetScanArgs> {
             ignore: Vec::new(),
             config: None,
         },
-        targets: args.targets.clone(),
-        kubeconfig_dirs: args.kubeconfig_dirs.clone(),
-        kubeconfigs: args.kubeconfigs.clone(),
-        clouds_yaml: args.clouds_yaml.clone(),
+        sources: args.sources.clone(),
         database_url: String::new(),
         shard: None,
         concurrency: args.concurrency,
