@@ -111,45 +111,58 @@ fn cluster(i: usize) -> DemoCluster {
     }
 }
 
+/// Clusters seeded at the same time (each cluster's scans in order), as a fleet scan's
+/// concurrent targets write.
+const SEED_CONCURRENCY: usize = 8;
+
 async fn seed(store: &Store, clusters: usize, scans: u32) {
+    use futures::StreamExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
     let base = base_report();
     let now = Timestamp::now();
     let started = Instant::now();
-    let mut stored = 0u64;
-    for i in 0..clusters {
-        let c = cluster(i);
-        store
-            .upsert_target(&TargetSpec {
-                name: c.name.into(),
-                source: TargetSource::Pushed,
-                description: c.description.into(),
-                owner: c.owner.into(),
-                labels: TargetLabels {
-                    team: c.team.into(),
-                    environment: c.environment.into(),
-                    region: c.region.into(),
-                },
-            })
-            .await
-            .expect("upsert");
-        for day in 0..scans {
-            let at = now - SignedDuration::from_hours(i64::from(24 * (scans - day)));
-            let scan = if day >= scans - c.failed_last {
-                NewScan::failed(c.name, at, at + SignedDuration::from_secs(30), "timed out")
-            } else {
-                NewScan::from_report(c.name, scan_of(&base, &c, day, at))
-            };
-            store.insert_scan(&scan).await.expect("insert");
-            stored += 1;
-        }
-        if (i + 1) % 500 == 0 {
-            let rate = stored as f64 / started.elapsed().as_secs_f64();
-            eprintln!(
-                "page_bench: {} clusters, {stored} scans stored ({rate:.0} scans/s)",
-                i + 1
-            );
-        }
-    }
+    let stored = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    futures::stream::iter(0..clusters)
+        .for_each_concurrent(SEED_CONCURRENCY, |i| {
+            let (base, stored, done) = (&base, &stored, &done);
+            async move {
+                let c = cluster(i);
+                store
+                    .upsert_target(&TargetSpec {
+                        name: c.name.into(),
+                        source: TargetSource::Pushed,
+                        description: c.description.into(),
+                        owner: c.owner.into(),
+                        labels: TargetLabels {
+                            team: c.team.into(),
+                            environment: c.environment.into(),
+                            region: c.region.into(),
+                        },
+                    })
+                    .await
+                    .expect("upsert");
+                for day in 0..scans {
+                    let at = now - SignedDuration::from_hours(i64::from(24 * (scans - day)));
+                    let scan = if day >= scans - c.failed_last {
+                        NewScan::failed(c.name, at, at + SignedDuration::from_secs(30), "timed out")
+                    } else {
+                        NewScan::from_report(c.name, scan_of(base, &c, day, at))
+                    };
+                    store.insert_scan(&scan).await.expect("insert");
+                    stored.fetch_add(1, Ordering::Relaxed);
+                }
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n % 500 == 0 {
+                    let stored = stored.load(Ordering::Relaxed);
+                    let rate = stored as f64 / started.elapsed().as_secs_f64();
+                    eprintln!(
+                        "page_bench: {n} clusters, {stored} scans stored ({rate:.0} scans/s)"
+                    );
+                }
+            }
+        })
+        .await;
     eprintln!(
         "page_bench: seeded {clusters} clusters × {scans} scans in {:.0} s",
         started.elapsed().as_secs_f64()
