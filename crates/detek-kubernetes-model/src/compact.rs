@@ -15,11 +15,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::any::Any;
 
 /// Settle a just typed object: a Pod read from a file gets its spec typed now (see
-/// [`crate::pod`]: a field that does not convert is named in `dropped`), and the lists of the
-/// kinds held in bulk are shrunk.
+/// [`crate::pod`]: a field that does not convert is named in `dropped`), a live Pod's spec
+/// is compressed, and the lists of the kinds held in bulk are shrunk.
 pub(crate) fn settle(object: &mut dyn Any, live: bool, dropped: &mut Vec<Dropped>) {
-    if !live && let Some(spec) = object.downcast_mut::<Pod>().and_then(|p| p.spec.as_mut()) {
-        spec.type_now(dropped);
+    if let Some(spec) = object.downcast_mut::<Pod>().and_then(|p| p.spec.as_mut()) {
+        if live {
+            spec.pack();
+        } else {
+            spec.type_now(dropped);
+        }
     }
     compact(object);
 }

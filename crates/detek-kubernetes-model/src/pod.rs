@@ -73,8 +73,10 @@ impl Serialize for Pod {
 /// A Pod's spec: its JSON text, typed on first use (`Deref` to [`PodSpec`]), or typed already.
 #[derive(Debug, Clone, Default)]
 pub struct LazyPodSpec {
-    /// The spec as compact JSON, compressed ([`compress`]); empty once typed from the start.
+    /// The spec as compact JSON, compressed ([`compress`]) once `packed`; empty once typed
+    /// from the start.
     text: Box<[u8]>,
+    packed: bool,
     typed: OnceLock<Box<PodSpec>>,
     eager_node_name: Option<Box<str>>,
     eager_host_network: bool,
@@ -107,7 +109,7 @@ impl LazyPodSpec {
     /// The typed spec, typing it now if needed.
     pub fn typed(&self) -> &PodSpec {
         self.typed.get_or_init(|| {
-            let text = decompress(&self.text);
+            let text = self.json();
             let mut spec = serde_json::from_slice(&text)
                 .or_else(|_| {
                     // Not from an API server, or from a newer one: leave out what does not
@@ -126,7 +128,7 @@ impl LazyPodSpec {
         if self.typed.get().is_some() {
             return;
         }
-        let text = decompress(&self.text);
+        let text = self.json();
         let spec = match serde_json::from_slice::<PodSpec>(&text) {
             Ok(spec) => spec,
             Err(_) => {
@@ -149,6 +151,24 @@ impl LazyPodSpec {
         self.typed.get_mut().expect("typed just above")
     }
 
+    /// Compress the text: a live Pod's spec is kept until the end of the scan, most often
+    /// never typed. (A Pod read from a file is typed instead: [`LazyPodSpec::type_now`].)
+    pub(crate) fn pack(&mut self) {
+        if !self.packed && self.typed.get().is_none() {
+            self.text = compress(&self.text);
+            self.packed = true;
+        }
+    }
+
+    /// The spec's JSON text.
+    fn json(&self) -> std::borrow::Cow<'_, [u8]> {
+        if self.packed {
+            decompress(&self.text).into()
+        } else {
+            (&*self.text).into()
+        }
+    }
+
     fn set_typed(&mut self, spec: PodSpec) {
         self.eager_node_name = spec.node_name.as_deref().map(Box::from);
         self.eager_host_network = spec.host_network == Some(true);
@@ -163,6 +183,7 @@ impl LazyPodSpec {
             })
             .collect();
         self.text = Box::default();
+        self.packed = false;
         self.typed = OnceLock::from(Box::new(spec));
     }
 }
@@ -185,7 +206,7 @@ impl Deref for LazyPodSpec {
 impl PartialEq for LazyPodSpec {
     fn eq(&self, other: &Self) -> bool {
         match (self.typed.get(), other.typed.get()) {
-            (None, None) => self.text == other.text,
+            (None, None) => self.json() == other.json(),
             _ => self.typed() == other.typed(),
         }
     }
@@ -216,7 +237,8 @@ impl<'de> Deserialize<'de> for LazyPodSpec {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
         let eager: Eager = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
         Ok(LazyPodSpec {
-            text: compress(&minify(raw.get())),
+            text: minify(raw.get()).into_boxed_bytes(),
+            packed: false,
             typed: OnceLock::new(),
             eager_node_name: eager.node_name,
             eager_host_network: eager.host_network == Some(true),
@@ -235,7 +257,7 @@ impl Serialize for LazyPodSpec {
         match self.typed.get() {
             Some(spec) => spec.serialize(serializer),
             None => {
-                let text = decompress(&self.text);
+                let text = self.json();
                 match serde_json::from_slice::<&RawValue>(&text) {
                     Ok(raw) => raw.serialize(serializer),
                     Err(e) => Err(serde::ser::Error::custom(e)),
@@ -275,8 +297,8 @@ pub const SPEC_DICTIONARY: &str = concat!(
 );
 
 /// `json` LZ4-compressed against [`SPEC_DICTIONARY`], its length first.
-fn compress(json: &str) -> Box<[u8]> {
-    lz4_flex::block::compress_prepend_size_with_dict(json.as_bytes(), SPEC_DICTIONARY.as_bytes())
+fn compress(json: &[u8]) -> Box<[u8]> {
+    lz4_flex::block::compress_prepend_size_with_dict(json, SPEC_DICTIONARY.as_bytes())
         .into_boxed_slice()
 }
 
@@ -331,7 +353,8 @@ mod tests {
             "spec": {"nodeName": "node-1", "hostNetwork": true,
                      "containers": [{"name": "app", "image": "nginx:1.27", "args": ["a b", "\"c\" d"]}]},
             "status": {"phase": "Running"}}"#;
-        let pod: Pod = serde_json::from_str(text).unwrap();
+        let mut pod: Pod = serde_json::from_str(text).unwrap();
+        pod.spec.as_mut().unwrap().pack();
         let spec = pod.spec.as_ref().unwrap();
         assert!(!spec.is_typed());
         assert_eq!(spec.node_name(), Some("node-1"));
