@@ -62,7 +62,7 @@ fn a_misspelt_setting_names_the_file_the_key_and_the_valid_keys() {
         &path,
         &format!(
             "detek: error: invalid config file {}:3: detectors.pod_restarting.treshold: unknown \
-             setting (did you mean \"threshold\"?); valid keys: level, enabled, threshold\n   \
+             setting (did you mean \"threshold\"?); valid keys: level, enabled, threshold, window_hours\n   \
              3 |     treshold: 3\n",
             path.display()
         ),
