@@ -26,6 +26,27 @@ fn mid_rollout_only_the_old_revision_is_reported() {
     assert_eq!(report.evaluated, Some(4));
 }
 
+/// Three runs of a CronJob, each a Job with two Pods: the CronJob's pod spec is judged once,
+/// on its newest run, not once per throwaway `Job/<cron>-<timestamp>`.
+#[test]
+fn cronjob_pods_are_judged_once_under_the_cronjob() {
+    let report = run_fixture("pod_without_limits", "../job_failed/fail_cronjob_runs.yaml");
+    assert_eq!(
+        finding_lines(&report),
+        ["CronJob/reports/nightly-report [report]: container has no cpu or memory limit"]
+    );
+    let source = report.findings[0]
+        .object
+        .as_ref()
+        .unwrap()
+        .source
+        .as_ref()
+        .unwrap();
+    assert_eq!(source.line, 226, "the newest run's newest Pod: {source:?}");
+    assert!(report.findings[0].evidence.is_empty());
+    assert_eq!(report.evaluated, Some(1));
+}
+
 #[test]
 fn a_service_selecting_one_statefulset_replica_by_pod_name_selects_it() {
     let report = run_fixture(
