@@ -256,6 +256,10 @@ pub struct PodSpecView<'a> {
     /// How many revisions of its controller have Pods in the scan, each a view of its own: 1,
     /// or more mid-rollout. Findings then name the revision ([`PodSpecView::revision_evidence`]).
     pub revisions: usize,
+    /// A view of one replica for its ephemeral (debug) containers alone
+    /// ([`PodSpecs::ephemeral_views`]): they were added to that Pod, not stamped from the
+    /// template, so container checks judge them on the Pod that runs them.
+    pub ephemeral_only: bool,
 }
 
 /// Where a view's spec is.
@@ -276,6 +280,7 @@ impl<'a> PodSpecView<'a> {
             controller: None,
             replicas: 1,
             revisions: 1,
+            ephemeral_only: false,
         }
     }
 
@@ -479,6 +484,35 @@ impl PodSpecs {
         matches!(self.0.views.get(view as usize), Some(ViewRef::Pod { index: first, .. }) if *first as usize == index)
     }
 
+    /// The replicas of a controller that run ephemeral (debug) containers, as their status
+    /// lists them: one view per such Pod, naming the Pod itself (no controller), flagged
+    /// [`PodSpecView::ephemeral_only`]. `kubectl debug` adds them to one Pod, whichever replica
+    /// it is, so the view of its revision (one Pod standing for all) does not show them; a
+    /// Pod without controller is its own view and is not repeated here.
+    pub fn ephemeral_views(&self) -> impl Iterator<Item = PodSpecView<'_>> + '_ {
+        self.0.pods.iter().enumerate().filter_map(|(index, pod)| {
+            self.controller(index)?;
+            let runs_ephemeral = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.ephemeral_container_statuses.as_ref())
+                .is_some_and(|list| !list.is_empty());
+            if !runs_ephemeral {
+                return None;
+            }
+            Some(PodSpecView {
+                metadata: &pod.metadata,
+                spec: SpecOf::Pod(pod.spec.as_ref()?),
+                pod: Some(pod.as_ref()),
+                template: None,
+                controller: None,
+                replicas: 1,
+                revisions: 1,
+                ephemeral_only: true,
+            })
+        })
+    }
+
     /// The `index`-th Pod of [`PodSpecs::pods`] alone (`replicas` 1), `None` without spec.
     pub fn pod_view(&self, index: usize) -> Option<PodSpecView<'_>> {
         let pod = self.0.pods.get(index)?.as_ref();
@@ -494,6 +528,7 @@ impl PodSpecs {
             controller: self.controller(index),
             replicas: 1,
             revisions,
+            ephemeral_only: false,
         })
     }
 
@@ -518,6 +553,7 @@ impl PodSpecs {
                     controller: self.controller(index),
                     replicas: replicas as usize,
                     revisions: revisions as usize,
+                    ephemeral_only: false,
                 }
             }
             ViewRef::Template(i) => PodSpecView::of_template(&self.0.templates[i as usize]),

@@ -47,6 +47,22 @@ fn cronjob_pods_are_judged_once_under_the_cronjob() {
     assert_eq!(report.evaluated, Some(1));
 }
 
+/// `kubectl debug` added a privileged ephemeral container to the second replica of a
+/// revision: it is checked, on that Pod, though the first replica stands for the revision.
+#[test]
+fn an_ephemeral_container_on_any_replica_is_checked_on_its_pod() {
+    let report = run_fixture("privileged_container", "fail_debug_on_replica.yaml");
+    assert_eq!(
+        finding_lines(&report),
+        [
+            "Pod/shop/web-5d9f7c-q7x2m [debugger-8xkz2]: ephemeral container \"debugger-8xkz2\": \
+          securityContext.privileged is true"
+        ]
+    );
+    // The revision's view and the debugged replica's.
+    assert_eq!(report.evaluated, Some(2));
+}
+
 #[test]
 fn a_service_selecting_one_statefulset_replica_by_pod_name_selects_it() {
     let report = run_fixture(

@@ -53,8 +53,7 @@ pub struct OomkilledContainer;
 /// Settings of `oomkilled_container`.
 #[derive(DetectorSettings, Serialize, Deserialize)]
 pub struct OomkilledContainerSettings {
-    /// Hours after which an OOM kill before the last restart is history: one that finished
-    /// longer ago is not reported (values below 1 count as 1).
+    /// Hours after which an OOM kill before the last restart is history (values below 1 count as 1).
     #[setting(default = 24)]
     pub window_hours: i64,
 }

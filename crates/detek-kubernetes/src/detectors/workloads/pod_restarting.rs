@@ -55,8 +55,7 @@ pub struct PodRestartingSettings {
     /// Restarts at which a container is reported (values below 1 count as 1).
     #[setting(default = 5)]
     pub threshold: i64,
-    /// Hours after which a restart is history: a container whose last termination finished
-    /// (or whose current run started) longer ago is not reported (values below 1 count as 1).
+    /// Hours after which a restart is history: older restarts are not reported (values below 1 count as 1).
     #[setting(default = 24)]
     pub window_hours: i64,
 }
