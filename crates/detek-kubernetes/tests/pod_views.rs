@@ -90,3 +90,20 @@ fn a_service_selecting_one_statefulset_replica_by_pod_name_selects_it() {
     assert!(report.passed, "{:?}", report.findings);
     assert_eq!(report.evaluated, Some(2));
 }
+
+/// Patroni labels its current primary `role: master` at run time, here the second replica of
+/// the StatefulSet (not the one standing for its revision): the primary Service selects it,
+/// and reaches its port.
+#[test]
+fn a_service_selecting_one_replica_by_a_role_label_selects_it() {
+    let fixture = "pass_patroni_role.yaml";
+    let report = run_fixture("service_selector_matches_nothing", fixture);
+    assert_eq!(finding_lines(&report), Vec::<String>::new());
+    assert_eq!(report.evaluated, Some(1));
+    let report = run_fixture(
+        "service_target_port_mismatch",
+        "../service_selector_matches_nothing/pass_patroni_role.yaml",
+    );
+    assert_eq!(finding_lines(&report), Vec::<String>::new());
+    assert_eq!(report.evaluated, Some(1));
+}
