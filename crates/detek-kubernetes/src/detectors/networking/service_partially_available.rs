@@ -1,5 +1,8 @@
-use super::{ServiceEndpoints, describe_address, endpoints_not_judged, pod_selector};
+use super::{Address, ServiceEndpoints, describe_address, endpoints_not_judged, pod_selector};
+use crate::detectors::helpers::seconds_since;
 use crate::prelude::*;
+use k8s_openapi::jiff::Timestamp;
+use std::collections::HashMap;
 
 /// ## What it detects
 /// Services with a Pod selector with some ready addresses and some not-ready addresses: part
@@ -8,7 +11,10 @@ use crate::prelude::*;
 /// from its Endpoints object when the scan holds no slice of it. (With no ready address at
 /// all, `service_no_available_target` reports the Service instead.) ExternalName and
 /// selector-less Services are not judged, nor are snapshots without any EndpointSlice or
-/// Endpoints (plain manifests).
+/// Endpoints (plain manifests). A not-ready endpoint whose Pod became not ready (its `Ready`
+/// condition changed) less than `grace_minutes` (a setting, default 5) before the scan is
+/// left alone: every rolling update and restart passes through that state; a Service whose
+/// every not-ready endpoint is that young is not reported.
 ///
 /// ## Why it matters
 /// The Service still answers, on reduced capacity: the remaining Pods take all the load, a
@@ -40,12 +46,39 @@ use crate::prelude::*;
     title = "Services with some endpoints not ready",
     labels = ["kubernetes", "networking", "service"],
     level = Error,
-    requires = [SERVICES, ENDPOINT_SLICES, ENDPOINTS],
+    requires = [SERVICES, ENDPOINT_SLICES, ENDPOINTS, PODS],
     references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes"],
+    settings = ServicePartiallyAvailableSettings,
 )]
 pub struct ServicePartiallyAvailable;
 
+/// Settings of `service_partially_available`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct ServicePartiallyAvailableSettings {
+    /// Minutes a Pod may be not ready (starting, restarting, rolled out) before its endpoint is reported.
+    #[setting(default = 5)]
+    pub grace_minutes: i64,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let settings: ServicePartiallyAvailableSettings = ctx.settings_of()?;
+    let grace = settings.grace_minutes.max(0) * 60;
+    // When each Pod's Ready condition last changed, by namespace and name.
+    let mut ready_changed: HashMap<&str, HashMap<&str, &Timestamp>> = HashMap::new();
+    for pod in ctx.get(&PODS)? {
+        let changed = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .and_then(|c| c.last_transition_time.as_ref());
+        if let Some(t) = changed {
+            ready_changed
+                .entry(pod.namespace_or_default())
+                .or_default()
+                .insert(pod.name(), &t.0);
+        }
+    }
     let services = ctx.get(&SERVICES)?;
     let endpoints = ServiceEndpoints::new(ctx.get(&ENDPOINT_SLICES)?, ctx.get(&ENDPOINTS)?);
     if !endpoints.any && services.iter().any(|s| pod_selector(s).is_some()) {
@@ -62,7 +95,22 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         if ready.is_empty() || not_ready.is_empty() {
             continue;
         }
-        let total = ready.len() + not_ready.len();
+        // Not ready for less than the grace period: starting, restarting or rolled out.
+        let namespace = svc.namespace_or_default();
+        let young = |a: &&Address| {
+            let Some(("Pod", pod)) = a.target else {
+                return false;
+            };
+            ready_changed
+                .get(namespace)
+                .and_then(|pods| pods.get(pod))
+                .is_some_and(|t| seconds_since(ctx.now, t) < grace)
+        };
+        let not_ready: Vec<&Address> = not_ready.iter().filter(|a| !young(a)).collect();
+        if not_ready.is_empty() {
+            continue;
+        }
+        let total = ready.len() + ep.not_ready.len();
         let mut finding = Finding::new(
             Level::Error,
             Some(svc.object_ref()),
@@ -106,6 +154,23 @@ mod tests {
             "1 of 2 endpoints not ready: 10.244.0.14 (Pod e2e-statefulset-1)"
         );
         assert!(run_fixture("service_partially_available", "pass.yaml").passed);
+        // A Pod of a rollout, not ready for 40 s: within the grace period.
+        let report = run_fixture("service_partially_available", "pass_rollout.yaml");
+        assert_eq!(finding_lines(&report), Vec::<String>::new());
+        assert_eq!(report.evaluated, Some(1));
+        let mut settings = detek_core::Settings::new();
+        settings.set("service_partially_available.grace_minutes", 0);
+        let input = vec![crate::Input::Path(
+            crate::testing::fixture_dir("service_partially_available").join("pass_rollout.yaml"),
+        )];
+        assert_eq!(
+            finding_lines(&crate::testing::run_on(
+                "service_partially_available",
+                input,
+                settings
+            )),
+            ["Service/shop/web: 1 of 3 endpoints not ready: 10.244.3.4 (Pod web-6f8d9c7b5-zz9rb)"]
+        );
         // From EndpointSlices: three dual-stack Pods, one not ready, count as 1 of 3.
         let report = run_fixture("service_partially_available", "fail_endpointslices.yaml");
         assert_eq!(
