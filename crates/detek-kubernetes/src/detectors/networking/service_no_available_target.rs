@@ -7,8 +7,10 @@ use crate::prelude::*;
 /// Services with a Pod selector with no ready address at all: every request to the Service
 /// fails. Addresses are read from the Service's EndpointSlices (each Pod once, whatever its
 /// IP families; terminating ones left out), or from its Endpoints object when the scan holds
-/// no slice of it. ExternalName Services and Services without a selector (endpoints managed by
-/// hand) are not judged. Snapshots without any EndpointSlice or Endpoints (plain manifests)
+/// no slice of it. A Service without a selector routes to the addresses written by hand (or by
+/// another controller) in its own Endpoints or EndpointSlices: it is judged when those are in
+/// the scan, unless it is headless (operators keep such Services as records). ExternalName
+/// Services are not judged. Snapshots without any EndpointSlice or Endpoints (plain manifests)
 /// have nothing to judge: the detector reports nothing and says so in an attachment.
 ///
 /// ## Why it matters
@@ -90,6 +92,40 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 .with_evidence(format!("selector: {}", selector_string(selector))),
         );
     }
+    // Services without a selector route to the addresses written in their own Endpoints or
+    // EndpointSlices (an external database, a manually managed backend): judged when those
+    // exist in the scan. Headless ones are left out: operators keep selector-less headless
+    // Services with empty Endpoints as records (Patroni's `-config`).
+    for svc in services.iter().filter(|s| pod_selector(s).is_none()) {
+        let spec = svc.spec.as_ref();
+        let routes = spec.is_some_and(|s| {
+            s.type_.as_deref() != Some("ExternalName")
+                && s.cluster_ip.as_deref() != Some("None")
+                && s.ports.as_ref().is_some_and(|p| !p.is_empty())
+        });
+        if !routes {
+            continue;
+        }
+        let Some(ep) = endpoints.of(svc.namespace_or_default(), svc.name()) else {
+            continue;
+        };
+        judged += 1;
+        if !ep.ready.is_empty() {
+            continue;
+        }
+        let message = match ep.not_ready.len() {
+            0 => "no endpoints: the Service has no selector and its Endpoints list no address"
+                .to_string(),
+            n => format!(
+                "no ready endpoints: the Service has no selector and all {n} addresses of its \
+                 Endpoints are not ready"
+            ),
+        };
+        out.push(
+            Finding::new(Level::Error, Some(svc.object_ref()), message)
+                .with_evidence("no selector: its Endpoints or EndpointSlices are written by hand or by another controller"),
+        );
+    }
     if !without_endpoints.is_empty() {
         out.attach(
             "Not judged: Services with a selector but no EndpointSlice or Endpoints in the scan",
@@ -155,6 +191,20 @@ mod tests {
         let report = run_fixture("service_no_available_target", "pass_endpointslices.json");
         assert_eq!(finding_lines(&report), Vec::<String>::new());
         assert_eq!(report.evaluated, Some(3));
+    }
+
+    /// A Service without a selector whose hand-written Endpoints hold no address.
+    #[test]
+    fn judges_a_service_without_selector_by_its_own_endpoints() {
+        let report = run_fixture("service_no_available_target", "fail_no_selector.yaml");
+        assert_eq!(
+            finding_lines(&report),
+            [
+                "Service/shop/orders-db: no endpoints: the Service has no selector and its Endpoints \
+              list no address"
+            ]
+        );
+        assert_eq!(report.evaluated, Some(2));
     }
 
     #[test]
