@@ -1,5 +1,5 @@
 use crate::prelude::*;
-use k8s_openapi::api::core::v1::PodStatus;
+use detek_kubernetes_model::pod::PodStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use std::collections::HashSet;
 
