@@ -451,8 +451,9 @@ mod tests {
         let table = &*API_TABLE;
         assert_eq!(
             table.rows.iter().filter(|r| r.component == "k8s").count(),
-            86
+            86 + 4, // pluto's, and detek's four v1beta1 access reviews
         );
+        assert_eq!(table.latest("external-snapshotter"), Some((6, 0, 0)));
         assert_eq!(table.latest("k8s"), Some((1, 36, 0)));
         assert_eq!(table.latest("cert-manager"), Some((1, 6, 0)));
         let rows: Vec<_> = table.rows_for("extensions/v1beta1", "Deployment").collect();
