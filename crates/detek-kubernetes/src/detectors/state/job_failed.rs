@@ -58,7 +58,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     }
     let mut out = Outcome::new().evaluated(jobs.len());
     // The failed runs of each CronJob since its last success, reported together on the CronJob.
-    let mut cron_failures: Vec<((Option<&str>, &str), Vec<&Item<Job>>)> = Vec::new();
+    let mut cron_failures: Vec<(CronJobKey, Vec<&Item<Job>>)> = Vec::new();
     for job in jobs {
         if failed_condition(job).is_none() {
             continue;
@@ -104,6 +104,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     }
     Ok(out)
 }
+
+/// A CronJob: its namespace and name.
+type CronJobKey<'a> = (Option<&'a str>, &'a str);
 
 /// The `Failed=True` condition of a Job.
 fn failed_condition(job: &Job) -> Option<&JobCondition> {
