@@ -29,6 +29,7 @@ mod loadbalancer_without_address;
 mod namespace_stuck_terminating;
 mod networkpolicy_selects_nothing;
 mod pod_evicted;
+mod pod_not_ready;
 mod pv_released_or_failed;
 mod pvc_lost;
 mod pvc_pending;
@@ -51,6 +52,7 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
         Arc::new(namespace_stuck_terminating::NamespaceStuckTerminating),
         Arc::new(hpa_at_max_replicas::HpaAtMaxReplicas),
         Arc::new(pod_evicted::PodEvicted),
+        Arc::new(pod_not_ready::PodNotReady),
         Arc::new(container_creating_stuck::ContainerCreatingStuck),
         Arc::new(warning_events::WarningEvents),
     ]
