@@ -24,6 +24,7 @@ mod cronjob_suspended;
 mod daemonset_misscheduled;
 mod deployment_stuck;
 mod hpa_at_max_replicas;
+mod hpa_unable_to_scale;
 mod job_failed;
 mod loadbalancer_without_address;
 mod namespace_stuck_terminating;
@@ -51,6 +52,7 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
         Arc::new(loadbalancer_without_address::LoadbalancerWithoutAddress),
         Arc::new(namespace_stuck_terminating::NamespaceStuckTerminating),
         Arc::new(hpa_at_max_replicas::HpaAtMaxReplicas),
+        Arc::new(hpa_unable_to_scale::HpaUnableToScale),
         Arc::new(pod_evicted::PodEvicted),
         Arc::new(pod_not_ready::PodNotReady),
         Arc::new(container_creating_stuck::ContainerCreatingStuck),
