@@ -193,5 +193,5 @@ fn detectors_read_their_declared_settings() {
         .iter()
         .filter(|d| !d.meta().settings.is_empty())
         .count();
-    assert_eq!(with_settings, 24);
+    assert_eq!(with_settings, 25);
 }

@@ -241,13 +241,13 @@ fn one_cause_is_one_group_in_the_table() {
         &["run", "-f", "table", "--input", "/nope/x.yaml"],
     );
     assert_eq!(code, 2);
-    // Not a row per detector: the 93 detectors that could not run are one group under the
+    // Not a row per detector: the 94 detectors that could not run are one group under the
     // one root cause.
     assert!(table.lines().count() < 40, "{table}");
     assert_eq!(table.matches("Unknown  ").count(), 1, "{table}");
     assert!(
         table.contains(
-            "Not evaluated (93):\n  no Kubernetes objects found in the inputs (1 error(s), 0 \
+            "Not evaluated (94):\n  no Kubernetes objects found in the inputs (1 error(s), 0 \
          non-Kubernetes document(s) skipped)\n    apparmor_unconfined,"
         ),
         "{table}"

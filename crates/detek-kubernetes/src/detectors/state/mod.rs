@@ -31,6 +31,7 @@ mod namespace_stuck_terminating;
 mod networkpolicy_selects_nothing;
 mod pod_evicted;
 mod pod_not_ready;
+mod pod_stuck_pending;
 mod pv_released_or_failed;
 mod pvc_lost;
 mod pvc_pending;
@@ -55,6 +56,7 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
         Arc::new(hpa_unable_to_scale::HpaUnableToScale),
         Arc::new(pod_evicted::PodEvicted),
         Arc::new(pod_not_ready::PodNotReady),
+        Arc::new(pod_stuck_pending::PodStuckPending),
         Arc::new(container_creating_stuck::ContainerCreatingStuck),
         Arc::new(warning_events::WarningEvents),
     ]
