@@ -18,7 +18,8 @@ Each condition is written here, with the finding the tests expect (tests/prometh
                         datagen-1-34 at 92.5% memory in use for 30 min (finding)
   conntrack_near_limit  datagen-1-34 at 200000 of 262144 entries (76.3%, finding)
   cpu_usage_abnormal    coredns 0.02 cores for 2 days, 0.5 for the last 30 min (finding);
-                        e2e-statefulset-1 a 1-minute spike (none); kube-apiserver steady (none)
+                        e2e-statefulset-1 a 1-minute spike to 0.9 cores:
+                        4.4x over 5 min, 2.1x over 15 (none); kube-apiserver steady (none)
   cpu_throttling_high   e2e-deployment-…-mrr5s throttled 50% for 2 h (finding);
                         e2e-statefulset-1 throttled 100% for the last 3 min only (none)
   pod_resource_outlier  e2e-deployment-…-7fsxc 29 MiB against its sibling's 4.8 MiB (finding);
@@ -147,7 +148,7 @@ def add_counter(path, name, fragment, job, rate_at, start, slope_after):
 
 TWO_DAYS = -2 * 86400
 add_counter(cadvisor_in, CPU, DNS, CADVISOR, lambda t: 0.5 if t >= -30 * 60 else 0.02, TWO_DAYS, 0.5)
-add_counter(cadvisor_in, CPU, S1, CADVISOR, lambda t: 0.5 if t >= -60 else 0.05, TWO_DAYS, 0.05)
+add_counter(cadvisor_in, CPU, S1, CADVISOR, lambda t: 0.9 if t >= -60 else 0.05, TWO_DAYS, 0.05)
 add_counter(cadvisor_in, CPU, API, CADVISOR, lambda t: 0.3, TWO_DAYS, 0.3)
 
 # --- CFS throttling: 10 periods a second

@@ -15,6 +15,7 @@ pub mod collector;
 pub mod detectors;
 pub mod model;
 pub(crate) mod prelude;
+pub mod testing;
 pub mod text;
 
 pub use detectors::register;

@@ -21,8 +21,9 @@ use std::collections::HashMap;
 ///
 /// ## Example
 /// ```text
-/// Node datagen-1-34: filesystem /var/lib/kubelet (/dev/vdb) has 30.0% left for 1h (threshold 40.0%)
-///   and fills in about 6h at the rate of the last 6 hours
+/// Node datagen-1-34: filesystem /var/lib/kubelet (/dev/vdb) filling up: 25.0% free,
+///   at or under the threshold (40.0%) for 1h
+///   evidence: at the rate of the last 6 hours it is full in about 5h
 /// ```
 #[detector(
     id = "node_disk_filling",
@@ -84,24 +85,25 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .unwrap_or("?");
         let mountpoint = series.label("mountpoint").unwrap_or("?");
         let device = series.label("device").unwrap_or("?");
-        let when = match time_left.get(&series.labels) {
-            Some(secs) => format!(
-                "; at the rate of the last 6 hours it is full in about {}",
-                human_duration(*secs)
-            ),
-            None => String::new(),
-        };
-        let finding = Finding::new(
+        let mut finding = Finding::new(
             Level::Warn,
             object_of(&series.labels, None),
             format!(
-                "node {node}: filesystem {mountpoint} ({device}) filling up, {} free {} (threshold {}){when}",
-                percent(held.least.max(held.last)),
-                held_for(free),
+                "node {node}: filesystem {mountpoint} ({device}) filling up: {} free, at or under the threshold ({}) {}",
+                percent(held.last),
                 percent(settings.threshold),
+                held_for(free),
             ),
         )
         .with_discriminator(format!("mountpoint={mountpoint}"));
+        if let Some(secs) = time_left.get(&series.labels) {
+            finding = finding.with_evidence(format!(
+                "at the rate of the last 6 hours it is full in about {} ({} free at most over the last {})",
+                human_duration(*secs),
+                percent(held.least),
+                free.range.map(|r| human_duration(r.seconds)).unwrap_or_else(|| "instant".into()),
+            ));
+        }
         out.push(with_query_evidence(finding, free, series));
     }
     Ok(out)

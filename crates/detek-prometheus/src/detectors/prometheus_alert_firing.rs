@@ -23,8 +23,8 @@ use crate::prelude::*;
 ///
 /// ## Example
 /// ```text
-/// Pod scraper/e2e-container-pending: alert KubePodNotReady (warning) firing since
-///   2026-12-07T09:40:00Z: Pod has been in a non-ready state for more than 15 minutes.
+/// Pod scraper/e2e-container-pending: alert KubePodNotReady (warning) firing: Pod has been
+///   in a non-ready state for more than 15 minutes.
 /// ```
 #[detector(
     id = "prometheus_alert_firing",
@@ -86,7 +86,11 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: PrometheusAlertFiringSettings = ctx.settings_of()?;
     let alerts = ctx.get(&ALERTS)?;
     let owners = ctx.get(&POD_OWNERS)?;
-    let firing: Vec<&Alert> = alerts.iter().filter(|a| a.state == "firing").collect();
+    // In a stable order: by alert name, then labels (the API's order varies).
+    let mut firing: Vec<&Alert> = alerts.iter().filter(|a| a.state == "firing").collect();
+    firing.sort_by(|a, b| {
+        (a.labels.get("alertname"), &a.labels).cmp(&(b.labels.get("alertname"), &b.labels))
+    });
     let mut out = Outcome::new().evaluated(firing.len());
     let mut left_out: Vec<String> = Vec::new();
     for alert in firing {
@@ -111,11 +115,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             .or_else(|| alert.annotations.get("description"))
             .map(String::as_str)
             .unwrap_or("");
-        let since = alert
-            .active_at
-            .as_deref()
-            .map(|t| format!(" since {t}"))
-            .unwrap_or_default();
         let severity_text = if severity.is_empty() {
             "no severity"
         } else {
@@ -124,7 +123,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         let mut finding = Finding::new(
             level,
             object_of(&alert.labels, Some(owners)),
-            format!("alert {name} ({severity_text}) firing{since}: {summary}")
+            format!("alert {name} ({severity_text}) firing: {summary}")
                 .trim_end_matches([':', ' '])
                 .to_string(),
         )
