@@ -316,3 +316,78 @@ fn an_unreachable_prometheus_is_unknown() {
         "{error}"
     );
 }
+
+#[test]
+fn metrics_url_scrapes_the_exporters_at_one_instant() {
+    let prometheus = TestPrometheus::shared();
+    let exporter = prometheus.var("PROMETHEUS_EXPORTER");
+    let urls = ["/metrics/cadvisor", "/ksm/metrics", "/node/metrics"]
+        .iter()
+        .map(|path| Endpoint {
+            url: format!("http://{exporter}{path}"),
+            ..Default::default()
+        })
+        .collect();
+    let collector = std::sync::Arc::new(detek_prometheus::collector::ScrapeCollector::new(
+        urls,
+        ClientOptions::default(),
+    ));
+    let ids = [
+        "memory_usage_high",
+        "conntrack_near_limit",
+        "pod_resource_outlier",
+        "cpu_usage_abnormal",
+        "cpu_throttling_high",
+        "node_disk_filling",
+        "scrape_target_down",
+        "prometheus_alert_firing",
+    ];
+    let list = run(&ids, vec![collector], Settings::new());
+    // One instant: e2e-statefulset-0, over its limit only for 3 minutes, is reported too —
+    // and the finding says the duration could not be checked.
+    let at_instant =
+        "at the instant of the scrape (--metrics-url has no history to check a duration)";
+    assert_eq!(
+        finding_lines(report(&list, "memory_usage_high")),
+        [
+            format!(
+                "Warn Deployment/scraper/e2e-deployment [compute-pi-digits]: container compute-pi-digits of pod e2e-deployment-6fb786454b-7fsxc: working set at 96.7% of its memory limit {at_instant} (threshold 95.0%; now 96.7%)"
+            ),
+            format!(
+                "Warn StatefulSet/scraper/e2e-statefulset [compute-pi-digits]: container compute-pi-digits of pod e2e-statefulset-0: working set at 96.7% of its memory limit {at_instant} (threshold 95.0%; now 96.7%)"
+            ),
+            format!(
+                "Warn Node/datagen-1-34: node datagen-1-34: 92.5% of its memory in use {at_instant} (threshold 90.0%; now 92.5%)"
+            ),
+        ]
+    );
+    assert_eq!(
+        finding_lines(report(&list, "conntrack_near_limit")),
+        [format!(
+            "Error Node/datagen-1-34: node datagen-1-34: conntrack table at 76.3% of its limit {at_instant} (threshold 75.0%)"
+        )]
+    );
+    assert_eq!(
+        finding_lines(report(&list, "pod_resource_outlier")),
+        [
+            "Warn Deployment/scraper/e2e-deployment: pod e2e-deployment-6fb786454b-7fsxc: 29.0 MiB of memory, 6.1× the median of its 1 sibling (4.8 MiB; threshold 3.0×)"
+        ]
+    );
+    // The detectors that need history, or Prometheus itself, are skipped with the reason.
+    let skipped: Vec<(&str, &str)> = list
+        .skipped
+        .iter()
+        .map(|(id, reason)| (id.as_str(), reason.as_str()))
+        .collect();
+    let reason = "needs history: --metrics-url reads one instant; configure --prometheus-url or --prometheus-service";
+    assert_eq!(
+        skipped,
+        [
+            ("cpu_throttling_high", reason),
+            ("cpu_usage_abnormal", reason),
+            ("node_disk_filling", reason),
+            ("prometheus_alert_firing", reason),
+            ("scrape_target_down", reason),
+        ]
+    );
+}
