@@ -49,6 +49,8 @@ pub struct Endpoint {
     /// PEM CA certificates to trust besides the system's.
     pub ca_file: Option<PathBuf>,
     pub ca_pem: Option<Vec<u8>>,
+    /// DER CA certificates (a kubeconfig's, as kube reads them).
+    pub ca_der: Vec<Vec<u8>>,
     /// PEM client certificate and key (mutual TLS).
     pub client_cert: Option<(PemSource, PemSource)>,
     /// Extra headers on every request (e.g. `Authorization` from a kubeconfig).
@@ -126,6 +128,11 @@ impl Http {
         }
         if let Some(pem) = &endpoint.ca_pem {
             extra.push(("the CA data".to_string(), pem.clone()));
+        }
+        for der in &endpoint.ca_der {
+            roots
+                .add(CertificateDer::from(der.clone()))
+                .map_err(|e| format!("the cluster's CA certificate: {e}"))?;
         }
         for (what, pem) in extra {
             let mut added = 0;

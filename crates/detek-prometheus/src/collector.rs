@@ -10,6 +10,7 @@ use crate::model::*;
 use crate::text::{self, Exposition, Format};
 use detek_core::{BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Produced};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 fn now_seconds() -> f64 {
@@ -19,10 +20,25 @@ fn now_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Finds where Prometheus is when the scan starts (a Service behind the Kubernetes API
+/// server's proxy needs the cluster's credentials): candidates in order, each with the name
+/// the report gives it; the first that answers as Prometheus is used.
+pub type Locate =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<(Endpoint, String)>, String>> + Send + Sync>;
+
+/// Where the Prometheus is.
+#[derive(Clone)]
+pub enum Location {
+    /// `--prometheus-url`.
+    Url(Endpoint),
+    /// Found when the scan starts (`--prometheus-service`).
+    Found(Locate),
+}
+
 /// Reads the metric detectors' inputs from a Prometheus server.
 pub struct PrometheusCollector {
     meta: CollectorMeta,
-    endpoint: Endpoint,
+    location: Location,
     options: ClientOptions,
     /// What the report calls it: its URL, or the Service it was reached through.
     name: String,
@@ -30,6 +46,10 @@ pub struct PrometheusCollector {
 
 impl PrometheusCollector {
     pub fn new(endpoint: Endpoint, options: ClientOptions, name: impl Into<String>) -> Self {
+        Self::at(Location::Url(endpoint), options, name)
+    }
+
+    pub fn at(location: Location, options: ClientOptions, name: impl Into<String>) -> Self {
         PrometheusCollector {
             meta: CollectorMeta {
                 id: "prometheus/api",
@@ -39,10 +59,32 @@ impl PrometheusCollector {
                 requires: vec![],
                 produces: all_keys(),
             },
-            endpoint,
+            location,
             options,
             name: name.into(),
         }
+    }
+
+    /// The API of the first candidate that answers as Prometheus, its name and version.
+    async fn connect(&self) -> Result<(PrometheusApi, String, String), String> {
+        let candidates = match &self.location {
+            Location::Url(endpoint) => vec![(endpoint.clone(), self.name.clone())],
+            Location::Found(locate) => locate().await?,
+        };
+        let mut failures = Vec::new();
+        for (endpoint, name) in candidates {
+            let api = PrometheusApi::new(&endpoint, &self.options)
+                .map_err(|e| format!("Prometheus {name}: {e}"))?;
+            match api.version().await {
+                Ok(version) => return Ok((api, name, version)),
+                Err(e) => failures.push(format!("Prometheus {name} cannot be read: {e}")),
+            }
+        }
+        Err(match failures.len() {
+            0 => format!("no Prometheus to try for {}", self.name),
+            1 => failures.remove(0),
+            _ => format!("no Prometheus answered for {}: {}", self.name, failures.join("; ")),
+        })
     }
 }
 
@@ -135,12 +177,8 @@ impl Collector for PrometheusCollector {
         ctx: CollectContext<'a>,
     ) -> BoxFuture<'a, Result<Produced, CollectError>> {
         Box::pin(async move {
-            let api = PrometheusApi::new(&self.endpoint, &self.options)
-                .map_err(|e| CollectError::new(format!("Prometheus {}: {e}", self.name)))?;
             // One clear line when the server cannot be read at all (unreachable, 401, 403).
-            let version = api.version().await.map_err(|e| {
-                CollectError::new(format!("Prometheus {} cannot be read: {e}", self.name))
-            })?;
+            let (api, name, version) = self.connect().await.map_err(CollectError::new)?;
             let at = now_seconds();
             let mut produced = Produced::new();
             produced.stat("prometheus_queries", 0);
@@ -203,8 +241,7 @@ impl Collector for PrometheusCollector {
                 detek_core::Level::Normal,
                 None,
                 format!(
-                    "Prometheus {} (version {version}), queried at {}",
-                    self.name,
+                    "Prometheus {name} (version {version}), queried at {}",
                     format_time(at)
                 ),
             ));
