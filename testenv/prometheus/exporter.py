@@ -5,7 +5,12 @@ dumps the scenario wrote, continuing the moving series from their value at T0.
     exporter.py DIR ADDR PORT T0
 
 GET /ksm/metrics, /metrics/cadvisor, /node/metrics (text format 0.0.4).
+
+DETEK_BENCH_PODS=N (bench/prometheus-detectors.sh) adds N synthetic Pods (5 replicas per
+StatefulSet, namespace bench) to the kube-state-metrics and cAdvisor dumps, and N/10
+filesystems to the node: the series the metric detectors evaluate, at scale.
 """
+import os
 import json
 import sys
 import time
@@ -15,6 +20,30 @@ root, addr, port, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.arg
 FILES = {"/ksm/metrics": "ksm.prom", "/metrics/cadvisor": "cadvisor.prom", "/node/metrics": "node.prom"}
 texts = {path: open(f"{root}/{name}").read().splitlines() for path, name in FILES.items()}
 moving = json.load(open(f"{root}/moving.json"))
+
+BENCH_PODS = int(os.environ.get("DETEK_BENCH_PODS", "0"))
+if BENCH_PODS:
+    ksm, cadvisor, node = [], [], []
+    for i in range(BENCH_PODS):
+        pod = f'namespace="bench",pod="bench-{i // 5}-{i % 5}"'
+        ksm.append(f'kube_pod_owner{{{pod},owner_kind="StatefulSet",owner_name="bench-{i // 5}",owner_is_controller="true"}} 1')
+        ksm.append(f'kube_pod_container_resource_limits{{{pod},container="app",resource="memory",unit="byte"}} 1.073741824e+09')
+        c = f'container="app",{pod}'
+        cadvisor.append(f"container_memory_working_set_bytes{{{c}}} {100e6 + (i % 97) * 1e6}")
+        for name, rate in (("container_cpu_usage_seconds_total", 0.01 * (1 + i % 7)),
+                           ("container_cpu_cfs_periods_total", 10.0),
+                           ("container_cpu_cfs_throttled_periods_total", 0.1 * (i % 11))):
+            line = f"{name}{{{c}}}"
+            moving[line] = [0.0, rate]
+            cadvisor.append(f"{line} 0")
+    for i in range(BENCH_PODS // 10):
+        labels = f'device="/dev/bench{i}",fstype="ext4",mountpoint="/bench/{i}"'
+        node += [f"node_filesystem_avail_bytes{{{labels}}} 5e+10",
+                 f"node_filesystem_size_bytes{{{labels}}} 1e+11",
+                 f"node_filesystem_readonly{{{labels}}} 0"]
+    texts["/ksm/metrics"] = texts["/ksm/metrics"] + ksm
+    texts["/metrics/cadvisor"] = texts["/metrics/cadvisor"] + cadvisor
+    texts["/node/metrics"] = texts["/node/metrics"] + node
 
 
 def render(lines):

@@ -20,7 +20,8 @@
 # Stop with stop.sh DIR [--purge].
 #
 # Environment: DETEK_TESTENV_WATCH_PID=PID (stop and delete DIR as soon as PID is gone),
-# DETEK_TESTENV_NO_INSTALL=1 (fail instead of installing).
+# DETEK_TESTENV_NO_INSTALL=1 (fail instead of installing), DETEK_PROMETHEUS_SCRAPE_INTERVAL
+# (default 2s; the benchmark's large exporter needs more), DETEK_BENCH_PODS (exporter.py).
 set -euo pipefail
 
 [[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }
@@ -60,6 +61,7 @@ DEAD_LONG_PORT=$(free_port); DEAD_NEW_PORT=$(free_port)
 PASSWORD="$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
 HASH="$(python3 -W ignore -c 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$PASSWORD")"
 
+SCRAPE_INTERVAL="${DETEK_PROMETHEUS_SCRAPE_INTERVAL:-2s}"
 T0="$(date +%s)"
 mkdir -p "$DIR/exporter" "$DIR/data"
 python3 "$HERE/scenario.py" "$DATA" "$DIR" "$T0" "127.0.0.1:$EXPORTER_PORT" "127.0.0.1:$DEAD_LONG_PORT" \
@@ -76,8 +78,8 @@ basic_auth_users:
 YML
 cat >"$DIR/prometheus.yml" <<YML
 global:
-  scrape_interval: 2s
-  scrape_timeout: 1s
+  scrape_interval: $SCRAPE_INTERVAL
+  scrape_timeout: $SCRAPE_INTERVAL
   evaluation_interval: 1s
 rule_files: ["$DIR/rules.yml"]
 scrape_configs:

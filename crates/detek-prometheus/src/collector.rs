@@ -83,7 +83,11 @@ impl PrometheusCollector {
         Err(match failures.len() {
             0 => format!("no Prometheus to try for {}", self.name),
             1 => failures.remove(0),
-            _ => format!("no Prometheus answered for {}: {}", self.name, failures.join("; ")),
+            _ => format!(
+                "no Prometheus answered for {}: {}",
+                self.name,
+                failures.join("; ")
+            ),
         })
     }
 }

@@ -72,7 +72,9 @@ fn resolve_targets_at_their_time(args: &TargetArgs, config: &Config) -> Result<V
     // The metric detectors read the cluster's Prometheus (or --metrics-url), when one is
     // configured; a snapshot or the demo gets it only from --prometheus-url/--metrics-url.
     if !args.demo && !args.inputs.is_empty() {
-        if let Some(metrics) = crate::metrics::collector(args, config, &metrics_options(args)?, None)? {
+        if let Some(metrics) =
+            crate::metrics::collector(args, config, &metrics_options(args)?, None)?
+        {
             for target in &mut targets {
                 target.collectors.push(metrics.clone());
             }
@@ -265,7 +267,10 @@ fn live_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
                 collectors: {
                     collectors.insert(
                         0,
-                        Arc::new(detek_kubernetes_live::LiveCollector::new(t, options.clone())),
+                        Arc::new(detek_kubernetes_live::LiveCollector::new(
+                            t,
+                            options.clone(),
+                        )),
                     );
                     collectors
                 },

@@ -103,20 +103,31 @@ pub fn collector(
                 ..credentials.clone()
             })
             .collect();
-        return Ok(Some(Arc::new(ScrapeCollector::new(endpoints, options.clone()))));
+        return Ok(Some(Arc::new(ScrapeCollector::new(
+            endpoints,
+            options.clone(),
+        ))));
     }
     Ok(None)
 }
 
 /// Credentials for `--prometheus-url` and `--metrics-url`.
 fn credentials(args: &TargetArgs, file: &PrometheusConfig) -> Result<Endpoint> {
-    let token_file = args.prometheus_token_file.clone().or(file.bearer_token_file.clone());
+    let token_file = args
+        .prometheus_token_file
+        .clone()
+        .or(file.bearer_token_file.clone());
     let user = args.prometheus_user.clone().or(file.username.clone());
     let auth = match (token_file, user) {
-        (Some(_), Some(_)) => bail!("Prometheus: a bearer token and a user are both given: choose one"),
+        (Some(_), Some(_)) => {
+            bail!("Prometheus: a bearer token and a user are both given: choose one")
+        }
         (Some(path), None) => {
             let token = std::fs::read_to_string(&path).map_err(|e| {
-                anyhow::anyhow!("cannot read the Prometheus token file {}: {e}", path.display())
+                anyhow::anyhow!(
+                    "cannot read the Prometheus token file {}: {e}",
+                    path.display()
+                )
             })?;
             Auth::Bearer(token.trim().to_string())
         }
@@ -126,14 +137,22 @@ fn credentials(args: &TargetArgs, file: &PrometheusConfig) -> Result<Endpoint> {
                 .clone()
                 .unwrap_or_else(|| "DETEK_PROMETHEUS_PASSWORD".to_string());
             let password = std::env::var(&var).map_err(|_| {
-                anyhow::anyhow!("Prometheus user {username}: the password is read from ${var}, which is not set")
+                anyhow::anyhow!(
+                    "Prometheus user {username}: the password is read from ${var}, which is not set"
+                )
             })?;
             Auth::Basic { username, password }
         }
         (None, None) => Auth::None,
     };
-    let cert = args.prometheus_client_cert.clone().or(file.client_cert.clone());
-    let key = args.prometheus_client_key.clone().or(file.client_key.clone());
+    let cert = args
+        .prometheus_client_cert
+        .clone()
+        .or(file.client_cert.clone());
+    let key = args
+        .prometheus_client_key
+        .clone()
+        .or(file.client_key.clone());
     let client_cert = match (cert, key) {
         (Some(c), Some(k)) => Some((PemSource::File(c), PemSource::File(k))),
         (None, None) => None,

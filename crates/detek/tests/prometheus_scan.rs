@@ -14,7 +14,13 @@ fn env() -> &'static TestEnv {
         let api = env.admin();
         let dir = data_dir().join("nri-kubernetes-1_34");
         let mut objects = Vec::new();
-        for file in ["namespaces.yaml", "nodes.yaml", "services.yaml", "endpoints.yaml", "pods.yaml"] {
+        for file in [
+            "namespaces.yaml",
+            "nodes.yaml",
+            "services.yaml",
+            "endpoints.yaml",
+            "pods.yaml",
+        ] {
             objects.extend(read_dump(&dir.join(file)));
         }
         for o in &objects {
@@ -29,7 +35,10 @@ fn prometheus() -> &'static BTreeMap<String, String> {
         std::sync::OnceLock::new();
     &PROMETHEUS
         .get_or_init(|| {
-            let dir = tempfile::Builder::new().prefix("detek-prom-").tempdir().unwrap();
+            let dir = tempfile::Builder::new()
+                .prefix("detek-prom-")
+                .tempdir()
+                .unwrap();
             let out = std::process::Command::new("bash")
                 .arg(repo_root().join("testenv/prometheus/start.sh"))
                 .arg(dir.path().join("env"))
@@ -97,7 +106,10 @@ fn objects_and_metrics_of_the_same_workloads_in_one_report() {
             out.display().to_string(),
         ]
     };
-    let password = [("DETEK_PROMETHEUS_PASSWORD", prometheus["PROMETHEUS_PASSWORD"].as_str())];
+    let password = [(
+        "DETEK_PROMETHEUS_PASSWORD",
+        prometheus["PROMETHEUS_PASSWORD"].as_str(),
+    )];
     let run = |format: &str, out: &std::path::Path| {
         let args = args(format, out);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -124,16 +136,28 @@ fn objects_and_metrics_of_the_same_workloads_in_one_report() {
         .iter()
         .map(|d| d.meta().id.to_string())
         .collect();
-    let object_findings: Vec<&String> =
-        deployment.iter().filter(|id| !metric_ids.contains(*id)).collect();
-    assert!(!object_findings.is_empty(), "no object finding on the Deployment: {deployment:?}");
+    let object_findings: Vec<&String> = deployment
+        .iter()
+        .filter(|id| !metric_ids.contains(*id))
+        .collect();
+    assert!(
+        !object_findings.is_empty(),
+        "no object finding on the Deployment: {deployment:?}"
+    );
     // coredns: its CPU against its baseline, and its Pod spec.
     let coredns = &by_object["Deployment/kube-system/coredns"];
     assert!(coredns.contains("cpu_usage_abnormal"), "{coredns:?}");
-    assert!(coredns.iter().any(|id| !metric_ids.contains(id)), "{coredns:?}");
+    assert!(
+        coredns.iter().any(|id| !metric_ids.contains(id)),
+        "{coredns:?}"
+    );
     // The Node: its metrics.
     let node = &by_object["Node//datagen-1-34"];
-    for metric in ["memory_usage_high", "conntrack_near_limit", "node_disk_filling"] {
+    for metric in [
+        "memory_usage_high",
+        "conntrack_near_limit",
+        "node_disk_filling",
+    ] {
         assert!(node.contains(metric), "{metric}: {node:?}");
     }
 
@@ -141,7 +165,11 @@ fn objects_and_metrics_of_the_same_workloads_in_one_report() {
     let html_run = run("html", &html);
     assert_eq!(html_run.code, 1, "{}", html_run.stderr);
     let page = std::fs::read_to_string(&html).unwrap();
-    for id in object_findings.iter().map(|s| s.as_str()).chain(["memory_usage_high", "prometheus_alert_firing"]) {
+    for id in object_findings
+        .iter()
+        .map(|s| s.as_str())
+        .chain(["memory_usage_high", "prometheus_alert_firing"])
+    {
         assert!(page.contains(id), "{id} not in the HTML report");
     }
     assert!(page.contains("e2e-deployment"));
@@ -153,19 +181,32 @@ fn metric_detectors_are_skipped_without_a_prometheus_and_unknown_when_it_refuses
     let env = env();
     let kubeconfig = env.admin_kubeconfig();
     let kubeconfig = kubeconfig.to_str().unwrap();
-    let select = "--select=memory_usage_high,scrape_target_down,failed_pod";
+    // By label: detectors asked for by id are reported Unknown when their source is missing.
+    let select = "--select=metrics,failed_pod";
     let run = detek(&["run", "--kubeconfig", kubeconfig, select, "-f", "json"]);
     let list = run.json();
     assert_eq!(
         list["skipped"]["memory_usage_high"],
         "this target provides no prometheus/memory-usage, prometheus/pod-owners (needs a Prometheus server)"
     );
+    assert_eq!(list["skipped"].as_object().unwrap().len(), 8);
     assert_eq!(list["status"], "complete");
 
     let prometheus = prometheus();
     let url = &prometheus["PROMETHEUS_URL"];
     let run = detek_with_env(
-        &["run", "--kubeconfig", kubeconfig, select, "-f", "json", "--prometheus-url", url, "--prometheus-user", "detek"],
+        &[
+            "run",
+            "--kubeconfig",
+            kubeconfig,
+            select,
+            "-f",
+            "json",
+            "--prometheus-url",
+            url,
+            "--prometheus-user",
+            "detek",
+        ],
         &[("DETEK_PROMETHEUS_PASSWORD", "wrong")],
     );
     assert_eq!(run.code, 2, "partial: {}", run.stderr);
@@ -176,7 +217,11 @@ fn metric_detectors_are_skipped_without_a_prometheus_and_unknown_when_it_refuses
     for id in ["memory_usage_high", "scrape_target_down"] {
         let report = report_of(&list, id);
         assert_eq!(report["result"], "unknown", "{id}");
-        assert!(report["error"].as_str().unwrap().contains(&expected), "{id}: {}", report["error"]);
+        assert!(
+            report["error"].as_str().unwrap().contains(&expected),
+            "{id}: {}",
+            report["error"]
+        );
     }
     // Only those: the Kubernetes detector ran.
     assert_ne!(report_of(&list, "failed_pod")["result"], "unknown");
