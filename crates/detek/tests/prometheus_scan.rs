@@ -226,3 +226,218 @@ fn metric_detectors_are_skipped_without_a_prometheus_and_unknown_when_it_refuses
     // Only those: the Kubernetes detector ran.
     assert_ne!(report_of(&list, "failed_pod")["result"], "unknown");
 }
+
+/// A network namespace with one end of a veth pair (10.251.N.2), the other end here
+/// (10.251.N.1); deleted on drop.
+struct NetNs {
+    name: String,
+    host_if: String,
+    address: String,
+}
+
+impl NetNs {
+    fn create() -> NetNs {
+        let n = std::process::id() % 250 + 1;
+        let name = format!("detek-prom-{}", std::process::id());
+        let host_if = format!("dpv{n}a");
+        let peer_if = format!("dpv{n}b");
+        let address = format!("10.251.{n}.2");
+        let ip = |args: &[&str]| {
+            let out = std::process::Command::new("ip")
+                .args(args)
+                .output()
+                .expect("ip");
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ip(&["netns", "add", &name]);
+        let ns = NetNs {
+            name: name.clone(),
+            host_if: host_if.clone(),
+            address: address.clone(),
+        };
+        ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
+        ]);
+        ip(&["link", "set", &peer_if, "netns", &name]);
+        ip(&["addr", "add", &format!("10.251.{n}.1/30"), "dev", &host_if]);
+        ip(&["link", "set", &host_if, "up"]);
+        ip(&[
+            "netns",
+            "exec",
+            &name,
+            "ip",
+            "addr",
+            "add",
+            &format!("{address}/30"),
+            "dev",
+            &peer_if,
+        ]);
+        ip(&["netns", "exec", &name, "ip", "link", "set", &peer_if, "up"]);
+        ip(&["netns", "exec", &name, "ip", "link", "set", "lo", "up"]);
+        ns
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// A Prometheus inside the namespace, with one alert about the Service it is published as.
+struct NsPrometheus {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for NsPrometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_prometheus_in(ns: &NetNs) -> NsPrometheus {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n- name: proxy\n  rules:\n  - alert: PrometheusReachedThroughTheProxy\n    expr: vector(1)\n    labels: {severity: warning, namespace: monitoring, service: prometheus-k8s}\n    annotations: {summary: Queried through the API server's service proxy.}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global: {{evaluation_interval: 1s}}\nrule_files: [\"{}/rules.yml\"]\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, "prometheus"])
+        .arg(format!(
+            "--config.file={}/prometheus.yml",
+            dir.path().display()
+        ))
+        .arg(format!("--storage.tsdb.path={}/data", dir.path().display()))
+        .arg(format!("--web.listen-address={}:9090", ns.address))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus in the network namespace");
+    NsPrometheus { child, _dir: dir }
+}
+
+#[test]
+fn prometheus_service_through_the_api_server_proxy() {
+    // testenv/prometheus installs the prometheus binary.
+    let _ = prometheus();
+    let env = env();
+    let api = env.admin();
+    let ns = NetNs::create();
+    let _prometheus = start_prometheus_in(&ns);
+    api.ensure_namespace("monitoring");
+    // The API server proxies only to an endpoint address whose target Pod has that IP.
+    load_object(
+        &api,
+        &serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "prometheus-k8s-0", "namespace": "monitoring",
+                         "labels": {"app.kubernetes.io/name": "prometheus"}},
+            "spec": {"containers": [{"name": "prometheus", "image": "quay.io/prometheus/prometheus:v2.42.0"}]},
+            "status": {"phase": "Running", "podIP": ns.address, "podIPs": [{"ip": ns.address}]}}),
+    );
+    api.create(
+        "/api/v1/namespaces/monitoring/services",
+        &serde_json::json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "prometheus-k8s", "namespace": "monitoring"},
+            "spec": {"ports": [{"name": "web", "port": 9090, "targetPort": 9090}]}}),
+    );
+    api.create(
+        "/api/v1/namespaces/monitoring/endpoints",
+        &serde_json::json!({"apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": "prometheus-k8s", "namespace": "monitoring"},
+            "subsets": [{"addresses": [{"ip": ns.address, "targetRef": {"kind": "Pod", "namespace": "monitoring", "name": "prometheus-k8s-0"}}],
+                         "ports": [{"name": "web", "port": 9090}]}]}),
+    );
+    api.create(
+        "/apis/discovery.k8s.io/v1/namespaces/monitoring/endpointslices",
+        &serde_json::json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "prometheus-k8s-1", "namespace": "monitoring",
+                         "labels": {"kubernetes.io/service-name": "prometheus-k8s"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ns.address], "targetRef": {"kind": "Pod", "namespace": "monitoring", "name": "prometheus-k8s-0"}}],
+            "ports": [{"name": "web", "port": 9090}]}),
+    );
+    let kubeconfig = env.admin_kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let expected = "Warn Service/monitoring/prometheus-k8s: alert PrometheusReachedThroughTheProxy (warning) firing: Queried through the API server's service proxy.";
+    for service in ["monitoring/prometheus-k8s:9090", "auto"] {
+        // The alert fires after the first evaluations.
+        let mut lines = Vec::new();
+        for _ in 0..30 {
+            let run = detek(&[
+                "run",
+                "--kubeconfig",
+                kubeconfig,
+                "--select=prometheus_alert_firing",
+                "-f",
+                "json",
+                "--prometheus-service",
+                service,
+            ]);
+            let report = report_of(&run.json(), "prometheus_alert_firing");
+            assert_ne!(
+                report["result"], "unknown",
+                "{service}: {}",
+                report["error"]
+            );
+            lines = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let o = &f["object"];
+                    format!(
+                        "{} {}/{}/{}: {}",
+                        f["level"].as_str().unwrap(),
+                        o["kind"].as_str().unwrap(),
+                        o["namespace"].as_str().unwrap(),
+                        o["name"].as_str().unwrap(),
+                        f["message"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            if !lines.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        assert_eq!(lines, [expected], "{service}");
+    }
+    // A Service that does not exist: Unknown, with the API server's answer.
+    let run = detek(&[
+        "run",
+        "--kubeconfig",
+        kubeconfig,
+        "--select=prometheus_alert_firing",
+        "-f",
+        "json",
+        "--prometheus-service",
+        "monitoring/nothing-here:9090",
+    ]);
+    let report = report_of(&run.json(), "prometheus_alert_firing");
+    assert_eq!(report["result"], "unknown");
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.contains("services/nothing-here:9090/proxy/api/v1/status/buildinfo: 404 Not Found"),
+        "{error}"
+    );
+}
