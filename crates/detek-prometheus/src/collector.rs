@@ -30,7 +30,7 @@ pub type Locate =
 #[derive(Clone)]
 pub enum Location {
     /// `--prometheus-url`.
-    Url(Endpoint),
+    Url(Box<Endpoint>),
     /// Found when the scan starts (`--prometheus-service`).
     Found(Locate),
 }
@@ -46,7 +46,7 @@ pub struct PrometheusCollector {
 
 impl PrometheusCollector {
     pub fn new(endpoint: Endpoint, options: ClientOptions, name: impl Into<String>) -> Self {
-        Self::at(Location::Url(endpoint), options, name)
+        Self::at(Location::Url(Box::new(endpoint)), options, name)
     }
 
     pub fn at(location: Location, options: ClientOptions, name: impl Into<String>) -> Self {
@@ -68,7 +68,7 @@ impl PrometheusCollector {
     /// The API of the first candidate that answers as Prometheus, its name and version.
     async fn connect(&self) -> Result<(PrometheusApi, String, String), String> {
         let candidates = match &self.location {
-            Location::Url(endpoint) => vec![(endpoint.clone(), self.name.clone())],
+            Location::Url(endpoint) => vec![((**endpoint).clone(), self.name.clone())],
             Location::Found(locate) => locate().await?,
         };
         let mut failures = Vec::new();

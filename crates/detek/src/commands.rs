@@ -70,14 +70,15 @@ fn demo_name(taken: jiff::Timestamp) -> String {
 fn resolve_targets_at_their_time(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     let mut targets = kubernetes_targets(args, config)?;
     // The metric detectors read the cluster's Prometheus (or --metrics-url), when one is
-    // configured; a snapshot or the demo gets it only from --prometheus-url/--metrics-url.
-    if !args.demo && !args.inputs.is_empty() {
-        if let Some(metrics) =
+    // configured (live clusters: `live_targets`); a snapshot gets it only from
+    // --prometheus-url/--metrics-url, and the demo stays offline.
+    if !args.demo
+        && !args.inputs.is_empty()
+        && let Some(metrics) =
             crate::metrics::collector(args, config, &metrics_options(args)?, None)?
-        {
-            for target in &mut targets {
-                target.collectors.push(metrics.clone());
-            }
+    {
+        for target in &mut targets {
+            target.collectors.push(metrics.clone());
         }
     }
     Ok(targets)

@@ -244,6 +244,30 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
+/// The series of `result` that held the condition, with how.
+pub fn crossing(
+    result: &QueryResult,
+    threshold: f64,
+    direction: Direction,
+) -> Vec<(&Series, Held)> {
+    result
+        .series
+        .iter()
+        .filter_map(|s| held(result, s, threshold, direction).map(|h| (s, h)))
+        .collect()
+}
+
+/// The evidence every metric finding carries: the series and the query that found it.
+pub fn with_query_evidence(
+    finding: detek_core::Finding,
+    result: &QueryResult,
+    series: &Series,
+) -> detek_core::Finding {
+    finding
+        .with_evidence(format!("series {{{}}}", series_text(&series.labels)))
+        .with_evidence(format!("PromQL: {}", result.promql))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,28 +325,4 @@ mod tests {
         let (r, s) = result(dip);
         assert_eq!(held(&r, &s, 0.95, Direction::Above), None, "dipped below");
     }
-}
-
-/// The series of `result` that held the condition, with how.
-pub fn crossing<'a>(
-    result: &'a QueryResult,
-    threshold: f64,
-    direction: Direction,
-) -> Vec<(&'a Series, Held)> {
-    result
-        .series
-        .iter()
-        .filter_map(|s| held(result, s, threshold, direction).map(|h| (s, h)))
-        .collect()
-}
-
-/// The evidence every metric finding carries: the series and the query that found it.
-pub fn with_query_evidence(
-    finding: detek_core::Finding,
-    result: &QueryResult,
-    series: &Series,
-) -> detek_core::Finding {
-    finding
-        .with_evidence(format!("series {{{}}}", series_text(&series.labels)))
-        .with_evidence(format!("PromQL: {}", result.promql))
 }

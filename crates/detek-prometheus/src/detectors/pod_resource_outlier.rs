@@ -76,8 +76,9 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     if usage.series.is_empty() {
         return Ok(no_data(&[usage]));
     }
-    // Pods by controller (namespace, kind, name).
-    let mut groups: BTreeMap<(String, String, String), Vec<(&Series, f64)>> = BTreeMap::new();
+    // Pods by controller (namespace, kind, name), with their usage.
+    type Controller = (String, String, String);
+    let mut groups: BTreeMap<Controller, Vec<(&Series, f64)>> = BTreeMap::new();
     for series in &usage.series {
         let (Some(ns), Some(pod), Some(value)) = (
             series.label("namespace"),
