@@ -14,6 +14,7 @@ mod legacy;
 pub mod model;
 pub mod operators;
 pub mod pod;
+mod pod_status;
 pub mod pods;
 pub mod secrets;
 pub mod suppress;

@@ -17,7 +17,8 @@
 //! Objects from an API server were validated by it, so a live spec types without loss; if one
 //! did not, it is read leniently (the field left out) when first used.
 
-use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
+pub use crate::pod_status::{ContainerState, ContainerStatus, PodStatus};
+use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;

@@ -50,7 +50,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     Ok(out)
 }
 
-fn fail_reason(status: &k8s_openapi::api::core::v1::PodStatus) -> String {
+fn fail_reason(status: &detek_kubernetes_model::pod::PodStatus) -> String {
     if let Some(message) = status.message.as_deref().filter(|m| !m.is_empty()) {
         return match status.reason.as_deref() {
             Some(reason) => format!("{reason}: {message}"),

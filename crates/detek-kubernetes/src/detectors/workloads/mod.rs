@@ -6,10 +6,8 @@
 use crate::model::POD_SPECS;
 use crate::pods::{PodSpecView, WithRevision};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
-use detek_kubernetes_model::pod::Pod;
-use k8s_openapi::api::core::v1::{
-    Container, ContainerStateTerminated, ContainerStatus, PodSpec, PodStatus, Probe,
-};
+use detek_kubernetes_model::pod::{ContainerStatus, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Container, ContainerStateTerminated, PodSpec, Probe};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 use std::sync::Arc;

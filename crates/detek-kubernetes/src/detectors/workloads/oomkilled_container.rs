@@ -1,6 +1,7 @@
 use super::{container_statuses, describe_termination, memory_limit};
 use crate::prelude::*;
-use k8s_openapi::api::core::v1::{ContainerState, ContainerStateTerminated};
+use detek_kubernetes_model::pod::ContainerState;
+use k8s_openapi::api::core::v1::ContainerStateTerminated;
 
 /// ## What it detects
 /// Containers killed by the out-of-memory killer: their current state, or their last state
@@ -80,7 +81,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 fn oom_killed(state: &Option<ContainerState>) -> Option<&ContainerStateTerminated> {
     state
         .as_ref()
-        .and_then(|s| s.terminated.as_ref())
+        .and_then(|s| s.terminated.as_deref())
         .filter(|t| t.reason.as_deref() == Some("OOMKilled"))
 }
 
