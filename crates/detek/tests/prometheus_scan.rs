@@ -441,3 +441,63 @@ fn prometheus_service_through_the_api_server_proxy() {
         "{error}"
     );
 }
+
+#[test]
+fn metrics_url_beside_a_snapshot() {
+    let prometheus = prometheus();
+    let exporter = &prometheus["PROMETHEUS_EXPORTER"];
+    let pods = data_dir().join("nri-kubernetes-1_34/pods.yaml");
+    let urls: Vec<String> = ["/metrics/cadvisor", "/ksm/metrics", "/node/metrics"]
+        .iter()
+        .map(|p| format!("--metrics-url=http://{exporter}{p}"))
+        .collect();
+    let mut args = vec![
+        "run",
+        "--input",
+        pods.to_str().unwrap(),
+        "--select=metrics",
+        "-f",
+        "json",
+    ];
+    args.extend(urls.iter().map(String::as_str));
+    let run = detek(&args);
+    let list = run.json();
+    let report = report_of(&list, "memory_usage_high");
+    let objects: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}/{}",
+                f["object"]["kind"].as_str().unwrap(),
+                f["object"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // One instant: the StatefulSet's container over its limit for 3 minutes is reported too.
+    assert_eq!(
+        objects,
+        [
+            "Deployment/e2e-deployment",
+            "StatefulSet/e2e-statefulset",
+            "Node/datagen-1-34"
+        ]
+    );
+    let skipped: BTreeSet<&str> = list["skipped"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        skipped,
+        BTreeSet::from([
+            "cpu_throttling_high",
+            "cpu_usage_abnormal",
+            "node_disk_filling",
+            "prometheus_alert_firing",
+            "scrape_target_down"
+        ])
+    );
+}
