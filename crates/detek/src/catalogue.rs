@@ -9,6 +9,7 @@ pub fn catalogue() -> Result<Catalogue> {
     let mut catalogue = Catalogue::new();
     detek_kubernetes::register(&mut catalogue)?;
     detek_openstack::register(&mut catalogue)?;
+    detek_prometheus::register(&mut catalogue)?;
     detek_core::register(&mut catalogue)?;
     Ok(catalogue)
 }

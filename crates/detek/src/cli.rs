@@ -149,6 +149,46 @@ pub struct TargetArgs {
     /// providerID is openstack:///ID are joined to their servers (node_vm_not_active).
     #[arg(long = "os-cloud", value_name = "NAME")]
     pub os_cloud: Option<String>,
+
+    /// Prometheus to read the metric detectors' data from (its HTTP API): `http(s)://HOST:PORT`
+    /// with any path prefix. Credentials: --prometheus-token-file, or --prometheus-user with
+    /// $DETEK_PROMETHEUS_PASSWORD; or the config file's `prometheus:` (docs/prometheus.md).
+    /// Without a Prometheus or --metrics-url the metric detectors are skipped.
+    #[arg(long, value_name = "URL", conflicts_with = "prometheus_service")]
+    pub prometheus_url: Option<String>,
+
+    /// An in-cluster Prometheus reached through the API server's service proxy, with the
+    /// kubeconfig's credentials (no port-forward): `NAMESPACE/SERVICE:PORT`, or `auto` to look
+    /// for the usual Services of kube-prometheus and the prometheus-community chart.
+    #[arg(long, value_name = "NS/NAME:PORT|auto", conflicts_with_all = ["inputs", "demo"])]
+    pub prometheus_service: Option<String>,
+
+    /// Prometheus: a file holding the bearer token to send.
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_token_file: Option<PathBuf>,
+
+    /// Prometheus: basic-auth user; the password is read from $DETEK_PROMETHEUS_PASSWORD.
+    #[arg(long, value_name = "USER")]
+    pub prometheus_user: Option<String>,
+
+    /// Prometheus and --metrics-url: PEM CA certificates to trust besides the system's.
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_ca_file: Option<PathBuf>,
+
+    /// Prometheus and --metrics-url: PEM client certificate (mutual TLS); with
+    /// --prometheus-client-key.
+    #[arg(long, value_name = "PATH", requires = "prometheus_client_key")]
+    pub prometheus_client_cert: Option<PathBuf>,
+
+    /// Prometheus and --metrics-url: PEM private key of --prometheus-client-cert.
+    #[arg(long, value_name = "PATH", requires = "prometheus_client_cert")]
+    pub prometheus_client_key: Option<PathBuf>,
+
+    /// A `/metrics` endpoint to scrape directly (repeatable), for clusters without a
+    /// Prometheus: Prometheus text 0.0.4 or OpenMetrics. Detectors that need history are
+    /// skipped in this mode.
+    #[arg(long = "metrics-url", value_name = "URL")]
+    pub metrics_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

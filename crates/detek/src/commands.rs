@@ -45,8 +45,8 @@ pub(crate) struct ScanTarget {
     pub(crate) clock: Clock,
 }
 
-fn resolve_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
-    let mut targets = resolve_targets_with_clouds(args)?;
+fn resolve_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
+    let mut targets = resolve_targets_with_clouds(args, config)?;
     if let Some(now) = &args.now {
         let now: jiff::Timestamp = now.parse().map_err(|e| {
             anyhow::anyhow!("--now {now:?}: not an RFC 3339 time (e.g. 2026-01-13T19:00:00Z): {e}")
@@ -67,7 +67,33 @@ fn demo_name(taken: jiff::Timestamp) -> String {
     )
 }
 
-fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+fn resolve_targets_at_their_time(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
+    let mut targets = kubernetes_targets(args, config)?;
+    // The metric detectors read the cluster's Prometheus (or --metrics-url), when one is
+    // configured (live clusters: `live_targets`); a snapshot gets it only from
+    // --prometheus-url/--metrics-url, and the demo stays offline.
+    if !args.demo
+        && !args.inputs.is_empty()
+        && let Some(metrics) =
+            crate::metrics::collector(args, config, &metrics_options(args)?, None)?
+    {
+        for target in &mut targets {
+            target.collectors.push(metrics.clone());
+        }
+    }
+    Ok(targets)
+}
+
+fn metrics_options(args: &TargetArgs) -> Result<detek_prometheus::client::ClientOptions> {
+    let request_timeout = detek_kubernetes_live::parse_duration(&args.request_timeout)
+        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
+    Ok(detek_prometheus::client::ClientOptions {
+        request_timeout,
+        ..Default::default()
+    })
+}
+
+fn kubernetes_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     if args.demo {
         let now: jiff::Timestamp = DEMO_NOW.parse().expect("valid demo time");
         return Ok(vec![ScanTarget {
@@ -88,14 +114,14 @@ fn resolve_targets_at_their_time(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
     if !args.inputs.is_empty() {
         return Ok(snapshot_targets(args));
     }
-    live_targets(args)
+    live_targets(args, config)
 }
 
 /// The Kubernetes targets and the OpenStack cloud, if one is configured (DESIGN.md §1: by
 /// `--os-cloud`, or by `OS_CLOUD`/`OS_AUTH_URL` when no cluster is asked for). With both, the
 /// clusters also see the cloud's servers (`openstack/cloud-servers`, read by
 /// `node_vm_not_active`), listed once for the whole scan.
-fn resolve_targets_with_clouds(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+fn resolve_targets_with_clouds(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     use detek_openstack::clouds::{Environment, resolve};
     let kubernetes_asked = args.demo
         || !args.inputs.is_empty()
@@ -109,10 +135,10 @@ fn resolve_targets_with_clouds(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         None
     };
     let Some(cloud) = cloud else {
-        return resolve_targets_at_their_time(args);
+        return resolve_targets_at_their_time(args, config);
     };
     let mut targets = if kubernetes_asked {
-        resolve_targets_at_their_time(args)?
+        resolve_targets_at_their_time(args, config)?
     } else {
         Vec::new()
     };
@@ -206,7 +232,7 @@ fn snapshot_targets(args: &TargetArgs) -> Vec<ScanTarget> {
 }
 
 /// No --input/--demo: live clusters (kubeconfig contexts or the in-cluster service account).
-fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
+fn live_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     use detek_kubernetes_live::{Environment, LiveOptions, TargetRequest, parse_duration, resolve};
     let request_timeout = parse_duration(&args.request_timeout)
         .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
@@ -224,24 +250,36 @@ fn live_targets(args: &TargetArgs) -> Result<Vec<ScanTarget>> {
         all_contexts: args.all_contexts,
     };
     let targets = resolve(&request, &Environment::from_process()).map_err(anyhow::Error::msg)?;
-    Ok(targets
+    let metrics_options = metrics_options(args)?;
+    targets
         .into_iter()
-        .map(|t| ScanTarget {
-            target: Target {
-                kind: "cluster".into(),
-                name: t.name.clone(),
-                // The collector replaces it with the kube-system namespace UID.
-                identity: format!("context:{}", t.name),
-                context: (!t.in_cluster()).then(|| t.name.clone()),
-            },
-            collectors: vec![Arc::new(detek_kubernetes_live::LiveCollector::new(
-                t,
-                options.clone(),
-            ))],
-            now: SystemTime::now(),
-            clock: Clock::Wall,
+        .map(|t| {
+            let metrics = crate::metrics::collector(args, config, &metrics_options, Some(&t))?;
+            let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
+            collectors.extend(metrics);
+            Ok(ScanTarget {
+                target: Target {
+                    kind: "cluster".into(),
+                    name: t.name.clone(),
+                    // The collector replaces it with the kube-system namespace UID.
+                    identity: format!("context:{}", t.name),
+                    context: (!t.in_cluster()).then(|| t.name.clone()),
+                },
+                collectors: {
+                    collectors.insert(
+                        0,
+                        Arc::new(detek_kubernetes_live::LiveCollector::new(
+                            t,
+                            options.clone(),
+                        )),
+                    );
+                    collectors
+                },
+                now: SystemTime::now(),
+                clock: Clock::Wall,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) fn settings(
@@ -327,7 +365,7 @@ pub(crate) async fn demo_scan() -> Result<ReportList> {
         bail!("`detek run --demo` did not parse as a run");
     };
     let select = args.select;
-    let target = resolve_targets_at_their_time(&args.target)?
+    let target = resolve_targets_at_their_time(&args.target, &config)?
         .pop()
         .context("the demo target")?;
     let suppressors = suppressors(&config);
@@ -351,7 +389,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let catalogue = catalogue()?;
     let config = load_config(&args.select, &catalogue)?;
     let baseline = args.baseline.as_deref().map(load_baseline).transpose()?;
-    let targets = resolve_targets(&args.target)?;
+    let targets = resolve_targets(&args.target, &config)?;
     let settings = settings(&args.target.target_version, &config, &catalogue)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut scans = Vec::new();
@@ -665,7 +703,7 @@ fn exit_code(lists: &[ReportList], fail_on: FailOn, allow_partial: bool) -> Exit
 fn plan(args: PlanArgs) -> Result<ExitCode> {
     let catalogue = catalogue()?;
     let config = load_config(&args.select, &catalogue)?;
-    let targets = resolve_targets(&args.target)?;
+    let targets = resolve_targets(&args.target, &config)?;
     let mut out = String::new();
     let mut json_plans = Vec::new();
     for target in &targets {

@@ -49,11 +49,34 @@ pub struct Config {
     /// Findings to suppress (kept and counted in the report, marked with the reason).
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// Where the metric detectors read from (docs/prometheus.md); flags override it.
+    #[serde(default)]
+    pub prometheus: Option<PrometheusConfig>,
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// The file's text, to point validation errors at their line.
     #[serde(skip)]
     text: String,
+}
+
+/// The config file's `prometheus:` section: the same choices as the `--prometheus-*` and
+/// `--metrics-url` flags. Secrets are named by file or environment variable, never written
+/// in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PrometheusConfig {
+    pub url: Option<String>,
+    pub service: Option<String>,
+    pub bearer_token_file: Option<PathBuf>,
+    pub username: Option<String>,
+    /// The environment variable holding the basic-auth password (default
+    /// DETEK_PROMETHEUS_PASSWORD).
+    pub password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    #[serde(default)]
+    pub metrics_urls: Vec<String>,
 }
 
 /// Where the keys that validation can reject are written: serde-saphyr's spans of

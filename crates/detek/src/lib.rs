@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod fleet;
+pub mod metrics;
 mod progress;
 pub mod serve;
 
