@@ -14,6 +14,7 @@ use k8s_openapi::api::{
         ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim,
         ReplicationController, Service, ServiceAccount,
     },
+    discovery::v1::EndpointSlice,
     networking::v1::{Ingress, IngressClass, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
     rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
@@ -547,6 +548,7 @@ kinds! {
     pods: Pod, PODS = "kubernetes/pods", "", "v1", "Pod", "pods", true;
     services: Service, SERVICES = "kubernetes/services", "", "v1", "Service", "services", true;
     endpoints: Endpoints, ENDPOINTS = "kubernetes/endpoints", "", "v1", "Endpoints", "endpoints", true;
+    endpoint_slices: EndpointSlice, ENDPOINT_SLICES = "kubernetes/endpointslices", "discovery.k8s.io", "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", true;
     nodes: Node, NODES = "kubernetes/nodes", "", "v1", "Node", "nodes", false;
     namespaces: Namespace, NAMESPACES = "kubernetes/namespaces", "", "v1", "Namespace", "namespaces", false;
     configmaps: ConfigMap, CONFIGMAPS = "kubernetes/configmaps", "", "v1", "ConfigMap", "configmaps", true;

@@ -2,8 +2,10 @@
 //!
 //! - [`POD_SPECS`](crate::model::POD_SPECS) ([`PodSpecs`]): the pod specs to check — real Pods,
 //!   one view per controller *revision* (the Pods of one ReplicaSet of a Deployment, of one
-//!   `controller-revision-hash` of a StatefulSet or DaemonSet, of one Job of a CronJob), so
-//!   that mid-rollout old and new Pods are judged apart; plus the pod templates of workloads
+//!   `controller-revision-hash` of a StatefulSet or DaemonSet), so that mid-rollout old and
+//!   new Pods are judged apart, and one view per CronJob (its newest Job's Pod: every run is
+//!   stamped from the one job template, and a throwaway `Job/<cron>-<timestamp>` is not what
+//!   to fix); plus the pod templates of workloads
 //!   without Pods in the scan (manifests in a repository get the same checks as a live
 //!   cluster). The owner index that resolves Pod → ReplicaSet → Deployment and
 //!   Pod → Job → CronJob ([`Owners`], [`controller_of`]) is built with them.
@@ -77,8 +79,8 @@ pub struct Controller {
     pub via: Option<(&'static str, String)>,
     /// The revision the Pod belongs to: the `pod-template-hash` of a Deployment's Pod (its
     /// ReplicaSet's name when the label is missing), the `controller-revision-hash` of a
-    /// StatefulSet's or DaemonSet's Pod, the Job of a CronJob's Pod. `None` for controllers
-    /// with one template (a bare ReplicaSet, a Job).
+    /// StatefulSet's or DaemonSet's Pod. `None` for controllers with one template (a bare
+    /// ReplicaSet, a Job, a CronJob: its Jobs are runs, not revisions; `via` names the Job).
     pub revision: Option<String>,
 }
 
@@ -205,7 +207,7 @@ pub fn controller_of(meta: &ObjectMeta, owners: &Owners) -> Option<Controller> {
             Some(Some(("CronJob", cron_job))) => Controller {
                 kind: "CronJob",
                 name: cron_job.to_string(),
-                revision: Some(name.clone()),
+                revision: None,
                 via: Some(("Job", name)),
             },
             _ => Controller {
@@ -254,6 +256,10 @@ pub struct PodSpecView<'a> {
     /// How many revisions of its controller have Pods in the scan, each a view of its own: 1,
     /// or more mid-rollout. Findings then name the revision ([`PodSpecView::revision_evidence`]).
     pub revisions: usize,
+    /// A view of one replica for its ephemeral (debug) containers alone
+    /// ([`PodSpecs::ephemeral_views`]): they were added to that Pod, not stamped from the
+    /// template, so container checks judge them on the Pod that runs them.
+    pub ephemeral_only: bool,
 }
 
 /// Where a view's spec is.
@@ -274,6 +280,7 @@ impl<'a> PodSpecView<'a> {
             controller: None,
             replicas: 1,
             revisions: 1,
+            ephemeral_only: false,
         }
     }
 
@@ -470,10 +477,40 @@ impl PodSpecs {
     }
 
     /// Whether the `index`-th Pod of [`PodSpecs::pods`] is the one its view stands on: the first
-    /// Pod of its controller revision, or a Pod without controller. False without spec.
+    /// Pod of its controller revision (of a CronJob: the newest), or a Pod without controller.
+    /// False without spec.
     pub fn is_first_of_revision(&self, index: usize) -> bool {
         let view = self.0.pod_view.get(index).copied().unwrap_or(NO_VIEW);
         matches!(self.0.views.get(view as usize), Some(ViewRef::Pod { index: first, .. }) if *first as usize == index)
+    }
+
+    /// The replicas of a controller that run ephemeral (debug) containers, as their status
+    /// lists them: one view per such Pod, naming the Pod itself (no controller), flagged
+    /// [`PodSpecView::ephemeral_only`]. `kubectl debug` adds them to one Pod, whichever replica
+    /// it is, so the view of its revision (one Pod standing for all) does not show them; a
+    /// Pod without controller is its own view and is not repeated here.
+    pub fn ephemeral_views(&self) -> impl Iterator<Item = PodSpecView<'_>> + '_ {
+        self.0.pods.iter().enumerate().filter_map(|(index, pod)| {
+            self.controller(index)?;
+            let runs_ephemeral = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.ephemeral_container_statuses.as_ref())
+                .is_some_and(|list| !list.is_empty());
+            if !runs_ephemeral {
+                return None;
+            }
+            Some(PodSpecView {
+                metadata: &pod.metadata,
+                spec: SpecOf::Pod(pod.spec.as_ref()?),
+                pod: Some(pod.as_ref()),
+                template: None,
+                controller: None,
+                replicas: 1,
+                revisions: 1,
+                ephemeral_only: true,
+            })
+        })
     }
 
     /// The `index`-th Pod of [`PodSpecs::pods`] alone (`replicas` 1), `None` without spec.
@@ -491,6 +528,7 @@ impl PodSpecs {
             controller: self.controller(index),
             replicas: 1,
             revisions,
+            ephemeral_only: false,
         })
     }
 
@@ -515,6 +553,7 @@ impl PodSpecs {
                     controller: self.controller(index),
                     replicas: replicas as usize,
                     revisions: revisions as usize,
+                    ephemeral_only: false,
                 }
             }
             ViewRef::Template(i) => PodSpecView::of_template(&self.0.templates[i as usize]),
@@ -554,8 +593,19 @@ fn view_refs(
             match groups.entry((ns, c.kind, c.name.as_str(), c.revision.as_deref())) {
                 Entry::Occupied(e) => {
                     let v = *e.get();
-                    if let ViewRef::Pod { replicas, .. } = &mut views[v as usize] {
+                    if let ViewRef::Pod {
+                        replicas,
+                        index: first,
+                        ..
+                    } = &mut views[v as usize]
+                    {
                         *replicas += 1;
+                        // A CronJob's view stands on its newest run: the job template as it
+                        // is now.
+                        let created = |i: usize| pods[i].metadata.creation_timestamp.as_ref();
+                        if c.kind == "CronJob" && created(index) > created(*first as usize) {
+                            *first = index as u32;
+                        }
                     }
                     pod_view[index] = v;
                     continue;
@@ -1082,7 +1132,7 @@ mod tests {
                 "CronJob",
                 s("backup").unwrap(),
                 s("Job/backup-29184720"),
-                s("backup-29184720")
+                None
             ))
         );
         assert_eq!(

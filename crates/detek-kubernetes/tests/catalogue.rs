@@ -158,7 +158,11 @@ fn detectors_read_their_declared_settings() {
             .map(|s| s.name.to_string())
             .collect()
     };
-    assert_eq!(declared("pod_restarting"), vec!["threshold"]);
+    assert_eq!(
+        declared("pod_restarting"),
+        vec!["threshold", "window_hours"]
+    );
+    assert_eq!(declared("oomkilled_container"), vec!["window_hours"]);
     assert_eq!(
         declared("no_graceful_shutdown"),
         vec!["min_grace_seconds", "single_replica"]
@@ -189,5 +193,5 @@ fn detectors_read_their_declared_settings() {
         .iter()
         .filter(|d| !d.meta().settings.is_empty())
         .count();
-    assert_eq!(with_settings, 20);
+    assert_eq!(with_settings, 25);
 }

@@ -224,7 +224,7 @@ fn one_cause_is_one_line_on_stderr() {
     assert_eq!(
         lines,
         [
-            "detek: 38 inputs of kubernetes/snapshot unavailable: no Kubernetes objects found in \
+            "detek: 39 inputs of kubernetes/snapshot unavailable: no Kubernetes objects found in \
              the inputs (1 error(s), 0 non-Kubernetes document(s) skipped)",
             "detek: error: /nope/x.yaml: no such file or directory",
             "detek: nothing could be collected from /nope/x.yaml: this report says nothing about \
@@ -241,7 +241,7 @@ fn one_cause_is_one_group_in_the_table() {
         &["run", "-f", "table", "--input", "/nope/x.yaml"],
     );
     assert_eq!(code, 2);
-    // Not a row per detector: the 91 detectors that could not run are one group under the
+    // Not a row per detector: the 94 detectors that could not run are one group under the
     // one root cause.
     // (The skipped detectors — other sources: OpenStack, Prometheus — are listed apart.)
     let before_skipped = table.split("\nSkipped (").next().unwrap();
@@ -249,7 +249,7 @@ fn one_cause_is_one_group_in_the_table() {
     assert_eq!(table.matches("Unknown  ").count(), 1, "{table}");
     assert!(
         table.contains(
-            "Not evaluated (91):\n  no Kubernetes objects found in the inputs (1 error(s), 0 \
+            "Not evaluated (94):\n  no Kubernetes objects found in the inputs (1 error(s), 0 \
          non-Kubernetes document(s) skipped)\n    apparmor_unconfined,"
         ),
         "{table}"

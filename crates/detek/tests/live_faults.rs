@@ -153,12 +153,15 @@ fn lists_only_wanted_kinds_page_by_page_with_bounded_concurrency() {
             .iter()
             .map(|p| p.split('?').next().unwrap())
             .collect::<BTreeSet<_>>(),
+        // failed_pod reads Pods, and Jobs (a Job's failed attempts are job_failed's).
         BTreeSet::from([
             "/version",
             "/api/v1/namespaces/kube-system",
             "/api/v1",
             "/api/v1/namespaces",
-            "/api/v1/pods"
+            "/api/v1/pods",
+            "/apis/batch/v1",
+            "/apis/batch/v1/jobs"
         ]),
         "{paths:?}"
     );

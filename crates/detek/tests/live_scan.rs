@@ -281,6 +281,36 @@ fn live_and_offline_scans_of_the_same_objects_agree() {
         "live and offline differ:\n{}",
         differences.join("\n")
     );
+    // EndpointSlices are listed live and read alike: kube-system's Services have slices and
+    // no Endpoints object (troubleshoot's k3s dump), so they are judged from their slices, by
+    // both scans, and none is left "not judged".
+    assert!(
+        holding["endpointslices"].contains("kube-system"),
+        "{holding:?}"
+    );
+    for (scan, reports) in [("live", &l), ("offline", &o)] {
+        let report = &reports["service_no_available_target"];
+        let unjudged = report["attachment"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a["description"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("Not judged")
+            })
+            .map(|a| a["data"].to_string())
+            .collect::<String>();
+        assert!(
+            !unjudged.contains("kube-system/kube-dns") && !unjudged.contains("kube-system/traefik"),
+            "{scan}: {unjudged}"
+        );
+        assert!(
+            report["evaluated"].as_u64().unwrap() >= 3,
+            "{scan}: {report}"
+        );
+    }
     assert!(
         compared_findings > 100,
         "only {compared_findings} findings compared"

@@ -62,7 +62,7 @@ fn a_misspelt_setting_names_the_file_the_key_and_the_valid_keys() {
         &path,
         &format!(
             "detek: error: invalid config file {}:3: detectors.pod_restarting.treshold: unknown \
-             setting (did you mean \"threshold\"?); valid keys: level, enabled, threshold\n   \
+             setting (did you mean \"threshold\"?); valid keys: level, enabled, threshold, window_hours\n   \
              3 |     treshold: 3\n",
             path.display()
         ),
@@ -204,6 +204,12 @@ fn explain_and_list_show_a_detectors_settings() {
             "type": "integer",
             "default": 5,
             "doc": "Restarts at which a container is reported (values below 1 count as 1).",
+        }, {
+            "name": "window_hours",
+            "type": "integer",
+            "default": 24,
+            "doc": "Hours after which a restart is history: older restarts are not reported \
+                    (values below 1 count as 1).",
         }])
     );
     // A setting without a default says so; internal settings are not listed.

@@ -1,6 +1,7 @@
 //! Helpers shared by detectors of several areas: container image references (read by
 //! `image_from_unknown_registry`, `deprecated_image_registry` and `known_component_issue`), and
-//! the grading of "the object it names does not exist" findings on manifests.
+//! the grading of "the object it names does not exist" findings on manifests, and ages against
+//! the scan's clock (`ctx.now`).
 //! Code shared within one area lives in that area's `mod.rs` or `helpers.rs`.
 
 /// A container image reference, normalised as the container runtime reads it.
@@ -107,6 +108,26 @@ pub(crate) fn grade_references(
         }
     }
     out
+}
+
+/// Seconds from `t` to the scan's clock (negative when `t` is in the future).
+pub(crate) fn seconds_since(now: std::time::SystemTime, t: &k8s_openapi::jiff::Timestamp) -> i64 {
+    let now = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    };
+    now - t.as_second()
+}
+
+/// `3d4h`, `5h12m`, `7m`: a duration for messages.
+pub(crate) fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60);
+    match (d, h) {
+        (0, 0) => format!("{}m", m.max(if s > 0 { 1 } else { 0 })),
+        (0, _) => format!("{h}h{m}m"),
+        _ => format!("{d}d{h}h"),
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 use super::webhooks;
-use crate::detectors::networking::addresses;
+use crate::detectors::networking::ServiceEndpoints;
 use crate::prelude::*;
-use k8s_openapi::api::core::v1::Endpoints;
 use std::collections::{BTreeMap, HashMap};
 
 /// ## What it detects
 /// Admission webhooks whose `clientConfig.service` cannot answer: the Service does not exist,
 /// has no port matching the webhook's `port` (default 443), or — when the scan contains
-/// Endpoints — its Endpoints have no ready address. Fatal for webhooks with
+/// EndpointSlices or Endpoints — it has no ready address (read from its EndpointSlices, or
+/// from its Endpoints object when the scan holds no slice of it). Fatal for webhooks with
 /// `failurePolicy: Fail` (the default in `admissionregistration.k8s.io/v1`), Error for
 /// `Ignore`. Only judged when the scan contains Services; webhooks called by `url` are not
 /// judged. In manifests, a Service of the right name written without a namespace counts
@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, HashMap};
     title = "Admission webhooks whose Service is missing or has no ready endpoint",
     labels = ["kubernetes", "admission", "webhook", "networking"],
     level = Fatal,
-    requires = [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, ENDPOINTS, CLUSTER_INFO],
+    requires = [VALIDATING_WEBHOOKS, MUTATING_WEBHOOKS, SERVICES, ENDPOINT_SLICES, ENDPOINTS, CLUSTER_INFO],
     references = [
         "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#service-reference",
         "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy",
@@ -61,7 +61,7 @@ type Group<'a> = (ObjectRef, Level, Vec<&'a str>);
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let hooks = webhooks(ctx.get(&VALIDATING_WEBHOOKS)?, ctx.get(&MUTATING_WEBHOOKS)?);
     let services = ctx.get(&SERVICES)?;
-    let endpoints = ctx.get(&ENDPOINTS)?;
+    let endpoints = ServiceEndpoints::new(ctx.get(&ENDPOINT_SLICES)?, ctx.get(&ENDPOINTS)?);
     let with_service: Vec<_> = hooks
         .iter()
         .filter_map(|h| Some((h, h.client_config.service.as_ref()?)))
@@ -87,10 +87,6 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .filter(|s| !live && s.namespace().is_none())
         .map(|s| (s.name(), s))
-        .collect();
-    let endpoint_index: HashMap<(&str, &str), &Item<Endpoints>> = endpoints
-        .iter()
-        .map(|e| ((e.namespace_or_default(), e.name()), e.as_ref()))
         .collect();
     // One finding per (configuration, problem, policy), naming every webhook.
     let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
@@ -122,20 +118,19 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                             list.join(", ")
                         }
                     ))
-                } else if external || endpoints.is_empty() {
+                } else if external || !endpoints.any {
                     None
                 } else {
-                    match endpoint_index.get(&(ns, name)) {
+                    match endpoints.of(ns, name) {
                         None => {
                             not_judged.push(format!("{ns}/{name}"));
                             None
                         }
                         Some(ep) => {
-                            let (ready, not_ready) = addresses(ep);
-                            if ready.is_empty() {
+                            if ep.ready.is_empty() {
                                 Some(format!(
                                     "Service {ns}/{name} has no ready endpoint ({} not ready)",
-                                    not_ready.len()
+                                    ep.not_ready.len()
                                 ))
                             } else {
                                 None
@@ -175,7 +170,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     }
     if !not_judged.is_empty() {
         out.attach(
-            "Not judged: webhook Services without an Endpoints object in the scan",
+            "Not judged: webhook Services without an EndpointSlice or Endpoints in the scan",
             serde_json::json!(not_judged),
         );
     }

@@ -6,12 +6,13 @@ use crate::prelude::*;
 /// deprecated: deprecated in a release at or before the target, removed after it (or not
 /// scheduled for removal). APIs already removed at the target are `removed_api_in_use`'s
 /// findings. The apiVersion is the one written in the file or dump, compared with a table of
-/// deprecations and removals (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target
+/// deprecations and removals (`data/api-lifecycle.yaml`, from FairwindsOps/pluto, with
+/// detek's additions in `data/api-lifecycle-additions.yaml`). The target
 /// is the setting `kubernetes.target_version` (`--target-version`), else the cluster's version
 /// (live, or the newest kubelet among the nodes of a dump), else the newest release the table
-/// names (v1.36 with the bundled table). cert-manager and Istio APIs are checked against
-/// `cert-manager.target_version` and `istio.target_version`, else their newest release in the
-/// table.
+/// names (v1.36 with the bundled table). cert-manager, Istio and external-snapshotter APIs are
+/// checked against `cert-manager.target_version`, `istio.target_version` and
+/// `external-snapshotter.target_version`, else their newest release in the table.
 ///
 /// On a live cluster the API server returns every object in the version detek asks for, so the
 /// versions it was written with are read as pluto reads them: the `apiVersion` of the

@@ -56,23 +56,27 @@ pub struct ApiTable {
     by_version: HashMap<String, Vec<usize>>,
 }
 
+/// pluto's table (copied unchanged) followed by detek's additions, with their sources.
 pub(crate) static API_TABLE: LazyLock<ApiTable> = LazyLock::new(|| {
-    parse_api_lifecycle_table(include_str!("../../../data/api-lifecycle.yaml"))
-        .expect("data/api-lifecycle.yaml is a valid pluto table")
+    parse_api_lifecycle_table(concat!(
+        include_str!("../../../data/api-lifecycle.yaml"),
+        "\n---\n",
+        include_str!("../../../data/api-lifecycle-additions.yaml"),
+    ))
+    .expect("data/api-lifecycle.yaml and its additions are valid pluto tables")
 });
 
 /// Parse an API lifecycle table (pluto's `versions.yaml` format, `data/api-lifecycle.yaml`)
 /// and index it. Public for the fuzz target (`fuzz/`).
+/// Several tables may follow each other as YAML documents (`---`): their rows are joined.
 pub fn parse_api_lifecycle_table(text: &str) -> Result<ApiTable, String> {
-    let file: TableFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    let files: Vec<TableFile> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+    let rows: Vec<ApiRow> = files.into_iter().flat_map(|f| f.rows).collect();
     let mut by_version: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, row) in file.rows.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
         by_version.entry(row.version.clone()).or_default().push(i);
     }
-    Ok(ApiTable {
-        rows: file.rows,
-        by_version,
-    })
+    Ok(ApiTable { rows, by_version })
 }
 
 impl ApiTable {
@@ -447,8 +451,9 @@ mod tests {
         let table = &*API_TABLE;
         assert_eq!(
             table.rows.iter().filter(|r| r.component == "k8s").count(),
-            86
+            86 + 4, // pluto's, and detek's four v1beta1 access reviews
         );
+        assert_eq!(table.latest("external-snapshotter"), Some((6, 0, 0)));
         assert_eq!(table.latest("k8s"), Some((1, 36, 0)));
         assert_eq!(table.latest("cert-manager"), Some((1, 6, 0)));
         let rows: Vec<_> = table.rows_for("extensions/v1beta1", "Deployment").collect();

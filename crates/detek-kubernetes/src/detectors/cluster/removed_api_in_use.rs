@@ -6,13 +6,15 @@ use crate::prelude::*;
 /// `extensions/v1beta1` Deployments and Ingresses, `policy/v1beta1` PodSecurityPolicies and
 /// PodDisruptionBudgets, `batch/v1beta1` CronJobs... The apiVersion is the one written in the
 /// file or dump, compared with a table of deprecations and removals
-/// (`data/api-lifecycle.yaml`, from FairwindsOps/pluto). The target is the setting
+/// (`data/api-lifecycle.yaml`, from FairwindsOps/pluto, and detek's additions in
+/// `data/api-lifecycle-additions.yaml`: the v1beta1 access reviews, the CSI snapshotter's
+/// `snapshot.storage.k8s.io/v1beta1`). The target is the setting
 /// `kubernetes.target_version` (`--target-version`), else the cluster's version (live, or the
 /// newest kubelet among the nodes of a dump), else the newest release the table names (v1.36
 /// with the bundled table: plain manifests are checked against the latest Kubernetes).
-/// cert-manager and Istio APIs in the table are checked the same way against
-/// `cert-manager.target_version` and `istio.target_version`, else their newest release in the
-/// table. The advised replacement follows the table's chain to an API that is neither
+/// cert-manager, Istio and external-snapshotter APIs in the table are checked the same way
+/// against `cert-manager.target_version`, `istio.target_version` and
+/// `external-snapshotter.target_version`, else their newest release in the table. The advised replacement follows the table's chain to an API that is neither
 /// deprecated nor removed at the target (`certmanager.k8s.io/v1alpha1` → `cert-manager.io/v1`,
 /// not the removed `cert-manager.io/v1alpha2`).
 ///
@@ -72,6 +74,29 @@ mod tests {
             name: "test.yaml".into(),
             text: yaml.into(),
         }]
+    }
+
+    /// detek's additions to pluto's table: the v1beta1 access reviews and the CSI
+    /// snapshotter's v1beta1, judged against its own releases.
+    #[test]
+    fn knows_access_reviews_and_csi_snapshots() {
+        let mut settings = Settings::new();
+        settings.set("kubernetes.target_version", "1.30");
+        let input = vec![Input::Path(
+            crate::testing::fixture_dir("removed_api_in_use").join("fail-additions.yaml"),
+        )];
+        let report = run_on("removed_api_in_use", input, settings);
+        assert_eq!(
+            crate::testing::finding_lines(&report),
+            [
+                "SubjectAccessReview/: authorization.k8s.io/v1beta1 SubjectAccessReview was removed \
+                 in Kubernetes v1.22 (target v1.30): use authorization.k8s.io/v1 (available since \
+                 v1.6)",
+                "VolumeSnapshot/shop/db-nightly: snapshot.storage.k8s.io/v1beta1 VolumeSnapshot was \
+                 removed in external-snapshotter v6.0 (target v6.0): use snapshot.storage.k8s.io/v1 \
+                 (available since v4.0)",
+            ]
+        );
     }
 
     #[test]

@@ -1,15 +1,18 @@
 use crate::detectors::helpers::grade_references;
 use crate::prelude::*;
 use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::{IngressBackend, IngressServiceBackend};
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressServiceBackend};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// ## What it detects
 /// Ingress backends (in `rules[].http.paths[]` and `defaultBackend`) that name a Service
 /// which does not exist in the Ingress's namespace, or a port (number or name) that the
 /// Service does not have: the Ingress typo. Only judged when the scan contains Services at
 /// all, so an Ingress scanned alone is not reported. Objects written without a namespace are
-/// in `default`.
+/// in `default`. A `networking.k8s.io/v1` backend naming neither `service` nor `resource` —
+/// typically written with the old `serviceName`/`servicePort` fields, which v1 does not read —
+/// routes nowhere and is reported whatever the scan holds.
 ///
 /// ## Why it matters
 /// The ingress controller has nowhere to send the traffic: those hosts and paths answer
@@ -49,14 +52,23 @@ pub struct IngressBackendMissing;
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let ingresses = ctx.get(&INGRESSES)?;
     let services = ctx.get(&SERVICES)?;
+    // Backends that name nothing route nowhere, whatever Services the scan holds.
+    let nowhere: Vec<Finding> = ingresses.iter().filter_map(routes_nowhere).collect();
     if services.is_empty() && !ingresses.is_empty() {
-        let mut out = Outcome::new()
-            .evaluated(0)
-            .not_judged("the scan has no Services");
+        let mut out = if nowhere.is_empty() {
+            Outcome::new()
+                .evaluated(0)
+                .not_judged("the scan has no Services")
+        } else {
+            Outcome::new().evaluated(ingresses.len())
+        };
         out.attach(
             "Not judged: the scan has no Services",
             serde_json::json!({ "ingresses": ingresses.len() }),
         );
+        for f in nowhere {
+            out.push(f);
+        }
         return Ok(out);
     }
     let mut by_namespace: HashMap<&str, BTreeMap<&str, &Service>> = HashMap::new();
@@ -88,13 +100,40 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             );
         }
     }
-    Ok(grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error))
+    let mut out = grade_references(out, ctx.get(&CLUSTER_INFO)?, Level::Error);
+    for f in nowhere {
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// A `networking.k8s.io/v1` Ingress whose backends name neither a Service nor a resource:
+/// written with the old `serviceName`/`servicePort` fields, which v1 drops.
+fn routes_nowhere(ing: &Arc<Item<Ingress>>) -> Option<Finding> {
+    if ing.origin.api_version.as_ref() != "networking.k8s.io/v1" {
+        return None;
+    }
+    let places: Vec<String> = backends(ing)
+        .into_iter()
+        .filter(|(_, b)| b.service.is_none() && b.resource.is_none())
+        .map(|(place, _)| place)
+        .collect();
+    if places.is_empty() {
+        return None;
+    }
+    Some(
+        Finding::new(
+            Level::Error,
+            Some(ing.object_ref()),
+            "backend names no Service: networking.k8s.io/v1 reads `service: {name, port}`, not \
+             the old `serviceName`/`servicePort` fields, so this path routes nowhere",
+        )
+        .with_evidence(format!("used by {}", places.join(", "))),
+    )
 }
 
 /// Every backend of an Ingress with where it is used: `defaultBackend`, `host/path`.
-fn backends(
-    ing: &Item<k8s_openapi::api::networking::v1::Ingress>,
-) -> Vec<(String, &IngressBackend)> {
+fn backends(ing: &Item<Ingress>) -> Vec<(String, &IngressBackend)> {
     let mut out = Vec::new();
     let Some(spec) = ing.spec.as_ref() else {
         return out;
@@ -195,6 +234,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    /// A v1 Ingress written with `serviceName`/`servicePort`: reported, with no Service in the
+    /// scan.
+    #[test]
+    fn a_v1_backend_with_the_old_fields_routes_nowhere() {
+        let report = crate::testing::run_fixture("ingress_backend_missing", "fail_old_fields.yaml");
+        assert_eq!(
+            crate::testing::finding_lines(&report),
+            [
+                "Ingress/shop/shop: backend names no Service: networking.k8s.io/v1 reads `service: \
+              {name, port}`, not the old `serviceName`/`servicePort` fields, so this path routes \
+              nowhere"
+            ]
+        );
+        assert_eq!(report.findings[0].evidence, ["used by shop.example.com/"]);
+    }
+
     use super::edit_distance;
     use crate::testing::run_fixture;
 

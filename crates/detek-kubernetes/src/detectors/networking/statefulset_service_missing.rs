@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 /// ## What it detects
 /// StatefulSets whose `spec.serviceName` (the governing Service) names a Service that does not
-/// exist in their namespace, or one that is not headless (`clusterIP: None`). A missing
+/// exist in their namespace, one that is not headless (`clusterIP: None`), or a headless one
+/// whose selector does not select the StatefulSet's Pods (its pod template's labels): the
+/// per-Pod DNS records come from the Service's endpoints, so they are missing too. A missing
+/// or non-selecting
 /// Service is an error when the Pods' own configuration (container `command`, `args`, `env`
 /// values) uses the per-Pod DNS names it provides (`db-0.db`, `.db.NS.svc`); otherwise only the
 /// names are missing and it is reported as a warning. Only judged when the scan contains
@@ -102,7 +105,53 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 let cluster_ip = svc.spec.as_ref().and_then(|s| s.cluster_ip.as_deref());
                 let external =
                     svc.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("ExternalName");
-                if cluster_ip == Some("None") || external {
+                if external {
+                    continue;
+                }
+                if cluster_ip == Some("None") {
+                    let selector = svc.spec.as_ref().and_then(|s| s.selector.as_ref());
+                    let labels = sts
+                        .spec
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.as_ref());
+                    let selects = selector
+                        .filter(|s| !s.is_empty())
+                        .is_none_or(|s| selector_matches(s, labels));
+                    if selects {
+                        continue;
+                    }
+                    let selector = selector.expect("a selector that does not select");
+                    let used = uses_pod_dns(sts, service);
+                    let level = if used.is_some() {
+                        Level::Error
+                    } else {
+                        Level::Warn
+                    };
+                    let join = |m: &std::collections::BTreeMap<String, String>| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
+                    let mut finding = Finding::new(
+                        level,
+                        Some(sts.object_ref()),
+                        format!(
+                            "governing Service {service} does not select the StatefulSet's Pods \
+                             (selector {}): the Pods get no per-Pod DNS names ({example})",
+                            join(selector)
+                        ),
+                    )
+                    .with_evidence(format!(
+                        "pod template labels: {}",
+                        labels.map(join).unwrap_or_default()
+                    ));
+                    if let Some(used) = used {
+                        finding = finding.with_evidence(used);
+                    }
+                    out.push(finding);
                     continue;
                 }
                 out.push(Finding::new(
@@ -153,6 +202,31 @@ fn uses_pod_dns(sts: &StatefulSet, service: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// A headless governing Service whose selector has a typo selects none of the Pods.
+    #[test]
+    fn a_headless_service_that_selects_none_of_the_pods() {
+        let report =
+            crate::testing::run_fixture("statefulset_service_missing", "fail-not-selecting.yaml");
+        assert_eq!(
+            crate::testing::finding_lines(&report),
+            [
+                "StatefulSet/kafka/zk: governing Service zk-hs does not select the StatefulSet's Pods \
+              (selector app=zookeper): the Pods get no per-Pod DNS names (zk-0.zk-hs.kafka.svc)"
+            ]
+        );
+        // Error, graded to Warn on manifests (the Service may be created elsewhere).
+        assert_eq!(report.findings[0].level, detek_core::Level::Warn);
+        assert_eq!(
+            report.findings[0].evidence[0],
+            "pod template labels: app=zookeeper"
+        );
+        assert!(
+            report.findings[0].evidence[1].starts_with("container zookeeper env ZOO_SERVERS="),
+            "{:?}",
+            report.findings[0].evidence
+        );
+    }
+
     use crate::testing::{fixture_dir, run_fixture, run_on};
     use detek_core::{Level, Settings};
     use detek_kubernetes_model::Input;

@@ -7,9 +7,10 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, RoleRef, Subject};
 /// scan that is equivalent to it (a rule with `*` in apiGroups, resources and verbs), to
 /// anyone but Kubernetes' own users and groups. Subjects whose name starts with `system:`
 /// (`system:masters`, `system:kube-controller-manager`...) are not reported; ServiceAccounts
-/// always are, including those in `kube-system`. Built-in bindings (named `system:*` or
-/// labelled `kubernetes.io/bootstrapping: rbac-defaults`, like the `cluster-admin` binding of
-/// `system:masters`) are skipped. A RoleBinding to `cluster-admin` grants full control of its
+/// always are, including those in `kube-system`. Kubernetes' default bindings (labelled
+/// `kubernetes.io/bootstrapping: rbac-defaults`, or bearing a default name, like the
+/// `cluster-admin` binding of `system:masters`; a `system:` prefix alone is not enough) are
+/// skipped. A RoleBinding to `cluster-admin` grants full control of its
 /// namespace only, and the message says so.
 ///
 /// ## Why it matters

@@ -1,4 +1,4 @@
-use super::{checked_pod_specs, containers, normalise_capability};
+use super::{checked_container_specs, containers, normalise_capability};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -80,7 +80,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         .iter()
         .map(|c| normalise_capability(c))
         .collect();
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in containers(view) {

@@ -3,10 +3,12 @@ use crate::prelude::*;
 
 /// ## What it detects
 /// Pods and workload templates that mount a container runtime's API socket from the node
-/// through a `hostPath` volume: Docker (`/var/run/docker.sock`), containerd
+/// through a `hostPath` volume: Docker (`/var/run/docker.sock`, and its nested containerd's
+/// `/var/run/docker/containerd/containerd.sock`), containerd
 /// (`/run/containerd/containerd.sock`, k3s' `/run/k3s/containerd/containerd.sock`), CRI-O
 /// (`/var/run/crio/crio.sock`), cri-dockerd, dockershim and Podman, under `/run` or
-/// `/var/run`; or a directory that holds them (`/var/run`, `/run`, `/run/containerd`...).
+/// `/var/run`; or a directory that holds them (`/var/run`, `/run`, `/run/containerd`,
+/// `/var/run/docker`...).
 /// Volumes no container mounts are ignored; `/` and `/var` are left to
 /// `host_path_sensitive`. Real Pods are checked when the scan has any, workload templates
 /// otherwise.
@@ -48,6 +50,10 @@ pub struct DockerSocketMount;
 const SOCKETS: &[&str] = &[
     "/var/run/docker.sock",
     "/run/docker.sock",
+    // Docker's own containerd, nested under Docker's state directory (`/var/run/docker`).
+    "/var/run/docker/containerd/containerd.sock",
+    "/run/docker/containerd/containerd.sock",
+    "/var/run/docker/containerd/docker-containerd.sock",
     "/var/run/containerd/containerd.sock",
     "/run/containerd/containerd.sock",
     "/run/k3s/containerd/containerd.sock",
@@ -86,6 +92,19 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
+    /// Docker's state directory holds its nested containerd socket.
+    #[test]
+    fn the_docker_directory_holds_its_containerd_socket() {
+        let report = run_fixture("docker_socket_mount", "fail_docker_dir.yaml");
+        assert_eq!(
+            crate::testing::finding_lines(&report),
+            [
+                "DaemonSet/monitoring/node-agent: hostPath volume \"docker\" mounts /var/run/docker, \
+              which holds the container runtime socket /var/run/docker/containerd/containerd.sock"
+            ]
+        );
+    }
+
     use crate::testing::run_fixture;
 
     #[test]

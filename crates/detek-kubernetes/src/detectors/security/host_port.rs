@@ -1,4 +1,4 @@
-use super::{checked_pod_specs, containers};
+use super::{checked_container_specs, containers};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -43,7 +43,7 @@ use crate::prelude::*;
 pub struct HostPort;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if view.spec().host_network == Some(true) {

@@ -1,4 +1,4 @@
-use super::{checked_pod_specs, containers};
+use super::{checked_container_specs, containers};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -7,6 +7,8 @@ use crate::prelude::*;
 /// equivalent. Real Pods are checked when the scan has any, the pod templates of workloads
 /// otherwise, so manifests get the same check.
 /// Static Pods of the control plane (mirror Pods) are skipped: files on the node define them.
+/// Ephemeral (debug) containers are judged on the Pod that runs them, whichever replica of
+/// its controller it is (`kubectl debug` adds them to one Pod, not to the template).
 ///
 /// ## Why it matters
 /// A privileged container has every capability, sees every device of the node, and runs
@@ -44,7 +46,7 @@ use crate::prelude::*;
 pub struct PrivilegedContainer;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         let pod_host_process = view

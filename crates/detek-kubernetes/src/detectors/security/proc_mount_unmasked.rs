@@ -1,4 +1,4 @@
-use super::{checked_pod_specs, containers};
+use super::{checked_container_specs, containers};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -41,7 +41,7 @@ use crate::prelude::*;
 pub struct ProcMountUnmasked;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in containers(view) {

@@ -14,8 +14,9 @@ use crate::prelude::*;
 /// A `*` verb counts on these named resources (`verbs: ["*"]` on `clusterroles` includes
 /// `escalate` and `bind`); `resources: ["*"]` is left to `rbac_wildcard`. Rules restricted
 /// with `resourceNames` are not reported: binding only the named roles, or minting a token
-/// for one named account, is the recommended way to grant these. Built-in roles
-/// (`cluster-admin`, `system:*`, `kubernetes.io/bootstrapping: rbac-defaults`) and aggregated
+/// for one named account, is the recommended way to grant these. Kubernetes' default roles
+/// (labelled `kubernetes.io/bootstrapping: rbac-defaults`, or bearing a default name:
+/// `cluster-admin`, `system:node`...; a `system:` prefix alone is not enough) and aggregated
 /// ClusterRoles are skipped. The evidence names the rules and the bindings that grant the
 /// role.
 ///

@@ -11,9 +11,10 @@ use crate::prelude::*;
 /// - `patch`, `update` (or `*`) on `pods/ephemeralcontainers`: `kubectl debug` adds a
 ///   container of one's choosing, with a shell, to a running Pod.
 ///
-/// `resources: ["*"]` is left to `rbac_wildcard`. Built-in roles (`cluster-admin`, `admin`,
-/// `edit`, `system:*`, anything labelled `kubernetes.io/bootstrapping: rbac-defaults`) and
-/// aggregated ClusterRoles are skipped. The evidence names the rules and the bindings in the
+/// `resources: ["*"]` is left to `rbac_wildcard`. Kubernetes' default roles (labelled
+/// `kubernetes.io/bootstrapping: rbac-defaults`, or bearing a default name: `cluster-admin`,
+/// `admin`, `edit`, `system:node`...; a `system:` prefix alone is not enough) and aggregated
+/// ClusterRoles are skipped. The evidence names the rules and the bindings in the
 /// scan that grant the role.
 ///
 /// ## Why it matters
@@ -78,6 +79,19 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
+    /// A `system:` name alone does not make a role Kubernetes' own.
+    #[test]
+    fn a_system_prefix_is_not_a_default_role() {
+        let report = crate::testing::run_fixture("rbac_exec_attach", "fail_fake_system_name.yaml");
+        assert_eq!(
+            crate::testing::finding_lines(&report),
+            [
+                "ClusterRole/system:debug-helper: lets its subjects run commands in Pods: get, create \
+              on pods/exec"
+            ]
+        );
+    }
+
     use crate::testing::run_fixture;
 
     #[test]

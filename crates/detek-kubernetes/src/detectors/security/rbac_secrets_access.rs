@@ -5,8 +5,9 @@ use crate::prelude::*;
 /// ClusterRoleBindings that let someone read Secrets in every namespace: the bound
 /// ClusterRole (found in the scan) has a rule in the core API group naming `secrets` with
 /// `get`, `list`, `watch` or `*`, and no `resourceNames` restricting it to a few Secrets.
-/// Subjects whose name starts with `system:` are not reported, nor are built-in bindings
-/// (`system:*`, `kubernetes.io/bootstrapping: rbac-defaults`). Bindings of `cluster-admin`
+/// Subjects whose name starts with `system:` are not reported, nor are Kubernetes' default
+/// bindings (labelled `kubernetes.io/bootstrapping: rbac-defaults`, or bearing a default name;
+/// a `system:` prefix alone is not enough). Bindings of `cluster-admin`
 /// are left to `cluster_admin_binding`, and `resources: ["*"]` to `rbac_wildcard`. Namespaced
 /// grants (a RoleBinding) are not reported: reading the Secrets of one's own namespace is
 /// normal for controllers.

@@ -1,4 +1,4 @@
-use super::{checked_pod_specs, containers, effective, is_windows};
+use super::{checked_container_specs, containers, effective, is_windows};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -64,7 +64,7 @@ pub struct RunAsRootSettings {
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: RunAsRootSettings = ctx.settings_of()?;
     let explicit_only = settings.explicit_only;
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if is_windows(view) {

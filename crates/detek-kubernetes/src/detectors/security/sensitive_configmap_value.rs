@@ -9,7 +9,8 @@ use crate::prelude::*;
 ///
 /// - a key whose **name** looks like a secret with a single-line literal value
 ///   (`DB_PASSWORD: hunter2`), by the same rules as `sensitive_env_value`: the name's last
-///   words are `password`, `secret`, `token`, `api_key`, `private_key`, `credentials`... and
+///   words are `password`, `secret`, `token`, `api_key`, `private_key`, `credentials`..., or
+///   it is a listed provider credential (`AZURE_STORAGE_KEY`, `OCI_CLI_KEY_CONTENT`...), and
 ///   none says it is *about* a secret (`token_ttl`, `password_min_length`, `secret_name`,
 ///   `password_file`, `token_url`...); the value is not empty, a boolean, a reference
 ///   (`${VAR}`, `{{ }}`, `vault:`), a path, a URL without credentials, masked or a placeholder;

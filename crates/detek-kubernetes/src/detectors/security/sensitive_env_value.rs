@@ -1,4 +1,4 @@
-use super::{checked_pod_specs, containers, literal_secret_hint};
+use super::{checked_container_specs, containers, literal_secret_hint};
 use crate::prelude::*;
 
 /// ## What it detects
@@ -14,7 +14,9 @@ use crate::prelude::*;
 ///   `connection_string`, or the name ends in `_PASS` or is `..._SECRET_ID`; and no word says
 ///   the variable is *about* a secret rather than one: `token_ttl`, `password_min_length`,
 ///   `secret_name`, `password_file`, `token_url`, `auth_enabled`, `access_key_id`,
-///   `password_hash`... (`PWD` is the working directory, not a password);
+///   `password_hash`... (`PWD` is the working directory, not a password); or it is a
+///   provider credential those words miss, from a curated list with sources
+///   (`AZURE_STORAGE_KEY`, `OCI_CLI_KEY_CONTENT`, `DD_APP_KEY`, `NEW_RELIC_LICENSE_KEY`...);
 /// - and its **value** is not obviously something else: empty, a boolean, a reference
 ///   (`$(VAR)`, `${VAR}`, `{{ ... }}`, `vault:`, `ref+`, a secret manager ARN), a path, a URL
 ///   without credentials, a masked value (`***`, `REDACTED`) or a placeholder (`<password>`,
@@ -64,7 +66,7 @@ use crate::prelude::*;
 pub struct SensitiveEnvValue;
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         for c in containers(view) {
@@ -95,6 +97,23 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 
 #[cfg(test)]
 mod tests {
+    /// Provider credentials whose names the word rules miss, from the curated list.
+    #[test]
+    fn names_listed_provider_credentials() {
+        let report =
+            crate::testing::run_fixture("sensitive_env_value", "fail_provider_credentials.yaml");
+        assert_eq!(
+            crate::testing::finding_lines(&report),
+            [
+                "Deployment/ops/backup [backup]: container \"backup\": env AZURE_STORAGE_KEY has a \
+                 literal value and a name that looks like a secret (Azure storage account key)",
+                "Deployment/ops/backup [backup]: container \"backup\": env DD_APP_KEY has a literal \
+                 value and a name that looks like a secret (Datadog application key)",
+            ]
+        );
+        assert!(!crate::testing::reported(&report).contains("bm90LWEtcmVhbC1rZXk"));
+    }
+
     use crate::testing::{finding_pairs, reported, run_fixture};
 
     #[test]

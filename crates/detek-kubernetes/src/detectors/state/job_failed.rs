@@ -1,5 +1,5 @@
 use crate::prelude::*;
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{Job, JobCondition};
 use k8s_openapi::jiff::Timestamp;
 use std::collections::HashMap;
 
@@ -8,7 +8,9 @@ use std::collections::HashMap;
 /// `DeadlineExceeded`, `PodFailurePolicy`...) and message. A failed Job of a CronJob is left out
 /// when a later Job of the same CronJob completed: the schedule recovered, and the old failure is
 /// only kept by `failedJobsHistoryLimit` (`cronjob_not_running` watches CronJobs that keep
-/// failing).
+/// failing). The failed runs of one CronJob since its last success are one finding on the
+/// CronJob (the object to fix), naming its latest failed Job and counting the others, not one
+/// finding per throwaway `Job/<cron>-<timestamp>`.
 ///
 /// ## Why it matters
 /// A failed Job did not do its work and will not retry: a migration that did not run, a backup
@@ -34,7 +36,7 @@ use std::collections::HashMap;
     title = "Jobs that failed",
     labels = ["kubernetes", "state", "batch"],
     level = Error,
-    requires = [JOBS],
+    requires = [JOBS, CRON_JOBS],
     references = ["https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup"],
 )]
 pub struct JobFailed;
@@ -55,49 +57,91 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         }
     }
     let mut out = Outcome::new().evaluated(jobs.len());
+    // The failed runs of each CronJob since its last success, reported together on the CronJob.
+    let mut cron_failures: Vec<(CronJobKey, Vec<&Item<Job>>)> = Vec::new();
     for job in jobs {
-        let Some(status) = &job.status else { continue };
-        let Some(c) = status
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == "Failed" && c.status == "True")
-        else {
+        if failed_condition(job).is_none() {
+            continue;
+        }
+        let Some(cron) = cronjob_of(job) else {
+            out.push(finding(job, Some(job.object_ref())));
             continue;
         };
-        if let Some(cron) = cronjob_of(job) {
-            let recovered = last_completed
-                .get(&(job.namespace(), cron))
-                .is_some_and(|latest| *latest > started(job));
-            if recovered {
-                continue;
-            }
+        let recovered = last_completed
+            .get(&(job.namespace(), cron))
+            .is_some_and(|latest| *latest > started(job));
+        if recovered {
+            continue;
         }
-        let reason = c.reason.as_deref().unwrap_or("Failed");
-        let message = c
-            .message
-            .as_deref()
-            .filter(|m| !m.is_empty())
-            .unwrap_or("no message");
-        let mut f = Finding::new(
-            Level::Error,
-            Some(job.object_ref()),
-            format!("Job failed ({reason}): {message}"),
-        );
-        f = f.with_evidence(format!(
-            "{} Pod(s) failed, {} succeeded",
-            status.failed.unwrap_or(0),
-            status.succeeded.unwrap_or(0)
-        ));
-        if let Some(t) = &c.last_transition_time {
-            f = f.with_evidence(format!("failed at {}", t.0));
+        match cron_failures
+            .iter_mut()
+            .find(|(k, _)| *k == (job.namespace(), cron))
+        {
+            Some((_, runs)) => runs.push(job),
+            None => cron_failures.push(((job.namespace(), cron), vec![job])),
         }
-        if let Some(cron) = cronjob_of(job) {
-            f = f.with_evidence(format!("created by CronJob {cron}"));
+    }
+    let cron_jobs = ctx.get(&CRON_JOBS)?;
+    for ((namespace, cron), mut runs) in cron_failures {
+        runs.sort_by_key(|j| started(j));
+        let latest = *runs.last().expect("one failed run at least");
+        let object = cron_jobs
+            .iter()
+            .find(|c| c.namespace() == namespace && c.name() == cron)
+            .map(|c| c.object_ref())
+            .unwrap_or_else(|| ObjectRef::new("CronJob", namespace, cron));
+        let mut f = finding(latest, Some(object))
+            .with_evidence(format!("latest failed run: Job {}", latest.name()));
+        if runs.len() > 1 {
+            let earlier: Vec<&str> = runs[..runs.len() - 1].iter().map(|j| j.name()).collect();
+            f = f.with_evidence(format!(
+                "{} earlier failed run(s) since the last success: Job {}",
+                earlier.len(),
+                earlier.join(", Job ")
+            ));
         }
         out.push(f);
     }
     Ok(out)
+}
+
+/// A CronJob: its namespace and name.
+type CronJobKey<'a> = (Option<&'a str>, &'a str);
+
+/// The `Failed=True` condition of a Job.
+fn failed_condition(job: &Job) -> Option<&JobCondition> {
+    job.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Failed" && c.status == "True")
+}
+
+/// The finding for failed Job `job`, on `object` (the Job, or its CronJob).
+fn finding(job: &Item<Job>, object: Option<ObjectRef>) -> Finding {
+    let c = failed_condition(job).expect("a failed Job");
+    let status = job.status.as_ref().expect("a failed Job has a status");
+    let reason = c.reason.as_deref().unwrap_or("Failed");
+    let message = c
+        .message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("no message");
+    let mut f = Finding::new(
+        Level::Error,
+        object,
+        format!("Job failed ({reason}): {message}"),
+    );
+    f = f.with_evidence(format!(
+        "{} Pod(s) failed, {} succeeded",
+        status.failed.unwrap_or(0),
+        status.succeeded.unwrap_or(0)
+    ));
+    if let Some(t) = &c.last_transition_time {
+        f = f.with_evidence(format!("failed at {}", t.0));
+    }
+    f
 }
 
 fn cronjob_of(job: &Job) -> Option<&str> {
@@ -126,7 +170,7 @@ fn condition_true(job: &Job, type_: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn names_the_failed_job_and_its_reason() {
@@ -142,6 +186,31 @@ mod tests {
             "Job failed (BackoffLimitExceeded): Job has reached the specified backoff limit"
         );
         assert_eq!(f.evidence[0], "1 Pod(s) failed, 0 succeeded");
+    }
+
+    /// Three daily runs of a CronJob failed: one finding on the CronJob, naming the latest
+    /// run and the earlier ones, not three on throwaway Jobs.
+    #[test]
+    fn the_failed_runs_of_a_cronjob_are_one_finding_on_the_cronjob() {
+        let report = run_fixture("job_failed", "fail_cronjob_runs.yaml");
+        assert_eq!(
+            finding_lines(&report),
+            [
+                "CronJob/reports/nightly-report: Job failed (BackoffLimitExceeded): Job has reached \
+              the specified backoff limit"
+            ]
+        );
+        assert_eq!(
+            report.findings[0].evidence,
+            [
+                "2 Pod(s) failed, 0 succeeded",
+                "failed at 2024-01-07T00:02:00Z",
+                "latest failed run: Job nightly-report-28408320",
+                "2 earlier failed run(s) since the last success: Job nightly-report-28405440, \
+                 Job nightly-report-28406880",
+            ]
+        );
+        assert_eq!(report.evaluated, Some(3));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+// Ages against the scan's clock, shared with the workload detectors.
+use super::helpers::{human_duration, seconds_since};
 
 mod container_creating_stuck;
 mod cronjob_not_running;
@@ -22,11 +24,14 @@ mod cronjob_suspended;
 mod daemonset_misscheduled;
 mod deployment_stuck;
 mod hpa_at_max_replicas;
+mod hpa_unable_to_scale;
 mod job_failed;
 mod loadbalancer_without_address;
 mod namespace_stuck_terminating;
 mod networkpolicy_selects_nothing;
 mod pod_evicted;
+mod pod_not_ready;
+mod pod_stuck_pending;
 mod pv_released_or_failed;
 mod pvc_lost;
 mod pvc_pending;
@@ -48,30 +53,13 @@ pub(super) fn all() -> Vec<Arc<dyn Detector>> {
         Arc::new(loadbalancer_without_address::LoadbalancerWithoutAddress),
         Arc::new(namespace_stuck_terminating::NamespaceStuckTerminating),
         Arc::new(hpa_at_max_replicas::HpaAtMaxReplicas),
+        Arc::new(hpa_unable_to_scale::HpaUnableToScale),
         Arc::new(pod_evicted::PodEvicted),
+        Arc::new(pod_not_ready::PodNotReady),
+        Arc::new(pod_stuck_pending::PodStuckPending),
         Arc::new(container_creating_stuck::ContainerCreatingStuck),
         Arc::new(warning_events::WarningEvents),
     ]
-}
-
-/// Seconds from `t` to the scan's clock (negative when `t` is in the future).
-fn seconds_since(now: SystemTime, t: &k8s_openapi::jiff::Timestamp) -> i64 {
-    let now = match now.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    };
-    now - t.as_second()
-}
-
-/// `3d4h`, `5h12m`, `7m`: a duration for messages.
-fn human_duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (d, h, m) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60);
-    match (d, h) {
-        (0, 0) => format!("{}m", m.max(if s > 0 { 1 } else { 0 })),
-        (0, _) => format!("{h}h{m}m"),
-        _ => format!("{d}d{h}h"),
-    }
 }
 
 /// Written by a cluster (a dump or the live API), not by hand: it has a uid or a creation

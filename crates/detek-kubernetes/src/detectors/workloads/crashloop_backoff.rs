@@ -1,10 +1,14 @@
-use super::{container_statuses, describe_termination};
+use super::{ContainerKind, container_statuses, describe_termination};
 use crate::prelude::*;
 
 /// ## What it detects
 /// Containers waiting in `CrashLoopBackOff`: they exited again and again, and the kubelet now
-/// waits longer and longer (up to five minutes) before each new start. Init containers are
-/// included: one in CrashLoopBackOff keeps the whole Pod from starting. The finding gives the
+/// waits longer and longer (up to five minutes) before each new start. Also caught between two
+/// back-offs: a container that has restarted, whose last run just failed (`terminated` with a
+/// non-zero exit code), and that the Pod's `restartPolicy` (`Always` or `OnFailure`) will
+/// start again. Init containers are included: one in CrashLoopBackOff keeps the whole Pod from
+/// starting, and so does one whose runs fail before the kubelet backs off (a Pending Pod whose
+/// init container waits, e.g. `RunContainerError`, after a failed run). The finding gives the
 /// restart count and the exit code and reason of the last run.
 ///
 /// ## Why it matters
@@ -49,14 +53,41 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let mut out = Outcome::new().evaluated(pods.len());
     for pod in pods {
         let Some(status) = &pod.status else { continue };
+        let phase = status.phase.as_deref();
+        let finished = matches!(phase, Some("Succeeded" | "Failed"))
+            || pod.metadata.deletion_timestamp.is_some();
         for (kind, cs) in container_statuses(status) {
-            let Some(waiting) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
-                continue;
-            };
-            if waiting.reason.as_deref() != Some("CrashLoopBackOff") {
-                continue;
-            }
+            let state = cs.state.as_ref();
+            let waiting = state.and_then(|s| s.waiting.as_ref());
             let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+            let restarts = cs.restart_count;
+            let (headline, last) =
+                if waiting.and_then(|w| w.reason.as_deref()) == Some("CrashLoopBackOff") {
+                    ("in CrashLoopBackOff".to_string(), last)
+                } else if let Some(t) = state.and_then(|s| s.terminated.as_ref())
+                    && t.exit_code != 0
+                    && restarts > 0
+                    && !finished
+                    && restarted_after(pod, kind, t.exit_code)
+                {
+                    // Caught between two back-offs: the run just failed, the kubelet waits before
+                    // the next one and has not written CrashLoopBackOff yet.
+                    (
+                        "between back-offs (failed, to be restarted)".to_string(),
+                        Some(t),
+                    )
+                } else if kind == ContainerKind::Init
+                    && phase == Some("Pending")
+                    && let Some(w) = waiting
+                    && last.is_some_and(|t| t.exit_code != 0)
+                {
+                    // An init container whose runs fail (RunContainerError, a crash) before the
+                    // kubelet backs off: the Pod stays Pending.
+                    let reason = w.reason.as_deref().unwrap_or("waiting");
+                    (format!("failing ({reason})"), last)
+                } else {
+                    continue;
+                };
             let last_text = match last {
                 Some(t) => format!("last run ended with {}", describe_termination(t)),
                 None => "no last run recorded".to_string(),
@@ -65,12 +96,11 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                 Level::Error,
                 Some(pod.object_ref().with_container(&cs.name)),
                 format!(
-                    "{} in CrashLoopBackOff after {} restarts; {last_text}",
+                    "{} {headline} after {restarts} restarts; {last_text}",
                     kind.noun(),
-                    cs.restart_count
                 ),
             );
-            if kind == super::ContainerKind::Init {
+            if kind == ContainerKind::Init {
                 finding = finding.with_evidence(
                     "an init container that cannot complete keeps the Pod from starting",
                 );
@@ -86,7 +116,10 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     );
                 }
             }
-            if let Some(message) = waiting.message.as_deref().filter(|m| !m.is_empty()) {
+            if let Some(message) = waiting
+                .and_then(|w| w.message.as_deref())
+                .filter(|m| !m.is_empty())
+            {
                 finding = finding.with_evidence(format!("kubelet: {message}"));
             }
             out.push(finding);
@@ -95,9 +128,28 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     Ok(out)
 }
 
+/// Does the kubelet start container `kind` of `pod` again after a run that exited with
+/// `exit_code`? Regular containers by the Pod's `restartPolicy` (`Always`, the default, or
+/// `OnFailure` for a non-zero exit), init containers after a failure unless it is `Never`.
+fn restarted_after(pod: &Pod, kind: ContainerKind, exit_code: i32) -> bool {
+    let policy = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.restart_policy.as_deref())
+        .unwrap_or("Always");
+    match (kind, policy) {
+        (ContainerKind::Ephemeral, _) => false,
+        (ContainerKind::Init, "Never") => false,
+        (ContainerKind::Init, _) => exit_code != 0,
+        (ContainerKind::Regular, "Always") => true,
+        (ContainerKind::Regular, "OnFailure") => exit_code != 0,
+        (ContainerKind::Regular, _) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn names_the_container_and_its_last_exit() {
@@ -159,5 +211,42 @@ mod tests {
         );
 
         assert!(run_fixture("crashloop_backoff", "pass.yaml").passed);
+    }
+
+    /// A container whose fifth run just failed, before the kubelet wrote CrashLoopBackOff.
+    #[test]
+    fn a_container_between_back_offs_is_reported() {
+        let report = run_fixture("crashloop_backoff", "fail_between_backoffs.yaml");
+        assert_eq!(
+            finding_lines(&report),
+            [
+                "Pod/shop/orders-5c9d7f8b4-p8r2t [orders]: container between back-offs (failed, to \
+              be restarted) after 4 restarts; last run ended with exit code 1 (Error) at \
+              2024-06-03T09:58:43Z"
+            ]
+        );
+        assert_eq!(
+            report.findings[0].evidence,
+            ["termination message: panic: dial tcp 10.96.12.40:5432: connect: connection refused"]
+        );
+    }
+
+    /// troubleshoot's init-demo2: its init container's command is missing from the image; the
+    /// runtime cannot start it (RunContainerError) and the Pod stays Pending.
+    #[test]
+    fn a_failing_init_container_of_a_pending_pod_is_reported() {
+        let report = run_fixture("crashloop_backoff", "fail_init_pending.json");
+        assert_eq!(
+            finding_lines(&report),
+            [
+                "Pod/message-pod-init-crashloop-backoff/init-demo2 [install]: init container \
+              failing (RunContainerError) after 1 restarts; last run ended with exit code 127 \
+              (ContainerCannotRun) at 2023-07-11T04:01:16Z"
+            ]
+        );
+        assert_eq!(
+            report.findings[0].evidence[0],
+            "an init container that cannot complete keeps the Pod from starting"
+        );
     }
 }

@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, HashMap};
     title = "Replicated Deployments and StatefulSets without a PodDisruptionBudget",
     labels = ["kubernetes", "workloads", "availability"],
     level = Warn,
-    requires = [DEPLOYMENTS, STATEFUL_SETS, POD_DISRUPTION_BUDGETS],
+    requires = [DEPLOYMENTS, STATEFUL_SETS, POD_DISRUPTION_BUDGETS, HPAS_BY_TARGET],
     references = [
         "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/",
         "https://kubernetes.io/docs/tasks/run-application/configure-pdb/",
@@ -55,15 +55,19 @@ pub struct DeploymentWithoutPdb;
 struct Workload<'a> {
     object: ObjectRef,
     namespace: &'a str,
+    name: &'a str,
+    /// `spec.replicas` as written (1 when unset).
     replicas: i32,
     labels: Option<&'a BTreeMap<String, String>>,
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pdbs = ctx.get(&POD_DISRUPTION_BUDGETS)?;
+    let hpas = ctx.get(&HPAS_BY_TARGET)?;
     let deployments = ctx.get(&DEPLOYMENTS)?.iter().map(|d| Workload {
         object: d.object_ref(),
         namespace: d.namespace_or_default(),
+        name: d.name(),
         replicas: d.spec.replicas.unwrap_or(1),
         labels: d
             .spec
@@ -75,6 +79,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let stateful_sets = ctx.get(&STATEFUL_SETS)?.iter().map(|s| Workload {
         object: s.object_ref(),
         namespace: s.namespace_or_default(),
+        name: s.name(),
         replicas: s.spec.replicas.unwrap_or(1),
         labels: s
             .spec
@@ -106,17 +111,26 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     };
     let mut out = Outcome::new().evaluated(workloads.len());
     for w in &workloads {
-        if w.replicas < 2 || covered(w) {
+        // An HPA keeps at least its minReplicas, whatever `replicas` says (or leaves out).
+        let hpa = hpas.targeting(w.namespace, &w.object.kind, w.name).next();
+        let min_replicas = hpa.map_or(1, |h| h.spec.min_replicas.unwrap_or(1));
+        let replicas = w.replicas.max(min_replicas);
+        if replicas < 2 || covered(w) {
             continue;
         }
         let mut finding = Finding::new(
             Level::Warn,
             Some(w.object.clone()),
             format!(
-                "{} replicas and no PodDisruptionBudget selects its Pods: a node drain may evict them all at once",
-                w.replicas
+                "{replicas} replicas and no PodDisruptionBudget selects its Pods: a node drain may evict them all at once",
             ),
         );
+        if let Some(h) = hpa.filter(|_| min_replicas > w.replicas) {
+            finding = finding.with_evidence(format!(
+                "HPA {} keeps at least {min_replicas} replicas (minReplicas)",
+                h.name()
+            ));
+        }
         if let Some(labels) = w.labels.filter(|l| !l.is_empty()) {
             let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             finding = finding.with_evidence(format!("pod template labels: {}", labels.join(", ")));
@@ -148,7 +162,7 @@ fn covers(pdb: &Item<PodDisruptionBudget>, w: &Workload) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::testing::{finding_lines, run_fixture};
 
     #[test]
     fn flags_replicated_workloads_without_a_budget() {
@@ -191,6 +205,26 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["Deployment/shop/api", "Deployment/shop/web"]);
         assert!(run_fixture("deployment_without_pdb", "pass_empty_selector.yaml").passed);
+    }
+
+    /// A Deployment that leaves `replicas` to its HPA, whose minReplicas is 3.
+    #[test]
+    fn an_hpa_min_replicas_counts() {
+        let report = run_fixture("deployment_without_pdb", "fail_hpa_min_replicas.yaml");
+        assert_eq!(
+            finding_lines(&report),
+            [
+                "Deployment/shop/checkout: 3 replicas and no PodDisruptionBudget selects its Pods: a \
+              node drain may evict them all at once"
+            ]
+        );
+        assert_eq!(
+            report.findings[0].evidence,
+            [
+                "HPA checkout keeps at least 3 replicas (minReplicas)",
+                "pod template labels: app=checkout"
+            ]
+        );
     }
 
     /// cockroachdb's example ships a `policy/v1beta1` PDB, read into today's type.

@@ -11,6 +11,9 @@ use k8s_openapi::api::core::v1::{Container, ContainerStateTerminated, PodSpec, P
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::helpers::seconds_since;
 
 mod helpers;
 
@@ -137,6 +140,30 @@ fn describe_termination(t: &ContainerStateTerminated) -> String {
         s.push_str(&format!(" at {}", at.0));
     }
     s
+}
+
+/// How long ago, by the scan's clock, container `cs` last restarted: its last termination's
+/// `finishedAt`, else (the kubelet kept no last state) the `startedAt` of its current run,
+/// running or since terminated; `None` when its status records neither. A restart count never resets while the Pod lives,
+/// so this age is what tells a container restarting now from one that restarted long ago.
+fn seconds_since_last_restart(cs: &ContainerStatus, now: SystemTime) -> Option<i64> {
+    let last_termination = cs
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.finished_at.as_ref());
+    let current_run = cs.state.as_ref().and_then(|s| {
+        let running = s.running.as_ref().and_then(|r| r.started_at.as_ref());
+        running.or_else(|| s.terminated.as_ref().and_then(|t| t.started_at.as_ref()))
+    });
+    last_termination
+        .or(current_run)
+        .map(|t| seconds_since(now, &t.0))
+}
+
+/// The `window_hours` setting of the restart checks, in seconds (values below 1 count as 1).
+fn window_seconds(window_hours: i64) -> i64 {
+    window_hours.max(1).saturating_mul(3_600)
 }
 
 /// Is this pod batch work (a Job's or CronJob's Pod, or their template)? Batch Pods run to

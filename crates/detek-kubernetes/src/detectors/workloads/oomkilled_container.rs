@@ -1,4 +1,7 @@
-use super::{container_statuses, describe_termination, memory_limit};
+use super::{
+    container_statuses, describe_termination, memory_limit, seconds_since_last_restart,
+    window_seconds,
+};
 use crate::prelude::*;
 use detek_kubernetes_model::pod::ContainerState;
 use k8s_openapi::api::core::v1::ContainerStateTerminated;
@@ -6,7 +9,10 @@ use k8s_openapi::api::core::v1::ContainerStateTerminated;
 /// ## What it detects
 /// Containers killed by the out-of-memory killer: their current state, or their last state
 /// before a restart, is `terminated` with reason `OOMKilled` (normally exit code 137, SIGKILL).
-/// Init and ephemeral containers are included. The finding gives the exit code, when it was
+/// Init and ephemeral containers are included. An OOM kill before the last restart is history
+/// once it finished longer than `window_hours` (a setting, default 24) before the scan's "now":
+/// the container has been running since; a container whose current state is the OOM kill is
+/// reported however old, since it is still down. The finding gives the exit code, when it was
 /// killed, how often the container restarted, and its memory limit if it has one.
 ///
 /// ## Why it matters
@@ -30,6 +36,7 @@ use k8s_openapi::api::core::v1::ContainerStateTerminated;
 ///     restartCount: 3
 ///     lastState:
 ///       terminated: {exitCode: 137, reason: OOMKilled, finishedAt: "2023-07-11T04:43:25Z"}
+/// # fires when the scan is less than 24 hours later (window_hours)
 /// ```
 #[detector(
     id = "oomkilled_container",
@@ -40,10 +47,21 @@ use k8s_openapi::api::core::v1::ContainerStateTerminated;
     references = [
         "https://kubernetes.io/docs/tasks/configure-pod-container/assign-memory-resource/#exceed-a-container-s-memory-limit",
     ],
+    settings = OomkilledContainerSettings,
 )]
 pub struct OomkilledContainer;
 
+/// Settings of `oomkilled_container`.
+#[derive(DetectorSettings, Serialize, Deserialize)]
+pub struct OomkilledContainerSettings {
+    /// Hours after which an OOM kill before the last restart is history (values below 1 count as 1).
+    #[setting(default = 24)]
+    pub window_hours: i64,
+}
+
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
+    let settings: OomkilledContainerSettings = ctx.settings_of()?;
+    let window = window_seconds(settings.window_hours);
     let pods = ctx.get(&PODS)?;
     let mut out = Outcome::new().evaluated(pods.len());
     for pod in pods {
@@ -51,7 +69,12 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         for (kind, cs) in container_statuses(status) {
             let (when, t) = match (oom_killed(&cs.state), oom_killed(&cs.last_state)) {
                 (Some(t), _) => ("", t),
-                (None, Some(t)) => (" before its last restart", t),
+                (None, Some(t)) => {
+                    if seconds_since_last_restart(cs, ctx.now).is_some_and(|age| age > window) {
+                        continue;
+                    }
+                    (" before its last restart", t)
+                }
                 (None, None) => continue,
             };
             let limit = match memory_limit(pod, &cs.name) {
@@ -87,7 +110,9 @@ fn oom_killed(state: &Option<ContainerState>) -> Option<&ContainerStateTerminate
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::run_fixture;
+    use crate::Input;
+    use crate::testing::{finding_lines, fixture_dir, run_fixture, run_on};
+    use detek_core::Settings;
 
     #[test]
     fn names_the_killed_container_with_code_time_restarts_and_limit() {
@@ -124,5 +149,27 @@ mod tests {
             f.message
         );
         assert!(run_fixture("oomkilled_container", "pass.json").passed);
+    }
+
+    /// The same OOM kill in a dump taken three days later: the container has been running
+    /// since, so the kill is history; a wider window still reports it.
+    #[test]
+    fn an_old_oom_kill_before_a_restart_is_history() {
+        let report = run_fixture("oomkilled_container", "pass_old_last_state.yaml");
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert!(report.passed);
+        let mut settings = Settings::new();
+        settings.set("oomkilled_container.window_hours", 96);
+        let input = vec![Input::Path(
+            fixture_dir("oomkilled_container").join("pass_old_last_state.yaml"),
+        )];
+        assert_eq!(
+            finding_lines(&run_on("oomkilled_container", input, settings)),
+            vec![
+                "Pod/shop/cart-7d9f8b6c5-x2x4q [cart]: container killed by the OOM killer before \
+                 its last restart: exit code 137 (OOMKilled) at 2024-05-02T08:14:05Z; restarted 7 \
+                 times; no memory limit (the node ran out of memory)"
+            ]
+        );
     }
 }

@@ -1,10 +1,15 @@
-use super::{container_statuses, describe_termination};
+use super::{container_statuses, describe_termination, seconds_since_last_restart, window_seconds};
+use crate::detectors::helpers::human_duration;
 use crate::prelude::*;
 
 /// ## What it detects
 /// Containers (init containers included) that restarted at least `threshold` times (a setting,
-/// default 5) according to their `restartCount`, with the reason and exit code of their last
-/// termination. Only real Pods have restart counts; manifests are not checked.
+/// default 5) according to their `restartCount` and restarted recently: their last termination
+/// finished (or, without a recorded last state, their current run started) less than
+/// `window_hours` (a setting, default 24) before the scan's "now". The finding gives the
+/// reason and exit code of that termination. A container running since longer than the window
+/// is history, not restarting, however high its count; a container whose status records no
+/// time at all is reported. Only real Pods have restart counts; manifests are not checked.
 ///
 /// ## Why it matters
 /// Every restart drops the container's in-flight work and its warm caches, and a container
@@ -19,16 +24,19 @@ use crate::prelude::*;
 /// `kubectl describe pod NAME -n NS` (Last State, exit code, events). Fix the crash, the
 /// memory limit or the failing liveness probe. Once fixed, `kubectl rollout restart` the
 /// workload (or delete the Pod) to start the count again. Raise `threshold` in `detek.yaml`
-/// (`detectors: {pod_restarting: {threshold: 20}}`) if your workloads restart by design.
+/// (`detectors: {pod_restarting: {threshold: 20}}`) if your workloads restart by design, or
+/// set `window_hours` to how far back a restart still matters to you.
 ///
 /// ## Example
 /// ```yaml
 /// status:
 ///   containerStatuses:
 ///   - name: local-path-provisioner
-///     restartCount: 189            # fires: >= 5
+///     restartCount: 189            # fires: >= 5, and the last termination is recent
 ///     lastState:
-///       terminated: {exitCode: 1, reason: Error}
+///       terminated: {exitCode: 1, reason: Error, finishedAt: "2022-12-21T09:43:10Z"}
+///     state:
+///       running: {startedAt: "2022-12-21T09:43:26Z"}   # the scan: minutes later
 /// ```
 #[detector(
     id = "pod_restarting",
@@ -47,17 +55,25 @@ pub struct PodRestartingSettings {
     /// Restarts at which a container is reported (values below 1 count as 1).
     #[setting(default = 5)]
     pub threshold: i64,
+    /// Hours after which a restart is history: older restarts are not reported (values below 1 count as 1).
+    #[setting(default = 24)]
+    pub window_hours: i64,
 }
 
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let settings: PodRestartingSettings = ctx.settings_of()?;
     let threshold = settings.threshold.max(1);
+    let window = window_seconds(settings.window_hours);
     let pods = ctx.get(&PODS)?;
     let mut out = Outcome::new().evaluated(pods.len());
     for pod in pods {
         let Some(status) = &pod.status else { continue };
         for (kind, cs) in container_statuses(status) {
             if i64::from(cs.restart_count) < threshold {
+                continue;
+            }
+            let age = seconds_since_last_restart(cs, ctx.now);
+            if age.is_some_and(|age| age > window) {
                 continue;
             }
             let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
@@ -74,7 +90,15 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     cs.restart_count
                 ),
             )
-            .with_evidence(format!("threshold: {threshold} restarts"));
+            .with_evidence(format!("threshold: {threshold} restarts"))
+            .with_evidence(match age {
+                Some(age) => format!(
+                    "last restart {} before the scan, within the {}h window",
+                    human_duration(age),
+                    window / 3_600
+                ),
+                None => "no restart time recorded: its age cannot be judged".to_string(),
+            });
             if let Some(t) = last {
                 if t.exit_code == 255 && t.reason.as_deref() == Some("Unknown") {
                     finding = finding.with_evidence(
@@ -95,7 +119,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 #[cfg(test)]
 mod tests {
     use crate::Input;
-    use crate::testing::{finding_lines, fixture_dir, run_fixture, run_on};
+    use crate::testing::{finding_lines, fixture_dir, run_fixture, run_on, run_on_at};
     use detek_core::Settings;
 
     fn summary(report: &detek_core::Report) -> Vec<String> {
@@ -135,10 +159,62 @@ mod tests {
         assert!(report.findings[0].message.contains("189 times"));
         let mut settings = Settings::new();
         settings.set("pod_restarting.threshold", 1);
-        // helm-install-traefik restarted once.
+        // helm-install-traefik restarted once, but its run started (and completed) three months
+        // before the snapshot: history.
         assert_eq!(
             run_on("pod_restarting", input(), settings).findings.len(),
-            3
+            2
         );
+    }
+
+    /// Judged as of the snapshot's newest time, a container whose last exit (a clean exit 0)
+    /// finished two days earlier is not restarting, whatever its count says (kubectl-neat's
+    /// raw Pod: 3 restarts, last terminated `Completed` on 2019-07-04, snapshot 2019-07-06).
+    #[test]
+    fn an_old_restart_is_history() {
+        let input = vec![Input::Path(
+            fixture_dir("pod_restarting").join("pass_old_clean_exit.json"),
+        )];
+        let mut settings = Settings::new();
+        settings.set("pod_restarting.threshold", 1);
+        let report = run_on("pod_restarting", input.clone(), settings);
+        assert_eq!(finding_lines(&report), Vec::<String>::new());
+        assert!(report.passed);
+        // A window wider than those two days reports it.
+        let mut settings = Settings::new();
+        settings.set("pod_restarting.threshold", 1);
+        settings.set("pod_restarting.window_hours", 72);
+        assert_eq!(
+            finding_lines(&run_on("pod_restarting", input, settings)),
+            vec![
+                "Pod/default/myapp [myapp]: container restarted 3 times; last \
+                 terminated with exit code 0 (Completed) at 2019-07-04T08:17:20Z"
+            ]
+        );
+    }
+
+    /// The same restarts judged a day and a half later than the snapshot (`--now`): history.
+    #[test]
+    fn restarts_age_with_the_scan_clock() {
+        let input = || vec![Input::Path(fixture_dir("pod_restarting").join("fail.json"))];
+        let at = |s: &str| std::time::SystemTime::from(s.parse::<jiff::Timestamp>().unwrap());
+        let report = run_on_at(
+            "pod_restarting",
+            input(),
+            Settings::new(),
+            at("2022-12-22T09:00:00Z"),
+        );
+        assert_eq!(report.findings.len(), 2);
+        assert_eq!(
+            report.findings[0].evidence[1],
+            "last restart 23h17m before the scan, within the 24h window"
+        );
+        let report = run_on_at(
+            "pod_restarting",
+            input(),
+            Settings::new(),
+            at("2022-12-22T21:00:00Z"),
+        );
+        assert_eq!(finding_lines(&report), Vec::<String>::new());
     }
 }

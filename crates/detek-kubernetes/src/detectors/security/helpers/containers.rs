@@ -82,7 +82,10 @@ pub(crate) fn normalise_capability(cap: &str) -> String {
         .unwrap_or(upper)
 }
 
-/// Init containers, regular containers, then ephemeral containers of a pod spec.
+/// Init containers, regular containers, then ephemeral containers of a pod spec. Ephemeral
+/// containers are checked on the Pod that runs them: a view standing for the replicas of a
+/// controller leaves them out, and a replica's [`PodSpecView::ephemeral_only`] view (see
+/// [`checked_container_specs`]) holds nothing else.
 pub(crate) fn containers<'a>(view: &PodSpecView<'a>) -> Vec<Ctr<'a>> {
     let spec = view.spec();
     let mut out = Vec::new();
@@ -90,7 +93,11 @@ pub(crate) fn containers<'a>(view: &PodSpecView<'a>) -> Vec<Ctr<'a>> {
         (CtrKind::Init, spec.init_containers.as_deref()),
         (CtrKind::Regular, Some(&spec.containers[..])),
     ];
+    let replicated = view.pod.is_some() && view.controller.is_some();
     for (kind, list) in lists {
+        if view.ephemeral_only {
+            break;
+        }
         for c in list.into_iter().flatten() {
             out.push(Ctr {
                 kind,
@@ -103,7 +110,8 @@ pub(crate) fn containers<'a>(view: &PodSpecView<'a>) -> Vec<Ctr<'a>> {
             });
         }
     }
-    for c in spec.ephemeral_containers.iter().flatten() {
+    let ephemeral = spec.ephemeral_containers.iter().flatten();
+    for c in ephemeral.filter(|_| !replicated) {
         out.push(Ctr {
             kind: CtrKind::Ephemeral,
             name: &c.name,
@@ -127,13 +135,24 @@ pub(crate) fn checked_pod_specs(specs: &PodSpecs) -> Vec<PodSpecView<'_>> {
     specs
 }
 
+/// The pod specs the container checks look at: [`checked_pod_specs`], then one view per
+/// replica running ephemeral (debug) containers, for those containers alone
+/// ([`PodSpecs::ephemeral_views`]): `kubectl debug` adds them to any replica, not only the one
+/// standing for its revision. Pod-level checks (host namespaces, volumes, service account)
+/// keep [`checked_pod_specs`]: an ephemeral container changes none of those.
+pub(crate) fn checked_container_specs(specs: &PodSpecs) -> Vec<PodSpecView<'_>> {
+    let mut views = checked_pod_specs(specs);
+    views.extend(specs.ephemeral_views());
+    views
+}
+
 /// The Linux container checks: one `Warn` finding on each container of the checked pod specs
 /// (Windows pods left out) for which `judge` returns a message.
 pub(crate) fn flag_linux_containers(
     ctx: &DetectContext,
     judge: impl Fn(&PodSpecView, &Ctr) -> Option<String>,
 ) -> Result<Outcome, DetectError> {
-    let specs = checked_pod_specs(ctx.get(&POD_SPECS)?);
+    let specs = checked_container_specs(ctx.get(&POD_SPECS)?);
     let mut out = Outcome::new().evaluated(specs.len());
     for view in &specs {
         if is_windows(view) {

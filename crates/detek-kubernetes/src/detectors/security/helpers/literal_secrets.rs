@@ -34,6 +34,21 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
     ("connection", "string"),
 ];
 
+/// Provider credential names the word rules miss (a bare `KEY`, key *content*), matched whole
+/// (case-insensitive, `-` and `.` read as `_`), each with where the provider documents it.
+const PROVIDER_CREDENTIALS: &[(&str, &str)] = &[
+    // Azure CLI: the storage account key (https://learn.microsoft.com/en-us/azure/storage/blobs/authorize-data-operations-cli).
+    ("azure_storage_key", "Azure storage account key"),
+    // OCI CLI: the API signing key itself (https://docs.oracle.com/iaas/Content/API/SDKDocs/clienvironmentvariables.htm).
+    ("oci_cli_key_content", "OCI API private key content"),
+    // Datadog: the application key (https://docs.datadoghq.com/account_management/api-app-keys/).
+    ("dd_app_key", "Datadog application key"),
+    ("dd_application_key", "Datadog application key"),
+    // New Relic: the ingest license key (https://docs.newrelic.com/docs/apis/intro-apis/new-relic-api-keys/).
+    ("new_relic_license_key", "New Relic license key"),
+    ("nria_license_key", "New Relic license key"),
+];
+
 /// Tokens that make a key name describe a secret rather than hold one: `token_ttl`,
 /// `password_min_length`, `secret_name`, `password_file`, `token_url`, `auth_enabled`...
 const MODIFIER_WORDS: &[&str] = &[
@@ -185,8 +200,14 @@ pub(crate) fn name_tokens(name: &str) -> Vec<String> {
 /// is not a secret), and no word says the key is *about* a secret rather than one
 /// (`token_ttl`, `password_min_length`, `secret_name`, `password_file`, `token_url`,
 /// `auth_enabled`, `access_key_id`: see `MODIFIER_WORDS`). `secret_id` (Vault AppRole) is a
-/// secret. `PWD` is not (the shell's working directory).
+/// secret. `PWD` is not (the shell's working directory). Provider credential names the word
+/// rules miss (`AZURE_STORAGE_KEY`, `OCI_CLI_KEY_CONTENT`...) are listed whole
+/// (`PROVIDER_CREDENTIALS`) and name the credential.
 pub(crate) fn secret_like_name(name: &str) -> Option<String> {
+    let whole = name.to_ascii_lowercase().replace(['-', '.'], "_");
+    if let Some((_, what)) = PROVIDER_CREDENTIALS.iter().find(|(n, _)| *n == whole) {
+        return Some(what.to_string());
+    }
     let tokens = name_tokens(name);
     let n = tokens.len();
     if n == 0 {
@@ -435,6 +456,25 @@ mod tests {
             name_tokens("queue-sidecar-token-audiences"),
             ["queue", "sidecar", "token", "audiences"]
         );
+    }
+
+    #[test]
+    fn recognises_provider_credential_names() {
+        assert_eq!(
+            secret_like_name("AZURE_STORAGE_KEY").as_deref(),
+            Some("Azure storage account key")
+        );
+        assert_eq!(
+            secret_like_name("OCI_CLI_KEY_CONTENT").as_deref(),
+            Some("OCI API private key content")
+        );
+        assert_eq!(
+            secret_like_name("dd-app-key").as_deref(),
+            Some("Datadog application key")
+        );
+        // The file holding the key is not the key.
+        assert_eq!(secret_like_name("OCI_CLI_KEY_FILE"), None);
+        assert_eq!(secret_like_name("AZURE_STORAGE_ACCOUNT"), None);
     }
 
     #[test]

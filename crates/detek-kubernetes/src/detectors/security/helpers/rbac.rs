@@ -55,19 +55,109 @@ pub(crate) fn roles<'a>(
     out
 }
 
-/// Roles that ship with Kubernetes: `cluster-admin`, `system:*` names, and objects labelled
-/// `kubernetes.io/bootstrapping: rbac-defaults` (`admin`, `edit`, `view`...). They are what
-/// they are on every cluster; findings on them would be noise nobody can act on.
+/// Roles that ship with Kubernetes: objects labelled `kubernetes.io/bootstrapping:
+/// rbac-defaults` (the API server labels every role and binding it creates), or, in copies that
+/// lost their labels, one of Kubernetes' own default names ([`DEFAULT_RBAC_NAMES`], the
+/// `system:controller:` roles of [`DEFAULT_CONTROLLERS`]). The `system:` prefix alone is not
+/// enough: anyone can name a role `system:whatever`. Built-in roles are what they are on every
+/// cluster; findings on them would be noise nobody can act on.
 pub(crate) fn is_builtin_rbac(metadata: &ObjectMeta) -> bool {
+    let labelled = metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("kubernetes.io/bootstrapping"))
+        .is_some_and(|v| v == "rbac-defaults");
     let name = metadata.name.as_deref().unwrap_or("");
-    name == "cluster-admin"
-        || name.starts_with("system:")
-        || metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("kubernetes.io/bootstrapping"))
-            .is_some_and(|v| v == "rbac-defaults")
+    labelled
+        || DEFAULT_RBAC_NAMES.contains(&name)
+        || name
+            .strip_prefix("system:controller:")
+            .is_some_and(|c| DEFAULT_CONTROLLERS.contains(&c))
 }
+
+/// The names of the roles and bindings Kubernetes creates (its bootstrap policy,
+/// `plugin/pkg/auth/authorizer/rbac/bootstrappolicy`), `system:controller:*` aside.
+const DEFAULT_RBAC_NAMES: &[&str] = &[
+    "cluster-admin",
+    "admin",
+    "edit",
+    "view",
+    "system:aggregate-to-admin",
+    "system:aggregate-to-edit",
+    "system:aggregate-to-view",
+    "system:auth-delegator",
+    "system:basic-user",
+    "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+    "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+    "system:certificates.k8s.io:kube-apiserver-client-approver",
+    "system:certificates.k8s.io:kube-apiserver-client-kubelet-approver",
+    "system:certificates.k8s.io:kubelet-serving-approver",
+    "system:certificates.k8s.io:legacy-unknown-approver",
+    "system:discovery",
+    "system:heapster",
+    "system:kube-aggregator",
+    "system:kube-controller-manager",
+    "system:kube-dns",
+    "system:kube-scheduler",
+    "system:kubelet-api-admin",
+    "system:monitoring",
+    "system:node",
+    "system:node-bootstrapper",
+    "system:node-problem-detector",
+    "system:node-proxier",
+    "system:persistent-volume-provisioner",
+    "system:public-info-viewer",
+    "system:service-account-issuer-discovery",
+    "system:volume-scheduler",
+    // Namespaced ones, in kube-system and kube-public.
+    "extension-apiserver-authentication-reader",
+    "system::leader-locking-kube-controller-manager",
+    "system::leader-locking-kube-scheduler",
+];
+
+/// The controllers of kube-controller-manager (and the cloud controller manager) that have a
+/// `system:controller:<name>` role and binding.
+const DEFAULT_CONTROLLERS: &[&str] = &[
+    "attachdetach-controller",
+    "bootstrap-signer",
+    "certificate-controller",
+    "cloud-provider",
+    "clusterrole-aggregation-controller",
+    "cronjob-controller",
+    "daemon-set-controller",
+    "deployment-controller",
+    "disruption-controller",
+    "endpoint-controller",
+    "endpointslice-controller",
+    "endpointslicemirroring-controller",
+    "ephemeral-volume-controller",
+    "expand-controller",
+    "generic-garbage-collector",
+    "horizontal-pod-autoscaler",
+    "job-controller",
+    "legacy-service-account-token-cleaner",
+    "namespace-controller",
+    "node-controller",
+    "persistent-volume-binder",
+    "pod-garbage-collector",
+    "pv-protection-controller",
+    "pvc-protection-controller",
+    "replicaset-controller",
+    "replication-controller",
+    "resourcequota-controller",
+    "root-ca-cert-publisher",
+    "route-controller",
+    "selinux-warning-controller",
+    "service-account-controller",
+    "service-cidrs-controller",
+    "service-controller",
+    "statefulset-controller",
+    "token-cleaner",
+    "ttl-after-finished-controller",
+    "ttl-controller",
+    "validatingadmissionpolicy-status-controller",
+    "volumeattributesclass-protection-controller",
+];
 
 /// `apiGroups [""], resources [pods, pods/exec], verbs [create]`.
 pub(crate) fn describe_rule(rule: &PolicyRule) -> String {
