@@ -36,6 +36,10 @@
 //!   metadata-only `Table` (name, labels, annotations, type): its values never leave the API
 //!   server. Their key names are therefore unknown, which `ClusterInfo::secrets_metadata_only`
 //!   tells detectors (an empty `keys` then means "not collected", not "no keys").
+//!   Helm 3 release Secrets of deployed revisions (type `helm.sh/release.v1`, label
+//!   `status=deployed`) are listed in full with every key but `release` dropped as the page is
+//!   parsed; the model decodes the record and keeps only the release's and its rendered
+//!   objects' identity (`detek_kubernetes_model::helm`).
 
 mod client;
 pub use detek_kubernetes_model::health;
@@ -365,6 +369,10 @@ impl LiveCollector {
                     kind,
                     shape: Shape::SecretTable,
                 });
+                jobs.push(Job {
+                    kind,
+                    shape: Shape::HelmReleases,
+                });
             } else {
                 jobs.push(Job {
                     kind,
@@ -444,6 +452,7 @@ impl LiveCollector {
                         let what = match job.shape {
                             Shape::TlsSecrets => "TLS secrets".to_string(),
                             Shape::SecretTable => "other secrets (metadata only)".to_string(),
+                            Shape::HelmReleases => "deployed Helm release secrets".to_string(),
                             Shape::List => job.kind.plural.to_string(),
                         };
                         ctx.progress.message(&format!(

@@ -137,9 +137,17 @@ pub(crate) enum Shape {
     /// Secrets of type `kubernetes.io/tls`: everything but `tls.crt` is blanked before the page
     /// leaves this module.
     TlsSecrets,
-    /// Other Secrets, as a metadata-only `Table`.
+    /// Other Secrets, as a metadata-only `Table` (deployed Helm release Secrets left out:
+    /// `HelmReleases` lists them).
     SecretTable,
+    /// Helm 3 release Secrets (type `helm.sh/release.v1`) of deployed revisions: everything but
+    /// the `release` record is dropped as the page is parsed, and the model keeps of the record
+    /// only the release's identity and its rendered objects' (`detek_kubernetes_model::helm`).
+    HelmReleases,
 }
+
+/// The label Helm sets on a release Secret with the revision's status.
+const HELM_DEPLOYED: &str = "status=deployed";
 
 /// A page as handed to the model.
 #[derive(Debug)]
@@ -190,9 +198,16 @@ async fn list_pages(
         Shape::List => (None, JSON),
         Shape::TlsSecrets => (Some("type=kubernetes.io/tls"), JSON),
         Shape::SecretTable => (Some("type!=kubernetes.io/tls"), TABLE),
+        Shape::HelmReleases => (Some("type=helm.sh/release.v1"), JSON),
     };
     let path = collection_path(kind, scope);
     let mut query = base_query(kind, scope, field_selector);
+    if shape == Shape::HelmReleases {
+        match query.iter_mut().find(|(k, _)| *k == "labelSelector") {
+            Some((_, sel)) => *sel = format!("{sel},{HELM_DEPLOYED}"),
+            None => query.push(("labelSelector", HELM_DEPLOYED.to_string())),
+        }
+    }
     if shape == Shape::SecretTable {
         query.push(("includeObject", "Metadata".to_string()));
     }
@@ -328,8 +343,20 @@ fn shape_page(body: Bytes, shape: Shape) -> Result<(Page, u64), PageError> {
             }
             page
         }
+        Shape::HelmReleases => {
+            if let Some(Value::Array(items)) = page.get_mut("items") {
+                objects = items.len() as u64;
+                for item in items.iter_mut() {
+                    reduce_helm_release(item);
+                }
+            }
+            page
+        }
         Shape::SecretTable => {
-            let list = table_to_secret_list(page);
+            let mut list = table_to_secret_list(page);
+            if let Some(Value::Array(items)) = list.get_mut("items") {
+                items.retain(|s| !is_deployed_helm_release(s));
+            }
             objects = list
                 .get("items")
                 .and_then(Value::as_array)
@@ -523,6 +550,26 @@ pub(crate) fn reduce_secret(item: &mut Value) {
     }
 }
 
+/// Keep of a Helm release Secret its metadata (stripped as any Secret's), type, and the
+/// `release` record, which the model decodes and reduces (no other key is kept, not even named).
+pub(crate) fn reduce_helm_release(item: &mut Value) {
+    let Value::Object(map) = item else { return };
+    strip_secret_metadata(map);
+    map.remove("stringData");
+    if let Some(Value::Object(data)) = map.get_mut("data") {
+        data.retain(|key, _| key == "release");
+    }
+}
+
+/// A Secret (as a metadata-only table row) that `Shape::HelmReleases` lists in full.
+fn is_deployed_helm_release(secret: &Value) -> bool {
+    secret.get("type").and_then(Value::as_str) == Some("helm.sh/release.v1")
+        && secret
+            .pointer("/metadata/labels/status")
+            .and_then(Value::as_str)
+            == Some("deployed")
+}
+
 fn strip_secret_metadata(object: &mut Map<String, Value>) {
     if let Some(Value::Object(meta)) = object.get_mut("metadata") {
         meta.remove("managedFields");
@@ -694,6 +741,33 @@ mod tests {
             serde_json::json!({"keep": "me"})
         );
         assert!(s["metadata"].get("managedFields").is_none());
+    }
+
+    #[test]
+    fn a_helm_release_secret_keeps_only_its_release_record() {
+        let mut s = serde_json::json!({
+            "metadata": {"name": "sh.helm.release.v1.web.v2", "labels": {"status": "deployed"},
+                         "annotations": {LAST_APPLIED: "{}"}, "managedFields": [{"manager": "helm"}]},
+            "type": "helm.sh/release.v1",
+            "data": {"release": "SDRzSQ==", "extra": "c2VjcmV0"},
+            "stringData": {"other": "secret"}
+        });
+        reduce_helm_release(&mut s);
+        assert_eq!(s["data"], serde_json::json!({"release": "SDRzSQ=="}));
+        assert!(s.get("stringData").is_none());
+        assert!(s["metadata"].get("managedFields").is_none());
+        assert!(
+            s["metadata"]
+                .get("annotations")
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .is_empty()
+        );
+        // Listed in full by `Shape::HelmReleases`, so left out of the metadata table.
+        assert!(is_deployed_helm_release(&s));
+        s["metadata"]["labels"]["status"] = "superseded".into();
+        assert!(!is_deployed_helm_release(&s));
     }
 
     #[test]

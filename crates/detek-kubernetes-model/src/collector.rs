@@ -3,8 +3,9 @@
 use crate::custom::RawCap;
 use crate::ingest::{Input, ReadInputs, load};
 use crate::model::{
-    CLUSTER_INFO, CUSTOM_RESOURCES, DERIVED_KEYS, HPAS_BY_TARGET, IGNORE_ANNOTATIONS, KINDS,
-    OBJECTS, ObjectSet, POD_SPECS, PODS_BY_LABEL, SERVICES_BY_SELECTOR, WORKLOAD_TEMPLATES,
+    CLUSTER_INFO, CUSTOM_RESOURCES, DERIVED_KEYS, HELM_RELEASES, HPAS_BY_TARGET,
+    IGNORE_ANNOTATIONS, KINDS, OBJECTS, ObjectSet, POD_SPECS, PODS_BY_LABEL, SERVICES_BY_SELECTOR,
+    WORKLOAD_TEMPLATES,
 };
 use detek_core::{
     BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, KeyId, Produced,
@@ -32,6 +33,7 @@ pub fn kubernetes_keys() -> Vec<&'static str> {
         HPAS_BY_TARGET.id(),
         CUSTOM_RESOURCES.id(),
         IGNORE_ANNOTATIONS.id(),
+        HELM_RELEASES.id(),
     ]);
     keys
 }

@@ -999,7 +999,7 @@ fn parse_yaml_document(
 /// parser events and the scalar text (aliases included) may be at most twice the document's
 /// size (plus 4 KiB), so a "billion laughs" fails in microseconds and the work and memory a
 /// document can take stay proportional to its size.
-fn yaml_options(len: usize) -> serde_saphyr::Options {
+pub(crate) fn yaml_options(len: usize) -> serde_saphyr::Options {
     let values = MAX_VALUES_PER_DOCUMENT as usize;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_YAML_DEPTH;

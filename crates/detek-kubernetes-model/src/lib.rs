@@ -8,6 +8,7 @@ pub mod collector;
 mod compact;
 pub mod custom;
 pub mod health;
+pub mod helm;
 pub mod indexes;
 pub mod ingest;
 mod legacy;

@@ -262,8 +262,13 @@ pub const HPAS_BY_TARGET: Key<HpasByTarget> = Key::new("kubernetes/hpas-by-targe
 /// and kind, bounded, never Secret data (see [`crate::custom`]). Snapshot inputs only.
 pub const CUSTOM_RESOURCES: Key<CustomResources> = Key::new("kubernetes/custom-resources");
 
+/// Helm 3 releases: the latest deployed revision of each, with the identity of its rendered
+/// objects (see [`crate::helm`]). Derived from Secrets of type `helm.sh/release.v1`.
+pub const HELM_RELEASES: Key<crate::helm::HelmReleases> = Key::new("kubernetes/helm-releases");
+
 /// The derived keys: computed from the kinds collected, not listed themselves.
 pub const DERIVED_KEYS: &[&str] = &[
+    "kubernetes/helm-releases",
     "kubernetes/objects",
     "kubernetes/cluster-info",
     "kubernetes/ignore-annotations",
@@ -278,6 +283,7 @@ pub const DERIVED_KEYS: &[&str] = &[
 /// The kind keys each single-kind index is derived from: a live scan lists them when the index
 /// is wanted, and fails the index when they could not be listed.
 pub const INDEX_SOURCES: &[(&str, &str)] = &[
+    ("kubernetes/helm-releases", "kubernetes/secrets"),
     ("kubernetes/services-by-selector", "kubernetes/services"),
     (
         "kubernetes/hpas-by-target",
@@ -507,6 +513,9 @@ macro_rules! kinds {
                         produced.put(&$key, std::mem::take(&mut self.$field));
                     }
                 )*
+                if !skip(HELM_RELEASES.id()) {
+                    produced.put(&HELM_RELEASES, crate::helm::HelmReleases::from_secrets(&self.secrets));
+                }
                 if !skip(SECRETS.id()) {
                     produced.put(&SECRETS, std::mem::take(&mut self.secrets));
                 }

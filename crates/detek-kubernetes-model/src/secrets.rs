@@ -2,11 +2,15 @@
 //!
 //! A Secret is reduced at ingestion to its metadata, type and key names; of a TLS Secret only
 //! facts about `tls.crt` (subject, issuer, validity, DNS names) are kept. No byte of any
-//! Secret value reaches the store, so no detector or renderer can print one.
+//! Secret value reaches the store, so no detector or renderer can print one. Of a Helm 3
+//! release Secret, the release's identity and its rendered objects' identity are kept
+//! ([`crate::helm`]).
 
+use crate::helm::{HELM_RELEASE_TYPE, HelmRelease, decode_release};
 use base64::Engine;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The annotation `kubectl apply` writes: the applied manifest, a Secret's data included.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -21,6 +25,9 @@ pub struct SecretInfo {
     pub keys: Vec<String>,
     /// For a Secret holding `tls.crt`: the leaf certificate's facts, or why it could not be read.
     pub certificate: Option<Result<CertificateFacts, String>>,
+    /// For a Helm 3 release Secret (type `helm.sh/release.v1`): the release, its revision and
+    /// the identity of its rendered objects (see [`crate::helm`]), or why it could not be read.
+    pub helm_release: Option<Result<Arc<HelmRelease>, String>>,
 }
 
 /// Public facts about a certificate.
@@ -58,10 +65,17 @@ impl SecretInfo {
             .to_string();
         let mut keys = Vec::new();
         let mut certificate = None;
+        let mut helm_release = None;
         for (field, base64_encoded) in [("data", true), ("stringData", false)] {
             if let Some(Value::Object(data)) = map.get(field) {
                 for (key, v) in data {
                     keys.push(key.clone());
+                    if type_ == HELM_RELEASE_TYPE && key == "release" && base64_encoded {
+                        helm_release = Some(match v.as_str() {
+                            Some(s) => decode_release(s).map(Arc::new),
+                            None => Err("release is not a string".to_string()),
+                        });
+                    }
                     if key == "tls.crt" {
                         let pem = match (v.as_str(), base64_encoded) {
                             (Some(s), true) => base64::engine::general_purpose::STANDARD
@@ -82,6 +96,7 @@ impl SecretInfo {
             type_,
             keys,
             certificate,
+            helm_release,
         }
     }
 }

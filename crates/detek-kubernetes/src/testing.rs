@@ -38,6 +38,15 @@ pub fn finding_lines(report: &Report) -> Vec<String> {
         .collect()
 }
 
+/// One finding as `Kind/namespace/name [container]: message`.
+pub fn finding_lines_of(finding: &detek_core::Finding) -> String {
+    format!(
+        "{}: {}",
+        finding.object.as_ref().unwrap().display_name(),
+        finding.message
+    )
+}
+
 /// Each finding as (`Kind/namespace/name [container]`, message), in order.
 pub fn finding_pairs(report: &Report) -> Vec<(String, &str)> {
     report

@@ -1,21 +1,37 @@
 //! Every detector in the catalogue: documented in four sections, with fixtures that fire and
 //! fixtures that pass.
 //!
-//! Fixtures live in `tests/fixtures/<id>/`: files named `fail*` must produce at least one
-//! finding, files named `pass*` none. A `settings.json` beside them, if present, holds
-//! settings (e.g. `kubernetes.target_version`) for every fixture of that detector: the
-//! detector's own declared settings (`<id>.<key>`) or scan-wide ones, checked as the config
-//! file is.
+//! Fixtures live in `tests/fixtures/<id>/`: files named `fail*` must produce exactly the
+//! findings pinned in `tests/fixtures/<id>/expected/<file>.txt` (one line per finding, in
+//! report order: `Level Kind/namespace/name: message`), files named `pass*` none. After a
+//! deliberate change, `DETEK_BLESS=1 cargo test -p detek-kubernetes --test catalogue` rewrites
+//! the expected files; review their diff before committing it. A `settings.json` beside them,
+//! if present, holds settings (e.g. `kubernetes.target_version`) for every fixture of that
+//! detector: the detector's own declared settings (`<id>.<key>`) or scan-wide ones, checked as
+//! the config file is. A `now.txt` beside them (an RFC 3339 time) fixes the scan clock, as `--now` does,
+//! for detectors whose messages count days from now (certificate expiry).
 
-use detek_core::{Catalogue, DetectorConfig, Level, Settings};
+use detek_core::{Catalogue, DetectorConfig, Level, Report, Settings};
 use detek_kubernetes::Input;
-use detek_kubernetes::testing::{fixture_dir, run_on};
+use detek_kubernetes::testing::{fixture_dir, run_on, run_on_at};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 fn catalogue() -> Catalogue {
     let mut catalogue = Catalogue::new();
     detek_kubernetes::register(&mut catalogue).unwrap();
     catalogue
+}
+
+/// The scan clock of `tests/fixtures/<id>/now.txt`, if there is one.
+fn fixed_now(id: &str) -> Option<std::time::SystemTime> {
+    let path = fixture_dir(id).join("now.txt");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let now: jiff::Timestamp = text
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Some(now.into())
 }
 
 fn settings_for(id: &str) -> Settings {
@@ -101,11 +117,17 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
             } else {
                 continue;
             };
-            let report = run_on(id, vec![Input::Path(path.clone())], settings_for(id));
+            let inputs = vec![Input::Path(path.clone())];
+            let report = match fixed_now(id) {
+                Some(now) => run_on_at(id, inputs, settings_for(id), now),
+                None => run_on(id, inputs, settings_for(id)),
+            };
             if report.level == Level::Unknown {
                 problems.push(format!("{id}/{name}: not evaluated: {:?}", report.error));
-            } else if expect_findings && report.findings.is_empty() {
-                problems.push(format!("{id}/{name}: expected findings, got none"));
+            } else if expect_findings {
+                if let Some(problem) = check_expected(&dir, &name, &report) {
+                    problems.push(format!("{id}/{name}: {problem}"));
+                }
             } else if !expect_findings && !report.findings.is_empty() {
                 problems.push(format!(
                     "{id}/{name}: expected no findings, got {:?}",
@@ -117,6 +139,17 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
                 ));
             }
         }
+        for stale in std::fs::read_dir(dir.join("expected"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = stale.file_name().to_string_lossy().to_string();
+            let fixture = name.strip_suffix(".txt").unwrap_or(&name);
+            if !fixture.starts_with("fail") || !dir.join(fixture).exists() {
+                problems.push(format!("{id}/expected/{name}: no fail fixture {fixture}"));
+            }
+        }
         if fails == 0 || passes == 0 {
             problems.push(format!(
                 "{id}: needs at least one fail* and one pass* fixture"
@@ -124,6 +157,46 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Each finding as `Level Kind/namespace/name: message`, in report order.
+fn finding_lines(report: &Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            let object = f
+                .object
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |o| o.display_name());
+            format!("{:?} {object}: {}", f.level, f.message)
+        })
+        .collect()
+}
+
+/// Compare a fail fixture's findings with `expected/<name>.txt` (or write it, with
+/// `DETEK_BLESS=1`); `Some(problem)` when they differ.
+fn check_expected(dir: &Path, name: &str, report: &Report) -> Option<String> {
+    let got = finding_lines(report);
+    let path = dir.join("expected").join(format!("{name}.txt"));
+    if std::env::var_os("DETEK_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got.join("\n") + "\n").unwrap();
+        return None;
+    }
+    if got.is_empty() {
+        return Some("expected findings, got none".to_string());
+    }
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Some(format!("no {} (DETEK_BLESS=1 writes it)", path.display()));
+    };
+    let expected: Vec<&str> = text.lines().collect();
+    (got != expected).then(|| {
+        format!(
+            "findings differ from {}:\n  expected: {expected:#?}\n  got: {got:#?}",
+            path.display()
+        )
+    })
 }
 
 #[test]

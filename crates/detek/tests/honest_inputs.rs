@@ -224,7 +224,7 @@ fn one_cause_is_one_line_on_stderr() {
     assert_eq!(
         lines,
         [
-            "detek: 39 inputs of kubernetes/snapshot unavailable: no Kubernetes objects found in \
+            "detek: 40 inputs of kubernetes/snapshot unavailable: no Kubernetes objects found in \
              the inputs (1 error(s), 0 non-Kubernetes document(s) skipped)",
             "detek: error: /nope/x.yaml: no such file or directory",
             "detek: nothing could be collected from /nope/x.yaml: this report says nothing about \

@@ -24,7 +24,21 @@ fn last_applied(manifest: &Value) -> Value {
     json!({"kubectl.kubernetes.io/last-applied-configuration": manifest.to_string()})
 }
 
+/// Three revisions of a Helm 3 release (superseded, deployed, failed), as `helm` stores them:
+/// the detek-kubernetes fixture built from pluto's e2e release Secret (see its SOURCES.md).
+const HELM_HISTORY: &str =
+    include_str!("../../detek-kubernetes/tests/fixtures/removed_api_in_use/fail-helm-history.json");
+
+fn create_helm_release(api: &Api) {
+    api.ensure_namespace("demo2");
+    let list: Value = serde_json::from_str(HELM_HISTORY).unwrap();
+    for secret in list["items"].as_array().unwrap() {
+        api.create("/api/v1/namespaces/demo2/secrets", secret);
+    }
+}
+
 fn create_objects(api: &Api) {
+    create_helm_release(api);
     api.ensure_namespace("legacy-apis");
     api.ensure_namespace("unknown-writer");
     let template = json!({
@@ -245,4 +259,27 @@ fn an_object_whose_writers_are_unknown_is_not_judged() {
     // No deprecated (not removed) version of Ingress exists at v1.34: nothing left unjudged.
     let deprecated = report_of(&list, "deprecated_api_in_use");
     assert_eq!(deprecated["result"], "passed", "{deprecated}");
+}
+
+/// A live scan reads the deployed revision of a Helm release from its Secret (the manifest as
+/// the chart rendered it), not the superseded or failed ones, and prints nothing of the values
+/// or of a Secret the chart renders.
+#[test]
+fn the_latest_deployed_helm_revision_is_judged() {
+    let list = scan("demo2", &[]);
+    let removed = report_of(&list, "removed_api_in_use");
+    assert_eq!(
+        findings(&removed),
+        [
+            "HorizontalPodAutoscaler/demo2/demo2-basic-demo: autoscaling/v2beta1 HorizontalPodAutoscaler was removed in Kubernetes v1.25 (target v1.34.4): use autoscaling/v2 (available since v1.23) [\"rendered by Helm release demo2/demo2 revision 2 (chart basic-demo-0.3.3) (Secret/demo2/sh.helm.release.v1.demo2.v2)\", \"deprecated since Kubernetes v1.22\"]",
+        ]
+    );
+    let text = list.to_string();
+    for value in [
+        "rendered-secret-value-7f3a",
+        "values-secret-value-91c2",
+        "cmVuZGVyZWQtc2VjcmV0",
+    ] {
+        assert!(!text.contains(value), "{value} reported");
+    }
 }

@@ -21,6 +21,14 @@ use crate::prelude::*;
 /// neither is *not judged* (listed in an attachment), unless no version of its kind is
 /// deprecated at the target.
 ///
+/// Helm 3 release Secrets (`sh.helm.release.v1.*`, type `helm.sh/release.v1`) are decoded at
+/// ingestion: every object of the latest deployed revision of each release (its `manifest`,
+/// as the chart rendered it) is checked too, named as the manifest names it, with the release
+/// and its Secret as evidence; `helm upgrade` re-applies that manifest, so it fails on a
+/// removed API even when the cluster's copy was converted. Only the release's name, revision,
+/// status, chart and its objects' apiVersion, kind and name are kept, never the values or
+/// other data. An object already reported from the scan itself is not reported again.
+///
 /// ## Why it matters
 /// A deprecated API works today and breaks at the upgrade that removes it: `kubectl apply`
 /// and Helm then fail with `no matches for kind`. The API server already warns about each use
@@ -46,7 +54,7 @@ use crate::prelude::*;
     title = "Objects using deprecated API versions",
     labels = ["kubernetes", "cluster", "api-lifecycle"],
     level = Warn,
-    requires = [OBJECTS, CLUSTER_INFO],
+    requires = [OBJECTS, CLUSTER_INFO, HELM_RELEASES],
     references = [
         "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
         "https://github.com/FairwindsOps/pluto",

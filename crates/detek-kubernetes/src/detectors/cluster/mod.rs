@@ -1,11 +1,11 @@
 //! Cluster detectors, and the API lifecycle table (`data/api-lifecycle.yaml`, from pluto)
 //! shared by `deprecated_api_in_use` and `removed_api_in_use`.
 
-use crate::model::{CLUSTER_INFO, OBJECTS};
+use crate::model::{CLUSTER_INFO, HELM_RELEASES, OBJECTS};
 use crate::written::{Written, WrittenBy};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
 
 mod cluster_possibly_unused;
@@ -358,7 +358,77 @@ pub(crate) fn detect_lifecycle(
             }
         }
     }
-    let mut out = Outcome::new().evaluated(objects.len() - not_judged.len());
+    // The objects of each Helm release's latest deployed revision, as its chart renders
+    // them: an upgrade re-applies these, so a removed API here fails `helm upgrade` even
+    // when the cluster's copy was converted. An object already reported is not again.
+    let releases = ctx.get(&HELM_RELEASES)?;
+    let reported: HashSet<(String, Option<String>, String)> = findings
+        .iter()
+        .filter_map(|f: &Finding| f.object.as_ref())
+        .map(|o| (o.kind.clone(), o.namespace.clone(), o.name.clone()))
+        .collect();
+    let mut rendered = 0;
+    for held in &releases.latest {
+        for object in &held.release.objects {
+            rendered += 1;
+            if reported.contains(&(
+                object.kind.to_string(),
+                object.namespace.clone(),
+                object.name.clone(),
+            )) {
+                continue;
+            }
+            for row in API_TABLE.rows_for(&object.api_version, &object.kind) {
+                let target = targets.get(ctx, &row.component)?;
+                if lifecycle(row, target.version) != Some(wanted) {
+                    continue;
+                }
+                let object_ref = detek_core::ObjectRef {
+                    kind: object.kind.to_string(),
+                    api_version: Some(object.api_version.to_string()),
+                    namespace: object.namespace.clone(),
+                    name: object.name.clone(),
+                    container: None,
+                    source: held.secret.source.clone(),
+                    sources: held.secret.sources.clone(),
+                };
+                let mut finding = Finding::new(
+                    level,
+                    Some(object_ref),
+                    message(&object.api_version, &object.kind, row, wanted, target),
+                )
+                .with_evidence(format!(
+                    "rendered by {} ({})",
+                    held.release.describe(),
+                    held.secret.display_name()
+                ));
+                if wanted == Lifecycle::Removed && !row.deprecated_in.is_empty() {
+                    finding = finding.with_evidence(format!(
+                        "deprecated since {} {}",
+                        component_name(&row.component),
+                        show_str(&row.deprecated_in)
+                    ));
+                }
+                *counts
+                    .entry(format!("{} {}", object.api_version, object.kind))
+                    .or_default() += 1;
+                findings.push(finding);
+                break;
+            }
+        }
+    }
+    let mut out = Outcome::new().evaluated(objects.len() - not_judged.len() + rendered);
+    if !releases.unreadable.is_empty() {
+        let names: Vec<String> = releases
+            .unreadable
+            .iter()
+            .map(|(secret, why)| format!("{}: {why}", secret.display_name()))
+            .collect();
+        out.attach(
+            "Not judged: Helm release Secrets that could not be read",
+            serde_json::json!(names),
+        );
+    }
     for finding in findings {
         out.push(finding);
     }

@@ -26,6 +26,14 @@ use crate::prelude::*;
 /// mostly shows in the annotation). A live object with neither is *not judged* (listed in an
 /// attachment), unless no version of its kind is removed at the target.
 ///
+/// Helm 3 release Secrets (`sh.helm.release.v1.*`, type `helm.sh/release.v1`) are decoded at
+/// ingestion: every object of the latest deployed revision of each release (its `manifest`,
+/// as the chart rendered it) is checked too, named as the manifest names it, with the release
+/// and its Secret as evidence; `helm upgrade` re-applies that manifest, so it fails on a
+/// removed API even when the cluster's copy was converted. Only the release's name, revision,
+/// status, chart and its objects' apiVersion, kind and name are kept, never the values or
+/// other data. An object already reported from the scan itself is not reported again.
+///
 /// ## Why it matters
 /// The API server rejects these manifests: `kubectl apply` fails with `no matches for kind
 /// "Deployment" in version "extensions/v1beta1"`, Helm upgrades break, and a cluster upgrade
@@ -51,7 +59,7 @@ use crate::prelude::*;
     title = "Objects using API versions removed in the target Kubernetes version",
     labels = ["kubernetes", "cluster", "api-lifecycle"],
     level = Error,
-    requires = [OBJECTS, CLUSTER_INFO],
+    requires = [OBJECTS, CLUSTER_INFO, HELM_RELEASES],
     references = [
         "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
         "https://github.com/FairwindsOps/pluto",
@@ -195,5 +203,73 @@ mod tests {
             report.findings[0].message,
             "certmanager.k8s.io/v1alpha1 ClusterIssuer was removed in cert-manager v0.11 (target v1.3): use cert-manager.io/v1alpha2"
         );
+    }
+
+    /// pluto's e2e Helm 3 release Secret (chart basic-demo 0.3.3, unchanged): every object of
+    /// the release's manifest is judged.
+    #[test]
+    fn judges_the_objects_of_a_helm_release() {
+        let report = run_fixture("removed_api_in_use", "fail-helm-release.json");
+        let lines: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} | {}",
+                    crate::testing::finding_lines_of(f),
+                    f.evidence.join(" | ")
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "PodDisruptionBudget/demo2/demo2-basic-demo: policy/v1beta1 PodDisruptionBudget was \
+                 removed in Kubernetes v1.25 (target v1.36): use policy/v1 (available since v1.21) \
+                 | rendered by Helm release demo2/demo2 revision 1 (chart basic-demo-0.3.3) \
+                 (Secret/demo2/sh.helm.release.v1.demo2.v1) | deprecated since Kubernetes v1.21",
+                "HorizontalPodAutoscaler/demo2/demo2-basic-demo: autoscaling/v2beta1 \
+                 HorizontalPodAutoscaler was removed in Kubernetes v1.25 (target v1.36): use \
+                 autoscaling/v2 (available since v1.23) | rendered by Helm release demo2/demo2 \
+                 revision 1 (chart basic-demo-0.3.3) (Secret/demo2/sh.helm.release.v1.demo2.v1) \
+                 | deprecated since Kubernetes v1.22",
+            ]
+        );
+    }
+
+    /// Revisions 1 (superseded), 2 (deployed) and 3 (failed) of one release: only revision 2 is
+    /// judged, and neither its values nor a Secret it renders reach the report.
+    #[test]
+    fn judges_only_the_latest_deployed_revision_and_keeps_no_secret_data() {
+        let report = run_fixture("removed_api_in_use", "fail-helm-history.json");
+        let lines: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} | {}",
+                    crate::testing::finding_lines_of(f),
+                    f.evidence.join(" | ")
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "HorizontalPodAutoscaler/demo2/demo2-basic-demo: autoscaling/v2beta1 \
+                 HorizontalPodAutoscaler was removed in Kubernetes v1.25 (target v1.36): use \
+                 autoscaling/v2 (available since v1.23) | rendered by Helm release demo2/demo2 \
+                 revision 2 (chart basic-demo-0.3.3) (Secret/demo2/sh.helm.release.v1.demo2.v2) \
+                 | deprecated since Kubernetes v1.22",
+            ]
+        );
+        let reported = crate::testing::reported(&report);
+        for value in [
+            "rendered-secret-value-7f3a",
+            "values-secret-value-91c2",
+            "cmVuZGVyZWQtc2VjcmV0",
+        ] {
+            assert!(!reported.contains(value), "{value} reported");
+        }
     }
 }

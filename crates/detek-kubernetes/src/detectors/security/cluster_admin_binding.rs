@@ -1,17 +1,20 @@
 use super::{describe_subject, find_cluster_role, is_builtin_rbac, is_system_subject};
 use crate::prelude::*;
-use k8s_openapi::api::rbac::v1::{ClusterRole, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleRef, Subject};
 
 /// ## What it detects
-/// ClusterRoleBindings and RoleBindings that grant `cluster-admin`, or a ClusterRole of the
-/// scan that is equivalent to it (a rule with `*` in apiGroups, resources and verbs), to
-/// anyone but Kubernetes' own users and groups. Subjects whose name starts with `system:`
+/// ClusterRoleBindings and RoleBindings that grant `cluster-admin`, or a role of the scan
+/// that is equivalent to it, to anyone but Kubernetes' own users and groups. A role is
+/// equivalent when its rules over every API group and every resource (`*` in both, no
+/// `resourceNames`) allow every verb: `*`, or each read and write verb listed (`get`, `list`,
+/// `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`). Subjects whose name starts with `system:`
 /// (`system:masters`, `system:kube-controller-manager`...) are not reported; ServiceAccounts
 /// always are, including those in `kube-system`. Kubernetes' default bindings (labelled
 /// `kubernetes.io/bootstrapping: rbac-defaults`, or bearing a default name, like the
 /// `cluster-admin` binding of `system:masters`; a `system:` prefix alone is not enough) are
-/// skipped. A RoleBinding to `cluster-admin` grants full control of its
-/// namespace only, and the message says so.
+/// skipped. A RoleBinding to `cluster-admin` (or to an equivalent ClusterRole, or to an
+/// equivalent namespaced Role) grants full control of its namespace only, and the message says
+/// so: the subject is admin of that namespace.
 ///
 /// ## Why it matters
 /// `cluster-admin` can do everything: read every Secret, exec into every Pod, create
@@ -36,13 +39,25 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, RoleRef, Subject};
 /// - kind: ServiceAccount      # fires
 ///   name: installer
 ///   namespace: tools
+/// ---
+/// kind: Role                    # every read and write verb: admin of namespace ci
+/// metadata: {name: deployer, namespace: ci}
+/// rules:
+/// - apiGroups: ["*"]
+///   resources: ["*"]
+///   verbs: [get, list, watch, create, update, patch, delete, deletecollection]
+/// ---
+/// kind: RoleBinding             # fires: admin of namespace ci
+/// metadata: {name: deployer, namespace: ci}
+/// roleRef: {kind: Role, name: deployer}
+/// subjects: [{kind: ServiceAccount, name: runner}]
 /// ```
 #[detector(
     id = "cluster_admin_binding",
     title = "Bindings granting cluster-admin",
     labels = ["kubernetes", "security", "rbac"],
     level = Warn,
-    requires = [ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES],
+    requires = [ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLES],
     references = [
         "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
         "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
@@ -54,6 +69,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let role_bindings = ctx.get(&ROLE_BINDINGS)?;
     let cluster_role_bindings = ctx.get(&CLUSTER_ROLE_BINDINGS)?;
     let cluster_roles = ctx.get(&CLUSTER_ROLES)?;
+    let roles = ctx.get(&ROLES)?;
     let mut out = Outcome::new().evaluated(role_bindings.len() + cluster_role_bindings.len());
     let bindings = cluster_role_bindings
         .iter()
@@ -76,10 +92,15 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             )
         }));
     for (object, metadata, role_ref, subjects, namespace) in bindings {
-        if is_builtin_rbac(metadata) || role_ref.kind != "ClusterRole" {
+        if is_builtin_rbac(metadata) {
             continue;
         }
-        let Some(role) = admin_role(role_ref, cluster_roles) else {
+        let role = match (role_ref.kind.as_str(), namespace) {
+            ("ClusterRole", _) => admin_cluster_role(role_ref, cluster_roles),
+            ("Role", Some(ns)) => admin_role(role_ref, ns, roles),
+            _ => None,
+        };
+        let Some(role) = role else {
             continue;
         };
         let granted: Vec<String> = subjects
@@ -105,23 +126,65 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
 }
 
 /// `cluster-admin`, or `ClusterRole NAME (every verb on every resource, like cluster-admin)`
-/// for a ClusterRole of the scan with a full wildcard rule.
-fn admin_role(role_ref: &RoleRef, cluster_roles: &Items<ClusterRole>) -> Option<String> {
+/// for a ClusterRole of the scan equivalent to it.
+fn admin_cluster_role(role_ref: &RoleRef, cluster_roles: &Items<ClusterRole>) -> Option<String> {
     if role_ref.name == "cluster-admin" {
         return Some("cluster-admin".to_string());
     }
     let role = find_cluster_role(cluster_roles, &role_ref.name)?;
-    let all = |v: Option<&Vec<String>>| v.is_some_and(|v| v.iter().any(|s| s == "*"));
-    let full =
-        role.rules.iter().flatten().any(|r| {
-            all(r.api_groups.as_ref()) && all(r.resources.as_ref()) && all(Some(&r.verbs))
-        });
-    full.then(|| {
-        format!(
-            "ClusterRole {} (every verb on every resource, like cluster-admin)",
-            role_ref.name
-        )
-    })
+    let verbs = all_resources_verbs(role.rules.as_deref().unwrap_or(&[]))?;
+    Some(format!(
+        "ClusterRole {} ({verbs} on every resource, like cluster-admin)",
+        role_ref.name
+    ))
+}
+
+/// `Role NS/NAME (every verb on every resource: admin of its namespace)` for a Role of the scan, in
+/// the binding's namespace, equivalent to cluster-admin there.
+fn admin_role(role_ref: &RoleRef, namespace: &str, roles: &Items<Role>) -> Option<String> {
+    let role = roles.iter().find(|r| {
+        r.metadata.name.as_deref() == Some(role_ref.name.as_str())
+            && r.namespace_or_default() == namespace
+    })?;
+    let verbs = all_resources_verbs(role.rules.as_deref().unwrap_or(&[]))?;
+    Some(format!(
+        "Role {namespace}/{} ({verbs} on every resource: admin of its namespace)",
+        role_ref.name
+    ))
+}
+
+/// The read and write verbs of the API: a role allowing all of them on everything can do
+/// what cluster-admin does, even without `*`.
+const READ_WRITE_VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
+
+/// `every verb` (a `*` verb) or `every read and write verb` (each one listed) when the rules
+/// over every API group and every resource, without `resourceNames`, allow them; else `None`.
+fn all_resources_verbs(rules: &[PolicyRule]) -> Option<&'static str> {
+    let star = |v: Option<&Vec<String>>| v.is_some_and(|v| v.iter().any(|s| s == "*"));
+    let everything = rules.iter().filter(|r| {
+        star(r.api_groups.as_ref())
+            && star(r.resources.as_ref())
+            && r.resource_names.as_ref().is_none_or(|n| n.is_empty())
+    });
+    let verbs: Vec<&str> = everything
+        .flat_map(|r| r.verbs.iter().map(String::as_str))
+        .collect();
+    if verbs.contains(&"*") {
+        Some("every verb")
+    } else if READ_WRITE_VERBS.iter().all(|v| verbs.contains(v)) {
+        Some("every read and write verb")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +208,37 @@ mod tests {
             "grants ClusterRole argocd-application-controller (every verb on every resource, like cluster-admin) to ServiceAccount argocd/argocd-application-controller"
         );
         assert!(run_fixture("cluster_admin_binding", "pass.json").passed);
+    }
+
+    #[test]
+    fn every_read_and_write_verb_listed_is_cluster_admin() {
+        let report = run_fixture("cluster_admin_binding", "fail_listed_verbs.yaml");
+        assert_eq!(
+            finding_pairs(&report),
+            vec![(
+                "ClusterRoleBinding/platform-operator".to_string(),
+                "grants ClusterRole platform-operator (every read and write verb on every resource, like cluster-admin) to ServiceAccount platform/platform-operator"
+            )]
+        );
+        let report = run_fixture("cluster_admin_binding", "pass_partial_verbs.yaml");
+        assert!(report.passed, "{:?}", finding_pairs(&report));
+    }
+
+    #[test]
+    fn a_binding_to_a_namespaced_admin_role_is_admin_of_that_namespace() {
+        let report = run_fixture("cluster_admin_binding", "fail_namespaced_role.yaml");
+        assert_eq!(
+            finding_pairs(&report),
+            vec![
+                (
+                    "RoleBinding/ci/deployer".to_string(),
+                    "grants Role ci/deployer (every read and write verb on every resource: admin of its namespace) in namespace ci to ServiceAccount ci/runner, Group ci-admins"
+                ),
+                (
+                    "RoleBinding/tools/full".to_string(),
+                    "grants Role tools/full (every verb on every resource: admin of its namespace) in namespace tools to User alice"
+                ),
+            ]
+        );
     }
 }
