@@ -253,7 +253,8 @@ fn the_job_and_the_cron_job_run_detek_in_cluster_with_the_service_account() {
         list["collectors"][0]
     );
 
-    // deploy/README: without the `secrets` line, only what needs Secrets is Unknown. (A
+    // deploy/README: without the `secrets` line, only what needs Secrets is Unknown (the
+    // Helm releases are read from Secrets too). (A
     // second ServiceAccount with that role, so the other test still sees the shipped one.)
     let mut role = manifests()
         .into_iter()
@@ -295,7 +296,7 @@ fn the_job_and_the_cron_job_run_detek_in_cluster_with_the_service_account() {
         if list["collectors"][0]["failed_keys"]
             .as_object()
             .map(|m| m.len())
-            == Some(2)
+            == Some(3)
         {
             break;
         }
@@ -307,7 +308,11 @@ fn the_job_and_the_cron_job_run_detek_in_cluster_with_the_service_account() {
         .expect("secrets forbidden");
     assert_eq!(
         failed.keys().collect::<Vec<_>>(),
-        ["kubernetes/objects", "kubernetes/secrets"]
+        [
+            "kubernetes/helm-releases",
+            "kubernetes/objects",
+            "kubernetes/secrets"
+        ]
     );
     assert!(
         failed["kubernetes/secrets"]
