@@ -32,7 +32,8 @@ pub use report::{
     ReportResult, ScanStatus, SourceLocation, Summary, Target,
 };
 pub use runner::{
-    Clock, Progress, RunOptions, Silent, Suppressor, off_async_workers, run, unknown_report,
+    Clock, Progress, RunOptions, Silent, Suppressor, off_async_workers, run, run_selected,
+    unknown_report,
 };
 pub use settings::{
     DetectorSettings, NoSettings, SettingSpec, SettingType, SettingValue, Settings,

@@ -8,7 +8,7 @@ use crate::report::{
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::traits::{
-    CollectContext, CollectError, DetectContext, Detector, DetectorMeta, Produced,
+    CollectContext, CollectError, Collector, DetectContext, Detector, DetectorMeta, Produced,
 };
 use futures::FutureExt;
 use jiff::Timestamp;
@@ -87,6 +87,28 @@ impl Default for RunOptions {
             report_unrunnable: BTreeSet::new(),
         }
     }
+}
+
+/// Test kits' scan: the detectors of `all` named in `ids` (every id must name one), planned
+/// against `collectors` and run on a runtime of their own, as `detek run` does.
+pub fn run_selected(
+    all: Vec<Arc<dyn Detector>>,
+    ids: &[&str],
+    collectors: &[Arc<dyn Collector>],
+    options: &RunOptions,
+) -> ReportList {
+    let detectors = all
+        .into_iter()
+        .filter(|d| ids.contains(&d.meta().id.as_ref()))
+        .collect::<Vec<_>>();
+    assert_eq!(detectors.len(), ids.len(), "unknown detector among {ids:?}");
+    let plan = crate::plan(detectors, collectors).expect("plan");
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(run(&plan, options))
 }
 
 /// Run a plan: collectors stage by stage (each stage concurrently), then every detector in

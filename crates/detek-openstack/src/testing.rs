@@ -222,24 +222,13 @@ pub fn scan_fixture_with(
     if parsed.cloud.is_some() {
         collectors.push(Arc::new(FixtureCloudCollector::new(dir, parsed)));
     }
-    let detectors = crate::detectors::all()
-        .into_iter()
-        .filter(|d| ids.contains(&d.meta().id.as_ref()))
-        .collect::<Vec<_>>();
-    assert_eq!(detectors.len(), ids.len(), "unknown detector among {ids:?}");
-    let plan = detek_core::plan(detectors, &collectors).expect("plan");
     let options = RunOptions {
         settings,
         now,
         clock: Clock::Fixed,
         ..Default::default()
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(detek_core::run(&plan, &options))
+    detek_core::run_selected(crate::detectors::all(), ids, &collectors, &options)
 }
 
 /// Each finding as `Kind/namespace/name: message`, in order.

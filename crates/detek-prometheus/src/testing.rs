@@ -6,23 +6,12 @@ use std::sync::Arc;
 
 /// Run detectors `ids` with `collectors` and `settings`, as a scan does.
 pub fn run(ids: &[&str], collectors: Vec<Arc<dyn Collector>>, settings: Settings) -> ReportList {
-    let detectors = crate::detectors::all()
-        .into_iter()
-        .filter(|d| ids.contains(&d.meta().id.as_ref()))
-        .collect::<Vec<_>>();
-    assert_eq!(detectors.len(), ids.len(), "unknown detector among {ids:?}");
-    let plan = detek_core::plan(detectors, &collectors).expect("plan");
     let options = RunOptions {
         settings,
         clock: Clock::Wall,
         ..Default::default()
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(detek_core::run(&plan, &options))
+    detek_core::run_selected(crate::detectors::all(), ids, &collectors, &options)
 }
 
 /// The report of detector `id` in `list`.

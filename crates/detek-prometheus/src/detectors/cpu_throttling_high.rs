@@ -68,22 +68,16 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         return Ok(no_data(&[throttled]));
     }
     let mut out = Outcome::new().evaluated(throttled.series.len());
-    for (series, held) in crossing(throttled, settings.threshold, Direction::Above) {
-        let pod = series.label("pod").unwrap_or("?");
-        let container = series.label("container").unwrap_or("?");
-        let finding = Finding::new(
-            Level::Warn,
-            object_of(&series.labels, Some(owners)),
-            format!(
-                "container {container} of pod {pod}: throttled in {} of its CFS periods {} (threshold {}; now {})",
-                percent(held.least),
-                held_for(throttled),
-                percent(settings.threshold),
-                percent(held.last),
-            ),
+    for finding in container_findings(throttled, settings.threshold, owners, Level::Warn, |held| {
+        format!(
+            "throttled in {} of its CFS periods {} (threshold {}; now {})",
+            percent(held.least),
+            held_for(throttled),
+            percent(settings.threshold),
+            percent(held.last),
         )
-        .with_discriminator(format!("pod={pod}"));
-        out.push(with_query_evidence(finding, throttled, series));
+    }) {
+        out.push(finding);
     }
     Ok(out)
 }

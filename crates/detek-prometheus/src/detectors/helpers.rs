@@ -268,6 +268,32 @@ pub fn with_query_evidence(
         .with_evidence(format!("PromQL: {}", result.promql))
 }
 
+/// A finding (`level`) for each container series of `result` that held above `threshold`: on
+/// the Pod's controller (through `owners`), told apart by Pod, the message
+/// `container C of pod P: ` followed by `describe(held)`, the query as evidence.
+pub fn container_findings(
+    result: &QueryResult,
+    threshold: f64,
+    owners: &PodOwners,
+    level: detek_core::Level,
+    describe: impl Fn(&Held) -> String,
+) -> Vec<detek_core::Finding> {
+    crossing(result, threshold, Direction::Above)
+        .into_iter()
+        .map(|(series, held)| {
+            let pod = series.label("pod").unwrap_or("?");
+            let container = series.label("container").unwrap_or("?");
+            let finding = detek_core::Finding::new(
+                level,
+                object_of(&series.labels, Some(owners)),
+                format!("container {container} of pod {pod}: {}", describe(&held)),
+            )
+            .with_discriminator(format!("pod={pod}"));
+            with_query_evidence(finding, result, series)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

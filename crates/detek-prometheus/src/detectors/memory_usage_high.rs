@@ -86,22 +86,22 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
         return Ok(no_data(&[containers, nodes]));
     }
     let mut out = Outcome::new().evaluated(containers.series.len() + nodes.series.len());
-    for (series, held) in crossing(containers, settings.container_threshold, Direction::Above) {
-        let pod = series.label("pod").unwrap_or("?");
-        let container = series.label("container").unwrap_or("?");
-        let finding = Finding::new(
-            Level::Warn,
-            object_of(&series.labels, Some(owners)),
+    for finding in container_findings(
+        containers,
+        settings.container_threshold,
+        owners,
+        Level::Warn,
+        |held| {
             format!(
-                "container {container} of pod {pod}: working set at {} of its memory limit {} (threshold {}; now {})",
+                "working set at {} of its memory limit {} (threshold {}; now {})",
                 percent(held.least),
                 held_for(containers),
                 percent(settings.container_threshold),
                 percent(held.last),
-            ),
-        )
-        .with_discriminator(format!("pod={pod}"));
-        out.push(with_query_evidence(finding, containers, series));
+            )
+        },
+    ) {
+        out.push(finding);
     }
     for (series, held) in crossing(nodes, settings.node_threshold, Direction::Above) {
         let node = series
