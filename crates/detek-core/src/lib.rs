@@ -13,6 +13,7 @@ extern crate self as detek_core;
 mod baseline;
 mod catalogue;
 pub mod detectors;
+pub mod expected;
 mod key;
 mod level;
 mod plan;
@@ -32,8 +33,8 @@ pub use report::{
     ReportResult, ScanStatus, SourceLocation, Summary, Target,
 };
 pub use runner::{
-    Clock, Progress, RunOptions, Silent, Suppressor, off_async_workers, run, run_selected,
-    unknown_report,
+    Clock, Collected, Progress, RunOptions, Silent, Suppressor, collect_only, off_async_workers,
+    run, run_selected, unknown_report,
 };
 pub use settings::{
     DetectorSettings, NoSettings, SettingSpec, SettingType, SettingValue, Settings,

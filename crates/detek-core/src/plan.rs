@@ -95,6 +95,13 @@ pub fn plan_with(
                     .copied()
                     .filter(|k| !crate::runner::is_engine_key(k)),
             );
+            // Optional inputs: collected where this target can produce them.
+            wanted.extend(
+                meta.uses
+                    .iter()
+                    .copied()
+                    .filter(|k| producer.contains_key(k)),
+            );
             runnable.push(d);
         } else {
             unrunnable.push(Unrunnable {

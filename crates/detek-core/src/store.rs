@@ -13,6 +13,16 @@ pub struct Missing {
     pub reason: String,
 }
 
+/// The reason of a key no collector of the target produced.
+const NOT_COLLECTED: &str = "no collector produced it";
+
+impl Missing {
+    /// The key was not collected at all for this target (rather than failed or skipped).
+    pub fn not_collected(&self) -> bool {
+        self.reason == NOT_COLLECTED
+    }
+}
+
 impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.key, self.reason)
@@ -55,7 +65,7 @@ impl Store {
             }),
             None => Err(Missing {
                 key: key.id(),
-                reason: "no collector produced it".to_string(),
+                reason: NOT_COLLECTED.to_string(),
             }),
         }
     }
@@ -75,7 +85,7 @@ impl Store {
         match self.slots.get(id) {
             Some(Slot::Ready(_) | Slot::Skipped(_)) => None,
             Some(Slot::Failed(reason)) => Some(reason.clone()),
-            None => Some("no collector produced it".to_string()),
+            None => Some(NOT_COLLECTED.to_string()),
         }
     }
 

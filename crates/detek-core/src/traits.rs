@@ -200,7 +200,13 @@ pub struct DetectorMeta {
     pub labels: Vec<Text>,
     /// Default level of its findings.
     pub level: Level,
+    /// Keys it cannot run without: skipped when the target cannot produce one, `Unknown` when
+    /// one failed.
     pub requires: Vec<KeyId>,
+    /// Keys it reads when they are there (`DetectContext::optional`): collected where the
+    /// target can produce them; their absence or failure changes what it can say, not whether
+    /// it runs (a restart's events, a previous container's log).
+    pub uses: Vec<KeyId>,
     pub references: Vec<Text>,
     pub docs: Docs,
     /// Declared settings: `detek explain` shows them, the config file is validated against them.
@@ -240,6 +246,7 @@ pub struct DetectContext<'a> {
     pub settings: &'a Settings,
     pub now: SystemTime,
     pub(crate) requires: &'a [KeyId],
+    pub(crate) uses: &'a [KeyId],
     /// The id of the detector being run (for its typed settings).
     pub(crate) detector: &'a str,
 }
@@ -251,6 +258,7 @@ impl<'a> DetectContext<'a> {
             settings,
             now,
             requires: &[],
+            uses: &[],
             detector: "",
         }
     }
@@ -280,6 +288,20 @@ impl<'a> DetectContext<'a> {
     /// An optional input: `None` when absent or failed.
     pub fn get_optional<T: Send + Sync + 'static>(&self, key: &Key<T>) -> Option<&'a T> {
         self.store.get(key).ok()
+    }
+
+    /// An input declared in `uses`: the value, or why it is not there (not collected for this
+    /// target, forbidden, failed) for the detector to name in what it reports. Reading a key
+    /// declared in neither `requires` nor `uses` is a bug and says so.
+    pub fn optional<T: Send + Sync + 'static>(&self, key: &Key<T>) -> Result<&'a T, Missing> {
+        let declared = self.requires.contains(&key.id()) || self.uses.contains(&key.id());
+        if !self.requires.is_empty() && !declared {
+            return Err(Missing {
+                key: key.id(),
+                reason: "read without declaring it in `uses` (a bug)".to_string(),
+            });
+        }
+        self.store.get(key)
     }
 }
 

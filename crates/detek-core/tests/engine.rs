@@ -115,6 +115,7 @@ fn detector(
             labels: vec!["test".into()],
             level: Level::Error,
             requires: requires.to_vec(),
+            uses: Vec::new(),
             references: Vec::new(),
             docs: Docs::default(),
             settings: Vec::new(),

@@ -40,11 +40,17 @@
 //!   `status=deployed`) are listed in full with every key but `release` dropped as the page is
 //!   parsed; the model decodes the record and keeps only the release's and its rendered
 //!   objects' identity (`detek_kubernetes_model::helm`).
+//! * **Logs, bounded.** When restart forensics wants `kubernetes/previous-logs`, the previous
+//!   run's last lines of each restarted container are read (`pods/log?previous=true`; at most
+//!   [`logs::MAX_CONTAINERS`] containers, [`logs::TAIL_LINES`] lines and
+//!   [`logs::LIMIT_BYTES`] bytes each). A container whose log cannot be read (no `pods/log`
+//!   permission, no previous run kept) is recorded as not read, with the reason.
 
 mod client;
 pub use detek_kubernetes_model::health;
 mod list;
 pub use list::FALLBACK_PAGE_SIZE;
+pub mod logs;
 pub mod target;
 
 pub use health::{APISERVER_HEALTH, ApiServerHealth, HealthCheck, HealthEndpoint};
@@ -56,6 +62,7 @@ use detek_core::{
     Produced,
 };
 use detek_kubernetes_model::collector::kubernetes_keys;
+use detek_kubernetes_model::logs::PREVIOUS_LOGS;
 use detek_kubernetes_model::model::{
     CUSTOM_RESOURCES, IGNORE_ANNOTATIONS, INDEX_SOURCES, KINDS, KindInfo, NAMESPACES, OBJECTS,
     ObjectSet, POD_SPECS, PODS, PODS_BY_LABEL, SECRETS, WORKLOAD_TEMPLATES,
@@ -141,10 +148,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// Every key the live collector can produce: the snapshot keys plus the API server's health.
+/// Every key the live collector can produce: the snapshot keys plus the API server's health
+/// and the restarted containers' previous logs.
 pub fn live_keys() -> Vec<KeyId> {
     let mut keys = kubernetes_keys();
     keys.push(APISERVER_HEALTH.id());
+    keys.push(PREVIOUS_LOGS.id());
     keys
 }
 
@@ -528,6 +537,22 @@ impl LiveCollector {
         );
 
         let wanted = ctx.wanted;
+        if wanted.contains(PREVIOUS_LOGS.id()) {
+            match failed.get(PODS.id()) {
+                Some(reason) => produced.fail(
+                    PREVIOUS_LOGS.id(),
+                    format!("the Pods could not be listed: {reason}"),
+                ),
+                None => {
+                    let previous = logs::read(&api, &set.pods, concurrency).await;
+                    ctx.progress.message(&format!(
+                        "{name}: read {} previous container log(s)",
+                        previous.tails.len()
+                    ));
+                    produced.put(&PREVIOUS_LOGS, previous);
+                }
+            }
+        }
         set.into_produced(&mut produced, &|id| {
             !wanted.contains(id) || failed.contains_key(id)
         });

@@ -12,6 +12,7 @@ pub mod helm;
 pub mod indexes;
 pub mod ingest;
 mod legacy;
+pub mod logs;
 pub mod model;
 pub mod operators;
 pub mod pod;

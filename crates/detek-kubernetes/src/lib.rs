@@ -4,6 +4,7 @@
 
 pub mod detectors;
 pub mod fixture;
+pub mod forensics;
 pub(crate) mod prelude;
 pub mod testing;
 

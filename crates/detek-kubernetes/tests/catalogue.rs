@@ -11,11 +11,11 @@
 //! the config file is. A `now.txt` beside them (an RFC 3339 time) fixes the scan clock, as `--now` does,
 //! for detectors whose messages count days from now (certificate expiry).
 
-use detek_core::{Catalogue, DetectorConfig, Level, Report, Settings};
+use detek_core::expected::check_expected;
+use detek_core::{Catalogue, DetectorConfig, Level, Settings};
 use detek_kubernetes::Input;
 use detek_kubernetes::testing::{fixture_dir, run_on, run_on_at};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 fn catalogue() -> Catalogue {
     let mut catalogue = Catalogue::new();
@@ -125,7 +125,9 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
             if report.level == Level::Unknown {
                 problems.push(format!("{id}/{name}: not evaluated: {:?}", report.error));
             } else if expect_findings {
-                if let Some(problem) = check_expected(&dir, &name, &report) {
+                if let Some(problem) =
+                    check_expected(&dir.join("expected").join(format!("{name}.txt")), &report)
+                {
                     problems.push(format!("{id}/{name}: {problem}"));
                 }
             } else if !expect_findings && !report.findings.is_empty() {
@@ -157,46 +159,6 @@ fn every_detector_fires_on_its_failing_fixtures_and_passes_the_others() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// Each finding as `Level Kind/namespace/name: message`, in report order.
-fn finding_lines(report: &Report) -> Vec<String> {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            let object = f
-                .object
-                .as_ref()
-                .map_or_else(|| "-".to_string(), |o| o.display_name());
-            format!("{:?} {object}: {}", f.level, f.message)
-        })
-        .collect()
-}
-
-/// Compare a fail fixture's findings with `expected/<name>.txt` (or write it, with
-/// `DETEK_BLESS=1`); `Some(problem)` when they differ.
-fn check_expected(dir: &Path, name: &str, report: &Report) -> Option<String> {
-    let got = finding_lines(report);
-    let path = dir.join("expected").join(format!("{name}.txt"));
-    if std::env::var_os("DETEK_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, got.join("\n") + "\n").unwrap();
-        return None;
-    }
-    if got.is_empty() {
-        return Some("expected findings, got none".to_string());
-    }
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Some(format!("no {} (DETEK_BLESS=1 writes it)", path.display()));
-    };
-    let expected: Vec<&str> = text.lines().collect();
-    (got != expected).then(|| {
-        format!(
-            "findings differ from {}:\n  expected: {expected:#?}\n  got: {got:#?}",
-            path.display()
-        )
-    })
 }
 
 #[test]

@@ -22,6 +22,7 @@ impl CertificatesListed {
             labels: vec!["test".into()],
             level: Level::Normal,
             requires: vec![CUSTOM_RESOURCES.id()],
+            uses: Vec::new(),
             references: Vec::new(),
             docs: Docs::default(),
             settings: Vec::new(),

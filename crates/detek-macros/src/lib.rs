@@ -18,6 +18,7 @@
 //!     labels = ["kubernetes", "workloads", "pod"],
 //!     level = Warn,
 //!     requires = [PODS],
+//!     uses = [EVENTS],
 //!     references = ["https://kubernetes.io/docs/..."],
 //!     settings = PodRestartingSettings,
 //! )]
@@ -36,6 +37,10 @@
 //!     ...
 //! }
 //! ```
+//!
+//! `requires` are the keys a detector cannot run without (missing: skipped; failed: `Unknown`);
+//! `uses` are keys it reads when the target has them (`DetectContext::optional`): collected
+//! where some collector produces them, never a reason to skip it or make it `Unknown`.
 //!
 //! A field marked `#[setting(internal)]` is read like the others but not declared: the program
 //! sets it (the CLI parses files a declared setting names into it), the config file cannot, and
@@ -80,6 +85,7 @@ struct DetectorArgs {
     labels: Vec<Expr>,
     level: Option<syn::Ident>,
     requires: Vec<Expr>,
+    uses: Vec<Expr>,
     references: Vec<Expr>,
     settings: Option<syn::Path>,
     detect: Option<syn::Path>,
@@ -131,6 +137,7 @@ fn parse_args(args: TokenStream2) -> syn::Result<DetectorArgs> {
                 );
             }
             "requires" => out.requires = array_items(value)?,
+            "uses" => out.uses = array_items(value)?,
             "references" => out.references = array_items(value)?,
             "settings" => out.settings = Some(path_of(value)?),
             "detect" => out.detect = Some(path_of(value)?),
@@ -138,7 +145,7 @@ fn parse_args(args: TokenStream2) -> syn::Result<DetectorArgs> {
                 return Err(syn::Error::new(
                     pair.path.span(),
                     "unknown detector attribute: expected id, title, labels, level, requires, \
-                     references, settings or detect",
+                     uses, references, settings or detect",
                 ));
             }
         }
@@ -192,6 +199,7 @@ fn expand_detector(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenS
     }
     let labels = &args.labels;
     let requires = &args.requires;
+    let uses = &args.uses;
     let references = &args.references;
     let settings = match &args.settings {
         Some(path) => quote!(<#path as ::detek_core::DetectorSettings>::specs()),
@@ -213,6 +221,7 @@ fn expand_detector(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenS
                         labels: ::std::vec![#(::std::borrow::Cow::Borrowed(#labels)),*],
                         level: ::detek_core::Level::#level,
                         requires: ::std::vec![#((#requires).id()),*],
+                        uses: ::std::vec![#((#uses).id()),*],
                         references: ::std::vec![#(::std::borrow::Cow::Borrowed(#references)),*],
                         docs: ::detek_core::Docs::parse(#docs),
                         settings: #settings,

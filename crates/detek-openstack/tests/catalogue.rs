@@ -1,11 +1,21 @@
 //! Every OpenStack detector: documented in four sections, registered, with scenarios that fire
-//! and scenarios that pass (`tests/fixtures/<id>/fail*.json` must produce at least one finding,
+//! and scenarios that pass (`tests/fixtures/<id>/fail*.json` must produce exactly the findings
+//! pinned in `tests/fixtures/<id>/expected/<file>.txt` — `DETEK_BLESS=1` rewrites them —,
 //! `pass*.json` none; see `detek_openstack::testing` for the scenario format).
 //! `openstack_unreachable_server` probes for real: its scenario needs loopback listeners, and
 //! `tests/unreachable_server.rs` checks both verdicts.
 
-use detek_core::{Catalogue, ReportResult};
-use detek_openstack::testing::{fixtures, report, scan_fixture};
+use detek_core::expected::check_expected;
+use detek_core::{Catalogue, ReportResult, Settings};
+use detek_openstack::testing::{fixtures, report, scan_fixture, scan_fixture_with};
+use std::time::{Duration, SystemTime};
+
+/// The scan clock of the fail scenarios: their messages count hours since the samples'
+/// timestamps, which must not change with the day the test runs.
+fn fixed_now() -> SystemTime {
+    // 2026-12-01T00:00:00Z
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200)
+}
 
 /// Probed against listeners its own test starts.
 const LIVE_ONLY: &[&str] = &["openstack_unreachable_server"];
@@ -37,6 +47,7 @@ fn every_detector_is_documented_and_registered_once() {
 
 #[test]
 fn every_detector_has_scenarios_that_fire_and_that_pass() {
+    let mut problems = Vec::new();
     for d in detek_openstack::detectors::all() {
         let id = d.meta().id.to_string();
         let dir = fixtures().join(&id);
@@ -54,13 +65,13 @@ fn every_detector_has_scenarios_that_fire_and_that_pass() {
         }
         assert!(!pass.is_empty(), "{id}: no pass*.json scenario");
         for name in fail {
-            let list = scan_fixture(&format!("{id}/{name}"), &[&id]);
+            let list =
+                scan_fixture_with(&format!("{id}/{name}"), &[&id], Settings::default(), fixed_now());
             let r = report(&list, &id);
-            assert_eq!(
-                r.result,
-                ReportResult::Findings,
-                "{id}/{name} does not fire"
-            );
+            let expected = dir.join("expected").join(format!("{name}.txt"));
+            if let Some(problem) = check_expected(&expected, r) {
+                problems.push(format!("{id}/{name}: {problem}"));
+            }
         }
         for name in pass {
             let list = scan_fixture(&format!("{id}/{name}"), &[&id]);
@@ -73,4 +84,5 @@ fn every_detector_has_scenarios_that_fire_and_that_pass() {
             );
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -75,6 +75,82 @@ pub enum Command {
     Serve(ServeArgs),
     /// Scan a fleet of clusters into the hub's database (DESIGN.md §7, docs/hub.md).
     Fleet(FleetArgs),
+    /// Explain why a Pod's containers restarted or keep failing: the last termination decoded
+    /// (exit code, signal, reason), the Pod's and its Node's events around it, the Node's
+    /// conditions, the previous run's last log lines (live clusters), and a verdict from the
+    /// table of known causes, with the fix (docs/restart-forensics.md).
+    ///
+    ///   detek why pod/some-pod-xfce -n shop        the current kubeconfig context
+    ///   detek why deploy/web -n shop               every Pod of a Deployment (also sts/,
+    ///                                              ds/, rs/, job/, cronjob/)
+    ///   detek why pod/init-demo -n message-pod-crashloop-backoff --demo
+    ///   detek why pod/web-0 -n shop --input dump/  a `kubectl get -o yaml` dump
+    ///
+    /// Exit codes: 0 explained (or nothing restarted); 2 no such Pod or workload, or the
+    /// cluster or files could not be read.
+    #[command(verbatim_doc_comment)]
+    Why(WhyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WhyArgs {
+    /// What to explain: `pod/NAME`, or a workload whose Pods to explain: `deploy/NAME`,
+    /// `sts/NAME`, `ds/NAME`, `rs/NAME`, `job/NAME`, `cronjob/NAME` (kubectl's names and
+    /// short names). A bare NAME is a Pod.
+    #[arg(value_name = "KIND/NAME")]
+    pub object: String,
+
+    /// Namespace of the object (default: `default`). On a live cluster only this namespace's
+    /// objects are read.
+    #[arg(short = 'n', long, value_name = "NS", default_value = "default")]
+    pub namespace: String,
+
+    /// Only this container of the Pod (default: every container that restarted, is
+    /// terminated with an error, or is waiting to start).
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Read the object from manifests or dumps instead of a live cluster (repeatable; a
+    /// file, a directory, or `-`).
+    #[arg(short = 'i', long = "input", value_name = "PATH")]
+    pub inputs: Vec<String>,
+
+    /// Read it from the demo snapshot compiled into the binary.
+    #[arg(long, conflicts_with = "inputs")]
+    pub demo: bool,
+
+    /// Live cluster: the kubeconfig file (default: $KUBECONFIG, the in-cluster service
+    /// account, ~/.kube/config).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["inputs", "demo"])]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Live cluster: kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["inputs", "demo"])]
+    pub context: Option<String>,
+
+    /// The instant to judge against, RFC 3339 (default: now for a live cluster, the newest
+    /// time files hold).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// Live cluster: time allowed for each request (30s, 2m, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+
+    /// Output: text (default) or json.
+    #[arg(short = 'f', long, value_enum, default_value = "text")]
+    pub format: WhyFormat,
+
+    /// Do not show the log line a known error signature matched (the verdict still names
+    /// the signature).
+    #[arg(long)]
+    pub no_log_excerpts: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhyFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -34,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Explain(args) => explain(args),
         Command::Serve(args) => crate::serve::serve(args),
         Command::Fleet(args) => crate::fleet::fleet(args),
+        Command::Why(args) => crate::why::why(args),
     }
 }
 
@@ -93,7 +94,7 @@ fn metrics_options(args: &TargetArgs) -> Result<detek_prometheus::client::Client
     })
 }
 
-fn kubernetes_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
+pub(crate) fn kubernetes_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     if args.demo {
         let now: jiff::Timestamp = DEMO_NOW.parse().expect("valid demo time");
         return Ok(vec![ScanTarget {
@@ -469,7 +470,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     write_report(&args, &lists)?;
-    Ok(exit_code(&lists, args.fail_on, args.allow_partial))
+    let code = exit_code(&lists, args.fail_on, args.allow_partial);
+    // The process ends here: freeing every finding of a large scan one by one is wasted
+    // work; the OS takes the memory back at exit.
+    std::mem::forget(lists);
+    Ok(code)
 }
 
 /// Report data (file names, parser and API server messages) shown on a terminal: control
@@ -741,7 +746,7 @@ fn plan_json(target: &Target, plan: &Plan) -> serde_json::Value {
         }).collect::<Vec<_>>(),
         "detectors": plan.detectors.iter().map(|d| {
             let m = d.meta();
-            serde_json::json!({"id": m.id, "level": m.level, "requires": m.requires})
+            serde_json::json!({"id": m.id, "level": m.level, "requires": m.requires, "uses": m.uses})
         }).collect::<Vec<_>>(),
         "cannot_run": plan.unrunnable.iter().map(|u| {
             serde_json::json!({"id": u.detector.meta().id, "missing": u.missing, "reason": u.reason})
@@ -786,6 +791,9 @@ fn plan_table(target: &Target, plan: &Plan) -> String {
             m.level.as_str(),
             m.requires.join(", ")
         );
+        if !m.uses.is_empty() {
+            let _ = writeln!(s, "  {:<41} uses when present: {}", "", m.uses.join(", "));
+        }
     }
     if !plan.unrunnable.is_empty() {
         let _ = writeln!(
@@ -822,6 +830,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
                         "level": m.level,
                         "labels": m.labels,
                         "requires": m.requires,
+                        "uses": m.uses,
                         "references": m.references,
                         "explanation": m.explanation(),
                         "solution": m.solution(),
@@ -869,7 +878,16 @@ fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let m = d.meta();
     writeln!(out, "# {} — {}\n", m.id, m.title)?;
     writeln!(out, "Level: {}    Labels: {}", m.level, m.labels.join(", "))?;
-    writeln!(out, "Reads: {}\n", m.requires.join(", "))?;
+    if m.uses.is_empty() {
+        writeln!(out, "Reads: {}\n", m.requires.join(", "))?;
+    } else {
+        writeln!(
+            out,
+            "Reads: {}; when present: {}\n",
+            m.requires.join(", "),
+            m.uses.join(", ")
+        )?;
+    }
     write!(out, "{}", m.docs.markdown())?;
     if !m.settings.is_empty() {
         writeln!(

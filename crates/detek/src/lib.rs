@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod metrics;
 mod progress;
 pub mod serve;
+pub mod why;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -64,11 +64,13 @@ fn env() -> &'static TestEnv {
     })
 }
 
+/// May the ServiceAccount `verb` `resource` (`pods`, or a subresource: `pods/log`)?
 fn can(api: &Api, verb: &str, group: &str, resource: &str) -> bool {
+    let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
     let review = json!({
         "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
         "spec": {"user": SA_USER, "groups": ["system:serviceaccounts", "system:serviceaccounts:detek", "system:authenticated"],
-                 "resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
+                 "resourceAttributes": {"verb": verb, "group": group, "resource": resource, "subresource": subresource}},
     });
     let (code, body) = api.call(
         "POST",
@@ -128,7 +130,6 @@ fn the_manifests_apply_and_the_cluster_role_is_read_only() {
     }
     for (verb, resource) in [
         ("create", "pods/exec"),
-        ("get", "pods/log"),
         ("create", "pods/eviction"),
         ("create", "serviceaccounts/token"),
         ("get", "nodes/proxy"),
@@ -145,6 +146,9 @@ fn the_manifests_apply_and_the_cluster_role_is_read_only() {
         "clusterroles"
     ));
     assert!(!can(&api, "impersonate", "", "users"));
+    // Restart forensics reads previous runs' logs: get on pods/log, nothing more there.
+    assert!(can(&api, "get", "", "pods/log"));
+    assert!(!can(&api, "create", "", "pods/log"));
     assert!(!can_get_url(&api, "/metrics", "get"));
 
     // The file itself: only get/list/watch, and exactly the resources of detek's model.
@@ -169,13 +173,14 @@ fn the_manifests_apply_and_the_cluster_role_is_read_only() {
             }
         }
     }
-    let read: BTreeSet<(String, String)> = detek_kubernetes_model::model::KINDS
+    let mut read: BTreeSet<(String, String)> = detek_kubernetes_model::model::KINDS
         .iter()
         .map(|k| (k.group.to_string(), k.plural.to_string()))
         .collect();
+    read.insert((String::new(), "pods/log".to_string()));
     assert_eq!(
         granted, read,
-        "the ClusterRole must grant exactly the kinds detek reads"
+        "the ClusterRole must grant exactly the kinds detek reads, and pods/log"
     );
 }
 

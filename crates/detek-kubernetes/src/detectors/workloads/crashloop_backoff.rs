@@ -1,4 +1,5 @@
-use super::{ContainerKind, container_statuses, describe_termination};
+use super::{with_verdict, ContainerKind, container_statuses, describe_termination};
+use crate::forensics;
 use crate::prelude::*;
 
 /// ## What it detects
@@ -41,6 +42,7 @@ use crate::prelude::*;
     labels = ["kubernetes", "workloads", "pod"],
     level = Error,
     requires = [PODS],
+    uses = [EVENTS, NODES, PREVIOUS_LOGS],
     references = [
         "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts",
         "https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/",
@@ -51,6 +53,7 @@ pub struct CrashloopBackoff;
 fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let pods = ctx.get(&PODS)?;
     let mut out = Outcome::new().evaluated(pods.len());
+    let evidence = forensics::evidence_of(ctx);
     for pod in pods {
         let Some(status) = &pod.status else { continue };
         let phase = status.phase.as_deref();
@@ -122,7 +125,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             {
                 finding = finding.with_evidence(format!("kubelet: {message}"));
             }
-            out.push(finding);
+            out.push(with_verdict(finding, &evidence, pod, cs, kind, ctx.now));
         }
     }
     Ok(out)

@@ -3,7 +3,8 @@
 //! Helpers shared by the workload detectors live here rather than in their own file: `build.rs`
 //! reads every other `.rs` file of this directory as a detector's documentation.
 
-use crate::model::POD_SPECS;
+use crate::forensics::Evidence;
+use crate::model::{Item, POD_SPECS};
 use crate::pods::{PodSpecView, WithRevision};
 use detek_core::{DetectContext, DetectError, Detector, Finding, Level, Outcome};
 use detek_kubernetes_model::pod::{ContainerStatus, Pod, PodStatus};
@@ -100,6 +101,24 @@ fn container_statuses(
             ContainerKind::Ephemeral,
             &status.ephemeral_container_statuses,
         ))
+}
+
+/// The finding with restart forensics' verdict on the container (`crate::forensics`) as its
+/// last evidence: the cause and its fix, or "no known cause".
+fn with_verdict(
+    finding: Finding,
+    evidence: &Evidence,
+    pod: &Item<Pod>,
+    status: &ContainerStatus,
+    kind: ContainerKind,
+    now: SystemTime,
+) -> Finding {
+    let explained = evidence.explain(pod, status, kind.noun(), now);
+    let mut finding = finding.with_evidence(explained.verdict_line());
+    if let Some(fix) = &explained.verdict.fix {
+        finding = finding.with_evidence(format!("fix: {fix}"));
+    }
+    finding
 }
 
 /// Init containers then regular containers of a pod spec, each with its kind.

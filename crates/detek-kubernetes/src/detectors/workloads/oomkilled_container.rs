@@ -1,7 +1,8 @@
-use super::{
+use super::{with_verdict, 
     container_statuses, describe_termination, memory_limit, seconds_since_last_restart,
     window_seconds,
 };
+use crate::forensics;
 use crate::prelude::*;
 use detek_kubernetes_model::pod::ContainerState;
 use k8s_openapi::api::core::v1::ContainerStateTerminated;
@@ -44,6 +45,7 @@ use k8s_openapi::api::core::v1::ContainerStateTerminated;
     labels = ["kubernetes", "workloads", "pod", "resources"],
     level = Error,
     requires = [PODS],
+    uses = [EVENTS, NODES, PREVIOUS_LOGS],
     references = [
         "https://kubernetes.io/docs/tasks/configure-pod-container/assign-memory-resource/#exceed-a-container-s-memory-limit",
     ],
@@ -64,6 +66,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let window = window_seconds(settings.window_hours);
     let pods = ctx.get(&PODS)?;
     let mut out = Outcome::new().evaluated(pods.len());
+    let evidence = forensics::evidence_of(ctx);
     for pod in pods {
         let Some(status) = &pod.status else { continue };
         for (kind, cs) in container_statuses(status) {
@@ -94,7 +97,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
             if let Some(message) = t.message.as_deref().filter(|m| !m.is_empty()) {
                 finding = finding.with_evidence(format!("termination message: {message}"));
             }
-            out.push(finding);
+            out.push(with_verdict(finding, &evidence, pod, cs, kind, ctx.now));
         }
     }
     Ok(out)

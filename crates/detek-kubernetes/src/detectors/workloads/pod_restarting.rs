@@ -1,5 +1,6 @@
-use super::{container_statuses, describe_termination, seconds_since_last_restart, window_seconds};
+use super::{with_verdict, container_statuses, describe_termination, seconds_since_last_restart, window_seconds};
 use crate::detectors::helpers::human_duration;
+use crate::forensics;
 use crate::prelude::*;
 
 /// ## What it detects
@@ -44,6 +45,7 @@ use crate::prelude::*;
     labels = ["kubernetes", "workloads", "pod"],
     level = Warn,
     requires = [PODS],
+    uses = [EVENTS, NODES, PREVIOUS_LOGS],
     references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts"],
     settings = PodRestartingSettings,
 )]
@@ -66,6 +68,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
     let window = window_seconds(settings.window_hours);
     let pods = ctx.get(&PODS)?;
     let mut out = Outcome::new().evaluated(pods.len());
+    let evidence = forensics::evidence_of(ctx);
     for pod in pods {
         let Some(status) = &pod.status else { continue };
         for (kind, cs) in container_statuses(status) {
@@ -110,7 +113,7 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                     finding = finding.with_evidence(format!("termination message: {message}"));
                 }
             }
-            out.push(finding);
+            out.push(with_verdict(finding, &evidence, pod, cs, kind, ctx.now));
         }
     }
     Ok(out)

@@ -1,0 +1,230 @@
+//! Restart forensics against a real kube-apiserver: Pods whose container states are written
+//! through the status subresource, their events and a Node, reproducing three causes (an OOM
+//! kill at the limit, a liveness-probe restart, a node reboot). `detek why` gives each
+//! verdict; the restart findings of `detek run` carry the same one. There is no kubelet here,
+//! so the API server cannot serve `pods/log`: the answers say the previous log was not read
+//! and why, and a user without the `pods/log` permission is told that instead — never an
+//! error.
+
+mod live_common;
+
+use jiff::{SignedDuration, Timestamp};
+use live_common::*;
+use serde_json::{Value, json};
+
+const NS: &str = "why";
+
+/// Minutes before the scan, as the API server writes times.
+fn ago(minutes: i64) -> String {
+    (Timestamp::now() - SignedDuration::from_mins(minutes))
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .to_string()
+}
+
+fn pod(name: &str, container: Value, status: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": NS},
+           "spec": {"nodeName": "why-node", "containers": [container]},
+           "status": status})
+}
+
+fn event(name: &str, object: Value, reason: &str, message: &str, at: &str) -> Value {
+    let namespace = object["namespace"].as_str().unwrap_or("default").to_string();
+    json!({"apiVersion": "v1", "kind": "Event",
+           "metadata": {"name": name, "namespace": namespace},
+           "involvedObject": object, "reason": reason, "message": message, "type": "Warning",
+           "count": 1, "firstTimestamp": at, "lastTimestamp": at,
+           "source": {"component": "kubelet", "host": "why-node"}})
+}
+
+fn env() -> &'static TestEnv {
+    TestEnv::shared(|env| {
+        let api = env.admin();
+        api.ensure_namespace(NS);
+        load_object(
+            &api,
+            &json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "why-node"},
+                    "status": {"conditions": [
+                        {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                         "lastHeartbeatTime": ago(1), "lastTransitionTime": ago(18)}]}}),
+        );
+        // Killed at its 128Mi limit 10 minutes ago, running again since.
+        load_object(
+            &api,
+            &pod(
+                "oom-web",
+                json!({"name": "web", "image": "registry.example/web:1.0",
+                       "resources": {"limits": {"memory": "128Mi"}}}),
+                json!({"phase": "Running", "containerStatuses": [{
+                    "name": "web", "image": "registry.example/web:1.0", "imageID": "",
+                    "ready": true, "restartCount": 3,
+                    "state": {"running": {"startedAt": ago(9)}},
+                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                                                 "startedAt": ago(60), "finishedAt": ago(10)}}}]}),
+            ),
+        );
+        // Restarted by its liveness probe.
+        load_object(
+            &api,
+            &pod(
+                "probe-web",
+                json!({"name": "web", "image": "registry.example/web:1.0",
+                       "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
+                                         "timeoutSeconds": 1, "periodSeconds": 5}}),
+                json!({"phase": "Running", "containerStatuses": [{
+                    "name": "web", "image": "registry.example/web:1.0", "imageID": "",
+                    "ready": true, "restartCount": 5,
+                    "state": {"running": {"startedAt": ago(19)}},
+                    "lastState": {"terminated": {"exitCode": 143, "reason": "Error",
+                                                 "startedAt": ago(90), "finishedAt": ago(20)}}}]}),
+            ),
+        );
+        let probe_web = json!({"kind": "Pod", "namespace": NS, "name": "probe-web",
+                               "fieldPath": "spec.containers{web}"});
+        api.create(
+            &format!("/api/v1/namespaces/{NS}/events"),
+            &event("probe-web.1", probe_web.clone(), "Unhealthy",
+                   "Liveness probe failed: HTTP probe failed with statuscode: 500", &ago(21)),
+        );
+        api.create(
+            &format!("/api/v1/namespaces/{NS}/events"),
+            &event("probe-web.2", probe_web, "Killing",
+                   "Container web failed liveness probe, will be restarted", &ago(21)),
+        );
+        // Lost when the node rebooted.
+        load_object(
+            &api,
+            &pod(
+                "cache-0",
+                json!({"name": "redis", "image": "redis:7.2"}),
+                json!({"phase": "Running", "containerStatuses": [{
+                    "name": "redis", "image": "redis:7.2", "imageID": "",
+                    "ready": true, "restartCount": 1,
+                    "state": {"running": {"startedAt": ago(17)}},
+                    "lastState": {"terminated": {"exitCode": 255, "reason": "Unknown",
+                                                 "startedAt": ago(600), "finishedAt": ago(20)}}}]}),
+            ),
+        );
+        api.create(
+            "/api/v1/namespaces/default/events",
+            &event("why-node.1", json!({"kind": "Node", "name": "why-node"}), "Rebooted",
+                   "Node why-node has been rebooted, boot id: 0b9c6f7e-1111-4222-8333-944455556666",
+                   &ago(18)),
+        );
+        // A user who may read Pods, events and Nodes but not their logs.
+        for object in [
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                   "metadata": {"name": "why-no-logs"},
+                   "rules": [{"apiGroups": [""], "resources": ["pods", "events", "nodes"],
+                              "verbs": ["get", "list"]},
+                             {"apiGroups": ["apps", "batch"], "resources": ["replicasets", "jobs"],
+                              "verbs": ["get", "list"]}]}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": "why-no-logs"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": "why-no-logs"},
+                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                                 "name": "limited"}]}),
+        ] {
+            load_object(&api, &object);
+        }
+    })
+}
+
+fn why(kubeconfig: &std::path::Path, pod: &str) -> Value {
+    let kc = kubeconfig.display().to_string();
+    let run = detek(&["why", &format!("pod/{pod}"), "-n", NS, "--kubeconfig", &kc, "-f", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()["explanations"][0].clone()
+}
+
+#[test]
+fn each_reproduced_cause_is_the_verdict_and_the_missing_log_is_named() {
+    let env = env();
+    let admin = env.admin_kubeconfig();
+    for (pod, cause) in [
+        ("oom-web", "oom_at_limit"),
+        ("probe-web", "liveness_probe_failed"),
+        ("cache-0", "node_reboot"),
+    ] {
+        let e = why(&admin, pod);
+        assert_eq!(e["verdict"]["cause"], cause, "{pod}: {e:#}");
+        let not_read: Vec<&str> = e["not_read"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            not_read[0].starts_with("the previous run's log: not read: "),
+            "{pod}: {not_read:?}"
+        );
+    }
+    let e = why(&admin, "probe-web");
+    assert_eq!(
+        e["verdict"]["evidence"],
+        json!([format!(
+            "Pod event Killing at {}: Container web failed liveness probe, will be restarted",
+            e["timeline"][1]["at"].as_str().unwrap()
+        )])
+    );
+    assert!(
+        e["verdict"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("probe: timeoutSeconds 1, periodSeconds 5, failureThreshold 3"),
+        "{e:#}"
+    );
+}
+
+#[test]
+fn without_the_pods_log_permission_the_answer_says_so() {
+    let env = env();
+    let e = why(&env.limited_kubeconfig(), "oom-web");
+    assert_eq!(e["verdict"]["cause"], "oom_at_limit");
+    assert!(
+        e["not_read"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("the previous run's log: not judged: reading pods/log is not allowed"),
+        "{e:#}"
+    );
+}
+
+#[test]
+fn the_restart_findings_of_a_live_scan_carry_the_verdict() {
+    let env = env();
+    let kc = env.admin_kubeconfig().display().to_string();
+    let run = detek(&[
+        "run", "--kubeconfig", &kc, "-n", NS, "-f", "json", "--fail-on", "never",
+        "--select", "oomkilled_container",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.report("oomkilled_container");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    let evidence: Vec<&str> = findings[0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        evidence.contains(
+            &"verdict: killed at its memory limit — container web used all of its memory \
+              limit (128Mi) and the kernel's OOM killer stopped it (exit code 137: killed by \
+              SIGKILL: the OOM killer, a kill after the grace period, or the node stopping)."
+        ),
+        "{evidence:#?}"
+    );
+}
+
+#[test]
+fn a_pod_that_does_not_exist_is_exit_2() {
+    let env = env();
+    let kc = env.admin_kubeconfig().display().to_string();
+    let run = detek(&["why", "pod/nope", "-n", NS, "--kubeconfig", &kc]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("pod/nope not found in namespace why"), "{}", run.stderr);
+}
