@@ -89,6 +89,7 @@ impl Loaded {
                 labels: vec!["loaded".to_string().into()],
                 level: Level::Error,
                 requires: vec![NUMBERS.id()],
+                uses: Vec::new(),
                 references: Vec::new(),
                 docs: Docs::parse(markdown),
                 settings: vec![SettingSpec::new(

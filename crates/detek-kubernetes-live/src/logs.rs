@@ -51,7 +51,7 @@ fn crashed_before(cs: &ContainerStatus) -> bool {
 }
 
 /// Read the previous logs of the restarted containers of `pods`, `concurrency` at a time.
-pub async fn read(api: &Api, pods: &Items<Pod>, concurrency: usize) -> PreviousLogs {
+pub(crate) async fn read(api: &Api, pods: &Items<Pod>, concurrency: usize) -> PreviousLogs {
     let mut logs = PreviousLogs::default();
     let mut candidates = wanted(pods);
     for (id, _) in candidates.iter().skip(MAX_CONTAINERS) {
@@ -83,7 +83,10 @@ pub async fn read(api: &Api, pods: &Items<Pod>, concurrency: usize) -> PreviousL
     logs
 }
 
-async fn read_one(api: &Api, (namespace, pod, container): &ContainerId) -> Result<Vec<String>, String> {
+async fn read_one(
+    api: &Api,
+    (namespace, pod, container): &ContainerId,
+) -> Result<Vec<String>, String> {
     let path = format!(
         "/api/v1/namespaces/{}/pods/{}/log?container={}&previous=true&tailLines={TAIL_LINES}&limitBytes={LIMIT_BYTES}",
         encode(namespace),

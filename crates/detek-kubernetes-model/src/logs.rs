@@ -24,7 +24,11 @@ pub const PREVIOUS_LOGS: Key<PreviousLogs> = Key::new("kubernetes/previous-logs"
 
 impl PreviousLogs {
     fn id(namespace: &str, pod: &str, container: &str) -> ContainerId {
-        (namespace.to_string(), pod.to_string(), container.to_string())
+        (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        )
     }
 
     /// The container's previous log: its lines, or why it was not read (`None`: not asked).

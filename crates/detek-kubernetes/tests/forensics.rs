@@ -3,12 +3,12 @@
 //! every cause of the built-in table has a case it wins and a case it must not hold for. The
 //! log signatures' own samples are checked in `forensics::signatures`' unit tests.
 
+use detek_kubernetes::Input;
 use detek_kubernetes::forensics::causes::Causes;
 use detek_kubernetes::forensics::{Evidence, Options, Sources};
 use detek_kubernetes::ingest;
 use detek_kubernetes::model::ObjectSet;
 use detek_kubernetes::testing::fixture_dir;
-use detek_kubernetes::Input;
 use detek_kubernetes_model::logs::PreviousLogs;
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -38,7 +38,10 @@ struct Case {
 
 fn load(file: &str) -> ObjectSet {
     let mut set = ObjectSet::new();
-    ingest::load(&[Input::Path(fixture_dir("forensics").join(file))], &mut set);
+    ingest::load(
+        &[Input::Path(fixture_dir("forensics").join(file))],
+        &mut set,
+    );
     assert!(set.diagnostics.is_empty(), "{file}: {:?}", set.diagnostics);
     set.finish();
     set
@@ -131,7 +134,13 @@ fn every_case_yields_exactly_its_verdict_and_every_cause_has_cases_both_ways() {
 fn the_oom_verdict_names_the_limit_and_the_fix() {
     let set = load("troubleshoot-oomkill-pod.json");
     let pod = &set.pods[0];
-    let status = &pod.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0];
+    let status = &pod
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0];
     let evidence = Evidence::new(
         Sources {
             events: Ok(&set.events),
@@ -160,7 +169,13 @@ fn the_oom_verdict_names_the_limit_and_the_fix() {
     let timeline: Vec<String> = e
         .timeline
         .iter()
-        .map(|t| format!("{} {}", t.at.map(|t| t.to_string()).unwrap_or_default(), t.what))
+        .map(|t| {
+            format!(
+                "{} {}",
+                t.at.map(|t| t.to_string()).unwrap_or_default(),
+                t.what
+            )
+        })
         .collect();
     assert_eq!(
         timeline,

@@ -65,8 +65,12 @@ fn every_detector_has_scenarios_that_fire_and_that_pass() {
         }
         assert!(!pass.is_empty(), "{id}: no pass*.json scenario");
         for name in fail {
-            let list =
-                scan_fixture_with(&format!("{id}/{name}"), &[&id], Settings::default(), fixed_now());
+            let list = scan_fixture_with(
+                &format!("{id}/{name}"),
+                &[&id],
+                Settings::default(),
+                fixed_now(),
+            );
             let r = report(&list, &id);
             let expected = dir.join("expected").join(format!("{name}.txt"));
             if let Some(problem) = check_expected(&expected, r) {

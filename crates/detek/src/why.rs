@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command, WhyArgs, WhyFormat};
 use crate::commands::kubernetes_targets;
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 use detek_core::{KeyId, RunOptions};
 use detek_kubernetes::forensics::{Evidence, Explanation, Options, Sources};
 use detek_kubernetes::model::{EVENTS, Item, JOBS, NODES, PODS, REPLICA_SETS};
@@ -32,7 +33,10 @@ const WORKLOADS: &[(&[&str], &str)] = &[
     (&["replicaset", "replicasets", "rs"], "ReplicaSet"),
     (&["job", "jobs"], "Job"),
     (&["cronjob", "cronjobs", "cj"], "CronJob"),
-    (&["replicationcontroller", "replicationcontrollers", "rc"], "ReplicationController"),
+    (
+        &["replicationcontroller", "replicationcontrollers", "rc"],
+        "ReplicationController",
+    ),
 ];
 
 pub fn why(args: WhyArgs) -> Result<ExitCode> {
@@ -69,9 +73,13 @@ pub fn why(args: WhyArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let collected = runtime.block_on(detek_core::collect_only(&plan, &options));
     let store = &collected.store;
-    let pods = store
-        .get(&PODS)
-        .map_err(|m| anyhow::anyhow!("cannot read the Pods of {}: {}", target.target.name, m.reason))?;
+    let pods = store.get(&PODS).map_err(|m| {
+        anyhow::anyhow!(
+            "cannot read the Pods of {}: {}",
+            target.target.name,
+            m.reason
+        )
+    })?;
     let chosen = pods_of(&kind, &name, &args.namespace, pods, || {
         // Without ReplicaSets or Jobs, controllers are named from the Pods' own references.
         let (no_replica_sets, no_jobs) = (Vec::new(), Vec::new());
@@ -101,8 +109,12 @@ pub fn why(args: WhyArgs) -> Result<ExitCode> {
     };
     let evidence = Evidence::new(
         Sources {
-            events: store.get(&EVENTS).map_err(|m| missing(m, "not in this scan")),
-            nodes: store.get(&NODES).map_err(|m| missing(m, "not in this scan")),
+            events: store
+                .get(&EVENTS)
+                .map_err(|m| missing(m, "not in this scan")),
+            nodes: store
+                .get(&NODES)
+                .map_err(|m| missing(m, "not in this scan")),
             logs: store
                 .get(&PREVIOUS_LOGS)
                 .map_err(|m| missing(m, "not in this scan (only a live cluster has logs)")),
@@ -146,8 +158,17 @@ pub fn why(args: WhyArgs) -> Result<ExitCode> {
         }
         WhyFormat::Text => text(&explanations, &quiet, &args.namespace),
     };
+    // Names, messages and log lines come from the cluster: on a terminal their control
+    // characters are shown escaped, line by line (JSON escapes them itself).
+    let out = match args.format {
+        WhyFormat::Json => out,
+        WhyFormat::Text => out
+            .lines()
+            .map(|line| detek_render::sanitize_terminal(line).into_owned() + "\n")
+            .collect(),
+    };
     std::io::stdout()
-        .write_all(detek_render::sanitize_terminal(&out).as_bytes())
+        .write_all(out.as_bytes())
         .context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -245,7 +266,7 @@ fn statuses(pod: &Pod) -> Vec<(&'static str, &ContainerStatus)> {
     ]
     .into_iter()
     .flat_map(|(noun, list)| list.iter().flatten().map(move |cs| (noun, cs)))
-        .collect()
+    .collect()
 }
 
 /// Did this container restart, fail, or is it waiting to start for a reason worth a look?
@@ -288,7 +309,11 @@ fn text(explanations: &[Explanation], quiet: &[String], namespace: &str) -> Stri
             let _ = writeln!(s, "  - {line}");
         }
         if let Some(m) = &e.log {
-            let _ = write!(s, "  Known error in the {}: {} ({})", m.found_in, m.title, m.signature);
+            let _ = write!(
+                s,
+                "  Known error in the {}: {} ({})",
+                m.found_in, m.title, m.signature
+            );
             match &m.line {
                 Some(line) => {
                     let _ = writeln!(s, "\n    {line}");
@@ -325,10 +350,24 @@ mod tests {
 
     #[test]
     fn objects_are_named_as_kubectl_names_them() {
-        assert_eq!(parse_object("pod/web-0").unwrap(), ("pod".into(), "web-0".into()));
-        assert_eq!(parse_object("web-0").unwrap(), ("pod".into(), "web-0".into()));
-        assert_eq!(parse_object("Deploy/web").unwrap(), ("deploy".into(), "web".into()));
-        assert!(parse_object("svc/web").unwrap_err().to_string().contains("explains Pods"));
+        assert_eq!(
+            parse_object("pod/web-0").unwrap(),
+            ("pod".into(), "web-0".into())
+        );
+        assert_eq!(
+            parse_object("web-0").unwrap(),
+            ("pod".into(), "web-0".into())
+        );
+        assert_eq!(
+            parse_object("Deploy/web").unwrap(),
+            ("deploy".into(), "web".into())
+        );
+        assert!(
+            parse_object("svc/web")
+                .unwrap_err()
+                .to_string()
+                .contains("explains Pods")
+        );
         assert!(parse_object("pod/").is_err());
     }
 }

@@ -30,7 +30,10 @@ fn pod(name: &str, container: Value, status: Value) -> Value {
 }
 
 fn event(name: &str, object: Value, reason: &str, message: &str, at: &str) -> Value {
-    let namespace = object["namespace"].as_str().unwrap_or("default").to_string();
+    let namespace = object["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
     json!({"apiVersion": "v1", "kind": "Event",
            "metadata": {"name": name, "namespace": namespace},
            "involvedObject": object, "reason": reason, "message": message, "type": "Warning",
@@ -84,13 +87,23 @@ fn env() -> &'static TestEnv {
                                "fieldPath": "spec.containers{web}"});
         api.create(
             &format!("/api/v1/namespaces/{NS}/events"),
-            &event("probe-web.1", probe_web.clone(), "Unhealthy",
-                   "Liveness probe failed: HTTP probe failed with statuscode: 500", &ago(21)),
+            &event(
+                "probe-web.1",
+                probe_web.clone(),
+                "Unhealthy",
+                "Liveness probe failed: HTTP probe failed with statuscode: 500",
+                &ago(21),
+            ),
         );
         api.create(
             &format!("/api/v1/namespaces/{NS}/events"),
-            &event("probe-web.2", probe_web, "Killing",
-                   "Container web failed liveness probe, will be restarted", &ago(21)),
+            &event(
+                "probe-web.2",
+                probe_web,
+                "Killing",
+                "Container web failed liveness probe, will be restarted",
+                &ago(21),
+            ),
         );
         // Lost when the node rebooted.
         load_object(
@@ -108,9 +121,13 @@ fn env() -> &'static TestEnv {
         );
         api.create(
             "/api/v1/namespaces/default/events",
-            &event("why-node.1", json!({"kind": "Node", "name": "why-node"}), "Rebooted",
-                   "Node why-node has been rebooted, boot id: 0b9c6f7e-1111-4222-8333-944455556666",
-                   &ago(18)),
+            &event(
+                "why-node.1",
+                json!({"kind": "Node", "name": "why-node"}),
+                "Rebooted",
+                "Node why-node has been rebooted, boot id: 0b9c6f7e-1111-4222-8333-944455556666",
+                &ago(18),
+            ),
         );
         // A user who may read Pods, events and Nodes but not their logs.
         for object in [
@@ -134,7 +151,16 @@ fn env() -> &'static TestEnv {
 
 fn why(kubeconfig: &std::path::Path, pod: &str) -> Value {
     let kc = kubeconfig.display().to_string();
-    let run = detek(&["why", &format!("pod/{pod}"), "-n", NS, "--kubeconfig", &kc, "-f", "json"]);
+    let run = detek(&[
+        "why",
+        &format!("pod/{pod}"),
+        "-n",
+        NS,
+        "--kubeconfig",
+        &kc,
+        "-f",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.json()["explanations"][0].clone()
 }
@@ -197,8 +223,17 @@ fn the_restart_findings_of_a_live_scan_carry_the_verdict() {
     let env = env();
     let kc = env.admin_kubeconfig().display().to_string();
     let run = detek(&[
-        "run", "--kubeconfig", &kc, "-n", NS, "-f", "json", "--fail-on", "never",
-        "--select", "oomkilled_container",
+        "run",
+        "--kubeconfig",
+        &kc,
+        "-n",
+        NS,
+        "-f",
+        "json",
+        "--fail-on",
+        "never",
+        "--select",
+        "oomkilled_container",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.report("oomkilled_container");
@@ -226,5 +261,9 @@ fn a_pod_that_does_not_exist_is_exit_2() {
     let kc = env.admin_kubeconfig().display().to_string();
     let run = detek(&["why", "pod/nope", "-n", NS, "--kubeconfig", &kc]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("pod/nope not found in namespace why"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pod/nope not found in namespace why"),
+        "{}",
+        run.stderr
+    );
 }

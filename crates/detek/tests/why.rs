@@ -17,18 +17,35 @@ fn pinned(name: &str, args: &[&str]) {
         std::fs::write(&path, &stdout).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(stdout, expected, "{name}: DETEK_BLESS=1 rewrites {}", path.display());
+    assert_eq!(
+        stdout,
+        expected,
+        "{name}: DETEK_BLESS=1 rewrites {}",
+        path.display()
+    );
 }
 
 #[test]
 fn the_demo_oom_kill_is_explained_as_killed_at_its_memory_limit() {
     pinned(
         "oom-kill",
-        &["why", "pod/oom-kill-job3-gbb89", "-n", "message-oomkill-pod", "--demo"],
+        &[
+            "why",
+            "pod/oom-kill-job3-gbb89",
+            "-n",
+            "message-oomkill-pod",
+            "--demo",
+        ],
     );
     let (_, stdout, _) = cli_common::detek(
         Path::new("."),
-        &["why", "pod/oom-kill-job3-gbb89", "-n", "message-oomkill-pod", "--demo"],
+        &[
+            "why",
+            "pod/oom-kill-job3-gbb89",
+            "-n",
+            "message-oomkill-pod",
+            "--demo",
+        ],
     );
     assert!(stdout.contains("Verdict: killed at its memory limit"));
     assert!(stdout.contains("memory limit (100Mi)"));
@@ -38,11 +55,23 @@ fn the_demo_oom_kill_is_explained_as_killed_at_its_memory_limit() {
 fn the_demo_crash_loop_is_explained_as_a_command_not_found() {
     pinned(
         "crash-loop",
-        &["why", "pod/init-demo", "-n", "message-pod-crashloop-backoff", "--demo"],
+        &[
+            "why",
+            "pod/init-demo",
+            "-n",
+            "message-pod-crashloop-backoff",
+            "--demo",
+        ],
     );
     let (_, stdout, _) = cli_common::detek(
         Path::new("."),
-        &["why", "pod/init-demo", "-n", "message-pod-crashloop-backoff", "--demo"],
+        &[
+            "why",
+            "pod/init-demo",
+            "-n",
+            "message-pod-crashloop-backoff",
+            "--demo",
+        ],
     );
     assert!(stdout.contains("Verdict: the image or its command cannot run"));
     assert!(stdout.contains("exit code 127: command not found"));
@@ -52,7 +81,15 @@ fn the_demo_crash_loop_is_explained_as_a_command_not_found() {
 fn json_output_carries_the_verdict_and_the_timeline() {
     let (code, stdout, stderr) = cli_common::detek(
         Path::new("."),
-        &["why", "oom-kill-job3-gbb89", "-n", "message-oomkill-pod", "--demo", "-f", "json"],
+        &[
+            "why",
+            "oom-kill-job3-gbb89",
+            "-n",
+            "message-oomkill-pod",
+            "--demo",
+            "-f",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -65,10 +102,8 @@ fn json_output_carries_the_verdict_and_the_timeline() {
 
 #[test]
 fn a_pod_that_does_not_exist_is_exit_2_with_one_line() {
-    let (code, stdout, stderr) = cli_common::detek(
-        Path::new("."),
-        &["why", "pod/nope", "-n", "shop", "--demo"],
-    );
+    let (code, stdout, stderr) =
+        cli_common::detek(Path::new("."), &["why", "pod/nope", "-n", "shop", "--demo"]);
     assert_eq!(code, 2, "{stdout}");
     assert!(stdout.is_empty());
     assert!(

@@ -225,7 +225,11 @@ fn alternative(
     if !listed(&c.termination_reason, facts.termination_reason.as_deref()) {
         return None;
     }
-    if let Some(reason) = facts.termination_reason.as_deref().filter(|_| !c.termination_reason.is_empty()) {
+    if let Some(reason) = facts
+        .termination_reason
+        .as_deref()
+        .filter(|_| !c.termination_reason.is_empty())
+    {
         m.evidence.push(format!("terminated with reason {reason}"));
     }
     if !c.exit_code.is_empty() {
@@ -235,7 +239,11 @@ fn alternative(
     if !listed(&c.waiting_reason, facts.waiting_reason.as_deref()) {
         return None;
     }
-    if let Some(reason) = facts.waiting_reason.as_deref().filter(|_| !c.waiting_reason.is_empty()) {
+    if let Some(reason) = facts
+        .waiting_reason
+        .as_deref()
+        .filter(|_| !c.waiting_reason.is_empty())
+    {
         m.evidence.push(format!("waiting: {reason}"));
     }
     if let Some(want) = c.memory_limit {
@@ -250,7 +258,11 @@ fn alternative(
     if !listed(&c.pod_reason, facts.pod_reason.as_deref()) {
         return None;
     }
-    if let Some(reason) = facts.pod_reason.as_deref().filter(|_| !c.pod_reason.is_empty()) {
+    if let Some(reason) = facts
+        .pod_reason
+        .as_deref()
+        .filter(|_| !c.pod_reason.is_empty())
+    {
         m.evidence.push(format!("Pod status reason {reason}"));
     }
     if !c.pod_condition_reason.is_empty() {
@@ -268,7 +280,8 @@ fn alternative(
             continue;
         }
         let event = patterns.iter().find_map(|p| p.find(events))?;
-        m.evidence.push(format!("{whose} event {}", event.describe()));
+        m.evidence
+            .push(format!("{whose} event {}", event.describe()));
         if m.event.is_none() {
             m.event = Some(event.clone());
         }
@@ -278,7 +291,8 @@ fn alternative(
             .node_conditions
             .iter()
             .find(|n| c.node_condition.contains(&n.kind))?;
-        m.evidence.push(format!("Node condition {}", condition.describe()));
+        m.evidence
+            .push(format!("Node condition {}", condition.describe()));
     }
     if !c.signature.is_empty() || !c.signature_category.is_empty() {
         let found = facts.log_match.as_ref()?;
@@ -301,10 +315,8 @@ mod tests {
 
     #[test]
     fn the_builtin_table_parses_with_known_placeholders_in_order() {
-        let ids: Vec<&str> = Causes::builtin()
-            .entries()
-            .map(|c| c.entry.id.as_str())
-            .collect();
+        let table = Causes::builtin();
+        let ids: Vec<&str> = table.entries().map(|c| c.entry.id.as_str()).collect();
         assert_eq!(
             ids,
             [
@@ -325,9 +337,17 @@ mod tests {
     #[test]
     fn a_table_with_an_unknown_placeholder_or_a_bad_pattern_is_refused() {
         let bad = "causes:\n- id: x\n  title: t\n  when: [{exit_code: [1]}]\n  explanation: '{pod}'\n  fix: f\n";
-        assert!(parse(bad, "mine.yaml").unwrap_err().contains("unknown placeholder {pod}"));
+        assert!(
+            parse(bad, "mine.yaml")
+                .unwrap_err()
+                .contains("unknown placeholder {pod}")
+        );
         let bad = "causes:\n- id: x\n  title: t\n  when: [{pod_event: [{reason: '('}]}]\n  explanation: e\n  fix: f\n";
-        assert!(parse(bad, "mine.yaml").unwrap_err().starts_with("mine.yaml: cause x:"));
+        assert!(
+            parse(bad, "mine.yaml")
+                .unwrap_err()
+                .starts_with("mine.yaml: cause x:")
+        );
         let bad = "causes:\n- id: x\n  title: t\n  when: [{exit_codes: [1]}]\n  explanation: e\n  fix: f\n";
         assert!(parse(bad, "mine.yaml").unwrap_err().contains("exit_codes"));
     }

@@ -26,8 +26,8 @@ pub mod facts;
 pub mod signatures;
 
 use crate::model::{EVENTS, Item, Items, NODES};
-use detek_core::{DetectContext, Missing};
 use causes::Causes;
+use detek_core::{DetectContext, Missing};
 use detek_kubernetes_model::logs::{PREVIOUS_LOGS, PreviousLogs};
 use detek_kubernetes_model::pod::{ContainerStatus, Pod};
 use facts::{EventFact, Facts};
@@ -161,7 +161,10 @@ pub struct Explanation {
 impl Explanation {
     /// The verdict in one line, for findings: `verdict: killed at its memory limit — …`.
     pub fn verdict_line(&self) -> String {
-        format!("verdict: {} — {}", self.verdict.title, self.verdict.explanation)
+        format!(
+            "verdict: {} — {}",
+            self.verdict.title, self.verdict.explanation
+        )
     }
 }
 
@@ -178,7 +181,9 @@ impl<'a> Evidence<'a> {
                 let ns = if kind == "Node" {
                     ""
                 } else {
-                    o.namespace.as_deref().unwrap_or_else(|| e.namespace_or_default())
+                    o.namespace
+                        .as_deref()
+                        .unwrap_or_else(|| e.namespace_or_default())
                 };
                 by.entry((kind, ns, name)).or_default().push(&**e);
             }
@@ -218,7 +223,11 @@ impl<'a> Evidence<'a> {
         let namespace = pod.namespace_or_default().to_string();
         let name = pod.name().to_string();
         let container = status.name.clone();
-        let node_name = pod.node_name().map(str::to_string);
+        let node_name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name())
+            .map(str::to_string);
         let mut looked_at = vec!["the container's status".to_string()];
         let mut not_read = Vec::new();
 
@@ -290,9 +299,8 @@ impl<'a> Evidence<'a> {
                     log_lines.extend(lines.iter().map(|l| (l.as_str(), "previous log")));
                 }
                 Some(Err(why)) => not_read.push(format!("the previous run's log: {why}")),
-                None => not_read.push(
-                    "the previous run's log: not fetched for this container".to_string(),
-                ),
+                None => not_read
+                    .push("the previous run's log: not fetched for this container".to_string()),
             },
             Err(why) => not_read.push(format!("the previous run's log: {why}")),
         }
@@ -304,7 +312,8 @@ impl<'a> Evidence<'a> {
             log_lines.extend(message.lines().map(|l| (l, "waiting message")));
         }
         facts.log_match = self.find_signature(&log_lines);
-        not_read.push("memory and CPU before the termination: not read by this version".to_string());
+        not_read
+            .push("memory and CPU before the termination: not read by this version".to_string());
 
         Gathered {
             facts,
@@ -335,14 +344,12 @@ impl<'a> Evidence<'a> {
         let namespace = pod.namespace_or_default().to_string();
         let name = pod.name().to_string();
         let container = status.name.clone();
-        let node_name = pod.node_name().map(str::to_string);
-        let timeline = timeline(
-            status,
-            termination.as_ref(),
-            &facts,
-            &container,
-            now,
-        );
+        let node_name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name())
+            .map(str::to_string);
+        let timeline = timeline(status, termination.as_ref(), &facts, &container, now);
         let probe = liveness_probe(pod, &container);
         let grace = grace_period(pod);
         let exit = match (&termination, waiting) {
@@ -374,8 +381,8 @@ impl<'a> Evidence<'a> {
                 values.insert("probe", probe.clone());
                 values.insert("grace", grace.clone());
                 let (signature, signature_fix) = match &facts.log_match {
-                    Some(m) => (format!(": {}", m.title), format!("{} ", m.fix)),
-                    None => (String::new(), String::new()),
+                    Some(m) => (m.title.clone(), format!("{} ", m.fix)),
+                    None => ("none recognised".to_string(), String::new()),
                 };
                 values.insert("signature", signature);
                 values.insert("signature_fix", signature_fix);
@@ -508,8 +515,9 @@ pub fn exit_meaning(code: i32) -> String {
                 stopping"
             .to_string(),
         139 => "crashed on an invalid memory access (SIGSEGV)".to_string(),
-        143 => "stopped by SIGTERM: asked to stop (a liveness failure, a rollout, a drain)"
-            .to_string(),
+        143 => {
+            "stopped by SIGTERM: asked to stop (a liveness failure, a rollout, a drain)".to_string()
+        }
         255 => "exit status 255: often the runtime lost the container (node reboot, runtime \
                 restart)"
             .to_string(),

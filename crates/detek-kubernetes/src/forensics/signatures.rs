@@ -66,8 +66,7 @@ pub struct LogMatch {
 
 /// Parse a signature table (YAML); `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Signature>, String> {
-    let file: SignatureFile =
-        serde_saphyr::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+    let file: SignatureFile = serde_saphyr::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
     file.signatures
         .into_iter()
         .map(|entry| {

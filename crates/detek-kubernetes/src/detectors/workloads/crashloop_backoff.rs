@@ -1,4 +1,4 @@
-use super::{with_verdict, ContainerKind, container_statuses, describe_termination};
+use super::{ContainerKind, container_statuses, describe_termination, with_verdict};
 use crate::forensics;
 use crate::prelude::*;
 
@@ -228,10 +228,19 @@ mod tests {
               2024-06-03T09:58:43Z"
             ]
         );
+        // Restart forensics reads the termination message: a dependency refused the connection.
+        let evidence = &report.findings[0].evidence;
         assert_eq!(
-            report.findings[0].evidence,
-            ["termination message: panic: dial tcp 10.96.12.40:5432: connect: connection refused"]
+            evidence[..2],
+            [
+                "termination message: panic: dial tcp 10.96.12.40:5432: connect: connection refused",
+                "verdict: a service it depends on was unreachable — container orders's last log \
+                 lines show that a service it depends on refused the connection, then it exited \
+                 (exit code 1: the program reported an error): it gives up when a dependency does \
+                 not answer."
+            ]
         );
+        assert!(evidence[2].starts_with("fix: A dependency was not listening"));
     }
 
     /// troubleshoot's init-demo2: its init container's command is missing from the image; the

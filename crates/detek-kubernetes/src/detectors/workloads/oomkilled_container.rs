@@ -1,6 +1,6 @@
-use super::{with_verdict, 
+use super::{
     container_statuses, describe_termination, memory_limit, seconds_since_last_restart,
-    window_seconds,
+    window_seconds, with_verdict,
 };
 use crate::forensics;
 use crate::prelude::*;

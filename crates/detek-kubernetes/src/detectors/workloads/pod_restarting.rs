@@ -1,4 +1,7 @@
-use super::{with_verdict, container_statuses, describe_termination, seconds_since_last_restart, window_seconds};
+use super::{
+    container_statuses, describe_termination, seconds_since_last_restart, window_seconds,
+    with_verdict,
+};
 use crate::detectors::helpers::human_duration;
 use crate::forensics;
 use crate::prelude::*;
