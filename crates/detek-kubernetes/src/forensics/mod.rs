@@ -69,6 +69,9 @@ impl Default for Options {
     }
 }
 
+/// Events by the object they are about: (kind, namespace — empty for a Node —, name).
+type EventsByObject<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<&'a Item<Event>>>;
+
 /// The facts of one container and where they came from.
 struct Gathered<'s> {
     facts: Facts,
@@ -81,7 +84,7 @@ struct Gathered<'s> {
 
 /// A scan's events and nodes, indexed once for every container explained.
 pub struct Evidence<'a> {
-    events: Result<HashMap<(&'a str, &'a str, &'a str), Vec<&'a Item<Event>>>, String>,
+    events: Result<EventsByObject<'a>, String>,
     nodes: Result<HashMap<&'a str, &'a Item<Node>>, String>,
     logs: Result<&'a PreviousLogs, String>,
     options: Options,
