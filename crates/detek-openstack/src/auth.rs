@@ -278,15 +278,15 @@ impl Session {
         )
     }
 
-    /// GET `url` with the token; a 401 re-issues the token (once, whatever the number of
-    /// requests that saw it) and the request is sent once more.
+    /// GET `url` with the token; a refused token ([`token_refused`]) re-issues it (once,
+    /// whatever the number of requests that saw it) and the request is sent once more.
     pub(crate) async fn get(&self, url: &str) -> Result<Answer, Failure> {
         let (generation, token) = {
             let current = self.token.read().await;
             (current.0, current.1.clone())
         };
         let answer = self.get_with(url, &token).await?;
-        if answer.status.as_u16() != 401 {
+        if !token_refused(&answer) {
             return ok_or_failure(answer);
         }
         let token = self
@@ -327,6 +327,17 @@ impl Session {
         let mut current = self.token.write().await;
         *current = (generation + 1, token.clone());
         Ok(token)
+    }
+}
+
+/// Did the service refuse the token? A 401; or Nova's 400 when the service it calls with the
+/// same token refused it: Nova accepted a revoked token from its validation cache, Neutron did
+/// not, and Nova answers "Networking client is experiencing an unauthorized exception".
+fn token_refused(answer: &Answer) -> bool {
+    match answer.status.as_u16() {
+        401 => true,
+        400 => String::from_utf8_lossy(&answer.body).contains("unauthorized exception"),
+        _ => false,
     }
 }
 

@@ -40,11 +40,14 @@ fn via_proxy(faults: Vec<Fault>) -> (Proxy, tempfile::TempDir, String) {
 }
 
 /// Pods, and the keys derived from them: what fails when Pods cannot be listed.
-const PODS_AND_DERIVED: [&str; 4] = [
+/// Pods and what is derived from them: the previous runs' logs are read for the Pods listed
+/// (restart forensics), so they fail with them.
+const PODS_AND_DERIVED: [&str; 5] = [
     "kubernetes/pods",
     "kubernetes/objects",
     "kubernetes/pod-specs",
     "kubernetes/pods-by-label",
+    "kubernetes/previous-logs",
 ];
 
 /// Detector id → the keys it reads, from `detek list`.
