@@ -22,11 +22,23 @@ fn ago(minutes: i64) -> String {
         .to_string()
 }
 
-fn pod(name: &str, container: Value, status: Value) -> Value {
+/// A running Pod on `why-node` whose one container restarted `restarts` times: running again
+/// since `running_since` minutes ago, after `last` (its `terminated` state).
+fn restarted_pod(
+    name: &str,
+    container: Value,
+    restarts: i32,
+    running_since: i64,
+    last: Value,
+) -> Value {
+    let status = json!({"name": container["name"], "image": container["image"], "imageID": "",
+                        "ready": true, "restartCount": restarts,
+                        "state": {"running": {"startedAt": ago(running_since)}},
+                        "lastState": {"terminated": last}});
     json!({"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": name, "namespace": NS},
            "spec": {"nodeName": "why-node", "containers": [container]},
-           "status": status})
+           "status": {"phase": "Running", "containerStatuses": [status]}})
 }
 
 fn event(name: &str, object: Value, reason: &str, message: &str, at: &str) -> Value {
@@ -55,32 +67,26 @@ fn env() -> &'static TestEnv {
         // Killed at its 128Mi limit 10 minutes ago, running again since.
         load_object(
             &api,
-            &pod(
+            &restarted_pod(
                 "oom-web",
                 json!({"name": "web", "image": "registry.example/web:1.0",
                        "resources": {"limits": {"memory": "128Mi"}}}),
-                json!({"phase": "Running", "containerStatuses": [{
-                    "name": "web", "image": "registry.example/web:1.0", "imageID": "",
-                    "ready": true, "restartCount": 3,
-                    "state": {"running": {"startedAt": ago(9)}},
-                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
-                                                 "startedAt": ago(60), "finishedAt": ago(10)}}}]}),
+                3,
+                9,
+                json!({"exitCode": 137, "reason": "OOMKilled", "startedAt": ago(60), "finishedAt": ago(10)}),
             ),
         );
         // Restarted by its liveness probe.
         load_object(
             &api,
-            &pod(
+            &restarted_pod(
                 "probe-web",
                 json!({"name": "web", "image": "registry.example/web:1.0",
                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
                                          "timeoutSeconds": 1, "periodSeconds": 5}}),
-                json!({"phase": "Running", "containerStatuses": [{
-                    "name": "web", "image": "registry.example/web:1.0", "imageID": "",
-                    "ready": true, "restartCount": 5,
-                    "state": {"running": {"startedAt": ago(19)}},
-                    "lastState": {"terminated": {"exitCode": 143, "reason": "Error",
-                                                 "startedAt": ago(90), "finishedAt": ago(20)}}}]}),
+                5,
+                19,
+                json!({"exitCode": 143, "reason": "Error", "startedAt": ago(90), "finishedAt": ago(20)}),
             ),
         );
         let probe_web = json!({"kind": "Pod", "namespace": NS, "name": "probe-web",
@@ -108,15 +114,12 @@ fn env() -> &'static TestEnv {
         // Lost when the node rebooted.
         load_object(
             &api,
-            &pod(
+            &restarted_pod(
                 "cache-0",
                 json!({"name": "redis", "image": "redis:7.2"}),
-                json!({"phase": "Running", "containerStatuses": [{
-                    "name": "redis", "image": "redis:7.2", "imageID": "",
-                    "ready": true, "restartCount": 1,
-                    "state": {"running": {"startedAt": ago(17)}},
-                    "lastState": {"terminated": {"exitCode": 255, "reason": "Unknown",
-                                                 "startedAt": ago(600), "finishedAt": ago(20)}}}]}),
+                1,
+                17,
+                json!({"exitCode": 255, "reason": "Unknown", "startedAt": ago(600), "finishedAt": ago(20)}),
             ),
         );
         api.create(

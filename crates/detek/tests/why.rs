@@ -7,7 +7,8 @@ mod cli_common;
 
 use std::path::Path;
 
-fn pinned(name: &str, args: &[&str]) {
+/// Run `detek ARGS` and compare its output with tests/data/why/NAME.txt; the output.
+fn pinned(name: &str, args: &[&str]) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let (code, stdout, stderr) = cli_common::detek(&dir, args);
     assert_eq!(code, 0, "stderr: {stderr}");
@@ -23,22 +24,13 @@ fn pinned(name: &str, args: &[&str]) {
         "{name}: DETEK_BLESS=1 rewrites {}",
         path.display()
     );
+    stdout
 }
 
 #[test]
 fn the_demo_oom_kill_is_explained_as_killed_at_its_memory_limit() {
-    pinned(
+    let stdout = pinned(
         "oom-kill",
-        &[
-            "why",
-            "pod/oom-kill-job3-gbb89",
-            "-n",
-            "message-oomkill-pod",
-            "--demo",
-        ],
-    );
-    let (_, stdout, _) = cli_common::detek(
-        Path::new("."),
         &[
             "why",
             "pod/oom-kill-job3-gbb89",
@@ -53,18 +45,8 @@ fn the_demo_oom_kill_is_explained_as_killed_at_its_memory_limit() {
 
 #[test]
 fn the_demo_crash_loop_is_explained_as_a_command_not_found() {
-    pinned(
+    let stdout = pinned(
         "crash-loop",
-        &[
-            "why",
-            "pod/init-demo",
-            "-n",
-            "message-pod-crashloop-backoff",
-            "--demo",
-        ],
-    );
-    let (_, stdout, _) = cli_common::detek(
-        Path::new("."),
         &[
             "why",
             "pod/init-demo",
