@@ -239,18 +239,127 @@ pub fn read_inputs(inputs: &[Input]) -> ReadInputs {
             },
         }
     }
-    let files = files
-        .into_par_iter()
-        .map(|(name, root, source)| {
-            let contents = source.read(&name);
-            ReadFile {
+    let files = if files.len() >= READ_AHEAD_MIN_FILES {
+        read_ahead(files)
+    } else {
+        files
+            .into_par_iter()
+            .map(|(name, root, source)| {
+                let contents = source.read(&name);
+                ReadFile {
+                    name,
+                    root,
+                    contents,
+                }
+            })
+            .collect()
+    };
+    ReadInputs { files, diagnostics }
+}
+
+/// From this many files on, their bytes are read ahead of parsing on a pool of their own.
+const READ_AHEAD_MIN_FILES: usize = 256;
+/// Reads in flight: many small files on a cold page cache wait on the disk, not the CPU, so
+/// more reads than cores keep it busy; parsing stays on rayon's pool, one thread per core.
+const READ_AHEAD_THREADS: usize = 16;
+/// Files per batch handed from the readers to the parsers (two batches read ahead at most,
+/// which bounds the bytes held).
+const READ_AHEAD_BATCH: usize = 1024;
+/// Files up to this size are read whole ahead; larger ones are streamed by the parser.
+const READ_AHEAD_MAX_BYTES: u64 = 1 << 20;
+
+/// A file's bytes read ahead, or what the parser reads itself.
+enum Ahead {
+    Bytes(Vec<u8>),
+    Later(FileSource),
+    Failed(std::io::Error),
+}
+
+impl FileSource {
+    fn read_ahead(self) -> Ahead {
+        let FileSource::Path(path) = self else {
+            return Ahead::Later(self);
+        };
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) => return Ahead::Failed(e),
+        };
+        match file.metadata() {
+            Ok(m) if m.len() <= READ_AHEAD_MAX_BYTES => {
+                let mut bytes = Vec::with_capacity(m.len() as usize + 1);
+                match file.read_to_end(&mut bytes) {
+                    Ok(_) => Ahead::Bytes(bytes),
+                    Err(e) => Ahead::Failed(e),
+                }
+            }
+            _ => Ahead::Later(FileSource::Path(path)),
+        }
+    }
+}
+
+impl Ahead {
+    fn parse(self, name: &str) -> FileContents {
+        match self {
+            Ahead::Bytes(bytes) => read_stream(name, std::io::Cursor::new(bytes)),
+            Ahead::Later(source) => source.read(name),
+            Ahead::Failed(e) => {
+                let mut out = FileContents::default();
+                out.error(name, 1, format!("cannot read: {e}"));
+                out
+            }
+        }
+    }
+}
+
+/// Read many files: a reader thread fills batches on a wide I/O pool while the caller parses
+/// the previous batch on rayon's pool; the order of `files` is kept.
+fn read_ahead(files: Vec<(String, Option<PathBuf>, FileSource)>) -> Vec<ReadFile> {
+    let Ok(io) = rayon::ThreadPoolBuilder::new()
+        .num_threads(READ_AHEAD_THREADS)
+        .thread_name(|i| format!("detek-read-{i}"))
+        .build()
+    else {
+        // No threads to spare: read as the parser goes.
+        return files
+            .into_par_iter()
+            .map(|(name, root, source)| ReadFile {
+                contents: source.read(&name),
                 name,
                 root,
-                contents,
+            })
+            .collect();
+    };
+    let total = files.len();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Option<PathBuf>, Ahead)>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut files = files.into_iter();
+            loop {
+                let batch: Vec<_> = files.by_ref().take(READ_AHEAD_BATCH).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let read: Vec<_> = io.install(|| {
+                    batch
+                        .into_par_iter()
+                        .map(|(name, root, source)| (name, root, source.read_ahead()))
+                        .collect()
+                });
+                if tx.send(read).is_err() {
+                    break;
+                }
             }
-        })
-        .collect();
-    ReadInputs { files, diagnostics }
+        });
+        let mut out = Vec::with_capacity(total);
+        for batch in rx {
+            out.par_extend(batch.into_par_iter().map(|(name, root, ahead)| ReadFile {
+                contents: ahead.parse(&name),
+                name,
+                root,
+            }));
+        }
+        out
+    })
 }
 
 enum FileSource {
