@@ -30,6 +30,10 @@ Each condition is written here, with the finding the tests expect (tests/prometh
   scrape_target_down    DEAD_LONG_ADDR down for 30 min (finding); the other dead target down
                         only since Prometheus started (none)
   alerts (rules.yml)    KubeDeploymentReplicasMismatch for e2e-deployment (available 2 → 1)
+  restart forensics     forensics/leaky-api-0 container api (not in the dumps: its own
+                        series): working set 30 → 64 MiB, its 64 MiB limit, over the 30 min
+                        before an OOM kill at T0 - 15 min, then 20 MiB; restarted once
+                        (crates/detek/tests/prometheus_scan.rs); no metric detector fires
 """
 import json
 import sys
@@ -158,6 +162,22 @@ add_counter(cadvisor_in, THROTTLED, PM, CADVISOR, lambda t: 5.0, TWO_HOURS, 5.0)
 add_counter(cadvisor_in, PERIODS, S1, CADVISOR, lambda t: 10.0, TWO_HOURS, 10.0)
 add_counter(cadvisor_in, THROTTLED, S1, CADVISOR, lambda t: 10.0 if t >= -3 * 60 else 0.0, TWO_HOURS, 10.0)
 
+# --- restart forensics: a container that climbs to its limit and is OOM-killed at T0 - 15 min
+MiB = 1024 ** 2
+LEAKY = 'container="api",namespace="forensics",pod="leaky-api-0"'
+KILLED = -15 * 60
+add(f"{WS}{{{LEAKY},{CADVISOR}}}", KILLED - 30 * 60,
+    lambda t: 30 * MiB + (t - (KILLED - 30 * 60)) / (30 * 60) * 34 * MiB if t <= KILLED else 20 * MiB)
+add(f'kube_pod_container_resource_limits{{{LEAKY},resource="memory",unit="byte",{KSM}}}',
+    KILLED - 30 * 60, lambda t: 64 * MiB)
+add(f"kube_pod_container_status_restarts_total{{{LEAKY},{KSM}}}", KILLED - 30 * 60,
+    lambda t: 0 if t <= KILLED else 1)
+leaky_cadvisor = [f"{WS}{{{LEAKY}}} {20 * MiB}"]
+leaky_ksm = [
+    f'kube_pod_container_resource_limits{{{LEAKY},resource="memory",unit="byte"}} {64 * MiB}',
+    f"kube_pod_container_status_restarts_total{{{LEAKY}}} 1",
+]
+
 # --- the exported dumps: values at T0
 cadvisor_changes = {
     (WS, P7): HIGH,
@@ -168,8 +188,19 @@ cadvisor_changes = {
 ksm_changes = {
     ("kube_deployment_status_replicas_available", ('deployment="e2e-deployment"',)): 1.0,
 }
-cadvisor_out = rewrite(cadvisor_in, cadvisor_changes)
-ksm_out = rewrite(ksm_in, ksm_changes)
+def with_samples(lines, extra):
+    """`lines` with each extra sample right after the last sample of its family (a family's
+    samples stay together, as the text format wants)."""
+    out = list(lines)
+    for sample in extra:
+        name = sample.split("{", 1)[0]
+        last = max(i for i, l in enumerate(out) if l.startswith(name + "{"))
+        out.insert(last + 1, sample)
+    return out
+
+
+cadvisor_out = with_samples(rewrite(cadvisor_in, cadvisor_changes), leaky_cadvisor)
+ksm_out = with_samples(rewrite(ksm_in, ksm_changes), leaky_ksm)
 
 # --- the node datagen-1-34 (node-exporter's names; a fake node-exporter served by the exporter)
 GiB = 1024 ** 3

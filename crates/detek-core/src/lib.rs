@@ -30,7 +30,7 @@ pub use level::Level;
 pub use plan::{Plan, PlanError, PlannedCollector, Unrunnable, plan, plan_with};
 pub use report::{
     Attachment, BaselineState, CollectorStatus, Diagnostic, Finding, ObjectRef, Report, ReportList,
-    ReportResult, ScanStatus, SourceLocation, Summary, Target,
+    ReportResult, ScanStatus, SourceLocation, Summary, Target, Timeline, TimelineEntry, Trace,
 };
 pub use runner::{
     Clock, Collected, Progress, RunOptions, Silent, Suppressor, collect_only, off_async_workers,

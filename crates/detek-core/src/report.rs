@@ -130,6 +130,42 @@ pub struct Finding {
     /// the fingerprint was in it. Only `New` findings count for `--fail-on`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineState>,
+    /// What happened when, for the reports that show it under the finding (HTML, JSON, the
+    /// hub): a restart's timeline and the metric before it. Not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Box<Timeline>>,
+}
+
+/// A finding's story: dated entries, oldest first, and metric traces over the same time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub entries: Vec<TimelineEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<Trace>,
+}
+
+/// One dated line of a [`Timeline`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// RFC 3339; absent when the source gave no time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    pub what: String,
+}
+
+/// A metric over time (a sparkline in HTML): its points, and the limit it is judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// `memory working set`.
+    pub name: String,
+    /// `bytes`, `ratio`.
+    pub unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<f64>,
+    /// (seconds since the epoch, value), oldest first.
+    pub points: Vec<(i64, f64)>,
+    /// The figures in words (`41.0 MiB → 99.6 MiB, 100% of the 100 MiB limit`).
+    pub summary: String,
 }
 
 /// A finding compared with a baseline report ([`crate::Baseline`]).
@@ -162,7 +198,14 @@ impl Finding {
             discriminator: None,
             fingerprint: String::new(),
             baseline: None,
+            timeline: None,
         }
+    }
+
+    /// Attach a timeline (shown under the finding in HTML and the hub, kept in JSON).
+    pub fn with_timeline(mut self, timeline: Timeline) -> Self {
+        self.timeline = Some(Box::new(timeline));
+        self
     }
 
     /// Tell this finding apart from others of the same detector on the same object.

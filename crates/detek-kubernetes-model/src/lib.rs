@@ -9,6 +9,7 @@ mod compact;
 pub mod custom;
 pub mod health;
 pub mod helm;
+pub mod history;
 pub mod indexes;
 pub mod ingest;
 mod legacy;

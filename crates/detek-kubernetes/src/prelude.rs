@@ -7,6 +7,7 @@ pub use crate::pods::{
     WorkloadTemplates, label_selector_matches, selector_matches, service_selects,
 };
 pub use detek_core::{DetectContext, DetectError, Finding, Level, ObjectRef, Outcome};
+pub use detek_kubernetes_model::history::CONTAINER_HISTORY;
 pub use detek_kubernetes_model::logs::PREVIOUS_LOGS;
 pub use detek_kubernetes_model::pod::Pod;
 pub use detek_macros::{DetectorSettings, detector};

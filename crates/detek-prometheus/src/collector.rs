@@ -8,6 +8,7 @@ use crate::client::{ClientOptions, Endpoint, Http, status_line};
 use crate::detectors::{QuerySpec, queries_of};
 use crate::model::*;
 use crate::text::{self, Exposition, Format};
+use detek_kubernetes_model::history::CONTAINER_HISTORY;
 use detek_core::{BoxFuture, CollectContext, CollectError, Collector, CollectorMeta, Produced};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -57,7 +58,11 @@ impl PrometheusCollector {
                               through the Prometheus HTTP API",
                 labels: vec!["prometheus", "metrics"],
                 requires: vec![],
-                produces: all_keys(),
+                // The restart history needs a range: the API only, never a scrape.
+                produces: all_keys()
+                    .into_iter()
+                    .chain([CONTAINER_HISTORY.id()])
+                    .collect(),
             },
             location,
             options,
@@ -231,6 +236,15 @@ impl Collector for PrometheusCollector {
                 match api.alerts().await {
                     Ok(alerts) => produced.put(&ALERTS, alerts),
                     Err(e) => produced.fail(ALERTS.id(), e),
+                }
+            }
+            if wanted(CONTAINER_HISTORY.id()) {
+                match crate::history::read(api, at, &format!("Prometheus {name}")).await {
+                    Ok(history) => {
+                        produced.stat("prometheus_queries", 3);
+                        produced.put(&CONTAINER_HISTORY, history)
+                    }
+                    Err(e) => produced.fail(CONTAINER_HISTORY.id(), e),
                 }
             }
             if wanted(POD_OWNERS.id()) {

@@ -13,6 +13,7 @@ pub mod api;
 pub mod client;
 pub mod collector;
 pub mod detectors;
+pub mod history;
 pub mod model;
 pub(crate) mod prelude;
 pub mod testing;

@@ -304,9 +304,84 @@ struct Row {
     source: Option<String>,
     message: String,
     evidence: Vec<String>,
+    timeline: Option<TimelineView>,
     suppressed: Option<String>,
     /// After `--baseline`: not in the baseline.
     new: bool,
+}
+
+/// A finding's timeline under it: dated lines and metric sparklines.
+#[derive(Serialize)]
+struct TimelineView {
+    entries: Vec<(String, String)>,
+    traces: Vec<TraceView>,
+}
+
+/// One metric as an inline SVG sparkline (numbers only: nothing from the cluster is drawn
+/// into the SVG but the points).
+#[derive(Serialize)]
+struct TraceView {
+    name: String,
+    summary: String,
+    /// The polyline's `points`, in a 120 × 24 box.
+    points: String,
+    /// Where the limit's dashed line goes, if the metric has one.
+    limit_y: Option<String>,
+}
+
+const SPARK_WIDTH: f64 = 120.0;
+const SPARK_HEIGHT: f64 = 24.0;
+
+fn timeline_view(timeline: Option<&detek_core::Timeline>) -> Option<TimelineView> {
+    let t = timeline?;
+    Some(TimelineView {
+        entries: t
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.at.clone().unwrap_or_else(|| "(no time)".to_string()),
+                    e.what.clone(),
+                )
+            })
+            .collect(),
+        traces: t
+            .traces
+            .iter()
+            .filter(|tr| !tr.points.is_empty())
+            .map(|tr| {
+                let (points, limit_y) = sparkline(&tr.points, tr.limit);
+                TraceView {
+                    name: tr.name.clone(),
+                    summary: tr.summary.clone(),
+                    points,
+                    limit_y,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// The sparkline of `points` from zero to the larger of their peak and `limit`.
+fn sparkline(points: &[(i64, f64)], limit: Option<f64>) -> (String, Option<String>) {
+    let (t0, t1) = (
+        points.first().map_or(0, |p| p.0),
+        points.last().map_or(0, |p| p.0),
+    );
+    let span = (t1 - t0).max(1) as f64;
+    let peak = points
+        .iter()
+        .map(|p| p.1)
+        .chain(limit)
+        .fold(0.0_f64, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let y = |v: f64| SPARK_HEIGHT - 2.0 - (v / peak).clamp(0.0, 1.0) * (SPARK_HEIGHT - 4.0);
+    let line = points
+        .iter()
+        .map(|(t, v)| format!("{:.1},{:.1}", (t - t0) as f64 / span * SPARK_WIDTH, y(*v)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (line, limit.map(|l| format!("{:.1}", y(l))))
 }
 
 #[derive(Serialize)]
@@ -344,6 +419,7 @@ struct ObjectRow {
     container: Option<String>,
     message: String,
     evidence: Vec<String>,
+    timeline: Option<TimelineView>,
     suppressed: Option<String>,
 }
 
@@ -647,6 +723,7 @@ fn row(f: &Finding) -> Row {
         source: obj.and_then(|o| o.locations_text()),
         message: f.message.clone(),
         evidence: f.evidence.clone(),
+        timeline: timeline_view(f.timeline.as_deref()),
         suppressed: f.suppressed.as_ref().map(|s| {
             if s.is_empty() {
                 "suppressed".into()
@@ -744,6 +821,7 @@ fn namespaces(ci: usize, list: &ReportList, anchors: &BTreeMap<&str, String>) ->
                     container: f.object.as_ref().and_then(|o| o.container.clone()),
                     message: f.message.clone(),
                     evidence: f.evidence.clone(),
+                    timeline: timeline_view(f.timeline.as_deref()),
                     suppressed: f.suppressed.as_ref().map(|s| {
                         if s.is_empty() {
                             "suppressed".into()

@@ -68,7 +68,7 @@ fn demo_name(taken: jiff::Timestamp) -> String {
     )
 }
 
-fn resolve_targets_at_their_time(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
+pub(crate) fn resolve_targets_at_their_time(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     let mut targets = kubernetes_targets(args, config)?;
     // The metric detectors read the cluster's Prometheus (or --metrics-url), when one is
     // configured (live clusters: `live_targets`); a snapshot gets it only from
@@ -307,6 +307,7 @@ pub(crate) fn load_config(
 ) -> Result<Config> {
     let config = Config::discover(select_args.config.as_deref())?;
     config.validate(catalogue)?;
+    config.install_forensics()?;
     Ok(config)
 }
 

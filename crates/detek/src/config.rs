@@ -52,6 +52,10 @@ pub struct Config {
     /// Where the metric detectors read from (docs/prometheus.md); flags override it.
     #[serde(default)]
     pub prometheus: Option<PrometheusConfig>,
+    /// Restart forensics: the user's causes and log-signature tables, tried after the
+    /// built-in ones (docs/restart-forensics.md).
+    #[serde(default)]
+    pub forensics: Option<ForensicsConfig>,
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// The file's text, to point validation errors at their line.
@@ -77,6 +81,17 @@ pub struct PrometheusConfig {
     pub client_key: Option<PathBuf>,
     #[serde(default)]
     pub metrics_urls: Vec<String>,
+}
+
+/// The config file's `forensics:` section: files in the format of the built-in tables, paths
+/// relative to the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ForensicsConfig {
+    #[serde(default)]
+    pub causes: Vec<PathBuf>,
+    #[serde(default)]
+    pub log_signatures: Vec<PathBuf>,
 }
 
 /// Where the keys that validation can reject are written: serde-saphyr's spans of
@@ -158,6 +173,28 @@ impl Config {
         config.path = Some(path);
         config.text = text;
         Ok(config)
+    }
+
+    /// Install the user's restart-forensics tables for this process (built-in ones when the
+    /// config names none); a file that cannot be read or parsed is an error naming it.
+    pub fn install_forensics(&self) -> Result<()> {
+        let Some(f) = &self.forensics else {
+            return Ok(());
+        };
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        let resolve = |paths: &[PathBuf]| -> Vec<PathBuf> { paths.iter().map(|p| base.join(p)).collect() };
+        let options = detek_kubernetes::forensics::Options::with_files(
+            &resolve(&f.causes),
+            &resolve(&f.log_signatures),
+        )
+        .map_err(|e| anyhow::anyhow!("config file forensics: {e}"))?;
+        // A second install in one process (tests) keeps the first tables.
+        let _ = detek_kubernetes::forensics::install(options);
+        Ok(())
     }
 
     pub fn parse(text: &str) -> Result<Config> {

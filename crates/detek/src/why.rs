@@ -5,13 +5,14 @@
 //! verdict.
 
 use crate::cli::{Cli, Command, WhyArgs, WhyFormat};
-use crate::commands::kubernetes_targets;
+use crate::commands::resolve_targets_at_their_time;
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use detek_core::{KeyId, RunOptions};
-use detek_kubernetes::forensics::{Evidence, Explanation, Options, Sources};
+use detek_kubernetes::forensics::{self, Evidence, Explanation, Options, Sources};
 use detek_kubernetes::model::{EVENTS, Item, JOBS, NODES, PODS, REPLICA_SETS};
+use detek_kubernetes_model::history::CONTAINER_HISTORY;
 use detek_kubernetes_model::logs::PREVIOUS_LOGS;
 use detek_kubernetes_model::pod::{ContainerStatus, Pod};
 use detek_kubernetes_model::pods::{Owners, controller_of};
@@ -42,7 +43,9 @@ const WORKLOADS: &[(&[&str], &str)] = &[
 pub fn why(args: WhyArgs) -> Result<ExitCode> {
     let (kind, name) = parse_object(&args.object)?;
     let target_args = target_args(&args)?;
-    let mut targets = kubernetes_targets(&target_args, &Config::default())?;
+    let config = Config::discover(args.config.as_deref())?;
+    config.install_forensics()?;
+    let mut targets = resolve_targets_at_their_time(&target_args, &config)?;
     if targets.is_empty() {
         bail!("nothing to read: no cluster and no input");
     }
@@ -59,6 +62,8 @@ pub fn why(args: WhyArgs) -> Result<ExitCode> {
         .filter(|d| RESTART_DETECTORS.contains(&d.meta().id.as_ref()))
         .collect();
     let owners: [KeyId; 2] = [REPLICA_SETS.id(), JOBS.id()];
+    // Only the restart detectors' inputs: the metric collector, when one is configured, is
+    // asked for the containers' history alone.
     let plan = detek_core::plan_with(detectors, &owners, &target.collectors)
         .context("cannot plan what to read")?;
     let options = RunOptions {
@@ -118,10 +123,17 @@ pub fn why(args: WhyArgs) -> Result<ExitCode> {
             logs: store
                 .get(&PREVIOUS_LOGS)
                 .map_err(|m| missing(m, "not in this scan (only a live cluster has logs)")),
+            history: store.get(&CONTAINER_HISTORY).map_err(|m| {
+                missing(
+                    m,
+                    "no Prometheus configured (--prometheus-url, --prometheus-service or the \
+                     config file's prometheus:)",
+                )
+            }),
         },
         Options {
             log_excerpts: !args.no_log_excerpts,
-            ..Options::default()
+            ..forensics::options()
         },
     );
     let mut explanations = Vec::new();
@@ -214,6 +226,28 @@ fn target_args(args: &WhyArgs) -> Result<crate::cli::TargetArgs> {
         argv.extend(["--namespace".into(), args.namespace.clone()]);
     }
     argv.extend(["--request-timeout".into(), args.request_timeout.clone()]);
+    let prometheus = [
+        ("--prometheus-url", args.prometheus_url.clone()),
+        ("--prometheus-service", args.prometheus_service.clone()),
+        (
+            "--prometheus-token-file",
+            args.prometheus_token_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        ),
+        ("--prometheus-user", args.prometheus_user.clone()),
+        (
+            "--prometheus-ca-file",
+            args.prometheus_ca_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        ),
+    ];
+    for (flag, value) in prometheus {
+        if let Some(value) = value {
+            argv.extend([flag.into(), value]);
+        }
+    }
     let Command::Run(run) = Cli::try_parse_from(argv)?.command else {
         bail!("the target arguments did not parse as a run");
     };
@@ -319,6 +353,12 @@ fn text(explanations: &[Explanation], quiet: &[String], namespace: &str) -> Stri
                     let _ = writeln!(s, "\n    {line}");
                 }
                 None => s.push('\n'),
+            }
+        }
+        if let Some(m) = &e.metrics {
+            let _ = writeln!(s, "  Before the termination ({} to {}):", m.from, m.to);
+            for line in m.describe() {
+                let _ = writeln!(s, "    {line}");
             }
         }
         let _ = writeln!(s, "\nTimeline");

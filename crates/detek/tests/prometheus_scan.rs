@@ -501,3 +501,144 @@ fn metrics_url_beside_a_snapshot() {
         ])
     );
 }
+
+/// The Pod of testenv/prometheus/scenario.py's restart-forensics case: container `api`
+/// OOM-killed 15 minutes before the end of the loaded history (T0), restarted since.
+fn leaky_pod(t0: i64) -> String {
+    let at = |s: i64| jiff::Timestamp::from_second(t0 + s).unwrap().to_string();
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: leaky-api-0
+  namespace: forensics
+  creationTimestamp: "{created}"
+spec:
+  nodeName: datagen-1-34
+  containers:
+  - name: api
+    image: registry.example.test/leaky-api:1.4.2
+    resources:
+      requests: {{memory: 64Mi}}
+      limits: {{memory: 64Mi}}
+status:
+  phase: Running
+  containerStatuses:
+  - name: api
+    ready: true
+    restartCount: 1
+    image: registry.example.test/leaky-api:1.4.2
+    imageID: ""
+    state:
+      running: {{startedAt: "{restarted}"}}
+    lastState:
+      terminated: {{exitCode: 137, reason: OOMKilled, startedAt: "{created}", finishedAt: "{killed}"}}
+"#,
+        created = at(-2 * 3600),
+        killed = at(-15 * 60),
+        restarted = at(-15 * 60 + 5),
+    )
+}
+
+#[test]
+fn why_reads_the_memory_climb_before_an_oom_kill_from_prometheus() {
+    let prometheus = prometheus();
+    let t0: i64 = prometheus["PROMETHEUS_T0"].parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("leaky-api-0.yaml");
+    std::fs::write(&pod, leaky_pod(t0)).unwrap();
+    let now = jiff::Timestamp::from_second(t0).unwrap().to_string();
+    let password = [(
+        "DETEK_PROMETHEUS_PASSWORD",
+        prometheus["PROMETHEUS_PASSWORD"].as_str(),
+    )];
+    let why = |format: &str| {
+        detek_with_env(
+            &[
+                "why",
+                "pod/leaky-api-0",
+                "-n",
+                "forensics",
+                "--input",
+                pod.to_str().unwrap(),
+                "--now",
+                &now,
+                "--prometheus-url",
+                &prometheus["PROMETHEUS_URL"],
+                "--prometheus-user",
+                "detek",
+                "-f",
+                format,
+            ],
+            &password,
+        )
+    };
+    let json = why("json");
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let e = &v["explanations"][0];
+    assert_eq!(e["verdict"]["cause"], "oom_at_limit");
+    let memory = &e["metrics"]["memory"];
+    assert_eq!(memory["limit_bytes"], 67108864.0);
+    assert_eq!(memory["first_bytes"], 31457280.0);
+    assert_eq!(memory["peak_bytes"], 67108864.0);
+    assert_eq!(memory["last_bytes"], 67108864.0);
+    // 30 minutes at one point a minute, both ends included.
+    assert_eq!(memory["points"].as_array().unwrap().len(), 31);
+    assert!(
+        e["not_read"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n.as_str().unwrap().starts_with("memory")),
+        "{}",
+        e["not_read"]
+    );
+
+    let text = why("text");
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let climb = "memory working set 30.0 MiB → 64.0 MiB (peak 64.0 MiB, 100% of the 64.0 MiB \
+                 limit), +1.1 MiB a minute";
+    assert!(
+        text.stdout.contains(&format!(
+            "In the 30 minutes before: {climb}."
+        )),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains(&format!("    {climb}\n")), "{}", text.stdout);
+
+    // `detek run` on the same Pod: the oomkilled_container finding carries the timeline and
+    // the memory trace the HTML report draws.
+    let run = detek_with_env(
+        &[
+            "run",
+            "--input",
+            pod.to_str().unwrap(),
+            "--now",
+            &now,
+            "--prometheus-url",
+            &prometheus["PROMETHEUS_URL"],
+            "--prometheus-user",
+            "detek",
+            "--select",
+            "oomkilled_container",
+            "-f",
+            "json",
+        ],
+        &password,
+    );
+    let list: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let finding = &live_common::report_of(&list, "oomkilled_container")["findings"][0];
+    let trace = &finding["timeline"]["traces"][0];
+    assert_eq!(trace["name"], "memory working set");
+    assert_eq!(trace["limit"], 67108864.0);
+    assert_eq!(trace["points"].as_array().unwrap().len(), 31);
+    assert!(
+        finding["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("verdict: killed at its memory limit"),
+        "{finding}"
+    );
+}

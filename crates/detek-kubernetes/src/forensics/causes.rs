@@ -31,6 +31,9 @@ pub struct Conditions {
     pub exit_code: Vec<i32>,
     pub waiting_reason: Vec<String>,
     pub memory_limit: Option<bool>,
+    /// `true`: the working set reached 90 % of the limit in the 30 minutes before (needs a
+    /// Prometheus; without one the condition does not hold either way).
+    pub memory_near_limit: Option<bool>,
     pub pod_reason: Vec<String>,
     pub pod_condition_reason: Vec<String>,
     pub pod_event: Vec<EventPattern>,
@@ -97,6 +100,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "container",
     "exit",
     "memory_limit",
+    "memory_trend",
     "node",
     "probe",
     "grace",
@@ -254,6 +258,16 @@ fn alternative(
             Some(limit) => format!("memory limit {limit}"),
             None => "no memory limit".to_string(),
         });
+    }
+    if let Some(want) = c.memory_near_limit {
+        let share = facts.memory_peak_of_limit?;
+        if (share >= 0.9) != want {
+            return None;
+        }
+        m.evidence.push(format!(
+            "memory peaked at {:.0}% of the limit before",
+            share * 100.0
+        ));
     }
     if !listed(&c.pod_reason, facts.pod_reason.as_deref()) {
         return None;

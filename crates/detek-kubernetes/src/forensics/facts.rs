@@ -110,6 +110,9 @@ pub struct Facts {
     pub node_events: Vec<EventFact>,
     pub node_conditions: Vec<NodeConditionFact>,
     pub log_match: Option<LogMatch>,
+    /// The memory working set's peak in the 30 minutes before, as a share of the limit (from
+    /// Prometheus; `None` when not read).
+    pub memory_peak_of_limit: Option<f64>,
 }
 
 /// The reason of each of the Pod's conditions (`DisruptionTarget` says why a Pod is going).

@@ -10,7 +10,9 @@
 //! * the last lines the previous run wrote (`kubernetes/previous-logs`, live scans only) and
 //!   the termination message, matched against a table of known error signatures
 //!   ([`signatures`], `data/log-signatures.yaml`);
-//! * (metrics before the termination: not read yet.)
+//! * when a Prometheus is configured, the container's memory working set against its limit
+//!   and its CPU throttling in the 30 minutes before the termination
+//!   (`prometheus/container-history`, the seam key `detek-prometheus` fills).
 //!
 //! A table of known causes ([`causes`], `data/restart-causes.yaml`) turns those facts into a
 //! verdict with an explanation and a fix; the first cause that holds wins, and when none does
@@ -28,6 +30,7 @@ pub mod signatures;
 use crate::model::{EVENTS, Item, Items, NODES};
 use causes::Causes;
 use detek_core::{DetectContext, Missing};
+use detek_kubernetes_model::history::{CONTAINER_HISTORY, ContainerHistory};
 use detek_kubernetes_model::logs::{PREVIOUS_LOGS, PreviousLogs};
 use detek_kubernetes_model::pod::{ContainerStatus, Pod};
 use facts::{EventFact, Facts};
@@ -48,6 +51,7 @@ pub struct Sources<'a> {
     pub events: Result<&'a Items<Event>, String>,
     pub nodes: Result<&'a Items<Node>, String>,
     pub logs: Result<&'a PreviousLogs, String>,
+    pub history: Result<&'a ContainerHistory, String>,
 }
 
 /// How to explain.
@@ -69,6 +73,46 @@ impl Default for Options {
     }
 }
 
+/// The tables this process explains with, when the user gave their own (detek.yaml's
+/// `forensics:`); the built-in ones otherwise. Set once, before the first scan: detectors read
+/// it where a scan's settings cannot carry compiled tables.
+static INSTALLED: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
+
+/// Explain with `options` from now on (once per process; a second call is refused).
+pub fn install(options: Options) -> Result<(), String> {
+    INSTALLED
+        .set(options)
+        .map_err(|_| "the restart forensics tables were already installed".to_string())
+}
+
+/// The tables in use: the installed ones, else the built-in ones.
+pub fn options() -> Options {
+    INSTALLED.get().cloned().unwrap_or_default()
+}
+
+impl Options {
+    /// The built-in tables with the user's `causes` and `signatures` files after them (each
+    /// file in the built-in format, its errors naming the file).
+    pub fn with_files(
+        causes_files: &[std::path::PathBuf],
+        signature_files: &[std::path::PathBuf],
+    ) -> Result<Options, String> {
+        let read = |path: &std::path::PathBuf| {
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let mut options = Options::default();
+        for path in causes_files {
+            let extra = causes::parse(&read(path)?, &path.display().to_string())?;
+            options.causes = options.causes.with(extra);
+        }
+        for path in signature_files {
+            let extra = signatures::parse(&read(path)?, &path.display().to_string())?;
+            options.signatures = options.signatures.with(extra);
+        }
+        Ok(options)
+    }
+}
+
 /// Events by the object they are about: (kind, namespace — empty for a Node —, name).
 type EventsByObject<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<&'a Item<Event>>>;
 
@@ -79,6 +123,7 @@ struct Gathered<'s> {
     waiting: Option<&'s ContainerStateWaiting>,
     looked_at: Vec<String>,
     not_read: Vec<String>,
+    metrics: Option<MetricsBefore>,
     now: Timestamp,
 }
 
@@ -87,6 +132,7 @@ pub struct Evidence<'a> {
     events: Result<EventsByObject<'a>, String>,
     nodes: Result<HashMap<&'a str, &'a Item<Node>>, String>,
     logs: Result<&'a PreviousLogs, String>,
+    history: Result<&'a ContainerHistory, String>,
     options: Options,
 }
 
@@ -136,8 +182,117 @@ pub struct Verdict {
     pub references: Vec<String>,
 }
 
+/// The metrics of the 30 minutes before a termination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsBefore {
+    /// Where they came from (`Prometheus http://…`).
+    pub source: String,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryTrend>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttling: Option<Throttling>,
+}
+
+/// The memory working set before a termination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryTrend {
+    pub first_bytes: f64,
+    pub peak_bytes: f64,
+    pub last_bytes: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_bytes: Option<f64>,
+    /// The peak as a share of the limit (1.0: at the limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_of_limit: Option<f64>,
+    /// Growth from the first to the last point, per minute.
+    pub bytes_per_minute: f64,
+    /// (seconds since the epoch, bytes).
+    pub points: Vec<(i64, f64)>,
+}
+
+/// The share of CPU periods throttled before a termination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Throttling {
+    pub mean: f64,
+    pub max: f64,
+    pub points: Vec<(i64, f64)>,
+}
+
+impl MemoryTrend {
+    fn of(points: Vec<(i64, f64)>, limit: Option<f64>) -> Option<MemoryTrend> {
+        let (&(t0, first), &(t1, last)) = (points.first()?, points.last()?);
+        let peak = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+        let minutes = ((t1 - t0) as f64 / 60.0).max(1.0);
+        let limit = limit.filter(|l| *l > 0.0);
+        Some(MemoryTrend {
+            first_bytes: first,
+            peak_bytes: peak,
+            last_bytes: last,
+            limit_bytes: limit,
+            peak_of_limit: limit.map(|l| peak / l),
+            bytes_per_minute: (last - first) / minutes,
+            points,
+        })
+    }
+
+    /// `memory working set 41.0 MiB → 99.6 MiB (peak 99.6 MiB, 100% of the 100.0 MiB limit),
+    /// +1.9 MiB a minute`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "memory working set {} → {} (peak {}",
+            mib(self.first_bytes),
+            mib(self.last_bytes),
+            mib(self.peak_bytes)
+        );
+        if let (Some(limit), Some(share)) = (self.limit_bytes, self.peak_of_limit) {
+            s.push_str(&format!(
+                ", {:.0}% of the {} limit",
+                share * 100.0,
+                mib(limit)
+            ));
+        }
+        let sign = if self.bytes_per_minute >= 0.0 { "+" } else { "-" };
+        s.push_str(&format!(
+            "), {sign}{} a minute",
+            mib(self.bytes_per_minute.abs())
+        ));
+        s
+    }
+}
+
+impl Throttling {
+    pub fn describe(&self) -> String {
+        format!(
+            "CPU throttled in {:.0}% of its periods on average, {:.0}% at most",
+            self.mean * 100.0,
+            self.max * 100.0
+        )
+    }
+}
+
+impl MetricsBefore {
+    /// One line per metric read.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(m) = &self.memory {
+            lines.push(m.describe());
+        }
+        if let Some(t) = &self.throttling {
+            lines.push(t.describe());
+        }
+        lines
+    }
+}
+
+/// Bytes in MiB, one decimal.
+fn mib(bytes: f64) -> String {
+    format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+}
+
 /// Why one container restarted (or keeps failing to run).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     pub namespace: String,
     pub pod: String,
@@ -154,6 +309,9 @@ pub struct Explanation {
     pub timeline: Vec<TimelineEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogMatch>,
+    /// Memory and CPU before the termination, when a Prometheus was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsBefore>,
     pub verdict: Verdict,
     /// The sources that were read.
     pub looked_at: Vec<String>,
@@ -162,6 +320,43 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// The timeline and metric traces, as findings carry them (shown under the finding in
+    /// HTML and the hub).
+    pub fn to_timeline(&self) -> detek_core::Timeline {
+        let mut traces = Vec::new();
+        if let Some(m) = &self.metrics {
+            if let Some(memory) = &m.memory {
+                traces.push(detek_core::Trace {
+                    name: "memory working set".to_string(),
+                    unit: "bytes".to_string(),
+                    limit: memory.limit_bytes,
+                    points: memory.points.clone(),
+                    summary: memory.describe(),
+                });
+            }
+            if let Some(t) = &m.throttling {
+                traces.push(detek_core::Trace {
+                    name: "CPU throttled".to_string(),
+                    unit: "ratio".to_string(),
+                    limit: None,
+                    points: t.points.clone(),
+                    summary: t.describe(),
+                });
+            }
+        }
+        detek_core::Timeline {
+            entries: self
+                .timeline
+                .iter()
+                .map(|e| detek_core::TimelineEntry {
+                    at: e.at.map(|t| t.to_string()),
+                    what: e.what.clone(),
+                })
+                .collect(),
+            traces,
+        }
+    }
+
     /// The verdict in one line, for findings: `verdict: killed at its memory limit — …`.
     pub fn verdict_line(&self) -> String {
         format!(
@@ -199,6 +394,7 @@ impl<'a> Evidence<'a> {
             events,
             nodes,
             logs: sources.logs,
+            history: sources.history,
             options,
         }
     }
@@ -315,8 +511,27 @@ impl<'a> Evidence<'a> {
             log_lines.extend(message.lines().map(|l| (l, "waiting message")));
         }
         facts.log_match = self.find_signature(&log_lines);
-        not_read
-            .push("memory and CPU before the termination: not read by this version".to_string());
+        let metrics = match &self.history {
+            Ok(history) => {
+                let read = metrics_before(history, (&namespace, &name, &container), anchor);
+                match &read {
+                    Ok(m) => {
+                        looked_at.push(format!(
+                            "memory and CPU from {} to {} ({})",
+                            m.from, m.to, m.source
+                        ));
+                        facts.memory_peak_of_limit =
+                            m.memory.as_ref().and_then(|m| m.peak_of_limit);
+                    }
+                    Err(why) => not_read.push(format!("memory and CPU before the termination: {why}")),
+                }
+                read.ok()
+            }
+            Err(why) => {
+                not_read.push(format!("memory and CPU before the termination: {why}"));
+                None
+            }
+        };
 
         Gathered {
             facts,
@@ -324,6 +539,7 @@ impl<'a> Evidence<'a> {
             waiting,
             looked_at,
             not_read,
+            metrics,
             now,
         }
     }
@@ -342,6 +558,7 @@ impl<'a> Evidence<'a> {
             waiting,
             looked_at,
             not_read,
+            metrics,
             now,
         } = self.gather(pod, status, now);
         let namespace = pod.namespace_or_default().to_string();
@@ -352,7 +569,14 @@ impl<'a> Evidence<'a> {
             .as_ref()
             .and_then(|s| s.node_name())
             .map(str::to_string);
-        let timeline = timeline(status, termination.as_ref(), &facts, &container, now);
+        let timeline = timeline(
+            status,
+            termination.as_ref(),
+            &facts,
+            metrics.as_ref(),
+            &container,
+            now,
+        );
         let probe = liveness_probe(pod, &container);
         let grace = grace_period(pod);
         let exit = match (&termination, waiting) {
@@ -387,6 +611,14 @@ impl<'a> Evidence<'a> {
                     Some(m) => (m.title.clone(), format!("{} ", m.fix)),
                     None => ("none recognised".to_string(), String::new()),
                 };
+                values.insert(
+                    "memory_trend",
+                    metrics
+                        .as_ref()
+                        .and_then(|m| m.memory.as_ref())
+                        .map(|m| format!("In the 30 minutes before: {}.", m.describe()))
+                        .unwrap_or_default(),
+                );
                 values.insert("signature", signature);
                 values.insert("signature_fix", signature_fix);
                 values.insert(
@@ -436,6 +668,7 @@ impl<'a> Evidence<'a> {
             termination,
             timeline,
             log,
+            metrics,
             verdict,
             looked_at,
             not_read,
@@ -597,15 +830,65 @@ fn describe_state(status: &ContainerStatus) -> String {
     "unknown (no state reported)".to_string()
 }
 
+/// The 30 minutes of metrics before `anchor` for one container, or why there are none.
+fn metrics_before(
+    history: &ContainerHistory,
+    (namespace, pod, container): (&str, &str, &str),
+    anchor: Timestamp,
+) -> Result<MetricsBefore, String> {
+    let to = anchor.as_second();
+    let from = to - WINDOW_BEFORE_SECONDS;
+    if !history.covers(from, to) {
+        return Err(format!(
+            "{} was read for the {} hours before the scan; the termination is older",
+            history.source,
+            (history.to - history.from) / 3600
+        ));
+    }
+    let memory = MemoryTrend::of(
+        history.memory_between(namespace, pod, container, from, to),
+        history.limit_of(namespace, pod, container),
+    );
+    let throttled = history.throttled_between(namespace, pod, container, from, to);
+    let throttling = (!throttled.is_empty()).then(|| Throttling {
+        mean: throttled.iter().map(|p| p.1).sum::<f64>() / throttled.len() as f64,
+        max: throttled.iter().map(|p| p.1).fold(0.0, f64::max),
+        points: throttled,
+    });
+    if memory.is_none() && throttling.is_none() {
+        return Err(format!(
+            "{} has no memory or CPU series for this container then",
+            history.source
+        ));
+    }
+    let at = |s: i64| Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH);
+    Ok(MetricsBefore {
+        source: history.source.clone(),
+        from: at(from),
+        to: at(to),
+        memory,
+        throttling,
+    })
+}
+
 /// The timeline: the run that ended, the events and node changes around it, the state now.
 fn timeline(
     status: &ContainerStatus,
     termination: Option<&Termination>,
     facts: &Facts,
+    metrics: Option<&MetricsBefore>,
     container: &str,
     now: Timestamp,
 ) -> Vec<TimelineEntry> {
     let mut entries = Vec::new();
+    if let Some(m) = metrics {
+        for line in m.describe() {
+            entries.push(TimelineEntry {
+                at: Some(m.from),
+                what: format!("{line} (until the termination)"),
+            });
+        }
+    }
     if let Some(t) = termination {
         if let Some(at) = t.started_at {
             entries.push(TimelineEntry {
@@ -682,7 +965,13 @@ pub fn evidence_of<'a>(ctx: &DetectContext<'a>) -> Evidence<'a> {
             logs: ctx
                 .optional(&PREVIOUS_LOGS)
                 .map_err(|m| why(m, "not in this scan (only a live scan reads logs)")),
+            history: ctx.optional(&CONTAINER_HISTORY).map_err(|m| {
+                why(
+                    m,
+                    "no Prometheus configured (--prometheus-url or --prometheus-service)",
+                )
+            }),
         },
-        Options::default(),
+        options(),
     )
 }

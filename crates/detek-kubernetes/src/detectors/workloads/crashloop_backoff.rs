@@ -42,7 +42,7 @@ use crate::prelude::*;
     labels = ["kubernetes", "workloads", "pod"],
     level = Error,
     requires = [PODS],
-    uses = [EVENTS, NODES, PREVIOUS_LOGS],
+    uses = [EVENTS, NODES, PREVIOUS_LOGS, CONTAINER_HISTORY],
     references = [
         "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts",
         "https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/",

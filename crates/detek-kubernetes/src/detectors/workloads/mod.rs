@@ -118,7 +118,7 @@ fn with_verdict(
     if let Some(fix) = &explained.verdict.fix {
         finding = finding.with_evidence(format!("fix: {fix}"));
     }
-    finding
+    finding.with_timeline(explained.to_timeline())
 }
 
 /// Init containers then regular containers of a pod spec, each with its kind.

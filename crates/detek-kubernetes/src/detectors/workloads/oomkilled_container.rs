@@ -45,7 +45,7 @@ use k8s_openapi::api::core::v1::ContainerStateTerminated;
     labels = ["kubernetes", "workloads", "pod", "resources"],
     level = Error,
     requires = [PODS],
-    uses = [EVENTS, NODES, PREVIOUS_LOGS],
+    uses = [EVENTS, NODES, PREVIOUS_LOGS, CONTAINER_HISTORY],
     references = [
         "https://kubernetes.io/docs/tasks/configure-pod-container/assign-memory-resource/#exceed-a-container-s-memory-limit",
     ],

@@ -48,7 +48,7 @@ use crate::prelude::*;
     labels = ["kubernetes", "workloads", "pod"],
     level = Warn,
     requires = [PODS],
-    uses = [EVENTS, NODES, PREVIOUS_LOGS],
+    uses = [EVENTS, NODES, PREVIOUS_LOGS, CONTAINER_HISTORY],
     references = ["https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts"],
     settings = PodRestartingSettings,
 )]
