@@ -53,7 +53,11 @@ impl ContainerHistory {
         from: i64,
         to: i64,
     ) -> Vec<(i64, f64)> {
-        within(self.memory.get(&Self::id(namespace, pod, container)), from, to)
+        within(
+            self.memory.get(&Self::id(namespace, pod, container)),
+            from,
+            to,
+        )
     }
 
     /// The throttling points of a container within `[from, to]`.

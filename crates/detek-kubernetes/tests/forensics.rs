@@ -85,6 +85,7 @@ fn every_case_yields_exactly_its_verdict_and_every_cause_has_cases_both_ways() {
                 events: Ok(&set.events),
                 nodes: Ok(&set.nodes),
                 logs: Ok(&logs),
+                history: Err("no Prometheus configured".to_string()),
             },
             Options::default(),
         );
@@ -146,6 +147,7 @@ fn the_oom_verdict_names_the_limit_and_the_fix() {
             events: Ok(&set.events),
             nodes: Err("not in this scan".to_string()),
             logs: Err("not in this scan (only a live scan reads logs)".to_string()),
+            history: Err("no Prometheus configured".to_string()),
         },
         Options::default(),
     );
@@ -163,7 +165,7 @@ fn the_oom_verdict_names_the_limit_and_the_fix() {
         [
             "the Node: not in this scan",
             "the previous run's log: not in this scan (only a live scan reads logs)",
-            "memory and CPU before the termination: not read by this version",
+            "memory and CPU before the termination: no Prometheus configured",
         ]
     );
     let timeline: Vec<String> = e

@@ -68,7 +68,10 @@ fn demo_name(taken: jiff::Timestamp) -> String {
     )
 }
 
-pub(crate) fn resolve_targets_at_their_time(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
+pub(crate) fn resolve_targets_at_their_time(
+    args: &TargetArgs,
+    config: &Config,
+) -> Result<Vec<ScanTarget>> {
     let mut targets = kubernetes_targets(args, config)?;
     // The metric detectors read the cluster's Prometheus (or --metrics-url), when one is
     // configured (live clusters: `live_targets`); a snapshot gets it only from

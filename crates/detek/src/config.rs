@@ -186,7 +186,8 @@ impl Config {
             .as_deref()
             .and_then(Path::parent)
             .unwrap_or(Path::new(""));
-        let resolve = |paths: &[PathBuf]| -> Vec<PathBuf> { paths.iter().map(|p| base.join(p)).collect() };
+        let resolve =
+            |paths: &[PathBuf]| -> Vec<PathBuf> { paths.iter().map(|p| base.join(p)).collect() };
         let options = detek_kubernetes::forensics::Options::with_files(
             &resolve(&f.causes),
             &resolve(&f.log_signatures),

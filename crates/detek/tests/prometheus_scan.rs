@@ -600,13 +600,16 @@ fn why_reads_the_memory_climb_before_an_oom_kill_from_prometheus() {
     let climb = "memory working set 30.0 MiB → 64.0 MiB (peak 64.0 MiB, 100% of the 64.0 MiB \
                  limit), +1.1 MiB a minute";
     assert!(
-        text.stdout.contains(&format!(
-            "In the 30 minutes before: {climb}."
-        )),
+        text.stdout
+            .contains(&format!("In the 30 minutes before: {climb}.")),
         "{}",
         text.stdout
     );
-    assert!(text.stdout.contains(&format!("    {climb}\n")), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(&format!("    {climb}\n")),
+        "{}",
+        text.stdout
+    );
 
     // `detek run` on the same Pod: the oomkilled_container finding carries the timeline and
     // the memory trace the HTML report draws.
@@ -628,7 +631,8 @@ fn why_reads_the_memory_climb_before_an_oom_kill_from_prometheus() {
         ],
         &password,
     );
-    let list: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let list: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
     let finding = &live_common::report_of(&list, "oomkilled_container")["findings"][0];
     let trace = &finding["timeline"]["traces"][0];
     assert_eq!(trace["name"], "memory working set");

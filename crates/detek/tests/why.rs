@@ -193,9 +193,18 @@ fn users_add_causes_and_signatures_through_the_config_file() {
     // `detek run` reads the same config: the crashloop_backoff finding carries the verdict.
     let (_, stdout, stderr) = cli_common::detek(
         dir.path(),
-        &["run", "--input", "billing-0.yaml", "--select", "crashloop_backoff", "-f", "json"],
+        &[
+            "run",
+            "--input",
+            "billing-0.yaml",
+            "--select",
+            "crashloop_backoff",
+            "-f",
+            "json",
+        ],
     );
-    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
     let report = list["reports"]
         .as_array()
         .unwrap()
@@ -207,7 +216,10 @@ fn users_add_causes_and_signatures_through_the_config_file() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e.as_str().unwrap().starts_with("verdict: its licence expired")),
+            .any(|e| e
+                .as_str()
+                .unwrap()
+                .starts_with("verdict: its licence expired")),
         "{report}"
     );
 

@@ -253,7 +253,11 @@ impl MemoryTrend {
                 mib(limit)
             ));
         }
-        let sign = if self.bytes_per_minute >= 0.0 { "+" } else { "-" };
+        let sign = if self.bytes_per_minute >= 0.0 {
+            "+"
+        } else {
+            "-"
+        };
         s.push_str(&format!(
             "), {sign}{} a minute",
             mib(self.bytes_per_minute.abs())
@@ -523,7 +527,9 @@ impl<'a> Evidence<'a> {
                         facts.memory_peak_of_limit =
                             m.memory.as_ref().and_then(|m| m.peak_of_limit);
                     }
-                    Err(why) => not_read.push(format!("memory and CPU before the termination: {why}")),
+                    Err(why) => {
+                        not_read.push(format!("memory and CPU before the termination: {why}"))
+                    }
                 }
                 read.ok()
             }
