@@ -32,7 +32,8 @@ Each condition is written here, with the finding the tests expect (tests/prometh
   alerts (rules.yml)    KubeDeploymentReplicasMismatch for e2e-deployment (available 2 → 1)
   restart forensics     forensics/leaky-api-0 container api (not in the dumps: its own
                         series): working set 30 → 64 MiB, its 64 MiB limit, over the 30 min
-                        before an OOM kill at T0 - 15 min, then 20 MiB; restarted once
+                        before an OOM kill 15 min before T0 (on the minute), then 20 MiB;
+                        restarted once
                         (crates/detek/tests/prometheus_scan.rs); no metric detector fires
 """
 import json
@@ -162,16 +163,25 @@ add_counter(cadvisor_in, THROTTLED, PM, CADVISOR, lambda t: 5.0, TWO_HOURS, 5.0)
 add_counter(cadvisor_in, PERIODS, S1, CADVISOR, lambda t: 10.0, TWO_HOURS, 10.0)
 add_counter(cadvisor_in, THROTTLED, S1, CADVISOR, lambda t: 10.0 if t >= -3 * 60 else 0.0, TWO_HOURS, 10.0)
 
-# --- restart forensics: a container that climbs to its limit and is OOM-killed at T0 - 15 min
+# --- restart forensics: a container that climbs to its limit and is OOM-killed 15 minutes
+# before T0, on the minute (detek reads its history on the minute grid, so the figures read
+# back are the ones written here; the test computes the same instant)
 MiB = 1024 ** 2
 LEAKY = 'container="api",namespace="forensics",pod="leaky-api-0"'
-KILLED = -15 * 60
-add(f"{WS}{{{LEAKY},{CADVISOR}}}", KILLED - 30 * 60,
-    lambda t: 30 * MiB + (t - (KILLED - 30 * 60)) / (30 * 60) * 34 * MiB if t <= KILLED else 20 * MiB)
-add(f'kube_pod_container_resource_limits{{{LEAKY},resource="memory",unit="byte",{KSM}}}',
-    KILLED - 30 * 60, lambda t: 64 * MiB)
-add(f"kube_pod_container_status_restarts_total{{{LEAKY},{KSM}}}", KILLED - 30 * 60,
-    lambda t: 0 if t <= KILLED else 1)
+KILLED_AT = (T0 - 15 * 60) // 60 * 60
+CLIMB_FROM = KILLED_AT - 30 * 60
+
+
+def add_on_minutes(series, fn):
+    history.setdefault(series, []).extend((t, fn(t)) for t in range(CLIMB_FROM, T0 + 1, STEP))
+
+
+add_on_minutes(f"{WS}{{{LEAKY},{CADVISOR}}}",
+               lambda t: 30 * MiB + (t - CLIMB_FROM) / (30 * 60) * 34 * MiB if t <= KILLED_AT else 20 * MiB)
+add_on_minutes(f'kube_pod_container_resource_limits{{{LEAKY},resource="memory",unit="byte",{KSM}}}',
+               lambda t: 64 * MiB)
+add_on_minutes(f"kube_pod_container_status_restarts_total{{{LEAKY},{KSM}}}",
+               lambda t: 0 if t <= KILLED_AT else 1)
 leaky_cadvisor = [f"{WS}{{{LEAKY}}} {20 * MiB}"]
 leaky_ksm = [
     f'kube_pod_container_resource_limits{{{LEAKY},resource="memory",unit="byte"}} {64 * MiB}',

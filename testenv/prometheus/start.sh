@@ -62,9 +62,7 @@ PASSWORD="$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
 HASH="$(python3 -W ignore -c 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$PASSWORD")"
 
 SCRAPE_INTERVAL="${DETEK_PROMETHEUS_SCRAPE_INTERVAL:-2s}"
-# On the minute: the history's points (every 60 s from T0) fall on the grid of the range
-# queries detek aligns to the minute, so the values a test reads back are the written ones.
-T0="$(( $(date +%s) / 60 * 60 ))"
+T0="$(date +%s)"
 mkdir -p "$DIR/exporter" "$DIR/data"
 python3 "$HERE/scenario.py" "$DATA" "$DIR" "$T0" "127.0.0.1:$EXPORTER_PORT" "127.0.0.1:$DEAD_LONG_PORT" \
     || fail "scenario.py failed"

@@ -916,6 +916,16 @@ fn collector(c: &CollectorStatus) -> Collector {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_sparkline_spans_the_box_from_zero_to_the_larger_of_peak_and_limit() {
+        let (line, limit) = sparkline(&[(1000, 0.0), (1060, 50.0), (1120, 100.0)], Some(200.0));
+        assert_eq!(line, "0.0,22.0 60.0,17.0 120.0,12.0");
+        assert_eq!(limit.as_deref(), Some("2.0"));
+        let (line, limit) = sparkline(&[(0, 4.0), (30, 8.0)], None);
+        assert_eq!(line, "0.0,12.0 120.0,2.0");
+        assert_eq!(limit, None);
+    }
+
     fn between<'a>(out: &'a str, open: &str, close: &str) -> &'a str {
         let start = out.find(open).unwrap() + open.len();
         let end = start + out[start..].find(close).unwrap();

@@ -294,6 +294,12 @@ fn demo_renders_as_json_html_and_table() {
     assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"));
     assert!(html.contains("failed_pod"));
     assert!(!html.contains("src=\"http"));
+    // The demo's OOM kill: its timeline under the finding, folded.
+    assert!(
+        html.contains("<details class=\"timeline\"><summary>Timeline</summary><ol>"),
+        "no restart timeline in the HTML report"
+    );
+    assert!(html.contains("container memory-eater terminated: exit code 137"));
     // Links to the web only as the detectors' references (`<a>`, no referrer): nothing fetched.
     for (i, _) in html.match_indices("href=\"http") {
         assert!(html[..i].ends_with("<a "), "{}", &html[i - 20..i + 40]);

@@ -503,9 +503,15 @@ fn metrics_url_beside_a_snapshot() {
 }
 
 /// The Pod of testenv/prometheus/scenario.py's restart-forensics case: container `api`
-/// OOM-killed 15 minutes before the end of the loaded history (T0), restarted since.
+/// OOM-killed 15 minutes before the end of the loaded history (T0), on the minute, restarted
+/// since.
 fn leaky_pod(t0: i64) -> String {
-    let at = |s: i64| jiff::Timestamp::from_second(t0 + s).unwrap().to_string();
+    let killed_at = (t0 - 15 * 60).div_euclid(60) * 60;
+    let at = |s: i64| {
+        jiff::Timestamp::from_second(killed_at + s)
+            .unwrap()
+            .to_string()
+    };
     format!(
         r#"apiVersion: v1
 kind: Pod
@@ -535,8 +541,8 @@ status:
       terminated: {{exitCode: 137, reason: OOMKilled, startedAt: "{created}", finishedAt: "{killed}"}}
 "#,
         created = at(-2 * 3600),
-        killed = at(-15 * 60),
-        restarted = at(-15 * 60 + 5),
+        killed = at(0),
+        restarted = at(5),
     )
 }
 
