@@ -36,7 +36,7 @@ pub struct ContainerHistory {
 pub const CONTAINER_HISTORY: Key<ContainerHistory> = Key::new("prometheus/container-history");
 
 impl ContainerHistory {
-    fn id(namespace: &str, pod: &str, container: &str) -> ContainerId {
+    fn id((namespace, pod, container): (&str, &str, &str)) -> ContainerId {
         (
             namespace.to_string(),
             pod.to_string(),
@@ -45,41 +45,17 @@ impl ContainerHistory {
     }
 
     /// The memory points of a container within `[from, to]`.
-    pub fn memory_between(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: &str,
-        from: i64,
-        to: i64,
-    ) -> Vec<(i64, f64)> {
-        within(
-            self.memory.get(&Self::id(namespace, pod, container)),
-            from,
-            to,
-        )
+    pub fn memory_between(&self, id: (&str, &str, &str), from: i64, to: i64) -> Points {
+        within(self.memory.get(&Self::id(id)), from, to)
     }
 
     /// The throttling points of a container within `[from, to]`.
-    pub fn throttled_between(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: &str,
-        from: i64,
-        to: i64,
-    ) -> Vec<(i64, f64)> {
-        within(
-            self.throttled.get(&Self::id(namespace, pod, container)),
-            from,
-            to,
-        )
+    pub fn throttled_between(&self, id: (&str, &str, &str), from: i64, to: i64) -> Points {
+        within(self.throttled.get(&Self::id(id)), from, to)
     }
 
-    pub fn limit_of(&self, namespace: &str, pod: &str, container: &str) -> Option<f64> {
-        self.memory_limit
-            .get(&Self::id(namespace, pod, container))
-            .copied()
+    pub fn limit_of(&self, id: (&str, &str, &str)) -> Option<f64> {
+        self.memory_limit.get(&Self::id(id)).copied()
     }
 
     /// Does the read range cover `[from, to]`?

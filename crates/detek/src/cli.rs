@@ -146,28 +146,10 @@ pub struct WhyArgs {
     #[arg(long)]
     pub no_log_excerpts: bool,
 
-    /// Prometheus to read the container's memory and CPU throttling before the termination
-    /// from (its HTTP API). Without one (and without the config file's `prometheus:`) the
-    /// answer says it could not read them.
-    #[arg(long, value_name = "URL", conflicts_with = "prometheus_service")]
-    pub prometheus_url: Option<String>,
-
-    /// Live cluster: an in-cluster Prometheus through the API server's service proxy,
-    /// `NAMESPACE/SERVICE:PORT` or `auto` (as `detek run --prometheus-service`).
-    #[arg(long, value_name = "NS/NAME:PORT|auto", conflicts_with_all = ["inputs", "demo"])]
-    pub prometheus_service: Option<String>,
-
-    /// Prometheus: a file holding the bearer token to send.
-    #[arg(long, value_name = "PATH")]
-    pub prometheus_token_file: Option<PathBuf>,
-
-    /// Prometheus: basic-auth user; the password is read from $DETEK_PROMETHEUS_PASSWORD.
-    #[arg(long, value_name = "USER")]
-    pub prometheus_user: Option<String>,
-
-    /// Prometheus: PEM CA certificates to trust besides the system's.
-    #[arg(long, value_name = "PATH")]
-    pub prometheus_ca_file: Option<PathBuf>,
+    /// Where to read the container's memory and CPU throttling before the termination from
+    /// (as `detek run`); without a Prometheus the answer says it could not read them.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     /// Config file (default: ./detek.yaml or ./.detek.yaml): its `prometheus:` and
     /// `forensics:` (your own causes and log signatures) sections apply.
@@ -254,6 +236,14 @@ pub struct TargetArgs {
     #[arg(long = "os-cloud", value_name = "NAME")]
     pub os_cloud: Option<String>,
 
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Where the metric detectors (and `detek why`) read metrics from: a Prometheus, or
+/// `/metrics` endpoints; the config file's `prometheus:` fills what is not given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MetricsArgs {
     /// Prometheus to read the metric detectors' data from (its HTTP API): `http(s)://HOST:PORT`
     /// with any path prefix. Credentials: --prometheus-token-file, or --prometheus-user with
     /// $DETEK_PROMETHEUS_PASSWORD; or the config file's `prometheus:` (docs/prometheus.md).

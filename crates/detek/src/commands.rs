@@ -79,7 +79,7 @@ pub(crate) fn resolve_targets_at_their_time(
     if !args.demo
         && !args.inputs.is_empty()
         && let Some(metrics) =
-            crate::metrics::collector(args, config, &metrics_options(args)?, None)?
+            crate::metrics::collector(&args.metrics, config, &metrics_options(args)?, None)?
     {
         for target in &mut targets {
             target.collectors.push(metrics.clone());
@@ -258,7 +258,7 @@ fn live_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     targets
         .into_iter()
         .map(|t| {
-            let metrics = crate::metrics::collector(args, config, &metrics_options, Some(&t))?;
+            let metrics = crate::metrics::collector(&args.metrics, config, &metrics_options, Some(&t))?;
             let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
             collectors.extend(metrics);
             Ok(ScanTarget {

@@ -4,7 +4,7 @@
 //! file's `prometheus:` section. Nothing configured: no collector, and the planner lists the
 //! metric detectors as skipped ("needs a Prometheus server"), never Unknown (DESIGN.md §1).
 
-use crate::cli::TargetArgs;
+use crate::cli::MetricsArgs;
 use crate::config::{Config, PrometheusConfig};
 use anyhow::{Result, bail};
 use detek_core::Collector;
@@ -27,7 +27,7 @@ pub const AUTO_SERVICES: [&str; 6] = [
 /// The metric collector for a target, if a metrics source is configured. `cluster`, for a
 /// live cluster, is what `--prometheus-service` goes through.
 pub fn collector(
-    args: &TargetArgs,
+    args: &MetricsArgs,
     config: &Config,
     options: &ClientOptions,
     cluster: Option<&detek_kubernetes_live::LiveTarget>,
@@ -112,7 +112,7 @@ pub fn collector(
 }
 
 /// Credentials for `--prometheus-url` and `--metrics-url`.
-fn credentials(args: &TargetArgs, file: &PrometheusConfig) -> Result<Endpoint> {
+fn credentials(args: &MetricsArgs, file: &PrometheusConfig) -> Result<Endpoint> {
     let token_file = args
         .prometheus_token_file
         .clone()

@@ -226,32 +226,12 @@ fn target_args(args: &WhyArgs) -> Result<crate::cli::TargetArgs> {
         argv.extend(["--namespace".into(), args.namespace.clone()]);
     }
     argv.extend(["--request-timeout".into(), args.request_timeout.clone()]);
-    let prometheus = [
-        ("--prometheus-url", args.prometheus_url.clone()),
-        ("--prometheus-service", args.prometheus_service.clone()),
-        (
-            "--prometheus-token-file",
-            args.prometheus_token_file
-                .as_ref()
-                .map(|p| p.display().to_string()),
-        ),
-        ("--prometheus-user", args.prometheus_user.clone()),
-        (
-            "--prometheus-ca-file",
-            args.prometheus_ca_file
-                .as_ref()
-                .map(|p| p.display().to_string()),
-        ),
-    ];
-    for (flag, value) in prometheus {
-        if let Some(value) = value {
-            argv.extend([flag.into(), value]);
-        }
-    }
     let Command::Run(run) = Cli::try_parse_from(argv)?.command else {
         bail!("the target arguments did not parse as a run");
     };
-    Ok(run.target)
+    let mut target = run.target;
+    target.metrics = args.metrics.clone();
+    Ok(target)
 }
 
 /// The Pods `kind/name` designates in `namespace`.

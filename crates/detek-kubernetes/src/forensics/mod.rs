@@ -839,7 +839,7 @@ fn describe_state(status: &ContainerStatus) -> String {
 /// The 30 minutes of metrics before `anchor` for one container, or why there are none.
 fn metrics_before(
     history: &ContainerHistory,
-    (namespace, pod, container): (&str, &str, &str),
+    id: (&str, &str, &str),
     anchor: Timestamp,
 ) -> Result<MetricsBefore, String> {
     let to = anchor.as_second();
@@ -852,10 +852,10 @@ fn metrics_before(
         ));
     }
     let memory = MemoryTrend::of(
-        history.memory_between(namespace, pod, container, from, to),
-        history.limit_of(namespace, pod, container),
+        history.memory_between(id, from, to),
+        history.limit_of(id),
     );
-    let throttled = history.throttled_between(namespace, pod, container, from, to);
+    let throttled = history.throttled_between(id, from, to);
     let throttling = (!throttled.is_empty()).then(|| Throttling {
         mean: throttled.iter().map(|p| p.1).sum::<f64>() / throttled.len() as f64,
         max: throttled.iter().map(|p| p.1).fold(0.0, f64::max),
