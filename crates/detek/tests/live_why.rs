@@ -1,18 +1,59 @@
 //! Restart forensics against a real kube-apiserver: Pods whose container states are written
 //! through the status subresource, their events and a Node, reproducing three causes (an OOM
 //! kill at the limit, a liveness-probe restart, a node reboot). `detek why` gives each
-//! verdict; the restart findings of `detek run` carry the same one. There is no kubelet here,
-//! so the API server cannot serve `pods/log`: the answers say the previous log was not read
-//! and why, and a user without the `pods/log` permission is told that instead — never an
-//! error.
+//! verdict; the restart findings of `detek run` carry the same one. There is no kubelet
+//! behind `why-node`, so the API server cannot serve its Pods' `pods/log`: the answers say the
+//! previous log was not read and why, and a user without the `pods/log` permission is told
+//! that instead — never an error. `log-node` points at a fake kubelet on loopback
+//! (testenv/kubelet/fake-kubelet.py, the kubelet's container-log endpoint over HTTPS): the API
+//! server proxies `pods/log?previous=true` to it as to a real kubelet, and the log signature
+//! found there is the verdict.
 
 mod live_common;
 
 use jiff::{SignedDuration, Timestamp};
 use live_common::*;
 use serde_json::{Value, json};
+use std::sync::OnceLock;
 
 const NS: &str = "why";
+
+/// The previous run of `api-0`'s container `api`, as the fake kubelet serves it (hand-written,
+/// in the shape of a Go service's log; the address is the test's own).
+const API_LOG: [&str; 3] = [
+    "2026/12/07 10:00:01 starting api v2.3.1",
+    "2026/12/07 10:00:01 opening postgres://api:s3cr3t-pw@127.0.0.1:5432/orders",
+    "2026/12/07 10:00:31 failed to connect to postgres://api:s3cr3t-pw@127.0.0.1:5432/orders: dial tcp 127.0.0.1:5432: connect: connection refused",
+];
+
+/// The fake kubelet of this test binary: its directory (logs.json, requests.log) and port.
+fn kubelet() -> &'static (tempfile::TempDir, u16) {
+    static KUBELET: OnceLock<(tempfile::TempDir, u16)> = OnceLock::new();
+    KUBELET.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("logs.json"),
+            json!({format!("{NS}/api-0/api"): API_LOG}).to_string(),
+        )
+        .unwrap();
+        // It stops by itself when this process is gone.
+        let child = std::process::Command::new("python3")
+            .arg(repo_root().join("testenv/kubelet/fake-kubelet.py"))
+            .arg(dir.path())
+            .spawn()
+            .expect("start testenv/kubelet/fake-kubelet.py");
+        std::mem::forget(child);
+        let port_file = dir.path().join("port");
+        for _ in 0..300 {
+            if let Ok(port) = std::fs::read_to_string(&port_file) {
+                let port = port.trim().parse().unwrap();
+                return (dir, port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the fake kubelet did not start within 30 s");
+    })
+}
 
 /// Minutes before the scan, as the API server writes times.
 fn ago(minutes: i64) -> String {
@@ -132,6 +173,31 @@ fn env() -> &'static TestEnv {
                 &ago(18),
             ),
         );
+        // A Node whose kubelet is the fake one on loopback, and a Pod on it crash-looping on
+        // a database that refuses connections.
+        let (_, kubelet_port) = kubelet();
+        load_object(
+            &api,
+            &json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "log-node"},
+                    "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                               "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+                               "conditions": [
+                        {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                         "lastHeartbeatTime": ago(1), "lastTransitionTime": ago(600)}]}}),
+        );
+        let mut api_0 = restarted_pod(
+            "api-0",
+            json!({"name": "api", "image": "registry.example/api:2.3.1"}),
+            4,
+            0,
+            json!({"exitCode": 1, "reason": "Error", "startedAt": ago(3), "finishedAt": ago(2)}),
+        );
+        api_0["spec"]["nodeName"] = json!("log-node");
+        api_0["status"]["containerStatuses"][0]["ready"] = json!(false);
+        api_0["status"]["containerStatuses"][0]["state"] = json!({"waiting": {
+            "reason": "CrashLoopBackOff",
+            "message": "back-off 1m20s restarting failed container=api pod=api-0_why"}});
+        load_object(&api, &api_0);
         // A user who may read Pods, events and Nodes but not their logs.
         for object in [
             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -269,4 +335,37 @@ fn a_pod_that_does_not_exist_is_exit_2() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn the_previous_log_read_through_the_api_server_gives_the_verdict() {
+    let env = env();
+    let e = why(&env.admin_kubeconfig(), "api-0");
+    assert_eq!(e["verdict"]["cause"], "dependency_failed_at_start", "{e:#}");
+    assert_eq!(e["log"]["signature"], "connection_refused");
+    assert_eq!(e["log"]["found_in"], "previous log");
+    // The line shown is the matched one, its password redacted.
+    assert_eq!(
+        e["log"]["line"],
+        "2026/12/07 10:00:31 failed to connect to postgres://api:[redacted]@127.0.0.1:5432/orders: \
+         dial tcp 127.0.0.1:5432: connect: connection refused"
+    );
+    assert!(!e.to_string().contains("s3cr3t-pw"), "{e:#}");
+    assert!(
+        e["looked_at"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("the previous run's last 3 log lines")),
+        "{e:#}"
+    );
+    // What reached the kubelet: the previous run, bounded in lines and bytes.
+    let (dir, _) = kubelet();
+    let requests = std::fs::read_to_string(dir.path().join("requests.log")).unwrap();
+    let request = requests
+        .lines()
+        .find(|r| r.starts_with(&format!("/containerLogs/{NS}/api-0/api?")))
+        .unwrap_or_else(|| panic!("{requests}"));
+    for param in ["previous=true", "tailLines=50", "limitBytes=16384"] {
+        assert!(request.contains(param), "{request}");
+    }
 }
