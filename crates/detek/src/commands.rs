@@ -258,7 +258,8 @@ fn live_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     targets
         .into_iter()
         .map(|t| {
-            let metrics = crate::metrics::collector(&args.metrics, config, &metrics_options, Some(&t))?;
+            let metrics =
+                crate::metrics::collector(&args.metrics, config, &metrics_options, Some(&t))?;
             let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
             collectors.extend(metrics);
             Ok(ScanTarget {

@@ -851,10 +851,7 @@ fn metrics_before(
             (history.to - history.from) / 3600
         ));
     }
-    let memory = MemoryTrend::of(
-        history.memory_between(id, from, to),
-        history.limit_of(id),
-    );
+    let memory = MemoryTrend::of(history.memory_between(id, from, to), history.limit_of(id));
     let throttled = history.throttled_between(id, from, to);
     let throttling = (!throttled.is_empty()).then(|| Throttling {
         mean: throttled.iter().map(|p| p.1).sum::<f64>() / throttled.len() as f64,
