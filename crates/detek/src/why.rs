@@ -105,32 +105,13 @@ pub fn why(args: WhyArgs) -> Result<ExitCode> {
             }
         );
     }
-    let missing = |m: detek_core::Missing, absent: &str| {
-        if m.not_collected() {
-            absent.to_string()
-        } else {
-            m.reason
-        }
-    };
     let evidence = Evidence::new(
-        Sources {
-            events: store
-                .get(&EVENTS)
-                .map_err(|m| missing(m, "not in this scan")),
-            nodes: store
-                .get(&NODES)
-                .map_err(|m| missing(m, "not in this scan")),
-            logs: store
-                .get(&PREVIOUS_LOGS)
-                .map_err(|m| missing(m, "not in this scan (only a live cluster has logs)")),
-            history: store.get(&CONTAINER_HISTORY).map_err(|m| {
-                missing(
-                    m,
-                    "no Prometheus configured (--prometheus-url, --prometheus-service or the \
-                     config file's prometheus:)",
-                )
-            }),
-        },
+        Sources::from_missing(
+            store.get(&EVENTS),
+            store.get(&NODES),
+            store.get(&PREVIOUS_LOGS),
+            store.get(&CONTAINER_HISTORY),
+        ),
         Options {
             log_excerpts: !args.no_log_excerpts,
             ..forensics::options()

@@ -459,7 +459,7 @@ impl<'a> Evidence<'a> {
             termination_reason: terminated.and_then(|t| t.reason.clone()),
             exit_code: terminated.map(|t| t.exit_code),
             waiting_reason: waiting.and_then(|w| w.reason.clone()),
-            memory_limit: memory_limit(pod, &container),
+            memory_limit: memory_limit(pod, &container).map(str::to_string),
             pod_reason: pod.status.as_ref().and_then(|s| s.reason.clone()),
             pod_condition_reasons: facts::pod_condition_reasons(pod),
             ..Facts::default()
@@ -769,8 +769,8 @@ pub fn exit_meaning(code: i32) -> String {
     format!("exit code {code}: {what}")
 }
 
-/// The memory limit written for container `name`, if any.
-fn memory_limit(pod: &Pod, name: &str) -> Option<String> {
+/// The memory limit written in the Pod's spec for container `name` (init or regular), if any.
+pub(crate) fn memory_limit<'a>(pod: &'a Pod, name: &str) -> Option<&'a str> {
     let spec = pod.spec.as_ref()?;
     let container = spec
         .init_containers
@@ -779,7 +779,7 @@ fn memory_limit(pod: &Pod, name: &str) -> Option<String> {
         .chain(spec.containers.iter())
         .find(|c| c.name == name)?;
     let limits = container.resources.as_ref()?.limits.as_ref()?;
-    limits.get("memory").map(|q| q.0.clone())
+    limits.get("memory").map(|q| q.0.as_str())
 }
 
 /// `timeoutSeconds 1, periodSeconds 10, failureThreshold 3` (the defaults filled in).
@@ -952,29 +952,44 @@ fn tidy(text: &str) -> String {
 /// The evidence a detector's store holds: the events, nodes and previous logs it declares in
 /// `uses`, or why each is missing.
 pub fn evidence_of<'a>(ctx: &DetectContext<'a>) -> Evidence<'a> {
-    fn why(missing: Missing, absent: &str) -> String {
-        if missing.not_collected() {
-            absent.to_string()
-        } else {
-            missing.reason
-        }
-    }
     Evidence::new(
-        Sources {
-            events: ctx
-                .optional(&EVENTS)
-                .map_err(|m| why(m, "not in this scan")),
-            nodes: ctx.optional(&NODES).map_err(|m| why(m, "not in this scan")),
-            logs: ctx
-                .optional(&PREVIOUS_LOGS)
-                .map_err(|m| why(m, "not in this scan (only a live scan reads logs)")),
-            history: ctx.optional(&CONTAINER_HISTORY).map_err(|m| {
-                why(
-                    m,
-                    "no Prometheus configured (--prometheus-url or --prometheus-service)",
-                )
-            }),
-        },
+        Sources::from_missing(
+            ctx.optional(&EVENTS),
+            ctx.optional(&NODES),
+            ctx.optional(&PREVIOUS_LOGS),
+            ctx.optional(&CONTAINER_HISTORY),
+        ),
         options(),
     )
+}
+
+impl<'a> Sources<'a> {
+    /// The sources as a store gives them, each missing one named with why: its collector's
+    /// failure, or what a scan lacks when it was not collected at all.
+    pub fn from_missing(
+        events: Result<&'a Items<Event>, Missing>,
+        nodes: Result<&'a Items<Node>, Missing>,
+        logs: Result<&'a PreviousLogs, Missing>,
+        history: Result<&'a ContainerHistory, Missing>,
+    ) -> Sources<'a> {
+        fn why(missing: Missing, absent: &str) -> String {
+            if missing.not_collected() {
+                absent.to_string()
+            } else {
+                missing.reason
+            }
+        }
+        Sources {
+            events: events.map_err(|m| why(m, "not in this scan")),
+            nodes: nodes.map_err(|m| why(m, "not in this scan")),
+            logs: logs.map_err(|m| why(m, "not in this scan (only a live scan reads logs)")),
+            history: history.map_err(|m| {
+                why(
+                    m,
+                    "no Prometheus configured (--prometheus-url, --prometheus-service or the \
+                     config file's prometheus:)",
+                )
+            }),
+        }
+    }
 }

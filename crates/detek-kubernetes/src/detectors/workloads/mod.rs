@@ -139,12 +139,7 @@ fn quantities(map: &BTreeMap<String, Quantity>) -> String {
         .join(", ")
 }
 
-/// The memory limit written in the Pod's spec for container `name`, if any.
-fn memory_limit<'a>(pod: &'a Pod, name: &str) -> Option<&'a str> {
-    let (_, container) = spec_containers(pod.spec.as_ref()?).find(|(_, c)| c.name == name)?;
-    let limits = container.resources.as_ref()?.limits.as_ref()?;
-    limits.get("memory").map(|q| q.0.as_str())
-}
+use crate::forensics::memory_limit;
 
 /// `exit code 137 (OOMKilled) at 2023-07-11T04:43:25Z`: one termination in a few words.
 fn describe_termination(t: &ContainerStateTerminated) -> String {
