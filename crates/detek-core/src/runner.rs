@@ -181,7 +181,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> ReportList {
     }
     // Detectors are CPU-bound (rayon): keep them off the async workers, so other targets'
     // collectors scanned concurrently keep making progress.
-    let mut reports = off_async_workers(|| detect(&runnable, &store, options, now));
+    let mut reports = off_async_workers(|| detect(&runnable, &store, options, &target, now));
     off_async_workers(|| {
         reports.par_iter_mut().for_each(|report| {
             for finding in &mut report.findings {
@@ -412,13 +412,14 @@ fn detect(
     detectors: &[Arc<dyn Detector>],
     store: &Store,
     options: &RunOptions,
+    target: &Target,
     now: SystemTime,
 ) -> Vec<Report> {
     options.progress.detectors_started(detectors.len());
     detectors
         .par_iter()
         .map(|detector| {
-            let report = run_detector(detector.as_ref(), store, options, now);
+            let report = run_detector(detector.as_ref(), store, options, target, now);
             options.progress.detector_finished(&detector.meta().id);
             report
         })
@@ -430,6 +431,7 @@ pub(crate) fn run_detector(
     detector: &dyn Detector,
     store: &Store,
     options: &RunOptions,
+    target: &Target,
     now: SystemTime,
 ) -> Report {
     let meta = detector.meta();
@@ -452,6 +454,7 @@ pub(crate) fn run_detector(
         requires: &meta.requires,
         uses: &meta.uses,
         detector: &meta.id,
+        target: Some(target),
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| detector.detect(&ctx)));
     let elapsed = ms(clock);

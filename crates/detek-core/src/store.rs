@@ -1,7 +1,7 @@
 use crate::key::{Key, KeyId};
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 type Value = Arc<dyn Any + Send + Sync>;
 
@@ -42,6 +42,9 @@ pub(crate) enum Slot {
 #[derive(Default)]
 pub struct Store {
     slots: HashMap<KeyId, Slot>,
+    /// Values derived from the store on first use and shared by every reader of this scan
+    /// (see [`Store::memo`]).
+    memos: Mutex<HashMap<&'static str, Arc<OnceLock<Value>>>>,
 }
 
 impl Store {
@@ -109,6 +112,21 @@ impl Store {
     /// Mark `id` skipped (tests, and callers assembling a store by hand).
     pub fn skip(&mut self, id: KeyId, reason: impl Into<String>) {
         self.slots.insert(id, Slot::Skipped(reason.into()));
+    }
+
+    /// The value derived from this store under `name`, built by `build` the first time any
+    /// detector asks and shared by every later one (the others wait for it): a view several
+    /// detectors read and none owns, such as the Rego detectors' input document, built once
+    /// per scan from the keys that are there.
+    pub fn memo<T: Send + Sync + 'static>(&self, name: &'static str, build: impl FnOnce() -> T) -> Arc<T> {
+        let cell = {
+            let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+            memos.entry(name).or_default().clone()
+        };
+        let value = cell.get_or_init(|| Arc::new(build()) as Value).clone();
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| panic!("memo {name} holds another type (two memos share a name)"))
     }
 
     pub(crate) fn set(&mut self, id: KeyId, slot: Slot) {

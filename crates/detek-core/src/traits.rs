@@ -171,15 +171,26 @@ impl Docs {
         }
     }
 
-    /// The whole text, as `detek explain` prints it.
+    /// The whole text, as `detek explain` prints it. A section a run-time detector left empty
+    /// (a policy's description says what and why in one) is left out.
     pub fn markdown(&self) -> String {
-        format!(
-            "## What it detects\n{}\n\n## Why it matters\n{}\n\n## How to fix\n{}\n\n## Example\n{}\n",
-            self.what.trim(),
-            self.why.trim(),
-            self.fix.trim(),
-            self.example.trim()
-        )
+        let sections = [
+            ("What it detects", &self.what),
+            ("Why it matters", &self.why),
+            ("How to fix", &self.fix),
+            ("Example", &self.example),
+        ];
+        let mut out = String::new();
+        for (heading, text) in sections {
+            if text.trim().is_empty() {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("## {heading}\n{}\n", text.trim()));
+        }
+        out
     }
 
     pub fn is_complete(&self) -> bool {
@@ -211,6 +222,9 @@ pub struct DetectorMeta {
     pub docs: Docs,
     /// Declared settings: `detek explain` shows them, the config file is validated against them.
     pub settings: Vec<SettingSpec>,
+    /// Where a detector loaded at run time is defined (a Rego policy's file and the line of its
+    /// metadata); `None` for built-in detectors, documented by their source's `///` comment.
+    pub source: Option<crate::report::SourceLocation>,
 }
 
 impl DetectorMeta {
@@ -249,6 +263,9 @@ pub struct DetectContext<'a> {
     pub(crate) uses: &'a [KeyId],
     /// The id of the detector being run (for its typed settings).
     pub(crate) detector: &'a str,
+    /// The target being scanned, its identity learnt by the collectors (`None` in tests that
+    /// call a detector directly).
+    pub(crate) target: Option<&'a crate::report::Target>,
 }
 
 impl<'a> DetectContext<'a> {
@@ -260,7 +277,14 @@ impl<'a> DetectContext<'a> {
             requires: &[],
             uses: &[],
             detector: "",
+            target: None,
         }
+    }
+
+    /// The target being scanned (its name, kind and identity), when the runner runs the
+    /// detector.
+    pub fn target(&self) -> Option<&'a crate::report::Target> {
+        self.target
     }
 
     /// The same context for detector `id` (tests that call a detector directly).

@@ -98,6 +98,7 @@ impl Loaded {
                     true.into(),
                     "only negative numbers".to_string(),
                 )],
+                source: None,
             },
         })
     }

@@ -119,6 +119,7 @@ fn detector(
             references: Vec::new(),
             docs: Docs::default(),
             settings: Vec::new(),
+            source: None,
         },
         behaviour,
     })

@@ -26,6 +26,7 @@ impl CertificatesListed {
             references: Vec::new(),
             docs: Docs::default(),
             settings: Vec::new(),
+            source: None,
         })
     }
 }

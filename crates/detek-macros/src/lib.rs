@@ -225,6 +225,7 @@ fn expand_detector(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenS
                         references: ::std::vec![#(::std::borrow::Cow::Borrowed(#references)),*],
                         docs: ::detek_core::Docs::parse(#docs),
                         settings: #settings,
+                        source: ::std::option::Option::None,
                     });
                 &META
             }

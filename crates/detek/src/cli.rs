@@ -90,6 +90,9 @@ pub enum Command {
     /// cluster or files could not be read.
     #[command(verbatim_doc_comment)]
     Why(WhyArgs),
+    /// Write, test and check detectors in Rego (docs/policies.md): `detek policy new NAME`,
+    /// `detek policy test DIR`, `detek policy check DIR`; run them with `--policy-dir DIR`.
+    Policy(PolicyCommandArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -303,6 +306,24 @@ pub struct SelectArgs {
     /// rules (default: ./detek.yaml or ./.detek.yaml when present; see docs/config.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// Rego detectors (docs/policies.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PolicyArgs {
+    /// A directory of Rego detectors: every *.rego file with a `# METADATA` block becomes a
+    /// detector beside the built-in ones (repeatable; also `policyDirs` in detek.yaml). See
+    /// `detek policy --help` and docs/policies.md.
+    #[arg(long = "policy-dir", value_name = "DIR")]
+    pub policy_dirs: Vec<PathBuf>,
+
+    /// Time one policy's evaluation may take before it is stopped and reported Unknown
+    /// (default 5s; also `policyTimeout` in detek.yaml).
+    #[arg(long, value_name = "DURATION")]
+    pub policy_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -407,6 +428,9 @@ pub struct ListArgs {
     /// Only these detectors: ids or labels, comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "ID|LABEL")]
     pub select: Vec<String>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -464,6 +488,72 @@ pub struct ServeArgs {
 pub struct ExplainArgs {
     /// Detector id, e.g. `oomkilled_container` (see `detek list`).
     pub id: String,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCommandArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the `test_*` rules of the policies' `*_test.rego` files (the `opa test`
+    /// convention: `with input as {...}`), with the policies, their helper libraries and
+    /// `data.json`/`data.yaml` loaded. Exit 0 when every test passes, 1 when one fails, 2 when
+    /// the directory cannot be read.
+    ///
+    ///   detek policy test examples/policies
+    ///   detek policy test policies/ --format json
+    #[command(verbatim_doc_comment)]
+    Test(PolicyTestArgs),
+    /// Write NAME.rego (metadata, a working rule) and NAME_test.rego (two tests) to start a
+    /// detector from.
+    ///
+    ///   detek policy new deployment_single_replica --dir policies/
+    ///   detek policy test policies/ && detek run --demo --policy-dir policies/ -f table
+    #[command(verbatim_doc_comment)]
+    New(PolicyNewArgs),
+    /// Check policies without a cluster: metadata, syntax, unknown or refused builtins
+    /// (http.send, opa.runtime), a dry run, rules nothing uses, policies without tests. Exit 1
+    /// when a policy would not load.
+    Check(PolicyCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// Policy directories (read recursively).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Output: text (one line per test) or json.
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Time one test may take (default 5s).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyNewArgs {
+    /// The detector's id, snake_case (e.g. `deployment_single_replica`): the files are
+    /// NAME.rego and NAME_test.rego, the package detek.NAME.
+    pub name: String,
+    /// Where to write the files.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// Policy directories (read recursively).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Output: table or json.
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => crate::serve::serve(args),
         Command::Fleet(args) => crate::fleet::fleet(args),
         Command::Why(args) => crate::why::why(args),
+        Command::Policy(args) => crate::policy::policy(args),
     }
 }
 
@@ -305,14 +306,25 @@ pub(crate) fn settings(
     Ok(settings)
 }
 
-pub(crate) fn load_config(
-    select_args: &crate::cli::SelectArgs,
-    catalogue: &Catalogue,
-) -> Result<Config> {
+/// The config file and the catalogue it is checked against: the built-in detectors and the
+/// policies of `--policy-dir` and the config's `policyDirs`.
+pub(crate) fn load_config(select_args: &crate::cli::SelectArgs) -> Result<(Config, Catalogue)> {
     let config = Config::discover(select_args.config.as_deref())?;
-    config.validate(catalogue)?;
+    let catalogue = policy_catalogue(&select_args.policy, &config)?;
+    config.validate(&catalogue)?;
     config.install_forensics()?;
-    Ok(config)
+    Ok((config, catalogue))
+}
+
+/// The catalogue with the policies the flags and the config file name.
+pub(crate) fn policy_catalogue(policy: &crate::cli::PolicyArgs, config: &Config) -> Result<Catalogue> {
+    let mut dirs = policy.policy_dirs.clone();
+    dirs.extend(config.policy_dirs());
+    let timeout = policy
+        .policy_timeout
+        .as_deref()
+        .or(config.policy_timeout.as_deref());
+    crate::catalogue::catalogue_with_policies(&dirs, timeout)
 }
 
 fn selection(select_args: &crate::cli::SelectArgs) -> Selection {
@@ -392,8 +404,7 @@ pub(crate) async fn demo_scan() -> Result<ReportList> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let catalogue = catalogue()?;
-    let config = load_config(&args.select, &catalogue)?;
+    let (config, catalogue) = load_config(&args.select)?;
     let baseline = args.baseline.as_deref().map(load_baseline).transpose()?;
     let targets = resolve_targets(&args.target, &config)?;
     let settings = settings(&args.target.target_version, &config, &catalogue)?;
@@ -655,7 +666,7 @@ fn write_report(args: &RunArgs, lists: &[ReportList]) -> Result<()> {
 }
 
 /// Write `text` to stdout.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
@@ -711,8 +722,7 @@ fn exit_code(lists: &[ReportList], fail_on: FailOn, allow_partial: bool) -> Exit
 }
 
 fn plan(args: PlanArgs) -> Result<ExitCode> {
-    let catalogue = catalogue()?;
-    let config = load_config(&args.select, &catalogue)?;
+    let (config, catalogue) = load_config(&args.select)?;
     let targets = resolve_targets(&args.target, &config)?;
     let mut out = String::new();
     let mut json_plans = Vec::new();
@@ -816,7 +826,7 @@ fn plan_table(target: &Target, plan: &Plan) -> String {
 
 fn list(args: ListArgs) -> Result<ExitCode> {
     let mut out = String::new();
-    let catalogue = catalogue()?;
+    let catalogue = policy_catalogue(&args.policy, &Config::discover(None)?)?;
     let all = Selection {
         set: "all".into(),
         select: args.select.clone(),
@@ -841,6 +851,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
                         "solution": m.solution(),
                         "docs": m.docs,
                         "settings": m.settings,
+                        "source": m.source.as_ref().map(|s| s.to_string()),
                     })
                 })
                 .collect();
@@ -872,7 +883,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
 
 fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let mut out = String::new();
-    let catalogue = catalogue()?;
+    let catalogue = policy_catalogue(&args.policy, &Config::discover(None)?)?;
     let Some(d) = catalogue.get(&args.id) else {
         bail!(
             "no detector {:?}{} (see `detek list`)",
@@ -883,6 +894,9 @@ fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let m = d.meta();
     writeln!(out, "# {} — {}\n", m.id, m.title)?;
     writeln!(out, "Level: {}    Labels: {}", m.level, m.labels.join(", "))?;
+    if let Some(source) = &m.source {
+        writeln!(out, "Source: {source}")?;
+    }
     if m.uses.is_empty() {
         writeln!(out, "Reads: {}\n", m.requires.join(", "))?;
     } else {

@@ -12,6 +12,7 @@
 //!     enabled: false      # left out of the default set
 //! sets:
 //!   ci: [workloads, networking, -pod_without_liveness_probe]
+//! policyDirs: [policies/]  # Rego detectors (docs/policies.md)
 //! ignore:
 //!   - detector: run_as_root
 //!     namespace: monitoring
@@ -56,6 +57,13 @@ pub struct Config {
     /// built-in ones (docs/restart-forensics.md).
     #[serde(default)]
     pub forensics: Option<ForensicsConfig>,
+    /// Directories of Rego detectors (docs/policies.md), relative to the config file; added
+    /// to the `--policy-dir` flags.
+    #[serde(default)]
+    pub policy_dirs: Vec<PathBuf>,
+    /// Time one policy's evaluation may take (`5s`, `500ms`); default 5s.
+    #[serde(default)]
+    pub policy_timeout: Option<String>,
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// The file's text, to point validation errors at their line.
@@ -196,6 +204,16 @@ impl Config {
         // A second install in one process (tests) keeps the first tables.
         let _ = detek_kubernetes::forensics::install(options);
         Ok(())
+    }
+
+    /// The policy directories it names, resolved against the config file's directory.
+    pub fn policy_dirs(&self) -> Vec<PathBuf> {
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        self.policy_dirs.iter().map(|p| base.join(p)).collect()
     }
 
     pub fn parse(text: &str) -> Result<Config> {

@@ -1,7 +1,6 @@
 //! `detek fleet scan`: one pass over the fleet's targets into the hub's database, each
 //! target scanned the way `detek run` scans one kubeconfig context or cloud.
 
-use crate::catalogue::catalogue;
 use crate::cli::{FleetArgs, FleetCommand, FleetScanArgs};
 use crate::commands::{ScanTarget, cloud_target, load_config, make_plan, settings, suppressors};
 use crate::config::Config;
@@ -161,8 +160,7 @@ pub fn scanner(
     request_timeout: Duration,
     target_version: Option<String>,
 ) -> Result<Arc<dyn Scanner>> {
-    let catalogue = catalogue()?;
-    let config = load_config(&select, &catalogue)?;
+    let (config, catalogue) = load_config(&select)?;
     let settings = settings(&target_version, &config, &catalogue)?;
     Ok(Arc::new(FleetScanner {
         select,

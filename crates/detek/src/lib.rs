@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod fleet;
 pub mod metrics;
+pub mod policy;
 mod progress;
 pub mod serve;
 pub mod why;

@@ -91,6 +91,7 @@ fn fleet_args(args: &ServeArgs) -> Option<FleetScanArgs> {
             select: Vec::new(),
             ignore: Vec::new(),
             config: None,
+            policy: Default::default(),
         },
         sources: args.sources.clone(),
         database_url: String::new(),
