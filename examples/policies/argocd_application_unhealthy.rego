@@ -94,20 +94,20 @@ details(app) := concat("", [": ", concat(", ", notes)]) if {
 	count(notes) > 0
 } else := ""
 
-out_of_sync_note(app) := [sprintf("%d %s (%s)", [count(items), noun, listing(items)])] if {
+out_of_sync_note(app) := [sprintf("%d %s (%s)", [count(names), noun, listing(names)])] if {
 	sync_status(app) == "OutOfSync"
-	items := sort([resource_label(r) | some r in resources(app); r.status == "OutOfSync"])
-	count(items) > 0
-	noun := plural(count(items), "resource out of sync", "resources out of sync")
+	names := sort([resource_label(r) | some r in resources(app); r.status == "OutOfSync"])
+	count(names) > 0
+	noun := plural(count(names), "resource out of sync", "resources out of sync")
 } else := []
 
-degraded_note(app) := [sprintf("%d degraded (%s)", [count(items), listing(items)])] if {
+degraded_note(app) := [sprintf("%d degraded (%s)", [count(names), listing(names)])] if {
 	health_status(app) == "Degraded"
-	items := sort([degraded_item(r) | some r in resources(app); r.health.status == "Degraded"])
-	count(items) > 0
+	names := sort([degraded_item(r) | some r in resources(app); r.health.status == "Degraded"])
+	count(names) > 0
 } else := []
 
-resources(app) := [r | some r in object.get(status_of(app), "resources", []); is_object(r)]
+resources(app) := [r | some r in items(status_of(app).resources); is_object(r)]
 
 # "Deployment guestbook/guestbook-ui", "ClusterRole guestbook-reader" (cluster-scoped).
 resource_label(r) := sprintf("%s %s/%s", [r.kind, r.namespace, r.name]) if {
@@ -120,9 +120,9 @@ degraded_item(r) := sprintf("%s: %s", [resource_label(r), r.health.message]) if 
 	r.health.message != ""
 } else := resource_label(r)
 
-listing(items) := concat(", ", items) if count(items) <= 3
+listing(names) := concat(", ", names) if count(names) <= 3
 
-listing(items) := concat("", [concat(", ", array.slice(items, 0, 3)), ", ..."]) if count(items) > 3
+listing(names) := concat("", [concat(", ", array.slice(names, 0, 3)), ", ..."]) if count(names) > 3
 
 plural(n, one, many) := one if n == 1
 
@@ -141,3 +141,7 @@ as_object(x) := {} if not is_object(x)
 text_or_none(s) := s if s != ""
 
 text_or_none(s) := "(none)" if s == ""
+
+# Arrays only: regorus stops the policy on `some x in` over null or a string (a manifest can
+# say `initContainers: null`); anything else than an array is left undefined here.
+items(value) := value if is_array(value)

@@ -12,8 +12,8 @@
 #   Only a `Ready` condition that exists counts: a Certificate without status (a manifest,
 #   or one cert-manager has not seen yet) is not reported. A first issuance that is still
 #   under way is not reported either: `Issuing` is `True`, no attempt has failed yet
-#   (`status.failedIssuanceAttempts`), and `Ready` changed less than 15 minutes ago (the
-#   setting `detek_settings.certificate_issuing_grace_minutes`).
+#   (`status.failedIssuanceAttempts`), and `Ready` changed less than 15 minutes before the
+#   scan's time, `input.now` (the setting `detek_settings.certificate_issuing_grace_minutes`).
 # related_resources:
 #   - https://cert-manager.io/docs/troubleshooting/
 #   - https://cert-manager.io/docs/usage/certificate/
@@ -67,9 +67,14 @@ certificates := object.get(object.get(object.get(input.kubernetes, "custom", {})
 
 # The conditions of one type (a set: a malformed status could repeat a type).
 conditions(cert, type) := {c |
-	some c in object.get(object.get(cert, "status", {}), "conditions", [])
+	some c in items(status_of(cert).conditions)
+	is_object(c)
 	c.type == type
 }
+
+status_of(cert) := cert.status if is_object(cert.status)
+
+status_of(cert) := {} if not is_object(cert.status)
 
 since(c) := sprintf(" since %s", [c.lastTransitionTime]) if is_string(c.lastTransitionTime)
 
@@ -98,14 +103,20 @@ issuing_failed(cert) if {
 evidence(cert) := concat("; ", [part |
 	some part in [
 		sprintf("status.conditions: %s", [concat(", ", sort([sprintf("%s=%s (%s)", [c.type, c.status, reason_of(c)]) |
-			some c in object.get(cert.status, "conditions", [])
+			some c in items(status_of(cert).conditions)
+			is_object(c)
 		]))]),
 		failed_attempts_text(cert),
 		sprintf("spec.secretName: %s", [object.get(cert.spec, "secretName", "(none)")]),
-		sprintf("spec.issuerRef: %s/%s", [object.get(cert.spec.issuerRef, "kind", "Issuer"), object.get(cert.spec.issuerRef, "name", "(none)")]),
+		issuer_text(cert),
 	]
 	part != ""
 ])
+
+issuer_text(cert) := sprintf("spec.issuerRef: %s/%s", [object.get(ref, "kind", "Issuer"), object.get(ref, "name", "(none)")]) if {
+	ref := cert.spec.issuerRef
+	is_object(ref)
+} else := "spec.issuerRef: (none)"
 
 failed_attempts_text(cert) := sprintf("status.failedIssuanceAttempts: %v", [cert.status.failedIssuanceAttempts]) if {
 	cert.status.failedIssuanceAttempts > 0
@@ -114,13 +125,15 @@ failed_attempts_text(cert) := sprintf("status.failedIssuanceAttempts: %v", [cert
 failed_attempts_text(cert) := "" if not cert.status.failedIssuanceAttempts > 0
 
 # A first issuance still under way: cert-manager is issuing, nothing has failed yet, and Ready
-# changed within the grace period (ACME challenges take a minute or two, DNS-01 longer).
+# changed within the grace period before the scan's time, input.now (ACME challenges take a
+# minute or two, DNS-01 longer). detek refuses time.now_ns: a dump is judged as of its own time.
 first_issuance_under_way(cert, ready) if {
 	some issuing in conditions(cert, "Issuing")
 	issuing.status == "True"
 	not cert.status.failedIssuanceAttempts > 0
 	changed := rfc3339_ns(ready.lastTransitionTime)
-	time.now_ns() - changed < grace_minutes * 60000000000
+	now := rfc3339_ns(input.now)
+	now - changed < grace_minutes * 60000000000
 }
 
 # time.parse_rfc3339_ns stops the policy on text it cannot read: check the form first.
@@ -134,3 +147,7 @@ default grace_minutes := 15
 grace_minutes := data.detek_settings.certificate_issuing_grace_minutes if {
 	is_number(data.detek_settings.certificate_issuing_grace_minutes)
 }
+
+# Arrays only: regorus stops the policy on `some x in` over null or a string (a manifest can
+# say `initContainers: null`); anything else than an array is left undefined here.
+items(value) := value if is_array(value)

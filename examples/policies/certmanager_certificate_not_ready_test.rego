@@ -16,7 +16,11 @@ certificate(name, status) := object.union(
 	status,
 )
 
-scan(certificates) := {
+scan(certificates) := scan_at(certificates, "2024-06-02T10:00:00Z")
+
+# `now`: the scan's time (input.now), against which a first issuance's grace period runs.
+scan_at(certificates, now) := {
+	"now": now,
 	"cluster": {"name": null, "version": null, "identity": null, "live": true},
 	"kubernetes": {"custom": {"cert-manager.io": {"Certificate": certificates}}},
 }
@@ -82,25 +86,31 @@ test_without_ready_condition_passes if {
 }
 
 test_first_issuance_under_way_passes if {
-	# Ready changed "now" (a timestamp in the future is within any grace period).
-	fresh := object.union(not_ready, {"lastTransitionTime": "2250-01-01T00:00:00Z"})
-	count(policy.findings) == 0 with input as scan([certificate("web-tls", {"status": {"conditions": [fresh, issuing_now]}})])
+	# Ready turned False at 08:19:58, the scan is at 08:25:00: within the 15 minutes.
+	cert := certificate("web-tls", {"status": {"conditions": [not_ready, issuing_now]}})
+	count(policy.findings) == 0 with input as scan_at([cert], "2024-06-01T08:25:00Z")
 }
 
 test_issuance_that_already_failed_is_reported_at_once if {
-	fresh := object.union(not_ready, {"lastTransitionTime": "2250-01-01T00:00:00Z"})
-	cert := certificate("web-tls", {"status": {"conditions": [fresh, issuing_now], "failedIssuanceAttempts": 1}})
-	count(policy.findings) == 1 with input as scan([cert])
+	cert := certificate("web-tls", {"status": {"conditions": [not_ready, issuing_now], "failedIssuanceAttempts": 1}})
+	count(policy.findings) == 1 with input as scan_at([cert], "2024-06-01T08:25:00Z")
 }
 
 test_issuance_running_for_long_is_reported if {
-	count(policy.findings) == 1 with input as scan([certificate("web-tls", {"status": {"conditions": [not_ready, issuing_now]}})])
+	cert := certificate("web-tls", {"status": {"conditions": [not_ready, issuing_now]}})
+	count(policy.findings) == 1 with input as scan_at([cert], "2024-06-01T08:35:00Z")
+}
+
+test_without_the_scan_time_an_issuance_is_reported if {
+	cert := certificate("web-tls", {"status": {"conditions": [not_ready, issuing_now]}})
+	count(policy.findings) == 1 with input as {"kubernetes": {"custom": {"cert-manager.io": {"Certificate": [cert]}}}}
 }
 
 test_grace_period_comes_from_data if {
-	# About 190 years: every issuance since 2024 is still "under way".
+	# An hour after Ready turned False: reported with the default 15 minutes, not with 120.
 	cert := certificate("web-tls", {"status": {"conditions": [not_ready, issuing_now]}})
-	count(policy.findings) == 0 with input as scan([cert]) with data.detek_settings as {"certificate_issuing_grace_minutes": 100000000}
+	count(policy.findings) == 1 with input as scan_at([cert], "2024-06-01T09:20:00Z") with data.detek_settings as {"certificate_issuing_grace_minutes": 15}
+	count(policy.findings) == 0 with input as scan_at([cert], "2024-06-01T09:20:00Z") with data.detek_settings as {"certificate_issuing_grace_minutes": 120}
 }
 
 test_unreadable_transition_time_is_reported if {

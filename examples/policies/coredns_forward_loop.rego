@@ -126,9 +126,9 @@ nodes_phrase := sprintf("%d Nodes run systemd-resolved distributions", [count(st
 corefiles contains {"name": cm.metadata.name, "blocks": blocks, "ports": ports} if {
 	some cm in object.get(input.kubernetes, "configmaps", [])
 	object.get(cm.metadata, "namespace", "default") == "kube-system"
-	data := object.get(cm, "data", {})
-	is_object(data)
-	text := object.get(data, "Corefile", null)
+	cm_data := object.get(cm, "data", {})
+	is_object(cm_data)
+	text := object.get(cm_data, "Corefile", null)
 	is_string(text)
 	blocks := server_blocks(without_comments(text))
 	ports := {port | some block in blocks; not block.has_bind; some port in block.ports}
@@ -191,9 +191,9 @@ kubelet_configs contains {"name": cm.metadata.name, "resolv_conf": path} if {
 	some cm in object.get(input.kubernetes, "configmaps", [])
 	object.get(cm.metadata, "namespace", "default") == "kube-system"
 	regex.match(`^kubelet-config(-1\.[0-9]+)?$`, cm.metadata.name)
-	data := object.get(cm, "data", {})
-	is_object(data)
-	text := object.get(data, "kubelet", null)
+	cm_data := object.get(cm, "data", {})
+	is_object(cm_data)
+	text := object.get(cm_data, "kubelet", null)
 	is_string(text)
 	m := regex.find_all_string_submatch_n(`(?m)^resolvConf:[ \t]*["']?([^"'\s]+)`, text, 1)[0]
 	path := m[1]

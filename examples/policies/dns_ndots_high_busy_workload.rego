@@ -87,7 +87,8 @@ workloads contains {"kind": "StatefulSet", "obj": s} if {
 # The ndots options of a Pod spec, as written ("8") and as a number (8). The API keeps the value
 # a string; only whole numbers are read (to_number would stop the policy on anything else).
 ndots_options(pod_spec) := {{"text": option.value, "number": to_number(option.value)} |
-	some option in object.get(object.get(pod_spec, "dnsConfig", {}), "options", [])
+	some option in items(pod_spec.dnsConfig.options)
+	is_object(option)
 	option.name == "ndots"
 	is_string(option.value)
 	regex.match(`^(0|[1-9][0-9]{0,2})$`, option.value)
@@ -104,3 +105,7 @@ max_ndots := data.detek_settings.ndots_max if is_number(data.detek_settings.ndot
 default min_replicas := 3
 
 min_replicas := data.detek_settings.ndots_min_replicas if is_number(data.detek_settings.ndots_min_replicas)
+
+# Arrays only: regorus stops the policy on `some x in` over null or a string (a manifest can
+# say `initContainers: null`); anything else than an array is left undefined here.
+items(value) := value if is_array(value)

@@ -93,7 +93,7 @@ controller_reported(i, pod) if {
 # The affected controller containers of one Pod spec (init containers included).
 hits_in(kind, obj, spec) := {hit |
 	some field in ["initContainers", "containers"]
-	some c in object.get(spec, field, [])
+	some c in items(spec[field])
 	is_string(c.image)
 	ref := parse_image(c.image)
 	is_controller_image(ref.name)
@@ -143,3 +143,7 @@ parse_version(tag) := {"text": sprintf("%s.%s.%s", [m[1], m[2], m[3]]), "key": k
 
 # Objects written without a namespace are in "default".
 namespace_of(obj) := object.get(obj.metadata, "namespace", "default")
+
+# Arrays only: regorus stops the policy on `some x in` over null or a string (a manifest can
+# say `initContainers: null`); anything else than an array is left undefined here.
+items(value) := value if is_array(value)

@@ -22,7 +22,10 @@ pub fn is_builtin(name: &str) -> bool {
     if REFUSED.iter().any(|(refused, _)| *refused == name) {
         return false;
     }
-    EXTENSIONS.iter().any(|(ext, _)| *ext == name) || regorus::unstable::BUILTINS.contains_key(name)
+    // `set()` is Rego syntax for the empty set, not a builtin.
+    name == "set"
+        || EXTENSIONS.iter().any(|(ext, _)| *ext == name)
+        || regorus::unstable::BUILTINS.contains_key(name)
 }
 
 /// Register the extensions on `engine`.
