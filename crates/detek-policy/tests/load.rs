@@ -152,3 +152,29 @@ fn refused_builtins_are_absent_from_the_engine_too() {
     let runtime = engine.eval_rule("data.x.e".into()).unwrap_err().to_string();
     assert!(runtime.contains("could not find function opa.runtime"), "{runtime}");
 }
+
+#[test]
+fn crypto_x509_parse_certificates_reads_a_webhooks_ca_bundle() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../detek-kubernetes/tests/fixtures/webhook_cert_expired/fail.yaml");
+    let (list, problems) = scan(&here("x509"), Options::default(), &fixture);
+    assert_eq!(problems, Vec::new());
+    let r = report(&list, "webhook_ca_expired");
+    assert_eq!(r.error, None);
+    let mut lines: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| format!("{} {}: {}", f.object.as_ref().unwrap().kind, f.object.as_ref().unwrap().name, f.message))
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "MutatingWebhookConfiguration gatekeeper-mutating-webhook-configuration: webhook mutation.gatekeeper.sh: CA gatekeeper-ca expired on 2020-03-01T00:00:00Z",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration: webhook check-ignore-label.gatekeeper.sh: CA gatekeeper-ca expired on 2020-03-01T00:00:00Z",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration: webhook validation.gatekeeper.sh: CA gatekeeper-ca expired on 2020-03-01T00:00:00Z",
+        ]
+    );
+    assert_eq!(r.findings[0].evidence.len(), 1);
+    assert!(r.findings[0].evidence[0].ends_with("CA true"), "{:?}", r.findings[0].evidence);
+}

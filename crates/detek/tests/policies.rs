@@ -219,3 +219,36 @@ fn policy_dirs_in_the_config_file_are_relative_to_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere is not a directory"));
 }
+
+#[test]
+fn a_failing_policy_test_fails_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    detek()
+        .args(["policy", "new", "deployment_single_replica", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    std::fs::write(
+        dir.path().join("more_test.rego"),
+        "package detek.more_test\n\ntest_three_replicas_are_reported if {\n\tcount(data.detek.deployment_single_replica.findings) == 1 with input as {\"kubernetes\": {\"deployments\": [{\"kind\": \"Deployment\", \"metadata\": {\"name\": \"a\"}, \"spec\": {\"replicas\": 3}}]}}\n}\n",
+    )
+    .unwrap();
+    let out = detek()
+        .args(["policy", "test", "-f", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let result = json_of(&out);
+    assert_eq!(result["passed"], 2);
+    assert_eq!(result["failed"], 1);
+    let failed: Vec<&Value> = result["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["outcome"] != "pass")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["name"], "data.detek.more_test.test_three_replicas_are_reported");
+    assert_eq!(failed[0]["outcome"], "fail");
+}
