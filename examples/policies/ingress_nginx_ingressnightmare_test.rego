@@ -41,12 +41,15 @@ reported_deployments(images) := {f.object.name | some f in fired} if {
 }
 
 test_fires_on_v1_11_4_with_digest if {
-	policy.findings == {{
+	# The expected set is bound before the comparison: compared as a literal that calls a
+	# function, in the expression carrying `with`, it came out undefined under regorus 0.14.
+	expected := {{
 		"object": {"kind": "Deployment", "namespace": "ingress-nginx", "name": "ingress-nginx-controller"},
 		"message": "container controller runs registry.k8s.io/ingress-nginx/controller:v1.11.4, affected by CVE-2025-1974 (IngressNightmare; fixed in v1.11.5 and v1.12.1)",
 		"evidence": concat("", ["image: ", controller_v1_11_4, " (version 1.11.4)"]),
 		"container": "controller",
-	}} with input as scan([deployment("ingress-nginx-controller", controller_v1_11_4)], [], [], [])
+	}}
+	policy.findings == expected with input as scan([deployment("ingress-nginx-controller", controller_v1_11_4)], [], [], [])
 }
 
 test_fires_on_v1_12_0_daemonset if {

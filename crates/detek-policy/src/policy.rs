@@ -81,7 +81,12 @@ pub fn read_dirs(dirs: &[PathBuf]) -> anyhow::Result<Sources> {
         walk(dir, &mut files)?;
         files.sort();
         for path in files {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            let name = name.as_str();
             let is_data = matches!(name, "data.json" | "data.yaml" | "data.yml");
             if !is_data && !name.ends_with(".rego") {
                 continue;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// One test's result.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TestResult {
     /// `file:line`.
     pub location: String,
