@@ -118,7 +118,11 @@ impl Store {
     /// detector asks and shared by every later one (the others wait for it): a view several
     /// detectors read and none owns, such as the Rego detectors' input document, built once
     /// per scan from the keys that are there.
-    pub fn memo<T: Send + Sync + 'static>(&self, name: &'static str, build: impl FnOnce() -> T) -> Arc<T> {
+    pub fn memo<T: Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        build: impl FnOnce() -> T,
+    ) -> Arc<T> {
         let cell = {
             let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
             memos.entry(name).or_default().clone()

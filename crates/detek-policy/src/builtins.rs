@@ -12,9 +12,18 @@ pub const REFUSED: &[(&str, &str)] = &[
     ("http.send", "policies cannot reach the network"),
     ("net.lookup_ip_addr", "policies cannot reach the network"),
     ("opa.runtime", "policies cannot read the environment"),
-    ("uuid.rfc4122", "findings must not change from one scan to the next"),
-    ("rand.intn", "findings must not change from one scan to the next"),
-    ("time.now_ns", "use input.now: the scan's time, which --now sets"),
+    (
+        "uuid.rfc4122",
+        "findings must not change from one scan to the next",
+    ),
+    (
+        "rand.intn",
+        "findings must not change from one scan to the next",
+    ),
+    (
+        "time.now_ns",
+        "use input.now: the scan's time, which --now sets",
+    ),
 ];
 
 /// Whether `name` is a function a policy may call.
@@ -42,16 +51,18 @@ pub fn register(engine: &mut regorus::Engine) -> anyhow::Result<()> {
 /// certificate with OPA's field names for what policies read (`Subject.CommonName`,
 /// `Issuer.CommonName`, `NotBefore`, `NotAfter`, `DNSNames`, `IsCA`, `SerialNumber`).
 pub fn parse_certificates(certs: &Value) -> anyhow::Result<Value> {
-    let text = certs
-        .as_string()
-        .map_err(|_| anyhow::anyhow!("crypto.x509.parse_certificates: the argument must be a string"))?;
+    let text = certs.as_string().map_err(|_| {
+        anyhow::anyhow!("crypto.x509.parse_certificates: the argument must be a string")
+    })?;
     let trimmed = text.trim();
     let bytes: Vec<u8> = if trimmed.contains("-----BEGIN") {
         trimmed.as_bytes().to_vec()
     } else {
         base64::engine::general_purpose::STANDARD
             .decode(trimmed.split_whitespace().collect::<String>())
-            .map_err(|e| anyhow::anyhow!("crypto.x509.parse_certificates: not PEM and not base64: {e}"))?
+            .map_err(|e| {
+                anyhow::anyhow!("crypto.x509.parse_certificates: not PEM and not base64: {e}")
+            })?
     };
     let mut ders: Vec<Vec<u8>> = Vec::new();
     if bytes.windows(10).any(|w| w == b"-----BEGIN") {
@@ -68,16 +79,18 @@ pub fn parse_certificates(certs: &Value) -> anyhow::Result<Value> {
     } else {
         let mut rest: &[u8] = &bytes;
         while !rest.is_empty() {
-            let (next, _) = x509_parser::parse_x509_certificate(rest)
-                .map_err(|e| anyhow::anyhow!("crypto.x509.parse_certificates: not an X.509 certificate: {e}"))?;
+            let (next, _) = x509_parser::parse_x509_certificate(rest).map_err(|e| {
+                anyhow::anyhow!("crypto.x509.parse_certificates: not an X.509 certificate: {e}")
+            })?;
             ders.push(rest[..rest.len() - next.len()].to_vec());
             rest = next;
         }
     }
     let mut out = Vec::new();
     for der in &ders {
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| anyhow::anyhow!("crypto.x509.parse_certificates: not an X.509 certificate: {e}"))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| {
+            anyhow::anyhow!("crypto.x509.parse_certificates: not an X.509 certificate: {e}")
+        })?;
         let validity = cert.validity();
         let mut dns_names = Vec::new();
         if let Ok(Some(san)) = cert.subject_alternative_name() {

@@ -22,9 +22,14 @@ pub fn check(sources: &Sources, options: Options) -> Vec<Lint> {
     let mut lints: Vec<Lint> = problems.iter().map(|p| lint(p, "error")).collect();
     for library in &sources.libraries {
         let all: Vec<&policy::RegoFile> = sources.libraries.iter().collect();
-        lints.extend(policy::check_calls(library, &all).iter().map(|p| lint(p, "error")));
+        lints.extend(
+            policy::check_calls(library, &all)
+                .iter()
+                .map(|p| lint(p, "error")),
+        );
     }
-    let production: Vec<&policy::RegoFile> = sources.policies.iter().chain(&sources.libraries).collect();
+    let production: Vec<&policy::RegoFile> =
+        sources.policies.iter().chain(&sources.libraries).collect();
     // How often each name appears across the policies and libraries.
     let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
     for file in &production {

@@ -42,13 +42,21 @@ pub struct PolicyInput {
 impl PolicyInput {
     /// The reference of the object a finding names, with its file and line when the scan
     /// holds it; a manifest object written without namespace is found as `default`.
-    pub fn object_ref(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&ObjectRef> {
+    pub fn object_ref(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&ObjectRef> {
         let ns = namespace.unwrap_or("");
         self.refs
             .get(&(kind.to_string(), ns.to_string(), name.to_string()))
             .or_else(|| {
                 (ns == "default")
-                    .then(|| self.refs.get(&(kind.to_string(), String::new(), name.to_string())))
+                    .then(|| {
+                        self.refs
+                            .get(&(kind.to_string(), String::new(), name.to_string()))
+                    })
                     .flatten()
             })
     }
@@ -99,7 +107,10 @@ impl PolicyInput {
                 live: cluster.is_some_and(|c| c.live),
                 whole_cluster: cluster.is_some_and(|c| c.whole_cluster),
             },
-            kubernetes: KubernetesDoc { kinds: kubernetes, custom },
+            kubernetes: KubernetesDoc {
+                kinds: kubernetes,
+                custom,
+            },
             indexes,
         };
         let value = serde_json::to_string(&document)
@@ -110,7 +121,11 @@ impl PolicyInput {
             Ok(_) => Err(errors.remove(0)),
             Err(e) => Err(format!("the policy input could not be built: {e}")),
         };
-        PolicyInput { value, refs, counts }
+        PolicyInput {
+            value,
+            refs,
+            counts,
+        }
     }
 }
 
@@ -196,7 +211,8 @@ impl Builder<'_> {
                         object.object_ref(),
                     );
                 }
-                let values: Vec<&serde_json::Value> = objects.iter().map(|o| &o.object.value).collect();
+                let values: Vec<&serde_json::Value> =
+                    objects.iter().map(|o| &o.object.value).collect();
                 self.counts.insert(requirement.clone(), values.len());
                 match raw(&values) {
                     Ok(raw) => {
@@ -365,7 +381,11 @@ impl Builder<'_> {
         let mut indexes = Indexes::default();
         let wants = |plural: &'static str| wanted.contains(&Requirement::Kind(plural));
         let specs = self.store.get(&m::POD_SPECS).ok().filter(|_| wants("pods"));
-        let services = self.store.get(&m::SERVICES).ok().filter(|_| wants("services"));
+        let services = self
+            .store
+            .get(&m::SERVICES)
+            .ok()
+            .filter(|_| wants("services"));
         if let Some(specs) = specs {
             let mut by_namespace: BTreeMap<String, Vec<u32>> = BTreeMap::new();
             for (i, pod) in specs.pods().iter().enumerate() {
@@ -430,7 +450,11 @@ impl Builder<'_> {
 pub fn keys_of(requires: &[Requirement]) -> Vec<detek_core::KeyId> {
     let mut keys: Vec<detek_core::KeyId> = requires.iter().map(Requirement::key).collect();
     keys.push(m::CLUSTER_INFO.id());
-    let has = |plural: &str| requires.contains(&Requirement::Kind(kind_by_plural(plural).map_or("", |k| k.plural)));
+    let has = |plural: &str| {
+        requires.contains(&Requirement::Kind(
+            kind_by_plural(plural).map_or("", |k| k.plural),
+        ))
+    };
     if has("pods") {
         keys.push(m::POD_SPECS.id());
     }

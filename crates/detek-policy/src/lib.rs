@@ -47,7 +47,9 @@ pub fn register(
     for detector in detectors {
         let id = detector.meta().id.to_string();
         catalogue.register(detector).map_err(|e| {
-            anyhow::anyhow!("policy {id}: {e} (a policy's id must differ from every built-in detector's)")
+            anyhow::anyhow!(
+                "policy {id}: {e} (a policy's id must differ from every built-in detector's)"
+            )
         })?;
     }
     Ok(problems)

@@ -172,9 +172,9 @@ pub fn parse(source: &str) -> Result<PolicyMeta, MetadataError> {
     let error = |message: String| MetadataError { line, message };
     let annotation: Annotation = serde_saphyr::from_str(&yaml)
         .map_err(|e| error(format!("the METADATA block is not valid: {e}")))?;
-    let custom = annotation
-        .custom
-        .ok_or_else(|| error("METADATA has no `custom:` with id, level, solution and requires".into()))?;
+    let custom = annotation.custom.ok_or_else(|| {
+        error("METADATA has no `custom:` with id, level, solution and requires".into())
+    })?;
     let id = custom
         .id
         .ok_or_else(|| error("METADATA custom.id is missing".into()))?;
@@ -218,7 +218,10 @@ pub fn parse(source: &str) -> Result<PolicyMeta, MetadataError> {
     }
     let mut requires = Vec::new();
     for entry in &custom.requires {
-        requires.push(Requirement::parse(entry).map_err(|e| error(format!("METADATA custom.requires: {e}")))?);
+        requires.push(
+            Requirement::parse(entry)
+                .map_err(|e| error(format!("METADATA custom.requires: {e}")))?,
+        );
     }
     requires.sort();
     requires.dedup();
@@ -268,24 +271,49 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(meta.references, ["https://example.com/a", "https://example.com/b"]);
+        assert_eq!(
+            meta.references,
+            ["https://example.com/a", "https://example.com/b"]
+        );
         assert_eq!(meta.line, 1);
     }
 
     #[test]
     fn each_mistake_is_named_with_its_line() {
         let cases = [
-            (GOOD.replace("#   level: Warn\n", ""), "custom.level is missing"),
-            (GOOD.replace("level: Warn", "level: Loud"), "unknown level \"loud\""),
-            (GOOD.replace("id: no_limits", "id: No-Limits"), "must be snake_case"),
-            (GOOD.replace("requires: [pods", "requires: [pod"), "unknown requirement \"pod\""),
-            (GOOD.replace("#   solution: Set limits.\n", ""), "custom.solution is missing"),
-            (GOOD.replace("labels:", "lables:"), "the METADATA block is not valid"),
+            (
+                GOOD.replace("#   level: Warn\n", ""),
+                "custom.level is missing",
+            ),
+            (
+                GOOD.replace("level: Warn", "level: Loud"),
+                "unknown level \"loud\"",
+            ),
+            (
+                GOOD.replace("id: no_limits", "id: No-Limits"),
+                "must be snake_case",
+            ),
+            (
+                GOOD.replace("requires: [pods", "requires: [pod"),
+                "unknown requirement \"pod\"",
+            ),
+            (
+                GOOD.replace("#   solution: Set limits.\n", ""),
+                "custom.solution is missing",
+            ),
+            (
+                GOOD.replace("labels:", "lables:"),
+                "the METADATA block is not valid",
+            ),
             ("package x\n".to_string(), "no `# METADATA` block"),
         ];
         for (source, expected) in cases {
             let err = parse(&source).unwrap_err();
-            assert!(err.message.contains(expected), "{expected:?} not in {:?}", err.message);
+            assert!(
+                err.message.contains(expected),
+                "{expected:?} not in {:?}",
+                err.message
+            );
         }
         let shifted = format!("# a comment\n\n{GOOD}").replace("level: Warn", "level: Info");
         assert_eq!(parse(&shifted).unwrap_err().line, 3);

@@ -115,12 +115,16 @@ pub fn read_dirs(dirs: &[PathBuf]) -> anyhow::Result<Sources> {
                     Ok(_) => sources.problems.push(Problem {
                         file: path,
                         line: 1,
-                        message: "a policy data file must hold a mapping (its keys go under data.)".into(),
+                        message: "a policy data file must hold a mapping (its keys go under data.)"
+                            .into(),
                     }),
                     Err(e) => sources.problems.push(Problem {
                         file: path,
                         line: 1,
-                        message: format!("is not valid {}: {e}", if name == "data.json" { "JSON" } else { "YAML" }),
+                        message: format!(
+                            "is not valid {}: {e}",
+                            if name == "data.json" { "JSON" } else { "YAML" }
+                        ),
                     }),
                 }
                 continue;
@@ -147,7 +151,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read policy directory {}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk(&path, out)?;
         } else if kind.is_file() {
@@ -244,7 +250,7 @@ pub struct PolicyDetector {
 enum State {
     /// regorus' engine is `Send` but not `Sync`: each evaluation clones it under the lock.
     Ready {
-        engine: Mutex<regorus::Engine>,
+        engine: Box<Mutex<regorus::Engine>>,
         query: String,
     },
     Broken(String),
@@ -267,13 +273,19 @@ impl PolicyDetector {
 
 /// The detectors of `dirs`: one per policy, broken ones included (their reason is their
 /// `Unknown`), and the problems found (for `detek policy check` and stderr).
-pub fn load(dirs: &[PathBuf], options: Options) -> anyhow::Result<(Vec<Arc<PolicyDetector>>, Vec<Problem>)> {
+pub fn load(
+    dirs: &[PathBuf],
+    options: Options,
+) -> anyhow::Result<(Vec<Arc<PolicyDetector>>, Vec<Problem>)> {
     let sources = read_dirs(dirs)?;
     Ok(load_sources(&sources, options))
 }
 
 /// [`load`] over files already read.
-pub fn load_sources(sources: &Sources, options: Options) -> (Vec<Arc<PolicyDetector>>, Vec<Problem>) {
+pub fn load_sources(
+    sources: &Sources,
+    options: Options,
+) -> (Vec<Arc<PolicyDetector>>, Vec<Problem>) {
     let mut problems = sources.problems.clone();
     let base = base_engine(sources, &options);
     if let Err(problem) = &base {
@@ -282,7 +294,11 @@ pub fn load_sources(sources: &Sources, options: Options) -> (Vec<Arc<PolicyDetec
     let data_problem = sources
         .problems
         .iter()
-        .find(|p| p.file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("data.")))
+        .find(|p| {
+            p.file
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("data."))
+        })
         .map(|p| p.to_string());
     let mut shared = Shared::default();
     let mut built = Vec::new();
@@ -313,7 +329,9 @@ pub fn load_sources(sources: &Sources, options: Options) -> (Vec<Arc<PolicyDetec
             },
         };
         if let (State::Ready { .. }, Some(problem)) = (&state, &data_problem) {
-            state = State::Broken(format!("policy not loaded: its data could not be read: {problem}"));
+            state = State::Broken(format!(
+                "policy not loaded: its data could not be read: {problem}"
+            ));
         }
         if !seen_ids.insert(id.clone()) {
             let problem = Problem {
@@ -324,7 +342,10 @@ pub fn load_sources(sources: &Sources, options: Options) -> (Vec<Arc<PolicyDetec
             problems.push(problem);
             continue;
         }
-        let requires = meta.as_ref().map(|m| m.requires.clone()).unwrap_or_default();
+        let requires = meta
+            .as_ref()
+            .map(|m| m.requires.clone())
+            .unwrap_or_default();
         shared.wanted.extend(requires.iter().cloned());
         built.push((file, id, meta.ok(), requires, state));
     }
@@ -346,17 +367,31 @@ pub fn load_sources(sources: &Sources, options: Options) -> (Vec<Arc<PolicyDetec
 
 /// A detector id for a file whose metadata could not be read: its stem, made snake_case.
 fn id_from_path(path: &Path) -> String {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("policy");
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("policy");
     let id: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("policy_{id}")
 }
 
 /// Compile one policy on a clone of the base engine and check it before any scan: its calls,
 /// its `findings` rule, and a dry run on an empty input.
-fn prepare(file: &RegoFile, meta: &PolicyMeta, sources: &Sources, base: &regorus::Engine) -> Result<State, Problem> {
+fn prepare(
+    file: &RegoFile,
+    meta: &PolicyMeta,
+    sources: &Sources,
+    base: &regorus::Engine,
+) -> Result<State, Problem> {
     let problem = |line: u32, message: String| Problem {
         file: file.path.clone(),
         line,
@@ -373,7 +408,10 @@ fn prepare(file: &RegoFile, meta: &PolicyMeta, sources: &Sources, base: &regorus
         Some(package) => {
             return Err(problem(
                 meta.line,
-                format!("its package is {package}; a policy with id {} must be in package {expected_package}", meta.id),
+                format!(
+                    "its package is {package}; a policy with id {} must be in package {expected_package}",
+                    meta.id
+                ),
             ));
         }
         None => return Err(problem(1, "no package".into())),
@@ -401,12 +439,17 @@ fn prepare(file: &RegoFile, meta: &PolicyMeta, sources: &Sources, base: &regorus
         return Err(rego_problem(&file.path, &e));
     }
     Ok(State::Ready {
-        engine: Mutex::new(engine),
+        engine: Box::new(Mutex::new(engine)),
         query,
     })
 }
 
-fn detector_meta(path: &Path, id: &str, meta: Option<&PolicyMeta>, requires: &[Requirement]) -> DetectorMeta {
+fn detector_meta(
+    path: &Path,
+    id: &str,
+    meta: Option<&PolicyMeta>,
+    requires: &[Requirement],
+) -> DetectorMeta {
     let source = SourceLocation {
         file: path.display().to_string(),
         line: meta.map_or(1, |m| m.line),
@@ -461,7 +504,10 @@ impl Detector for PolicyDetector {
         let input = ctx.store.memo(input::MEMO, || {
             PolicyInput::build(ctx.store, &self.shared.wanted, ctx.now, ctx.target())
         });
-        let value = input.value.as_ref().map_err(|e| DetectError::new(e.clone()))?;
+        let value = input
+            .value
+            .as_ref()
+            .map_err(|e| DetectError::new(e.clone()))?;
         let mut engine = engine.lock().unwrap_or_else(|e| e.into_inner()).clone();
         engine.set_input(value.clone());
         let result = engine.eval_rule(query.clone()).map_err(|e| {
@@ -476,7 +522,15 @@ impl Detector for PolicyDetector {
             }
         })?;
         let findings = findings_of(&result, &input, self.meta.level, self.options.max_findings)
-            .map_err(|e| DetectError::new(format!("{}: {e}", self.meta.source.as_ref().map_or(String::new(), |s| s.to_string()))))?;
+            .map_err(|e| {
+                DetectError::new(format!(
+                    "{}: {e}",
+                    self.meta
+                        .source
+                        .as_ref()
+                        .map_or(String::new(), |s| s.to_string())
+                ))
+            })?;
         let mut outcome = Outcome::new().evaluated(input.count(&self.requires));
         outcome.findings = findings;
         Ok(outcome)
@@ -498,10 +552,16 @@ pub fn findings_of(
     let json: serde_json::Value =
         serde_json::to_value(result).map_err(|e| format!("`findings` cannot be read: {e}"))?;
     let serde_json::Value::Array(elements) = json else {
-        return Err(format!("`findings` must be a set of objects, not {}", kind_of(&json)));
+        return Err(format!(
+            "`findings` must be a set of objects, not {}",
+            kind_of(&json)
+        ));
     };
     if elements.len() > max {
-        return Err(format!("`findings` has {} elements, more than the {max} allowed", elements.len()));
+        return Err(format!(
+            "`findings` has {} elements, more than the {max} allowed",
+            elements.len()
+        ));
     }
     let mut findings = Vec::with_capacity(elements.len());
     for (i, element) in elements.iter().enumerate() {
@@ -519,7 +579,8 @@ pub fn findings_of(
             .filter(|m| !m.trim().is_empty())
             .ok_or_else(|| malformed("no `message` string"))?;
         let object = map.get("object").ok_or_else(|| malformed("no `object`"))?;
-        let (kind, namespace, name) = object_identity(object).ok_or_else(|| malformed("`object` has no `kind` and `name` (or `metadata.name`)"))?;
+        let (kind, namespace, name) = object_identity(object)
+            .ok_or_else(|| malformed("`object` has no `kind` and `name` (or `metadata.name`)"))?;
         let mut reference = input
             .object_ref(&kind, namespace.as_deref(), &name)
             .cloned()
@@ -538,11 +599,17 @@ pub fn findings_of(
             Some(serde_json::Value::String(e)) => finding = finding.with_evidence(e.clone()),
             Some(serde_json::Value::Array(list)) => {
                 for e in list {
-                    let e = e.as_str().ok_or_else(|| malformed("`evidence` holds a non-string"))?;
+                    let e = e
+                        .as_str()
+                        .ok_or_else(|| malformed("`evidence` holds a non-string"))?;
                     finding = finding.with_evidence(e.to_string());
                 }
             }
-            Some(_) => return Err(malformed("`evidence` is neither a string nor a list of strings")),
+            Some(_) => {
+                return Err(malformed(
+                    "`evidence` is neither a string nor a list of strings",
+                ));
+            }
         }
         findings.push(finding);
     }
@@ -554,7 +621,10 @@ fn object_identity(object: &serde_json::Value) -> Option<(String, Option<String>
     let kind = object.get("kind")?.as_str()?.to_string();
     let meta = object.get("metadata").unwrap_or(object);
     let name = meta.get("name")?.as_str()?.to_string();
-    let namespace = meta.get("namespace").and_then(|n| n.as_str()).map(str::to_string);
+    let namespace = meta
+        .get("namespace")
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
     (!kind.is_empty() && !name.is_empty()).then_some((kind, namespace, name))
 }
 

@@ -88,7 +88,8 @@ pub fn scan(source: &str) -> Scanned {
                 let start = i;
                 // A dotted name: identifiers joined by `.` (no spaces).
                 loop {
-                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
+                    {
                         i += 1;
                     }
                     if i + 1 < bytes.len()
@@ -165,7 +166,11 @@ pub fn defined(modules: &[&Scanned]) -> BTreeSet<String> {
     modules
         .iter()
         .filter_map(|m| m.package.as_ref().map(|p| (p, m)))
-        .flat_map(|(package, m)| m.heads.iter().map(move |h| format!("data.{package}.{}", h.name)))
+        .flat_map(|(package, m)| {
+            m.heads
+                .iter()
+                .map(move |h| format!("data.{package}.{}", h.name))
+        })
         .collect()
 }
 
@@ -186,13 +191,18 @@ pub fn unknown_calls(
                 return false;
             }
             // A head at column 0 (`f(x) := ...`) is a definition, not a call.
-            if module.heads.iter().any(|h| h.name == name && h.line == call.line) {
+            if module
+                .heads
+                .iter()
+                .any(|h| h.name == name && h.line == call.line)
+            {
                 return false;
             }
             let first = name.split('.').next().unwrap_or(name);
             let resolved = if name.starts_with("data.") {
                 name.to_string()
-            } else if let Some((_, path)) = module.imports.iter().find(|(alias, _)| alias == first) {
+            } else if let Some((_, path)) = module.imports.iter().find(|(alias, _)| alias == first)
+            {
                 format!("{path}{}", &name[first.len()..])
             } else {
                 format!("data.{package}.{name}")
@@ -219,10 +229,21 @@ mod tests {
                 ("o".to_string(), "data.other".to_string())
             ]
         );
-        let calls: Vec<(&str, u32)> = scanned.calls.iter().map(|c| (c.name.as_str(), c.line)).collect();
+        let calls: Vec<(&str, u32)> = scanned
+            .calls
+            .iter()
+            .map(|c| (c.name.as_str(), c.line))
+            .collect();
         assert_eq!(
             calls,
-            [("msg", 6), ("sprintf", 6), ("k8s.owner", 9), ("o.helper", 10), ("http.send", 11), ("msg", 12)]
+            [
+                ("msg", 6),
+                ("sprintf", 6),
+                ("k8s.owner", 9),
+                ("o.helper", 10),
+                ("http.send", 11),
+                ("msg", 12)
+            ]
         );
         let heads: Vec<&str> = scanned.heads.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(heads, ["msg", "findings"]);

@@ -53,7 +53,11 @@ pub fn run_tests(sources: &Sources, options: Options) -> Vec<TestResult> {
             return results;
         }
     }
-    let all: Vec<&RegoFile> = sources.libraries.iter().chain(modules.iter().copied()).collect();
+    let all: Vec<&RegoFile> = sources
+        .libraries
+        .iter()
+        .chain(modules.iter().copied())
+        .collect();
     for file in &sources.tests {
         for problem in policy::check_calls(file, &all) {
             results.push(error_result(&problem));
@@ -62,7 +66,12 @@ pub fn run_tests(sources: &Sources, options: Options) -> Vec<TestResult> {
             continue;
         };
         let mut seen = std::collections::BTreeSet::new();
-        for head in file.scanned.heads.iter().filter(|h| h.name.starts_with("test_")) {
+        for head in file
+            .scanned
+            .heads
+            .iter()
+            .filter(|h| h.name.starts_with("test_"))
+        {
             // A test may be written as several rules of one name: they are one test.
             if !seen.insert(head.name.clone()) {
                 continue;
@@ -73,8 +82,14 @@ pub fn run_tests(sources: &Sources, options: Options) -> Vec<TestResult> {
             run.set_input(regorus::Value::new_object());
             let (outcome, detail) = match run.eval_rule(name.clone()) {
                 Ok(regorus::Value::Bool(true)) => (TestOutcome::Pass, None),
-                Ok(regorus::Value::Undefined) => (TestOutcome::Fail, Some("undefined (a condition of the test did not hold)".to_string())),
-                Ok(other) => (TestOutcome::Fail, Some(format!("the test's value is {other}, not true"))),
+                Ok(regorus::Value::Undefined) => (
+                    TestOutcome::Fail,
+                    Some("undefined (a condition of the test did not hold)".to_string()),
+                ),
+                Ok(other) => (
+                    TestOutcome::Fail,
+                    Some(format!("the test's value is {other}, not true")),
+                ),
                 Err(e) => (TestOutcome::Error, Some(e.to_string())),
             };
             results.push(TestResult {

@@ -2,9 +2,7 @@
 //! rebuilt), and a required kind's objects are there whole.
 
 use detek_core::Store;
-use detek_kubernetes_model::model::{
-    self as m, Item, Origin, Pod, ServicesBySelector,
-};
+use detek_kubernetes_model::model::{self as m, Item, Origin, Pod, ServicesBySelector};
 use detek_kubernetes_model::pods::{Owners, PodSpecs, WorkloadTemplates};
 use detek_policy::input::PolicyInput;
 use detek_policy::metadata::Requirement;
@@ -19,7 +17,12 @@ fn meta(name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some("shop".into()),
-        labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        labels: Some(
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
         ..Default::default()
     }
 }
@@ -36,7 +39,12 @@ fn service(name: &str, selector: &[(&str, &str)]) -> Arc<Item<Service>> {
         Service {
             metadata: meta(name, &[]),
             spec: Some(ServiceSpec {
-                selector: Some(selector.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>()),
+                selector: Some(
+                    selector
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<BTreeMap<_, _>>(),
+                ),
                 ..Default::default()
             }),
             ..Default::default()
@@ -56,14 +64,27 @@ fn store() -> Store {
         }],
         ..Default::default()
     };
-    let pods = vec![item(Pod::new(meta("web-0", &[("app", "web")]), Some(spec), None), "v1")];
-    let services = vec![service("web", &[("app", "web")]), service("web-too", &[("app", "web")])];
+    let pods = vec![item(
+        Pod::new(meta("web-0", &[("app", "web")]), Some(spec), None),
+        "v1",
+    )];
+    let services = vec![
+        service("web", &[("app", "web")]),
+        service("web-too", &[("app", "web")]),
+    ];
     let mut store = Store::new();
     store.insert(
         &m::POD_SPECS,
-        PodSpecs::new(pods.clone(), WorkloadTemplates::default(), Owners::new(&Vec::new(), &Vec::new())),
+        PodSpecs::new(
+            pods.clone(),
+            WorkloadTemplates::default(),
+            Owners::new(&Vec::new(), &Vec::new()),
+        ),
     );
-    store.insert(&m::SERVICES_BY_SELECTOR, ServicesBySelector::new(&services[..1].to_vec()));
+    store.insert(
+        &m::SERVICES_BY_SELECTOR,
+        ServicesBySelector::new(&services[..1].to_vec()),
+    );
     store.insert(&m::PODS, pods);
     store.insert(&m::SERVICES, services);
     store
@@ -82,15 +103,29 @@ fn the_join_indexes_are_the_stores_not_rebuilt() {
     let input = PolicyInput::build(&store(), &wanted(), SystemTime::UNIX_EPOCH, None);
     let doc = json(&input);
     // Rebuilt from the Services, the index would list both (0 and 1).
-    assert_eq!(doc["indexes"]["services_selecting_pod"], serde_json::json!([[0]]));
-    assert_eq!(doc["indexes"]["pods_by_namespace"], serde_json::json!({"shop": [0]}));
-    assert_eq!(doc["indexes"]["services_by_namespace"], serde_json::json!({"shop": [0, 1]}));
+    assert_eq!(
+        doc["indexes"]["services_selecting_pod"],
+        serde_json::json!([[0]])
+    );
+    assert_eq!(
+        doc["indexes"]["pods_by_namespace"],
+        serde_json::json!({"shop": [0]})
+    );
+    assert_eq!(
+        doc["indexes"]["services_by_namespace"],
+        serde_json::json!({"shop": [0, 1]})
+    );
     assert_eq!(doc["indexes"]["pod_controller"], serde_json::json!([null]));
 }
 
 #[test]
 fn a_required_kind_is_there_whole_and_nothing_else_is() {
-    let input = PolicyInput::build(&store(), &[Requirement::Kind("pods")].into(), SystemTime::UNIX_EPOCH, None);
+    let input = PolicyInput::build(
+        &store(),
+        &[Requirement::Kind("pods")].into(),
+        SystemTime::UNIX_EPOCH,
+        None,
+    );
     let doc = json(&input);
     let pod = &doc["kubernetes"]["pods"][0];
     assert_eq!(pod["apiVersion"], "v1");
@@ -120,7 +155,8 @@ fn the_input_is_built_once_per_scan() {
 #[test]
 fn the_document_follows_its_published_schema() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy-input.schema.json");
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)

@@ -10,15 +10,22 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 fn here(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(path)
 }
 
 /// Load `dir` and scan `input` with every policy of it (the clock fixed, as `--now`).
 fn scan(dir: &Path, options: Options, input: &Path) -> (ReportList, Vec<Problem>) {
     let (policies, problems) = detek_policy::load(&[dir.to_path_buf()], options).unwrap();
-    let detectors: Vec<Arc<dyn Detector>> = policies.into_iter().map(|p| p as Arc<dyn Detector>).collect();
+    let detectors: Vec<Arc<dyn Detector>> = policies
+        .into_iter()
+        .map(|p| p as Arc<dyn Detector>)
+        .collect();
     let collectors: Vec<Arc<dyn Collector>> =
-        vec![Arc::new(SnapshotCollector::new(vec![Input::Path(input.to_path_buf())]))];
+        vec![Arc::new(SnapshotCollector::new(vec![Input::Path(
+            input.to_path_buf(),
+        )]))];
     let plan = detek_core::plan(detectors, &collectors).expect("plan");
     let options = RunOptions {
         now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_000_000),
@@ -44,7 +51,12 @@ fn problem_lines(problems: &[Problem], dir: &Path) -> Vec<String> {
     problems
         .iter()
         .map(|p| {
-            let file = p.file.strip_prefix(dir).unwrap_or(&p.file).display().to_string();
+            let file = p
+                .file
+                .strip_prefix(dir)
+                .unwrap_or(&p.file)
+                .display()
+                .to_string();
             format!("{file}:{}: {}", p.line, p.message)
         })
         .collect()
@@ -84,13 +96,19 @@ fn each_broken_policy_is_unknown_with_its_reason_and_the_rest_report() {
                 object.kind,
                 object.namespace.as_deref().unwrap_or("-"),
                 object.name,
-                object.source.as_ref().map_or(String::new(), |s| s.line.to_string()),
+                object
+                    .source
+                    .as_ref()
+                    .map_or(String::new(), |s| s.line.to_string()),
                 f.message,
                 f.evidence.join("; ")
             )
         })
         .collect();
-    assert_eq!(findings, ["ConfigMap shop/empty 2: ConfigMap empty has no data [data: {}]"]);
+    assert_eq!(
+        findings,
+        ["ConfigMap shop/empty 2: ConfigMap empty has no data [data: {}]"]
+    );
     assert_eq!(good.evaluated, Some(2));
 
     // Every broken one is Unknown, with why.
@@ -104,7 +122,9 @@ fn each_broken_policy_is_unknown_with_its_reason_and_the_rest_report() {
         "detector failed: policy not loaded: ".to_string() + &problems[0].to_string()
     );
     assert!(unknown("broken_syntax").contains("does not compile"));
-    assert!(unknown("broken_unknown_builtin").ends_with("unknown function `strings.reverse_words`"));
+    assert!(
+        unknown("broken_unknown_builtin").ends_with("unknown function `strings.reverse_words`")
+    );
     assert_eq!(
         unknown("broken_runaway"),
         "detector failed: policy stopped: it ran past its time budget of 300ms (policyTimeout, --policy-timeout)"
@@ -130,7 +150,12 @@ fn the_network_the_environment_and_files_are_refused_at_load() {
             "sandbox_opa_runtime.rego:11: `opa.runtime` is not available: policies cannot read the environment",
         ]
     );
-    for id in ["sandbox_dns_lookup", "sandbox_file_read", "sandbox_http_send", "sandbox_opa_runtime"] {
+    for id in [
+        "sandbox_dns_lookup",
+        "sandbox_file_read",
+        "sandbox_http_send",
+        "sandbox_opa_runtime",
+    ] {
         let r = report(&list, id);
         assert_eq!(r.level, Level::Unknown);
         assert!(r.findings.is_empty());
@@ -150,7 +175,10 @@ fn refused_builtins_are_absent_from_the_engine_too() {
     let send = engine.eval_rule("data.x.r".into()).unwrap_err().to_string();
     assert!(send.contains("could not find function http.send"), "{send}");
     let runtime = engine.eval_rule("data.x.e".into()).unwrap_err().to_string();
-    assert!(runtime.contains("could not find function opa.runtime"), "{runtime}");
+    assert!(
+        runtime.contains("could not find function opa.runtime"),
+        "{runtime}"
+    );
 }
 
 #[test]
@@ -164,7 +192,14 @@ fn crypto_x509_parse_certificates_reads_a_webhooks_ca_bundle() {
     let mut lines: Vec<String> = r
         .findings
         .iter()
-        .map(|f| format!("{} {}: {}", f.object.as_ref().unwrap().kind, f.object.as_ref().unwrap().name, f.message))
+        .map(|f| {
+            format!(
+                "{} {}: {}",
+                f.object.as_ref().unwrap().kind,
+                f.object.as_ref().unwrap().name,
+                f.message
+            )
+        })
         .collect();
     lines.sort();
     assert_eq!(
@@ -176,5 +211,9 @@ fn crypto_x509_parse_certificates_reads_a_webhooks_ca_bundle() {
         ]
     );
     assert_eq!(r.findings[0].evidence.len(), 1);
-    assert!(r.findings[0].evidence[0].ends_with("CA true"), "{:?}", r.findings[0].evidence);
+    assert!(
+        r.findings[0].evidence[0].ends_with("CA true"),
+        "{:?}",
+        r.findings[0].evidence
+    );
 }

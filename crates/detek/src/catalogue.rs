@@ -18,7 +18,10 @@ pub fn catalogue() -> Result<Catalogue> {
 /// The catalogue with the Rego detectors of `policy_dirs` (docs/policies.md). What is wrong
 /// with a policy is printed once on stderr, with its file and line; the policy itself is a
 /// detector reporting `Unknown` with that reason, so every other detector still runs.
-pub fn catalogue_with_policies(policy_dirs: &[PathBuf], timeout: Option<&str>) -> Result<Catalogue> {
+pub fn catalogue_with_policies(
+    policy_dirs: &[PathBuf],
+    timeout: Option<&str>,
+) -> Result<Catalogue> {
     let mut catalogue = catalogue()?;
     if policy_dirs.is_empty() {
         return Ok(catalogue);

@@ -317,7 +317,10 @@ pub(crate) fn load_config(select_args: &crate::cli::SelectArgs) -> Result<(Confi
 }
 
 /// The catalogue with the policies the flags and the config file name.
-pub(crate) fn policy_catalogue(policy: &crate::cli::PolicyArgs, config: &Config) -> Result<Catalogue> {
+pub(crate) fn policy_catalogue(
+    policy: &crate::cli::PolicyArgs,
+    config: &Config,
+) -> Result<Catalogue> {
     let mut dirs = policy.policy_dirs.clone();
     dirs.extend(config.policy_dirs());
     let timeout = policy

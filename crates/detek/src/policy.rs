@@ -1,6 +1,8 @@
 //! `detek policy test|new|check`: writing detectors in Rego (docs/policies.md).
 
-use crate::cli::{ListFormat, PolicyCheckArgs, PolicyCommand, PolicyCommandArgs, PolicyNewArgs, PolicyTestArgs};
+use crate::cli::{
+    ListFormat, PolicyCheckArgs, PolicyCommand, PolicyCommandArgs, PolicyNewArgs, PolicyTestArgs,
+};
 use crate::commands::emit;
 use anyhow::{Context, Result, bail};
 use detek_policy::testing::TestOutcome;
@@ -29,11 +31,18 @@ fn test(args: PolicyTestArgs) -> Result<ExitCode> {
     if sources.tests.is_empty() {
         bail!(
             "no *_test.rego file under {} (`detek policy new NAME` writes a policy with its tests)",
-            args.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            args.dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let results = detek_policy::testing::run_tests(&sources, options(args.timeout.as_deref())?);
-    let failed = results.iter().filter(|r| r.outcome != TestOutcome::Pass).count();
+    let failed = results
+        .iter()
+        .filter(|r| r.outcome != TestOutcome::Pass)
+        .count();
     let mut out = String::new();
     match args.format {
         ListFormat::Json => {
@@ -51,7 +60,11 @@ fn test(args: PolicyTestArgs) -> Result<ExitCode> {
                     TestOutcome::Fail => "FAIL",
                     TestOutcome::Error => "ERROR",
                 };
-                writeln!(out, "{outcome:<5} {} ({}, {:.1} ms)", r.name, r.location, r.duration_ms)?;
+                writeln!(
+                    out,
+                    "{outcome:<5} {} ({}, {:.1} ms)",
+                    r.name, r.location, r.duration_ms
+                )?;
                 if let Some(detail) = &r.detail {
                     writeln!(out, "      {detail}")?;
                 }
@@ -60,7 +73,11 @@ fn test(args: PolicyTestArgs) -> Result<ExitCode> {
         }
     }
     emit(&out)?;
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn new(args: PolicyNewArgs) -> Result<ExitCode> {
@@ -70,12 +87,16 @@ fn new(args: PolicyNewArgs) -> Result<ExitCode> {
             args.name
         );
     }
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let policy = args.dir.join(format!("{}.rego", args.name));
     let test = args.dir.join(format!("{}_test.rego", args.name));
     for path in [&policy, &test] {
         if path.exists() {
-            bail!("{} exists already: choose another name or remove it", path.display());
+            bail!(
+                "{} exists already: choose another name or remove it",
+                path.display()
+            );
         }
     }
     std::fs::write(&policy, detek_policy::scaffold::policy(&args.name))
@@ -112,5 +133,9 @@ fn check(args: PolicyCheckArgs) -> Result<ExitCode> {
         }
     }
     emit(&out)?;
-    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -45,7 +45,16 @@ fn example_ids() -> Vec<String> {
 /// examples, sorted.
 fn findings(id: &str, fixture: &Path) -> Vec<String> {
     let out = detek()
-        .args(["run", "-f", "json", "--fail-on", "never", "--select", id, "--policy-dir"])
+        .args([
+            "run",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "--select",
+            id,
+            "--policy-dir",
+        ])
         .arg(examples())
         .arg("--input")
         .arg(fixture)
@@ -58,7 +67,12 @@ fn findings(id: &str, fixture: &Path) -> Vec<String> {
         .iter()
         .find(|r| r["id"] == id)
         .unwrap_or_else(|| panic!("no report {id}: {list}"));
-    assert!(report["error"].is_null(), "{id} on {}: {}", fixture.display(), report["error"]);
+    assert!(
+        report["error"].is_null(),
+        "{id} on {}: {}",
+        fixture.display(),
+        report["error"]
+    );
     let mut lines: Vec<String> = report["findings"]
         .as_array()
         .unwrap()
@@ -91,8 +105,16 @@ fn every_example_fires_exactly_its_pinned_findings_and_nothing_on_its_passing_fi
             .map(str::to_string)
             .collect();
         assert!(!expected.is_empty(), "{id}: expected.txt pins nothing");
-        assert_eq!(findings(id, &dir.join("failing.yaml")), expected, "{id} on failing.yaml");
-        assert_eq!(findings(id, &dir.join("passing.yaml")), Vec::<String>::new(), "{id} on passing.yaml");
+        assert_eq!(
+            findings(id, &dir.join("failing.yaml")),
+            expected,
+            "{id} on failing.yaml"
+        );
+        assert_eq!(
+            findings(id, &dir.join("passing.yaml")),
+            Vec::<String>::new(),
+            "{id} on passing.yaml"
+        );
     }
 }
 
@@ -112,12 +134,24 @@ fn the_examples_tests_pass() {
 #[test]
 fn the_demo_shows_policy_findings_beside_built_in_ones() {
     let out = detek()
-        .args(["run", "--demo", "-f", "table", "--fail-on", "never", "--policy-dir"])
+        .args([
+            "run",
+            "--demo",
+            "-f",
+            "table",
+            "--fail-on",
+            "never",
+            "--policy-dir",
+        ])
         .arg(examples())
         .output()
         .unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{table}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(table.contains("image_registry_not_allowed"), "{table}");
     assert!(table.contains("crashloop_backoff"), "{table}");
 }
@@ -132,7 +166,10 @@ fn policies_are_listed_and_explained_with_their_source() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Labels: policy"), "{text}");
-    assert!(text.contains("ingress_nginx_ingressnightmare.rego:1"), "{text}");
+    assert!(
+        text.contains("ingress_nginx_ingressnightmare.rego:1"),
+        "{text}"
+    );
     let out = detek()
         .args(["list", "-f", "json", "--select", "policy", "--policy-dir"])
         .arg(examples())
@@ -150,11 +187,19 @@ fn policy_new_writes_a_policy_whose_tests_pass_and_check_is_clean() {
         .arg(dir.path())
         .assert()
         .success();
-    let out = detek().args(["policy", "test"]).arg(dir.path()).output().unwrap();
+    let out = detek()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{text}");
     assert!(text.contains("2 passed, 0 failed"), "{text}");
-    let out = detek().args(["policy", "check"]).arg(dir.path()).output().unwrap();
+    let out = detek()
+        .args(["policy", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text, "1 policies, 0 errors, 0 warnings\n");
     // A second `new` of the same name keeps the user's files.
@@ -191,7 +236,8 @@ fn policy_dirs_in_the_config_file_are_relative_to_it() {
     std::fs::write(
         dir.path().join("pol/deployment_single_replica.rego"),
         // The demo's one Deployment runs two replicas: make the rule fire on it.
-        detek_policy_scaffold("deployment_single_replica").replace("\"replicas\", 1) == 1", "\"replicas\", 1) == 2"),
+        detek_policy_scaffold("deployment_single_replica")
+            .replace("\"replicas\", 1) == 1", "\"replicas\", 1) == 2"),
     )
     .unwrap();
     std::fs::write(
@@ -201,14 +247,26 @@ fn policy_dirs_in_the_config_file_are_relative_to_it() {
     .unwrap();
     let out = detek()
         .current_dir(dir.path())
-        .args(["run", "--demo", "-f", "json", "--fail-on", "never", "--select", "deployment_single_replica"])
+        .args([
+            "run",
+            "--demo",
+            "-f",
+            "json",
+            "--fail-on",
+            "never",
+            "--select",
+            "deployment_single_replica",
+        ])
         .output()
         .unwrap();
     let list = json_of(&out);
     let report = &list["reports"][0];
     assert_eq!(report["id"], "deployment_single_replica");
     assert_eq!(report["level"], "Error", "{report:#}");
-    assert_eq!(report["findings"][0]["message"], "Deployment shop/frontend runs a single replica");
+    assert_eq!(
+        report["findings"][0]["message"],
+        "Deployment shop/frontend runs a single replica"
+    );
     // A missing policy directory is an error before anything is scanned.
     std::fs::write(dir.path().join("detek.yaml"), "policyDirs: [nowhere]\n").unwrap();
     let out = detek()
@@ -249,6 +307,9 @@ fn a_failing_policy_test_fails_the_command() {
         .filter(|t| t["outcome"] != "pass")
         .collect();
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["name"], "data.detek.more_test.test_three_replicas_are_reported");
+    assert_eq!(
+        failed[0]["name"],
+        "data.detek.more_test.test_three_replicas_are_reported"
+    );
     assert_eq!(failed[0]["outcome"], "fail");
 }
