@@ -21,7 +21,6 @@ use crate::metadata::{Requirement, kind_by_plural};
 use detek_core::{ObjectRef, Store, Target};
 use detek_kubernetes_model::model::{self as m, Item, Items, Named};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -95,27 +94,18 @@ impl PolicyInput {
             ..
         } = builder;
         let cluster = store.get(&m::CLUSTER_INFO).ok();
-        let document = Document {
-            now: jiff::Timestamp::try_from(now)
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
-            cluster: ClusterDoc {
-                name: target.map(|t| t.name.clone()),
-                kind: target.map(|t| t.kind.clone()),
-                identity: target.map(|t| t.identity.clone()).filter(|i| !i.is_empty()),
-                version: cluster.and_then(|c| c.server_version.clone()),
-                live: cluster.is_some_and(|c| c.live),
-                whole_cluster: cluster.is_some_and(|c| c.whole_cluster),
-            },
-            kubernetes: KubernetesDoc {
-                kinds: kubernetes,
-                custom,
-            },
-            indexes,
+        let now = jiff::Timestamp::try_from(now)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let cluster = ClusterDoc {
+            name: target.map(|t| t.name.clone()),
+            kind: target.map(|t| t.kind.clone()),
+            identity: target.map(|t| t.identity.clone()).filter(|i| !i.is_empty()),
+            version: cluster.and_then(|c| c.server_version.clone()),
+            live: cluster.is_some_and(|c| c.live),
+            whole_cluster: cluster.is_some_and(|c| c.whole_cluster),
         };
-        let value = serde_json::to_string(&document)
-            .map_err(|e| e.to_string())
-            .and_then(|text| regorus::Value::from_json_str(&text).map_err(|e| e.to_string()));
+        let value = document(now, &cluster, kubernetes, custom, &indexes);
         let value = match value {
             Ok(value) if errors.is_empty() => Ok(value),
             Ok(_) => Err(errors.remove(0)),
@@ -129,12 +119,41 @@ impl PolicyInput {
     }
 }
 
-#[derive(Serialize)]
-struct Document {
+/// The document from its parts, the objects already converted.
+fn document(
     now: String,
-    cluster: ClusterDoc,
-    kubernetes: KubernetesDoc,
-    indexes: Indexes,
+    cluster: &ClusterDoc,
+    kinds: BTreeMap<&'static str, regorus::Value>,
+    custom: BTreeMap<String, BTreeMap<String, regorus::Value>>,
+    indexes: &Indexes,
+) -> Result<regorus::Value, String> {
+    let json = |value: serde_json::Result<serde_json::Value>| {
+        value.map(regorus::Value::from).map_err(|e| e.to_string())
+    };
+    let key = |k: &str| regorus::Value::from(k);
+    let mut kubernetes: BTreeMap<regorus::Value, regorus::Value> = kinds
+        .into_iter()
+        .map(|(plural, objects)| (key(plural), objects))
+        .collect();
+    if !custom.is_empty() {
+        let groups: BTreeMap<regorus::Value, regorus::Value> = custom
+            .into_iter()
+            .map(|(group, kinds)| {
+                let kinds: BTreeMap<regorus::Value, regorus::Value> =
+                    kinds.into_iter().map(|(k, v)| (key(&k), v)).collect();
+                (key(&group), regorus::Value::from(kinds))
+            })
+            .collect();
+        kubernetes.insert(key("custom"), regorus::Value::from(groups));
+    }
+    let document: BTreeMap<regorus::Value, regorus::Value> = [
+        (key("now"), regorus::Value::from(now)),
+        (key("cluster"), json(serde_json::to_value(cluster))?),
+        (key("kubernetes"), regorus::Value::from(kubernetes)),
+        (key("indexes"), json(serde_json::to_value(indexes))?),
+    ]
+    .into();
+    Ok(regorus::Value::from(document))
 }
 
 #[derive(Serialize)]
@@ -146,14 +165,6 @@ struct ClusterDoc {
     version: Option<String>,
     live: bool,
     whole_cluster: bool,
-}
-
-#[derive(Serialize)]
-struct KubernetesDoc {
-    #[serde(flatten)]
-    kinds: BTreeMap<&'static str, Box<RawValue>>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    custom: BTreeMap<String, BTreeMap<String, Box<RawValue>>>,
 }
 
 /// Positions into `input.kubernetes.pods` / `services`.
@@ -177,17 +188,46 @@ struct ControllerDoc {
 
 struct Builder<'a> {
     store: &'a Store,
-    kubernetes: BTreeMap<&'static str, Box<RawValue>>,
-    custom: BTreeMap<String, BTreeMap<String, Box<RawValue>>>,
+    kubernetes: BTreeMap<&'static str, regorus::Value>,
+    custom: BTreeMap<String, BTreeMap<String, regorus::Value>>,
     refs: HashMap<(String, String, String), ObjectRef>,
     counts: BTreeMap<Requirement, usize>,
     errors: Vec<String>,
 }
 
-fn raw<T: Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, String> {
-    serde_json::to_string(value)
-        .and_then(RawValue::from_string)
-        .map_err(|e| e.to_string())
+/// `objects` as a regorus array, converted in parallel chunks on threads of their own: the
+/// first policy builds the input while the others wait for it, so rayon's workers would sit
+/// idle (a 10,000-object input: 0.34 s on one thread).
+fn convert<T: Serialize + Sync>(objects: &[&T]) -> Result<regorus::Value, String> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = objects.len().div_ceil(threads).max(512);
+    let parts: Vec<Result<Vec<regorus::Value>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = objects
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let text = serde_json::to_string(part).map_err(|e| e.to_string())?;
+                    let value = regorus::Value::from_json_str(&text).map_err(|e| e.to_string())?;
+                    let array = value.as_array().map_err(|e| e.to_string())?;
+                    Ok(array.iter().cloned().collect::<Vec<_>>())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the conversion panicked".to_string()))
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(objects.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(regorus::Value::from(all))
 }
 
 /// The `default` namespace of a namespaced object written without one.
@@ -214,7 +254,7 @@ impl Builder<'_> {
                 let values: Vec<&serde_json::Value> =
                     objects.iter().map(|o| &o.object.value).collect();
                 self.counts.insert(requirement.clone(), values.len());
-                match raw(&values) {
+                match convert(&values) {
                     Ok(raw) => {
                         self.custom
                             .entry(group.clone())
@@ -284,7 +324,7 @@ impl Builder<'_> {
         }
     }
 
-    fn items<T: Named + Serialize>(&mut self, plural: &'static str, items: &[Arc<Item<T>>]) {
+    fn items<T: Named + Serialize + Sync>(&mut self, plural: &'static str, items: &[Arc<Item<T>>]) {
         for item in items {
             self.refs.insert(
                 (
@@ -297,7 +337,7 @@ impl Builder<'_> {
         }
         let objects: Vec<&T> = items.iter().map(|i| &i.object).collect();
         self.counts.insert(Requirement::Kind(plural), objects.len());
-        match raw(&objects) {
+        match convert(&objects) {
             Ok(raw) => {
                 self.kubernetes.insert(plural, raw);
             }
@@ -368,7 +408,8 @@ impl Builder<'_> {
             );
         }
         self.counts.insert(Requirement::Kind("secrets"), docs.len());
-        match raw(&docs) {
+        let docs: Vec<&SecretDoc> = docs.iter().collect();
+        match convert(&docs) {
             Ok(raw) => {
                 self.kubernetes.insert("secrets", raw);
             }
