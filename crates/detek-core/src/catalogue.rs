@@ -23,6 +23,14 @@ pub struct Catalogue {
     globals: Vec<SettingSpec>,
 }
 
+/// Whether `id` can name a detector: snake_case (`[a-z0-9_]`), starting with a letter.
+pub fn is_detector_id(id: &str) -> bool {
+    id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 /// Why a registration, a selection or a config entry was refused. Messages name the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogueError {
@@ -99,11 +107,7 @@ impl Catalogue {
     pub fn register(&mut self, detector: Arc<dyn Detector>) -> Result<(), CatalogueError> {
         let meta = detector.meta();
         let id = meta.id.to_string();
-        let valid_id = id.starts_with(|c: char| c.is_ascii_lowercase())
-            && id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid_id {
+        if !is_detector_id(&id) {
             return Err(CatalogueError::BadId(id));
         }
         if self.index.contains_key(&id) {

@@ -178,12 +178,7 @@ pub fn parse(source: &str) -> Result<PolicyMeta, MetadataError> {
     let id = custom
         .id
         .ok_or_else(|| error("METADATA custom.id is missing".into()))?;
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        || !id.starts_with(|c: char| c.is_ascii_lowercase())
-    {
+    if !detek_core::is_detector_id(&id) {
         return Err(error(format!(
             "METADATA custom.id {id:?} must be snake_case: lowercase letters, digits and _, starting with a letter"
         )));

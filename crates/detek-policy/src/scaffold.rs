@@ -2,12 +2,9 @@
 //! Deployments with a single replica, so `detek policy test` passes on the first run and the
 //! newcomer changes one working thing at a time.
 
-/// Whether `id` can name a policy: snake_case, starting with a letter.
+/// Whether `id` can name a policy: a detector id (snake_case, starting with a letter).
 pub fn valid_id(id: &str) -> bool {
-    id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    detek_core::is_detector_id(id)
 }
 
 /// The policy file `<id>.rego`.
