@@ -93,3 +93,48 @@ fn drift_names_the_node_off_its_groups_majority() {
         ]
     );
 }
+
+#[test]
+fn known_kernel_issues_by_upstream_version() {
+    let mut old = host("node-1", "workers", &[]);
+    if let Ok(facts) = &mut old.facts {
+        facts.kernel_release = "5.15.0-91-generic".into();
+    }
+    let mut current = host("node-2", "workers", &[]);
+    if let Ok(facts) = &mut current.facts {
+        facts.kernel_release = "6.12.8-talos".into();
+    }
+    let ids: Vec<String> = {
+        let mut store = Store::new();
+        store.insert(&HOSTS, vec![old, current]);
+        let settings = Settings::default();
+        let ctx = DetectContext::new(&store, &settings, SystemTime::now())
+            .for_detector("node_kernel_known_issue");
+        let detector = detek_node::all()
+            .into_iter()
+            .find(|d| d.meta().id == "node_kernel_known_issue")
+            .unwrap();
+        detector
+            .detect(&ctx)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.object.as_ref().unwrap().name,
+                    f.discriminator.as_deref().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(ids, PINNED);
+}
+
+/// 5.15.0 is in the 5.11–5.15 ranges of four entries; 6.12.8 is after every fix.
+const PINNED: &[&str] = &[
+    "node-1 CVE-2022-0847",
+    "node-1 CVE-2022-0185",
+    "node-1 CVE-2024-1086",
+    "node-1 CVE-2022-0492",
+];

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 pub mod kernel_param_drift;
 pub mod kernel_param_mismatch;
+pub mod node_kernel_known_issue;
 
 /// Register every node detector into the catalogue.
 pub fn register(catalogue: &mut detek_core::Catalogue) -> Result<(), detek_core::CatalogueError> {
@@ -20,5 +21,6 @@ pub fn all() -> Vec<Arc<dyn Detector>> {
     vec![
         Arc::new(kernel_param_mismatch::KernelParamMismatch),
         Arc::new(kernel_param_drift::KernelParamDrift),
+        Arc::new(node_kernel_known_issue::NodeKernelKnownIssue),
     ]
 }
