@@ -138,3 +138,22 @@ const PINNED: &[&str] = &[
     "node-1 CVE-2024-1086",
     "node-1 CVE-2022-0492",
 ];
+
+#[test]
+fn an_unreachable_host_is_named_with_its_reason_and_only_it() {
+    let hosts = vec![
+        host("node-1", "workers", &[("net.ipv4.ip_forward", "1")]),
+        Host {
+            facts: Err(
+                "host key for 127.0.0.1:2201 changed (known_hosts line 3); not connecting".into(),
+            ),
+            ..host("node-5", "workers", &[])
+        },
+    ];
+    assert_eq!(
+        run("node_unreachable_ssh", hosts),
+        [
+            "node-5 node-5 (node-5:22): host key for 127.0.0.1:2201 changed (known_hosts line 3); not connecting"
+        ]
+    );
+}
