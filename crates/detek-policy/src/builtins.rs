@@ -107,11 +107,7 @@ pub fn parse_certificates(certs: &Value) -> anyhow::Result<Value> {
                 .unwrap_or("")
                 .to_string()
         };
-        let time = |seconds: i64| {
-            jiff::Timestamp::from_second(seconds)
-                .map(|t| t.to_string())
-                .unwrap_or_default()
-        };
+        let time = crate::input::rfc3339;
         out.push(serde_json::json!({
             "Subject": {"CommonName": common_name(cert.subject()), "String": cert.subject().to_string()},
             "Issuer": {"CommonName": common_name(cert.issuer()), "String": cert.issuer().to_string()},

@@ -17,7 +17,7 @@
 //! policy joining Pods to Services stays linear (CRATES.md measured a naive Rego join of 5k
 //! Pods and 1k Services at 14 s, indexed 142 ms).
 
-use crate::metadata::{Requirement, kind_by_plural};
+use crate::metadata::Requirement;
 use detek_core::{ObjectRef, Store, Target};
 use detek_kubernetes_model::model::{self as m, Item, Items, Named};
 use serde::Serialize;
@@ -231,8 +231,11 @@ fn convert<T: Serialize + Sync>(objects: &[&T]) -> Result<regorus::Value, String
 }
 
 /// The `default` namespace of a namespaced object written without one.
-fn namespace_or_default(namespace: Option<&str>) -> String {
-    namespace.unwrap_or("default").to_string()
+/// RFC 3339 of `seconds` since the epoch, as policies compare times (`time.parse_rfc3339_ns`).
+pub(crate) fn rfc3339(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 impl Builder<'_> {
@@ -372,11 +375,7 @@ impl Builder<'_> {
             not_after: String,
             dns_names: &'a [String],
         }
-        let time = |seconds: i64| {
-            jiff::Timestamp::from_second(seconds)
-                .map(|t| t.to_string())
-                .unwrap_or_default()
-        };
+        let time = rfc3339;
         let docs: Vec<SecretDoc> = secrets
             .iter()
             .map(|s| SecretDoc {
@@ -431,7 +430,7 @@ impl Builder<'_> {
             let mut by_namespace: BTreeMap<String, Vec<u32>> = BTreeMap::new();
             for (i, pod) in specs.pods().iter().enumerate() {
                 by_namespace
-                    .entry(namespace_or_default(pod.namespace()))
+                    .entry(pod.namespace_or_default().to_string())
                     .or_default()
                     .push(i as u32);
             }
@@ -451,7 +450,7 @@ impl Builder<'_> {
             let mut by_namespace: BTreeMap<String, Vec<u32>> = BTreeMap::new();
             for (i, service) in services.iter().enumerate() {
                 by_namespace
-                    .entry(namespace_or_default(service.namespace()))
+                    .entry(service.namespace_or_default().to_string())
                     .or_default()
                     .push(i as u32);
             }
@@ -491,11 +490,7 @@ impl Builder<'_> {
 pub fn keys_of(requires: &[Requirement]) -> Vec<detek_core::KeyId> {
     let mut keys: Vec<detek_core::KeyId> = requires.iter().map(Requirement::key).collect();
     keys.push(m::CLUSTER_INFO.id());
-    let has = |plural: &str| {
-        requires.contains(&Requirement::Kind(
-            kind_by_plural(plural).map_or("", |k| k.plural),
-        ))
-    };
+    let has = |plural: &'static str| requires.contains(&Requirement::Kind(plural));
     if has("pods") {
         keys.push(m::POD_SPECS.id());
     }

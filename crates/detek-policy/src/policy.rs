@@ -512,7 +512,13 @@ impl Detector for PolicyDetector {
         engine.set_input(value.clone());
         let result = engine.eval_rule(query.clone()).map_err(|e| {
             let message = e.to_string();
-            if message.contains("exceeded time limit") {
+            let timed_out = e.chain().any(|cause| {
+                matches!(
+                    cause.downcast_ref::<regorus::LimitError>(),
+                    Some(regorus::LimitError::TimeLimitExceeded { .. })
+                )
+            });
+            if timed_out {
                 DetectError::new(format!(
                     "policy stopped: it ran past its time budget of {:?} (policyTimeout, --policy-timeout)",
                     self.options.timeout

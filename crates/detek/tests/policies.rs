@@ -181,12 +181,7 @@ fn policies_are_listed_and_explained_with_their_source() {
 
 #[test]
 fn policy_new_writes_a_policy_whose_tests_pass_and_check_is_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    detek()
-        .args(["policy", "new", "deployment_single_replica", "--dir"])
-        .arg(dir.path())
-        .assert()
-        .success();
+    let dir = scaffolded();
     let out = detek()
         .args(["policy", "test"])
         .arg(dir.path())
@@ -280,12 +275,7 @@ fn policy_dirs_in_the_config_file_are_relative_to_it() {
 
 #[test]
 fn a_failing_policy_test_fails_the_command() {
-    let dir = tempfile::tempdir().unwrap();
-    detek()
-        .args(["policy", "new", "deployment_single_replica", "--dir"])
-        .arg(dir.path())
-        .assert()
-        .success();
+    let dir = scaffolded();
     std::fs::write(
         dir.path().join("more_test.rego"),
         "package detek.more_test\n\ntest_three_replicas_are_reported if {\n\tcount(data.detek.deployment_single_replica.findings) == 1 with input as {\"kubernetes\": {\"deployments\": [{\"kind\": \"Deployment\", \"metadata\": {\"name\": \"a\"}, \"spec\": {\"replicas\": 3}}]}}\n}\n",
@@ -312,4 +302,15 @@ fn a_failing_policy_test_fails_the_command() {
         "data.detek.more_test.test_three_replicas_are_reported"
     );
     assert_eq!(failed[0]["outcome"], "fail");
+}
+
+/// A directory holding what `detek policy new deployment_single_replica` writes.
+fn scaffolded() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    detek()
+        .args(["policy", "new", "deployment_single_replica", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    dir
 }
