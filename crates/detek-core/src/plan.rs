@@ -201,6 +201,7 @@ fn source_hint(missing: &[KeyId]) -> &'static str {
         "prometheus" => "a Prometheus server",
         "openstack" => "an OpenStack cloud",
         "node" => "SSH access to nodes",
+        "cost" => "AWS Cost Explorer access",
         _ => "another input",
     }
 }
