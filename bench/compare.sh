@@ -25,7 +25,8 @@
 # Each run is timed by /usr/bin/time (wall, user+sys CPU, peak RSS of the largest process) under
 # `timeout $TIMEOUT`; a run that is stopped shows as "timed out after N s". A peer whose median on
 # the previous size, times the size ratio, exceeds the timeout by 3x is skipped with a note.
-# Reported: medians. "detek 1 core" is detek pinned to one CPU (taskset) with one rayon thread
+# Before each input its files are read once, untimed (page cache warm for every tool alike), and
+# before each run `sync` writes back the previous run's report. Reported: medians. "detek 1 core" is detek pinned to one CPU (taskset) with one rayon thread
 # and one tokio worker (RAYON_NUM_THREADS=1, TOKIO_WORKER_THREADS=1), for single-threaded peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -199,6 +200,9 @@ measure() {
   local tf=$OUT/time.out rc=0 limit=$TIMEOUT
   [[ $tool == detek* ]] && limit=$DETEK_TIMEOUT
   rm -f "$tf" "$out"
+  # Untimed: write back what the previous run left dirty (a detek report at 400k documents is
+  # 1.2 GB), so that its writeback does not land inside this run's time.
+  sync
   timeout -k 10 "$limit" /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" > "${out:-/dev/null}" 2> "$OUT/stderr.last" || rc=$?
   if [[ $rc == 124 || $rc == 137 ]]; then
     printf '%s\t%s\t%s\t\t\t\t\t\n' "$input" "$tool" timeout >> "$RESULTS"
@@ -270,9 +274,16 @@ detek_cmd() { "$DETEK" run all -f json --fail-on never --input "$1"; }
 detek_1core() { taskset -c 0 env RAYON_NUM_THREADS=1 TOKIO_WORKER_THREADS=1 "$DETEK" run all -f json --fail-on never --input "$1"; }
 export DETEK
 export -f detek_cmd detek_1core
+# `warm PATH`: read the input once, untimed, so that the first tool to run finds it in the page
+# cache as every later run does (a warm-up that favours no tool; the 400k-file set is 1.6 GB on
+# disk, and a cold first run of it took 1.2x the warm ones).
+warm() {
+  if [[ -d $1 ]]; then find "$1" -type f -print0 | xargs -0 cat > /dev/null; else cat "$1" > /dev/null; fi
+}
 run_manifests() {
   local input=$1 path=$2 factor=$3 files
   echo "== $input"
+  warm "$path"
   MEDIAN=()
   has_tool detek && repeat "$input" detek bash -c 'detek_cmd "$1"' _ "$path"
   has_tool detek-1core && repeat "$input" detek-1core bash -c 'detek_1core "$1"' _ "$path"

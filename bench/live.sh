@@ -44,7 +44,9 @@ fi
 "$KUBECTL" version --client | sed -n 1p
 
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p detek
+# LOAD_ONLY=1 (bench/compare.sh, which times its own binary): no detek build here, so that
+# nothing is compiled between the measurements of a run.
+[[ ${LOAD_ONLY:-0} == 1 ]] || cargo build --release -q -p detek
 BIN=$TARGET/release/detek
 # GEN_SNAPSHOT=path: an already built generator (e.g. the debug one; its speed is not measured).
 if [[ -n ${GEN_SNAPSHOT:-} ]]; then

@@ -27,6 +27,11 @@ pub struct Facts {
     pub kernel_release: String,
     /// `PRETTY_NAME` of `/etc/os-release`.
     pub os: String,
+    /// Seconds since boot (`/proc/uptime`), when readable.
+    pub uptime_seconds: Option<u64>,
+    /// The container runtime's `--version` line (containerd, CRI-O or Docker), when one is
+    /// installed on the host's `PATH`.
+    pub runtime: Option<String>,
     /// Kernel parameters by sysctl name (`net.ipv4.ip_forward`), as read from `/proc/sys`,
     /// whitespace-normalised; a parameter the kernel does not have is absent.
     pub sysctl: BTreeMap<String, String>,

@@ -32,7 +32,22 @@ struct ProfileFile {
 /// Read a profile; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Expectation>, String> {
     let file: ProfileFile = serde_saphyr::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
-    for p in &file.parameters {
+    check(file.parameters, origin)
+}
+
+/// Read the parameters of a user profile given as a setting (`detek.yaml`): a list of entries
+/// in the default profile's format; null is none.
+pub fn from_setting(value: &serde_json::Value, origin: &str) -> Result<Vec<Expectation>, String> {
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    let parameters: Vec<Expectation> =
+        serde_json::from_value(value.clone()).map_err(|e| format!("{origin}: {e}"))?;
+    check(parameters, origin)
+}
+
+fn check(parameters: Vec<Expectation>, origin: &str) -> Result<Vec<Expectation>, String> {
+    for p in &parameters {
         match (&p.expect, p.min) {
             (Some(_), None) | (None, Some(_)) => {}
             _ => {
@@ -46,7 +61,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Expectation>, String> {
             return Err(format!("{origin}: {}: no reference", p.name));
         }
     }
-    Ok(file.parameters)
+    Ok(parameters)
 }
 
 /// Normalise a value as `/proc/sys` prints it (tabs between the fields of multi-value

@@ -17,6 +17,7 @@ fn host(name: &str, group: &str, sysctl: &[(&str, &str)]) -> Host {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Facts::default()
         }),
     }
 }
