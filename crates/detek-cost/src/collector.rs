@@ -202,9 +202,11 @@ pub async fn read(
         ));
     };
     if let Err(e) = provider.provide_credentials().await {
+        // The chain's error names each provider tried and why it gave nothing (no secret:
+        // none was found).
         return Err(format!(
             "{source}: no AWS credentials: {}",
-            first_line(&DisplayErrorContext(&e).to_string())
+            one_line(&DisplayErrorContext(&e).to_string(), 800)
         ));
     }
     let client = aws_sdk_costexplorer::Client::new(&sdk);
@@ -372,10 +374,23 @@ where
 
 /// The first line of a message, at most 300 characters.
 fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    match line.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_string(),
+    cut(text.lines().next().unwrap_or("").trim(), 300)
+}
+
+/// Every line of a message on one, separated by "; ", at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    cut(&lines.join("; ").replace(":;", ":"), max)
+}
+
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -392,5 +407,12 @@ mod tests {
             "The request signature we calculated does not match."
         );
         assert_eq!(first_line(&"a".repeat(400)).chars().count(), 301);
+        assert_eq!(
+            one_line(
+                "no credentials found in chain. Attempted:\n  Environment: not set\n  Profile: none",
+                800
+            ),
+            "no credentials found in chain. Attempted: Environment: not set; Profile: none"
+        );
     }
 }

@@ -241,6 +241,9 @@ pub struct TargetArgs {
 
     #[command(flatten)]
     pub metrics: MetricsArgs,
+
+    #[command(flatten)]
+    pub cost: crate::cost::CostArgs,
 }
 
 /// Where the metric detectors (and `detek why`) read metrics from: a Prometheus, or

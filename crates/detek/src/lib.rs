@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cost;
 pub mod fleet;
 pub mod metrics;
 pub mod policy;
