@@ -200,7 +200,7 @@ fn source_hint(missing: &[KeyId]) -> &'static str {
         "kubernetes" => "a live cluster",
         "prometheus" => "a Prometheus server",
         "openstack" => "an OpenStack cloud",
-        "node" => "SSH access to nodes",
+        "node" => "SSH access to nodes: --ssh or --ssh-hosts",
         "cost" => "AWS Cost Explorer access",
         _ => "another input",
     }

@@ -13,5 +13,7 @@ pub mod model;
 mod prelude;
 pub mod profile;
 pub mod ssh;
+#[doc(hidden)]
+pub mod testing;
 
 pub use detectors::{all, register};

@@ -11,60 +11,17 @@ use detek_kubernetes_model::ingest::Input;
 use detek_node::collector::{HostSource, NodeCollector};
 use detek_node::hosts::{self, HostSpec};
 use detek_node::ssh::SshOptions;
-use std::collections::HashMap;
+use detek_node::testing::TestHosts;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-struct TestHosts {
-    _dir: tempfile::TempDir,
-    env: HashMap<String, String>,
-}
-
-fn testenv() -> &'static TestHosts {
-    static HOSTS: OnceLock<TestHosts> = OnceLock::new();
-    HOSTS.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let dir = tempfile::Builder::new()
-            .prefix("detek-sshd-")
-            .tempdir()
-            .unwrap();
-        let out = std::process::Command::new("bash")
-            .arg(root.join("testenv/sshd/start.sh"))
-            .arg(dir.path().join("env"))
-            .env("DETEK_TESTENV_WATCH_PID", std::process::id().to_string())
-            .output()
-            .expect("run testenv/sshd/start.sh");
-        assert!(
-            out.status.success(),
-            "testenv/sshd/start.sh failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(dir.path().join("env/env")).unwrap();
-        let env = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-            .collect();
-        TestHosts { _dir: dir, env }
-    })
-}
-
 fn var(name: &str) -> String {
-    testenv()
-        .env
-        .get(name)
-        .cloned()
-        .unwrap_or_else(|| panic!("{name} not in testenv/sshd env"))
+    TestHosts::shared().var(name)
 }
 
 fn list(name: &str) -> Vec<String> {
-    let hosts: Vec<String> = var(name).split_whitespace().map(str::to_string).collect();
-    assert!(
-        !hosts.is_empty(),
-        "{name} is empty (network namespaces need root)"
-    );
-    hosts
+    TestHosts::shared().list(name)
 }
 
 fn options() -> SshOptions {

@@ -12,6 +12,7 @@ pub fn catalogue() -> Result<Catalogue> {
     detek_openstack::register(&mut catalogue)?;
     detek_prometheus::register(&mut catalogue)?;
     detek_cost::register(&mut catalogue)?;
+    detek_node::register(&mut catalogue)?;
     detek_core::register(&mut catalogue)?;
     Ok(catalogue)
 }

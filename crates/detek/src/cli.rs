@@ -244,6 +244,9 @@ pub struct TargetArgs {
 
     #[command(flatten)]
     pub cost: crate::cost::CostArgs,
+
+    #[command(flatten)]
+    pub ssh: crate::nodes::SshArgs,
 }
 
 /// Where the metric detectors (and `detek why`) read metrics from: a Prometheus, or

@@ -49,12 +49,15 @@ pub(crate) struct ScanTarget {
 
 fn resolve_targets(args: &TargetArgs, config: &Config) -> Result<Vec<ScanTarget>> {
     // `--aws-cost` alone scans only the account's costs (crate::cost), no default cluster.
-    let mut targets = if crate::cost::alone(args) {
+    // `--ssh-hosts` alone scans only those hosts (crate::nodes).
+    let mut targets = if crate::cost::alone(args) || crate::nodes::alone(args, config) {
         Vec::new()
     } else {
         resolve_targets_with_clouds(args, config)?
     };
+    crate::nodes::attach(&mut targets, args, config)?;
     targets.extend(crate::cost::target(args)?);
+    targets.extend(crate::nodes::target(args, config)?);
     if let Some(now) = &args.now {
         let now: jiff::Timestamp = now.parse().map_err(|e| {
             anyhow::anyhow!("--now {now:?}: not an RFC 3339 time (e.g. 2026-01-13T19:00:00Z): {e}")

@@ -13,6 +13,10 @@
 //! sets:
 //!   ci: [workloads, networking, -pod_without_liveness_probe]
 //! policyDirs: [policies/]  # Rego detectors (docs/policies.md)
+//! ssh:                     # node checks over SSH (docs/nodes.md)
+//!   nodes: true            # the cluster's Nodes, as --ssh
+//!   user: core
+//!   hosts: {bastion-pool: [10.0.0.11, 10.0.0.12]}
 //! ignore:
 //!   - detector: run_as_root
 //!     namespace: monitoring
@@ -64,6 +68,10 @@ pub struct Config {
     /// Time one policy's evaluation may take (`5s`, `500ms`); default 5s.
     #[serde(default)]
     pub policy_timeout: Option<String>,
+    /// The node checks over SSH (docs/nodes.md): hosts, or the cluster's Nodes, and how to
+    /// log in; the `--ssh*` flags override it.
+    #[serde(default)]
+    pub ssh: Option<crate::nodes::SshConfig>,
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// The file's text, to point validation errors at their line.

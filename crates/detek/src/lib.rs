@@ -9,6 +9,7 @@ pub mod config;
 pub mod cost;
 pub mod fleet;
 pub mod metrics;
+pub mod nodes;
 pub mod policy;
 mod progress;
 pub mod serve;

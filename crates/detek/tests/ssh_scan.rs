@@ -1,0 +1,204 @@
+//! `detek run --ssh-hosts` and `detek run --ssh` against real sshd instances (testenv/sshd: on
+//! loopback and inside network namespaces this binary creates, with their own `net.*`
+//! values) and, for `--ssh`, a real kube-apiserver (testenv/) holding Nodes whose InternalIPs
+//! are those namespaces. The findings are pinned on the parameters the namespaces set, with a
+//! user profile given in `detek.yaml`.
+
+mod live_common;
+
+use detek_node::testing::TestHosts;
+use live_common::*;
+use serde_json::{Value, json};
+
+fn hosts() -> &'static TestHosts {
+    TestHosts::shared()
+}
+
+/// `detek.yaml`: a user profile of the two parameters the namespaces set, and drift on them.
+const CONFIG: &str = "detectors:
+  kernel_param_mismatch:
+    default_profile: false
+    parameters:
+      - name: net.core.somaxconn
+        min: 4096
+        scope: network
+        why: listen backlog
+        references: [https://www.kernel.org/doc/html/latest/admin-guide/sysctl/net.html]
+  kernel_param_drift:
+    parameters: [net.core.somaxconn, net.ipv4.ip_forward]
+";
+
+fn ssh_flags(dir: &std::path::Path) -> Vec<String> {
+    let h = hosts();
+    let config = dir.join("detek.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    vec![
+        "--ssh-user".into(),
+        h.var("SSHD_USER"),
+        "--ssh-key".into(),
+        h.var("SSHD_KEY"),
+        "--ssh-known-hosts".into(),
+        h.var("SSHD_KNOWN_HOSTS"),
+        "--ssh-timeout".into(),
+        "3s".into(),
+        "--config".into(),
+        config.display().to_string(),
+    ]
+}
+
+fn lines(report: &Value) -> Vec<String> {
+    let mut out: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}/{}: {}",
+                f["object"]["kind"].as_str().unwrap_or(""),
+                f["object"]["name"].as_str().unwrap_or(""),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn run(args: &[String]) -> Run {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    detek(&args)
+}
+
+#[test]
+fn ssh_hosts_from_a_hosts_file_are_a_target_of_their_own() {
+    let h = hosts();
+    let dir = tempfile::tempdir().unwrap();
+    let [ns1, ns2, ns3] = <[String; 3]>::try_from(h.list("SSHD_NETNS")).unwrap();
+    let refused = h.var("SSHD_REFUSED");
+    let file = dir.path().join("hosts.ini");
+    std::fs::write(
+        &file,
+        format!("# the pool\n[pool]\n{ns1}\n{ns2}\n{ns3}\n\n[gone]\n{refused}\n"),
+    )
+    .unwrap();
+    let mut args: Vec<String> = [
+        "run",
+        "all",
+        "--select",
+        "kernel_param_mismatch,kernel_param_drift,node_unreachable_ssh",
+        "-f",
+        "json",
+        "--ssh-hosts",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("@{}", file.display()));
+    args.extend(ssh_flags(dir.path()));
+    let out = run(&args);
+    let list = out.json();
+    assert_eq!(list["target"]["kind"], "hosts", "{}", out.stderr);
+    assert_eq!(list["target"]["name"], "4 SSH hosts");
+    assert_eq!(
+        lines(&report_of(&list, "kernel_param_mismatch")),
+        [format!(
+            "Host/{ns3}: {ns3}: net.core.somaxconn is 1024, below the minimum 4096"
+        )]
+    );
+    assert_eq!(
+        lines(&report_of(&list, "kernel_param_drift")),
+        [
+            format!(
+                "Host/{ns3}: {ns3}: net.core.somaxconn is 1024 in group pool; 2 of the 2 others 4096"
+            ),
+            format!(
+                "Host/{ns3}: {ns3}: net.ipv4.ip_forward is 1 in group pool; 2 of the 2 others 0"
+            ),
+        ]
+    );
+    assert_eq!(
+        lines(&report_of(&list, "node_unreachable_ssh")),
+        [format!(
+            "Host/{refused}: {refused} ({refused}): connection refused"
+        )]
+    );
+    // An Error-level finding: exit code 1 (DESIGN.md §1).
+    assert_eq!(out.code, 1, "{}", out.stderr);
+}
+
+/// The shared API server, with three Nodes in pool `pool-a` whose InternalIPs are the
+/// namespaces' sshd, and one Node without addresses.
+fn cluster() -> &'static TestEnv {
+    TestEnv::shared(|env| {
+        let api = env.admin();
+        let netns = TestHosts::shared().list("SSHD_NETNS");
+        for (i, ip) in netns.iter().enumerate() {
+            load_object(
+                &api,
+                &json!({
+                    "apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": format!("node-{}", i + 1),
+                                 "labels": {"agentpool": "pool-a"}},
+                    "status": {"addresses": [
+                        {"type": "Hostname", "address": format!("node-{}", i + 1)},
+                        {"type": "InternalIP", "address": ip},
+                    ]},
+                }),
+            );
+        }
+    })
+}
+
+#[test]
+fn ssh_reads_the_live_clusters_nodes_and_names_them() {
+    let env = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = [
+        "run",
+        "all",
+        "--select",
+        "kernel_param_drift,node_unreachable_ssh",
+        "-f",
+        "json",
+        "--ssh",
+        "--kubeconfig",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(env.admin_kubeconfig().display().to_string());
+    args.extend(ssh_flags(dir.path()));
+    let out = run(&args);
+    let list = out.json();
+    assert_eq!(list["target"]["kind"], "cluster", "{}", out.stderr);
+    assert_eq!(
+        lines(&report_of(&list, "kernel_param_drift")),
+        [
+            "Node/node-3: node-3: net.core.somaxconn is 1024 in group pool-a; 2 of the 2 others 4096",
+            "Node/node-3: node-3: net.ipv4.ip_forward is 1 in group pool-a; 2 of the 2 others 0",
+        ]
+    );
+    assert_eq!(
+        lines(&report_of(&list, "node_unreachable_ssh")),
+        Vec::<String>::new()
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn without_ssh_the_node_detectors_are_skipped_with_the_reason() {
+    let out = detek(&["run", "--demo", "-f", "json"]);
+    let list = out.json();
+    for id in [
+        "kernel_param_mismatch",
+        "kernel_param_drift",
+        "node_kernel_known_issue",
+        "node_unreachable_ssh",
+    ] {
+        assert_eq!(
+            list["skipped"][id],
+            "this target provides no node/hosts (needs SSH access to nodes: --ssh or --ssh-hosts)",
+            "{id}"
+        );
+    }
+}
