@@ -38,7 +38,7 @@ pub struct KernelParamMismatch;
 /// Settings of `kernel_param_mismatch`: the user's profile.
 #[derive(DetectorSettings, Serialize, Deserialize)]
 pub struct KernelParamMismatchSettings {
-    /// Parameters to check, in the default profile's format (`- {name, expect | min, scope, why, references}`); one named like a default parameter replaces it.
+    /// Parameters to check, in the default profile's format (`- {name, expect or min, scope, why, references}`); one named like a default parameter replaces it.
     pub parameters: serde_json::Value,
     /// Check the default profile's parameters too.
     #[setting(default = true)]
