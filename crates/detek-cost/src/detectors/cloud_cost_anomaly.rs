@@ -36,7 +36,7 @@ use crate::prelude::*;
     requires = [DAILY_BY_SERVICE],
     references = [
         "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_GetCostAndUsage.html",
-        "https://docs.aws.amazon.com/cost-management/latest/userguide/ce-exploring-data.html",
+        "https://docs.aws.amazon.com/cost-management/latest/userguide/ce-api-best-practices.html",
     ],
     settings = CostAnomalySettings,
 )]
@@ -130,8 +130,15 @@ fn detect(ctx: &DetectContext) -> Result<Outcome, DetectError> {
                         j.baseline,
                         settings.ratio
                     )
-                } else {
+                } else if j.baseline == 0.0 {
                     format!("after no cost in the {window} days before")
+                } else {
+                    // Credits or refunds outweighed the charges of the window.
+                    format!(
+                        "over a mean of {:.2} {unit} in the {window} days before (credits \
+                         included)",
+                        j.baseline
+                    )
                 };
                 format!(
                     "{:.2} {unit} on {}{estimated}, {times}",
