@@ -44,10 +44,12 @@ impl CostArgs {
     }
 }
 
-/// Whether the cost target is the only target asked for (then no cluster is looked for in
-/// the default kubeconfig, as `--os-cloud` alone scans only the cloud).
+/// Whether no cluster is asked for beside the cost target (then none is looked for in the
+/// default kubeconfig, as `--os-cloud` alone scans only the cloud). `--ssh` checks the nodes
+/// of a cluster, so it asks for one.
 pub(crate) fn alone(args: &TargetArgs) -> bool {
     args.cost.asked()
+        && !args.ssh.ssh
         && !args.demo
         && args.inputs.is_empty()
         && args.kubeconfig.is_none()
