@@ -66,8 +66,8 @@ for i in $(seq 1 "$RUNS"); do
   python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-stats = d["collectors"][0]["stats"]
-print(f"             hosts {stats.get(\"hosts\")}, unreachable {stats.get(\"hosts_unreachable\")}, collection {d[\"collectors\"][0][\"duration_ms\"]:.0f} ms")' "$WORK/report.json"
+c = d["collectors"][0]
+print("             hosts %s, unreachable %s, collection %.0f ms" % (c["stats"].get("hosts"), c["stats"].get("hosts_unreachable"), c["duration_ms"]))' "$WORK/report.json"
   /usr/bin/time -f "openssh -P$CONCURRENCY %e s wall  %U+%S s CPU  %M KB (largest process)" \
     xargs -P "$CONCURRENCY" -I{} sh -c 'ssh -q -o BatchMode=yes -o UserKnownHostsFile="$WORK/known_hosts" -i "$WORK/keys/user" -p 2222 "$1" "$COMMAND" > /dev/null' _ {} < "$WORK/addresses"
 done
