@@ -71,8 +71,9 @@ async fn check(c: &Client, report: &Path, out_dir: &Path) -> Result<(), String> 
     assert!(summary < 800.0, "failing-detector summary at {summary} px");
     assert!(finding < 800.0, "first finding at {finding} px");
     let height = tops["height"].as_f64().unwrap();
-    // The skipped list grows with each integration (OpenStack, Prometheus: 18 rows here).
-    assert!(height < 8500.0, "page is {height} px tall at 1280 px");
+    // The skipped list grows with each integration (OpenStack, Prometheus, nodes over SSH,
+    // cost: 23 rows here, 8,628 px).
+    assert!(height < 9000.0, "page is {height} px tall at 1280 px");
     eprintln!(
         "html_browser: demo at 1280 px: {height} px tall; summary at {summary}, first finding at {finding}"
     );

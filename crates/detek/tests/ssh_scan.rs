@@ -202,3 +202,143 @@ fn without_ssh_the_node_detectors_are_skipped_with_the_reason() {
         );
     }
 }
+
+/// ssh-agent, in the foreground of a child process, with the authorised key loaded; stopped on
+/// drop.
+struct Agent {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    fn start(key: &str) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let child = std::process::Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("run ssh-agent (openssh-client)");
+        for _ in 0..100 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let added = std::process::Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &socket)
+            .output()
+            .unwrap();
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        Agent {
+            child,
+            socket,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_agents_key_logs_in_when_no_key_file_is_given() {
+    let h = hosts();
+    let agent = Agent::start(&h.var("SSHD_KEY"));
+    let [lo1, _] = <[String; 2]>::try_from(h.list("SSHD_LOOPBACK")).unwrap();
+    let socket = agent.socket.display().to_string();
+    let args = [
+        "run",
+        "all",
+        "--select",
+        "node_unreachable_ssh",
+        "-f",
+        "json",
+        "--ssh-hosts",
+        &lo1,
+        "--ssh-user",
+        &h.var("SSHD_USER"),
+        "--ssh-known-hosts",
+        &h.var("SSHD_KNOWN_HOSTS"),
+    ];
+    // HOME (set by `detek_with_env`) holds no key: only the agent can log in.
+    let out = detek_with_env(&args, &[("SSH_AUTH_SOCK", &socket)]);
+    let list = out.json();
+    assert_eq!(
+        list["target"]["name"],
+        format!("SSH host {lo1}"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        lines(&report_of(&list, "node_unreachable_ssh")),
+        Vec::<String>::new()
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Without the agent there is nothing to log in with: the node checks are Unknown.
+    let out = detek(&args);
+    let report = out.report("node_unreachable_ssh");
+    assert_eq!(report["level"], "Unknown", "{report}");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("no SSH key to log in with: give one with --ssh-key, or start ssh-agent"),
+        "{report}"
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn hosts_and_logins_from_the_config_file_alone() {
+    let h = hosts();
+    let dir = tempfile::tempdir().unwrap();
+    let [ns1, ns2, ns3] = <[String; 3]>::try_from(h.list("SSHD_NETNS")).unwrap();
+    let config = dir.path().join("detek.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "{CONFIG}ssh:\n  user: {}\n  keys: [{}]\n  knownHosts: {}\n  timeout: 3s\n  hosts:\n    pool: [{ns1}, {ns2}, {ns3}]\n",
+            h.var("SSHD_USER"),
+            h.var("SSHD_KEY"),
+            h.var("SSHD_KNOWN_HOSTS"),
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let out = detek(&[
+        "run",
+        "all",
+        "--select",
+        "kernel_param_drift",
+        "-f",
+        "json",
+        "--config",
+        &config,
+    ]);
+    let list = out.json();
+    assert_eq!(list["target"]["kind"], "hosts", "{}", out.stderr);
+    assert_eq!(
+        lines(&report_of(&list, "kernel_param_drift")),
+        [
+            format!(
+                "Host/{ns3}: {ns3}: net.core.somaxconn is 1024 in group pool; 2 of the 2 others 4096"
+            ),
+            format!(
+                "Host/{ns3}: {ns3}: net.ipv4.ip_forward is 1 in group pool; 2 of the 2 others 0"
+            ),
+        ]
+    );
+}
