@@ -12,6 +12,8 @@ pub mod collector;
 pub mod detectors;
 pub mod model;
 mod prelude;
+#[doc(hidden)]
+pub mod testing;
 
 pub use collector::{CostExplorerCollector, CostOptions};
 pub use detectors::{all, register};

@@ -11,11 +11,7 @@
 
 use detek_core::{Clock, Collector, Report, ReportList, ReportResult, RunOptions, Settings};
 use detek_cost::collector::{CostExplorerCollector, CostOptions, ProfileFilePaths};
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -32,47 +28,13 @@ const SPIKE: &str = "Amazon Elastic Compute Cloud - Compute: 379.82 USD on 2025-
 const SPIKE_EVIDENCE: &str =
     "UnblendedCost 2025-06-27: 379.816 USD; mean of 2025-06-20..2025-06-26: 95.5978 USD";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The replay servers of this test binary, one per (scenario, days per page): their ports.
-/// Each exits with this process (the replay watches its parent); its log goes to a file of
-/// `workdir()`.
+/// The replay server of this test binary for (scenario, days per page): its port; its log
+/// goes to a file of `workdir()`.
 fn replay(scenario: &str, page_days: u32) -> u16 {
-    static SERVERS: OnceLock<Mutex<BTreeMap<(String, u32), u16>>> = OnceLock::new();
-    let servers = SERVERS.get_or_init(Default::default);
-    let mut servers = servers.lock().unwrap();
-    if let Some(port) = servers.get(&(scenario.to_string(), page_days)) {
-        return *port;
-    }
-    let log = std::fs::File::create(
-        workdir()
-            .path()
-            .join(format!("ce-replay-{scenario}-{page_days}.log")),
-    )
-    .unwrap();
-    let mut child = Command::new("python3")
-        .arg(repo_root().join("testenv/aws/ce-replay.py"))
-        .args(["--port", "0", "--scenario", scenario])
-        .args(["--page-days", &page_days.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("start testenv/aws/ce-replay.py (python3)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on 127.0.0.1:")
-        .unwrap_or_else(|| panic!("ce-replay said {line:?}"))
-        .parse()
-        .unwrap();
-    std::mem::forget(child);
-    servers.insert((scenario.to_string(), page_days), port);
-    port
+    let log = workdir()
+        .path()
+        .join(format!("ce-replay-{scenario}-{page_days}.log"));
+    detek_cost::testing::replay(scenario, page_days, Some(&log))
 }
 
 /// A directory for this binary: the shared credentials and config files, the replay logs.

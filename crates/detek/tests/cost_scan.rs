@@ -9,11 +9,8 @@
 //! read end on 2025-06-30.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::process::Command;
+use std::sync::OnceLock;
 
 const KEY_ID: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -22,38 +19,9 @@ const NOW: &str = "2025-07-01T00:00:00Z";
 const SPIKE: &str = "Amazon Elastic Compute Cloud - Compute: 379.82 USD on 2025-06-27, 3.97× \
                      the mean of the 7 days before (95.60 USD; threshold 2×)";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The replay of this test binary for `scenario` (pages of 10 days): its port. It exits with
-/// this process.
+/// The replay of this test binary for `scenario` (pages of 10 days): its port.
 fn replay(scenario: &str) -> u16 {
-    static SERVERS: OnceLock<Mutex<BTreeMap<String, u16>>> = OnceLock::new();
-    let mut servers = SERVERS.get_or_init(Default::default).lock().unwrap();
-    if let Some(port) = servers.get(scenario) {
-        return *port;
-    }
-    let mut child = Command::new("python3")
-        .arg(repo_root().join("testenv/aws/ce-replay.py"))
-        .args(["--port", "0", "--scenario", scenario])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start testenv/aws/ce-replay.py (python3)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on 127.0.0.1:")
-        .unwrap_or_else(|| panic!("ce-replay said {line:?}"))
-        .parse()
-        .unwrap();
-    std::mem::forget(child);
-    servers.insert(scenario.to_string(), port);
-    port
+    detek_cost::testing::replay(scenario, 10, None)
 }
 
 /// A home directory without `.aws`, and a shared credentials file elsewhere.
