@@ -114,6 +114,8 @@ if [[ $WANT_NETNS == 1 ]]; then
         outer="dks$$o$n"; inner="dks$$i$n"
         outer=${outer:0:15}; inner=${inner:0:15}
         addr="10.251.$n"
+        # The previous test binary's watchdog may still be removing its namespaces (~1 s).
+        for _ in $(seq 1 50); do ip -o addr show | grep -q " $addr\." || break; sleep 0.1; done
         if ip -o addr show | grep -q " $addr\."; then fail "$addr.0/30 is in use on this machine"; fi
         ip netns add "$ns" || fail "cannot create network namespace $ns"
         echo "$ns" >>"$DIR/netns"
