@@ -112,12 +112,12 @@ impl Collector for NodeCollector {
                         CollectError::new(format!("no Nodes to check: {}", m.reason))
                     })?;
                     let (specs, without_address) = hosts::from_nodes(nodes, pool_labels);
-                    for (name, node) in without_address {
+                    for spec in without_address {
                         hosts.push(Host {
-                            name: name.clone(),
+                            name: spec.name,
                             address: String::new(),
-                            group: hosts::DEFAULT_GROUP.into(),
-                            node: Some(node),
+                            group: spec.group,
+                            node: spec.node,
                             facts: Err("the Node lists no address to connect to".into()),
                         });
                     }

@@ -120,12 +120,12 @@ pub fn parse_file(text: &str, origin: &str) -> Result<Vec<HostSpec>, String> {
 }
 
 /// The hosts of a cluster: each Node's InternalIP (else its first address), grouped by the
-/// first of `pool_labels` it has. Nodes without an address are returned by name, to be
-/// reported as not reachable.
+/// first of `pool_labels` it has. Nodes without an address come back apart (`host` empty),
+/// to be reported as not reachable.
 pub fn from_nodes(
     nodes: &[Arc<Item<Node>>],
     pool_labels: &[String],
-) -> (Vec<HostSpec>, Vec<(String, ObjectRef)>) {
+) -> (Vec<HostSpec>, Vec<HostSpec>) {
     let mut hosts = Vec::new();
     let mut without_address = Vec::new();
     for node in nodes {
@@ -144,18 +144,19 @@ pub fn from_nodes(
             .find(|a| a.type_ == "InternalIP")
             .or_else(|| addresses.first())
             .map(|a| a.address.clone());
-        let Some(address) = address else {
-            without_address.push((node.name().to_string(), node.object_ref()));
-            continue;
-        };
-        hosts.push(HostSpec {
+        let spec = HostSpec {
             name: node.name().to_string(),
-            host: address,
+            host: address.clone().unwrap_or_default(),
             port: None,
             user: None,
             group,
             node: Some(node.object_ref()),
-        });
+        };
+        if address.is_some() {
+            hosts.push(spec);
+        } else {
+            without_address.push(spec);
+        }
     }
     (hosts, without_address)
 }

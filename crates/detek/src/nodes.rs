@@ -100,8 +100,9 @@ pub struct SshConfig {
     pub pool_labels: Option<Vec<String>>,
 }
 
-fn config_of(config: &Config) -> SshConfig {
-    config.ssh.clone().unwrap_or_default()
+fn config_of(config: &Config) -> &SshConfig {
+    static NONE: std::sync::LazyLock<SshConfig> = std::sync::LazyLock::new(SshConfig::default);
+    config.ssh.as_ref().unwrap_or(&NONE)
 }
 
 /// A path of the config file, relative to its directory; `~/` is the home directory.
@@ -164,7 +165,7 @@ pub(crate) fn options(args: &TargetArgs, config: &Config) -> Result<SshOptions> 
     let ssh = config_of(config);
     let flags = &args.ssh;
     let mut options = SshOptions::default();
-    if let Some(user) = flags.ssh_user.clone().or(ssh.user) {
+    if let Some(user) = flags.ssh_user.clone().or_else(|| ssh.user.clone()) {
         options.user = user;
     }
     if let Some(port) = flags.ssh_port.or(ssh.port) {
@@ -225,7 +226,7 @@ pub(crate) fn attach(targets: &mut [ScanTarget], args: &TargetArgs, config: &Con
         return Ok(());
     }
     let options = options(args, config)?;
-    let pool_labels = config_of(config).pool_labels.unwrap_or_else(|| {
+    let pool_labels = config_of(config).pool_labels.clone().unwrap_or_else(|| {
         hosts::DEFAULT_POOL_LABELS
             .iter()
             .map(|s| s.to_string())
