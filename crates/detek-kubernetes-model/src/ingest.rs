@@ -257,16 +257,33 @@ pub fn read_inputs(inputs: &[Input]) -> ReadInputs {
     ReadInputs { files, diagnostics }
 }
 
-/// From this many files on, their bytes are read ahead of parsing on a pool of their own.
+/// From this many files on, their bytes are read ahead of parsing by threads of their own.
 const READ_AHEAD_MIN_FILES: usize = 256;
-/// Reads in flight: many small files on a cold page cache wait on the disk, not the CPU, so
-/// more reads than cores keep it busy; parsing stays on rayon's pool, one thread per core.
+/// Files opened and announced to the kernel ([`prefetch`]) ahead of the readers, at most.
+const PREFETCH_FILES: usize = 1024;
+/// Reads in flight: a file not in the page cache waits on the disk, not the CPU, so more
+/// reads than cores keep it busy; parsing stays on rayon's pool, one thread per core.
 const READ_AHEAD_THREADS: usize = 16;
-/// Files per batch handed from the readers to the parsers (two batches read ahead at most,
-/// which bounds the bytes held).
-const READ_AHEAD_BATCH: usize = 1024;
+/// Files a reader hands to the parsers together (one wake-up per chunk, not per file).
+const READ_AHEAD_CHUNK: usize = 16;
+/// Chunks read and not yet parsed, at most: with [`READ_AHEAD_MAX_BYTES`], bounds the bytes
+/// held (a few hundred MB at worst, a few MB for typical manifests).
+const READ_AHEAD_CHUNKS_HELD: usize = 64;
 /// Files up to this size are read whole ahead; larger ones are streamed by the parser.
-const READ_AHEAD_MAX_BYTES: u64 = 1 << 20;
+const READ_AHEAD_MAX_BYTES: u64 = 256 * 1024;
+
+/// Ask the kernel to start reading a file's pages now (`POSIX_FADV_WILLNEED` starts the reads
+/// and returns). Done file after file by one thread, the reads of files written together sit
+/// side by side in the disk's queue and are merged into a few large requests; read by the
+/// threads that need them, each small file costs a request of its own (on a virtual disk,
+/// an exit to the hypervisor each: 160,000 cold files took 2.2 s more CPU than warm ones).
+/// Files already cached cost a lookup.
+fn prefetch(file: &std::fs::File) {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::WillNeed);
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+}
 
 /// A file's bytes read ahead, or what the parser reads itself.
 enum Ahead {
@@ -275,19 +292,44 @@ enum Ahead {
     Failed(std::io::Error),
 }
 
+/// A file opened (and [`prefetch`]ed) ahead of its reader, or what the reader takes as it is.
+enum Opened {
+    File(std::fs::File, PathBuf),
+    Failed(std::io::Error),
+    Other(FileSource),
+}
+
 impl FileSource {
-    fn read_ahead(self) -> Ahead {
+    fn open_ahead(self) -> Opened {
         let FileSource::Path(path) = self else {
-            return Ahead::Later(self);
+            return Opened::Other(self);
         };
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) => return Ahead::Failed(e),
+        match std::fs::File::open(&path) {
+            Ok(file) => {
+                prefetch(&file);
+                Opened::File(file, path)
+            }
+            Err(e) => Opened::Failed(e),
+        }
+    }
+}
+
+impl Opened {
+    /// One `fstat` for the size, and a read into a buffer of that size (+1 to see the end):
+    /// no second `stat` and no `lseek` as `read_to_end` on a `File` makes.
+    fn read(self) -> Ahead {
+        let (file, path) = match self {
+            Opened::File(file, path) => (file, path),
+            Opened::Failed(e) => return Ahead::Failed(e),
+            Opened::Other(source) => return Ahead::Later(source),
         };
         match file.metadata() {
             Ok(m) if m.len() <= READ_AHEAD_MAX_BYTES => {
                 let mut bytes = Vec::with_capacity(m.len() as usize + 1);
-                match file.read_to_end(&mut bytes) {
+                match (&file)
+                    .take(READ_AHEAD_MAX_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                {
                     Ok(_) => Ahead::Bytes(bytes),
                     Err(e) => Ahead::Failed(e),
                 }
@@ -311,55 +353,126 @@ impl Ahead {
     }
 }
 
-/// Read many files: a reader thread fills batches on a wide I/O pool while the caller parses
-/// the previous batch on rayon's pool; the order of `files` is kept.
+/// Read many files in three stages: one thread opens them in order and [`prefetch`]es them,
+/// reader threads read what it opened, and rayon's pool parses the readers' chunks as they
+/// come. Each stage is bounded, so the bytes held stay small; the order of `files` is kept.
 fn read_ahead(files: Vec<(String, Option<PathBuf>, FileSource)>) -> Vec<ReadFile> {
-    let Ok(io) = rayon::ThreadPoolBuilder::new()
-        .num_threads(READ_AHEAD_THREADS)
-        .thread_name(|i| format!("detek-read-{i}"))
-        .build()
-    else {
-        // No threads to spare: read as the parser goes.
-        return files
-            .into_par_iter()
-            .map(|(name, root, source)| ReadFile {
-                contents: source.read(&name),
-                name,
-                root,
-            })
-            .collect();
-    };
+    use std::sync::mpsc::sync_channel;
+    use std::sync::{Condvar, Mutex, PoisonError};
+    type Chunk = Vec<(usize, String, Option<PathBuf>, Ahead)>;
     let total = files.len();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Option<PathBuf>, Ahead)>>(2);
+    let queue = Mutex::new(files.into_iter().enumerate());
+    let next = || queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+    let parsed: Mutex<Vec<(usize, ReadFile)>> = Mutex::new(Vec::with_capacity(total));
+    // Chunks handed to rayon and not yet parsed: the receiving loop waits below a bound, so
+    // the readers (blocked on the full channel) never run far ahead of the parsers.
+    let parsing = (Mutex::new(0usize), Condvar::new());
+    let (opened_tx, opened_rx) = sync_channel(PREFETCH_FILES);
+    let opened_rx = Mutex::new(opened_rx);
     std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut files = files.into_iter();
-            loop {
-                let batch: Vec<_> = files.by_ref().take(READ_AHEAD_BATCH).collect();
-                if batch.is_empty() {
-                    break;
-                }
-                let read: Vec<_> = io.install(|| {
-                    batch
-                        .into_par_iter()
-                        .map(|(name, root, source)| (name, root, source.read_ahead()))
-                        .collect()
+        let (read_tx, read_rx) = sync_channel::<Chunk>(READ_AHEAD_CHUNKS_HELD / 2);
+        let mut readers = 0;
+        for i in 0..READ_AHEAD_THREADS {
+            let (read_tx, opened_rx) = (read_tx.clone(), &opened_rx);
+            let started = std::thread::Builder::new()
+                .name(format!("detek-read-{i}"))
+                .stack_size(256 * 1024)
+                .spawn_scoped(scope, move || {
+                    let mut chunk = Vec::with_capacity(READ_AHEAD_CHUNK);
+                    loop {
+                        let received = opened_rx
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .recv();
+                        let Ok((index, name, root, opened)) = received else {
+                            break;
+                        };
+                        chunk.push((index, name, root, Opened::read(opened)));
+                        if chunk.len() == READ_AHEAD_CHUNK {
+                            let full =
+                                std::mem::replace(&mut chunk, Vec::with_capacity(READ_AHEAD_CHUNK));
+                            if read_tx.send(full).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    if !chunk.is_empty() {
+                        let _ = read_tx.send(chunk);
+                    }
                 });
-                if tx.send(read).is_err() {
-                    break;
+            readers += usize::from(started.is_ok());
+        }
+        drop(read_tx);
+        if readers > 0 {
+            let next = &next;
+            // Not started: nothing is opened ahead; the files are read at the end, in order.
+            let _ = std::thread::Builder::new()
+                .name("detek-open".into())
+                .spawn_scoped(scope, move || {
+                    while let Some((index, (name, root, source))) = next() {
+                        if opened_tx
+                            .send((index, name, root, source.open_ahead()))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+        }
+        rayon::in_place_scope(|parsers| {
+            for chunk in read_rx {
+                {
+                    let (count, changed) = &parsing;
+                    let mut count = count.lock().unwrap_or_else(PoisonError::into_inner);
+                    while *count >= READ_AHEAD_CHUNKS_HELD / 2 {
+                        count = changed.wait(count).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    *count += 1;
                 }
+                let (parsed, parsing) = (&parsed, &parsing);
+                parsers.spawn(move |_| {
+                    let done: Vec<_> = chunk
+                        .into_iter()
+                        .map(|(index, name, root, ahead)| {
+                            let contents = ahead.parse(&name);
+                            (
+                                index,
+                                ReadFile {
+                                    name,
+                                    root,
+                                    contents,
+                                },
+                            )
+                        })
+                        .collect();
+                    parsed
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .extend(done);
+                    let (count, changed) = parsing;
+                    *count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+                    changed.notify_one();
+                });
             }
         });
-        let mut out = Vec::with_capacity(total);
-        for batch in rx {
-            out.par_extend(batch.into_par_iter().map(|(name, root, ahead)| ReadFile {
-                contents: ahead.parse(&name),
-                name,
-                root,
-            }));
-        }
-        out
-    })
+    });
+    let mut out = parsed.into_inner().unwrap_or_else(PoisonError::into_inner);
+    // What no thread took (none could be started): read here, in order.
+    out.extend(
+        std::iter::from_fn(next).map(|(index, (name, root, source))| {
+            let contents = source.read(&name);
+            (
+                index,
+                ReadFile {
+                    name,
+                    root,
+                    contents,
+                },
+            )
+        }),
+    );
+    out.sort_unstable_by_key(|(index, _)| *index);
+    out.into_iter().map(|(_, file)| file).collect()
 }
 
 enum FileSource {
@@ -442,38 +555,83 @@ fn list_files(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Result<Vec<Path
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                let at = err.path().unwrap_or(path).display().to_string();
-                let why = match (err.loop_ancestor(), err.io_error()) {
-                    (Some(ancestor), _) => {
-                        format!("symbolic link loop back to {}", ancestor.display())
-                    }
-                    (None, Some(io)) => io.to_string(),
-                    (None, None) => err.to_string(),
-                };
-                diagnostics.push(Diagnostic::new(
-                    Level::Error,
-                    None,
-                    format!(
-                        "{at}: not read ({why}); the rest of {} was read",
-                        path.display()
-                    ),
-                ));
-                continue;
-            }
+    let mut walk = Walk {
+        root: path,
+        ancestors: Vec::new(),
+        files: Vec::new(),
+        diagnostics,
+    };
+    walk.dir(path);
+    Ok(walk.files)
+}
+
+/// A directory walk in file-name order that follows symbolic links. Entries are typed from
+/// the directory itself (`d_type`): only symbolic links are `stat`ed, not every file — a
+/// directory of 400,000 manifests is listed in a fraction of the time a `stat` each takes.
+struct Walk<'a> {
+    root: &'a Path,
+    /// The directories being walked: canonical path (to see a symbolic link loop) and the
+    /// path as walked (to name it).
+    ancestors: Vec<(PathBuf, PathBuf)>,
+    files: Vec<PathBuf>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) {
+        let canonical = match std::fs::canonicalize(dir) {
+            Ok(canonical) => canonical,
+            Err(e) => return self.not_read(dir, e.to_string()),
         };
-        if entry.file_type().is_file() && has_manifest_extension(entry.path()) {
-            files.push(entry.into_path());
+        if let Some((_, ancestor)) = self.ancestors.iter().find(|(c, _)| *c == canonical) {
+            let why = format!("symbolic link loop back to {}", ancestor.display());
+            return self.not_read(dir, why);
         }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return self.not_read(dir, e.to_string()),
+        };
+        let mut listed = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => listed.push((entry.file_name(), entry.file_type().ok())),
+                Err(e) => self.not_read(dir, e.to_string()),
+            }
+        }
+        listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.ancestors.push((canonical, dir.to_path_buf()));
+        for (name, file_type) in listed {
+            let path = dir.join(name);
+            let file_type = match file_type {
+                Some(t) if !t.is_symlink() => t,
+                _ => match std::fs::metadata(&path) {
+                    Ok(m) => m.file_type(),
+                    Err(e) => {
+                        self.not_read(&path, e.to_string());
+                        continue;
+                    }
+                },
+            };
+            if file_type.is_dir() {
+                self.dir(&path);
+            } else if file_type.is_file() && has_manifest_extension(&path) {
+                self.files.push(path);
+            }
+        }
+        self.ancestors.pop();
     }
-    Ok(files)
+
+    fn not_read(&mut self, at: &Path, why: String) {
+        self.diagnostics.push(Diagnostic::new(
+            Level::Error,
+            None,
+            format!(
+                "{}: not read ({why}); the rest of {} was read",
+                at.display(),
+                self.root.display()
+            ),
+        ));
+    }
 }
 
 fn has_manifest_extension(path: &Path) -> bool {
@@ -1294,5 +1452,91 @@ mod tests {
         set.finish();
         assert_eq!(set.namespaces.len(), 4);
         assert_eq!(set.configmaps.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod read_many_files {
+    use super::*;
+
+    /// Past `READ_AHEAD_MIN_FILES` the files go through the opener, reader and parser stages:
+    /// every file comes back once, in name order (subdirectories in place), a file too big to
+    /// read ahead is streamed, a malformed one keeps its error, and a dangling link is named.
+    #[test]
+    fn hundreds_of_files_keep_name_order_and_every_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("m")).unwrap();
+        let pod = |i: usize| format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n");
+        for i in 0..600 {
+            let at = if i % 100 == 0 { "m/" } else { "" };
+            std::fs::write(root.join(format!("{at}{i:04}.yaml")), pod(i)).unwrap();
+        }
+        std::fs::write(root.join("0123.yaml"), "kind: [unclosed\n").unwrap();
+        // Over READ_AHEAD_MAX_BYTES: read by the parser itself.
+        let padding = format!("# {}\n", "x".repeat(300 * 1024));
+        std::fs::write(root.join("0456.yaml"), padding + &pod(456)).unwrap();
+        std::os::unix::fs::symlink(root.join("gone.yaml"), root.join("0200.yaml")).unwrap();
+        std::fs::write(root.join("notes.txt"), "not a manifest").unwrap();
+
+        let read = read_inputs(&[Input::Path(root.to_path_buf())]);
+        let names: Vec<String> = read
+            .files
+            .iter()
+            .map(|f| {
+                let name = Path::new(&f.name).strip_prefix(root).unwrap();
+                name.display().to_string()
+            })
+            .collect();
+        // Name order: 0001..0599 (but the hundreds), then m/0000..m/0500; the dangling
+        // 0200.yaml is not a file, the .txt not a manifest.
+        let mut expected: Vec<String> = (0..600)
+            .filter(|i| i % 100 != 0)
+            .map(|i| format!("{i:04}.yaml"))
+            .collect();
+        expected.extend((0..600).step_by(100).map(|i| format!("m/{i:04}.yaml")));
+        assert_eq!(names, expected);
+
+        let pods: Vec<String> = read
+            .files
+            .iter()
+            .flat_map(|f| f.contents.objects.summaries().map(|s| s.name.clone()))
+            .collect();
+        let want: Vec<String> = expected
+            .iter()
+            .filter(|n| *n != "0123.yaml")
+            .map(|n| {
+                format!(
+                    "p{}",
+                    n.trim_start_matches("m/")[..4].parse::<usize>().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(pods, want);
+
+        let malformed = &read.files[names.iter().position(|n| n == "0123.yaml").unwrap()];
+        assert_eq!(malformed.contents.diagnostics.len(), 1);
+        assert_eq!(
+            malformed.contents.diagnostics[0]
+                .source
+                .as_ref()
+                .unwrap()
+                .line,
+            1
+        );
+        let dangling: Vec<&str> = read
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(dangling.len(), 1, "{dangling:?}");
+        assert!(
+            dangling[0].ends_with(&format!(
+                "0200.yaml: not read (No such file or directory (os error 2)); the rest of {} was read",
+                root.display()
+            )),
+            "{}",
+            dangling[0]
+        );
     }
 }
