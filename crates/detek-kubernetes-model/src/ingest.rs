@@ -272,12 +272,11 @@ const READ_AHEAD_CHUNKS_HELD: usize = 64;
 /// Files up to this size are read whole ahead; larger ones are streamed by the parser.
 const READ_AHEAD_MAX_BYTES: u64 = 256 * 1024;
 
-/// Ask the kernel to start reading a file's pages now (`POSIX_FADV_WILLNEED` starts the reads
-/// and returns). Done file after file by one thread, the reads of files written together sit
-/// side by side in the disk's queue and are merged into a few large requests; read by the
-/// threads that need them, each small file costs a request of its own (on a virtual disk,
-/// an exit to the hypervisor each: 160,000 cold files took 2.2 s more CPU than warm ones).
-/// Files already cached cost a lookup.
+/// Ask the kernel to start reading a file's pages now (`POSIX_FADV_WILLNEED` starts the read
+/// and returns): the opener runs up to [`PREFETCH_FILES`] ahead of the readers, so a file not in
+/// the page cache is usually in it by the time its reader comes (a 160,000-file set with its
+/// pages evicted: 2.2 s over a warm scan, against 4.5 s with 16 blocking readers alone). Files
+/// already cached cost a lookup.
 fn prefetch(file: &std::fs::File) {
     #[cfg(target_os = "linux")]
     let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::WillNeed);
