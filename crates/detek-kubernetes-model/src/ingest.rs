@@ -239,7 +239,9 @@ pub fn read_inputs(inputs: &[Input]) -> ReadInputs {
             },
         }
     }
-    let files = if files.len() >= READ_AHEAD_MIN_FILES {
+    // On one of rayon's own workers the pipeline's receiving loop would block a thread its
+    // parse tasks may need (a deadlock with one worker): read and parse in place there.
+    let files = if files.len() >= READ_AHEAD_MIN_FILES && rayon::current_thread_index().is_none() {
         read_ahead(files)
     } else {
         files
@@ -1537,5 +1539,34 @@ mod read_many_files {
             "{}",
             dangling[0]
         );
+    }
+}
+
+#[cfg(test)]
+mod read_many_files_on_rayon {
+    use super::*;
+
+    /// From a single rayon worker (a caller already inside rayon's pool) hundreds of files are
+    /// still read, in order, without waiting on itself.
+    #[test]
+    fn hundreds_of_files_from_a_one_thread_rayon_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        // More chunks than the parsers may hold (64 of 16 files): the loop would wait on them.
+        for i in 0..1100 {
+            let pod = format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n");
+            std::fs::write(dir.path().join(format!("{i:04}.yaml")), pod).unwrap();
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let read = pool.install(|| read_inputs(&[Input::Path(dir.path().to_path_buf())]));
+        let names: Vec<String> = read
+            .files
+            .iter()
+            .flat_map(|f| f.contents.objects.summaries().map(|s| s.name.clone()))
+            .collect();
+        let want: Vec<String> = (0..1100).map(|i| format!("p{i}")).collect();
+        assert_eq!(names, want);
     }
 }
