@@ -64,6 +64,17 @@ fn lines(report: &Value) -> Vec<String> {
     out
 }
 
+/// `kernel_param_drift` on the three namespaced hosts as one group `pool`: the third differs
+/// from the other two in its `somaxconn` and `ip_forward` (testenv/sshd/start.sh).
+fn drift_of_ns3_in_pool(ns3: &str) -> Vec<String> {
+    vec![
+        format!(
+            "Host/{ns3}: {ns3}: net.core.somaxconn is 1024 in group pool; 2 of the 2 others 4096"
+        ),
+        format!("Host/{ns3}: {ns3}: net.ipv4.ip_forward is 1 in group pool; 2 of the 2 others 0"),
+    ]
+}
+
 fn run(args: &[String]) -> Run {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     detek(&args)
@@ -107,14 +118,7 @@ fn ssh_hosts_from_a_hosts_file_are_a_target_of_their_own() {
     );
     assert_eq!(
         lines(&report_of(&list, "kernel_param_drift")),
-        [
-            format!(
-                "Host/{ns3}: {ns3}: net.core.somaxconn is 1024 in group pool; 2 of the 2 others 4096"
-            ),
-            format!(
-                "Host/{ns3}: {ns3}: net.ipv4.ip_forward is 1 in group pool; 2 of the 2 others 0"
-            ),
-        ]
+        drift_of_ns3_in_pool(&ns3)
     );
     assert_eq!(
         lines(&report_of(&list, "node_unreachable_ssh")),
@@ -332,13 +336,6 @@ fn hosts_and_logins_from_the_config_file_alone() {
     assert_eq!(list["target"]["kind"], "hosts", "{}", out.stderr);
     assert_eq!(
         lines(&report_of(&list, "kernel_param_drift")),
-        [
-            format!(
-                "Host/{ns3}: {ns3}: net.core.somaxconn is 1024 in group pool; 2 of the 2 others 4096"
-            ),
-            format!(
-                "Host/{ns3}: {ns3}: net.ipv4.ip_forward is 1 in group pool; 2 of the 2 others 0"
-            ),
-        ]
+        drift_of_ns3_in_pool(&ns3)
     );
 }
